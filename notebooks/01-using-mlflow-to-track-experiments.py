@@ -1,0 +1,533 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Using MLflow to Track Experiments
+# MAGIC
+# MAGIC ## Running an Experiment
+# MAGIC In this exercise, you will use the NYC taxi dataset to train a model that predicts the total fare of a
+# MAGIC taxi ride from a subset of the NYC Taxi & Limousine Commission green taxi trip records. You will train
+# MAGIC variants of one linear regression model, changing its **hyperparameters** to try to achieve better
+# MAGIC performance.
+# MAGIC
+# MAGIC You will also use MLflow to log the parameters, metrics, model and a plot of each attempt. Keeping track
+# MAGIC of results by hand in a spreadsheet is possible but inefficient and easy to get wrong; it is better to
+# MAGIC record them as close to the training code as possible. With MLflow you create an **experiment**: a
+# MAGIC collection of **runs**, each run one attempt at training. Here every run tries a different set of
+# MAGIC hyperparameters for the same algorithm and data, so you can compare which fares best. Experiments can
+# MAGIC hold other kinds of comparison too, such as one algorithm per run, or one subset of the data per run.
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ### Start your cluster
+# MAGIC Attach this notebook to a cluster running a **Databricks Runtime for Machine Learning** (an LTS ML
+# MAGIC runtime: 15.4, 16.4, 17.3 or 18). It comes with MLflow, scikit-learn, pandas and matplotlib installed.
+# MAGIC
+# MAGIC The next cell runs the lab's setup notebook, which defines `load_trips()` and a few helpers.
+
+# COMMAND ----------
+
+# DBTITLE 1,Run the lab's setup notebook
+# MAGIC %run ./includes/setup
+
+# COMMAND ----------
+
+# DBTITLE 1,Import libraries
+import inspect
+import os
+import tempfile
+
+import matplotlib.pyplot as plt
+import mlflow
+import mlflow.sklearn
+import numpy as np
+import pandas as pd
+import sklearn
+from mlflow.models import infer_signature
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import ElasticNet, LinearRegression
+from sklearn.metrics import mean_absolute_error, mean_squared_error, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
+
+print(f"Loaded libraries: MLflow {mlflow.__version__}, scikit-learn {sklearn.__version__}, pandas {pd.__version__}")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ### Parameters
+# MAGIC The lab has two parameters. Leave them blank to use the defaults; a job (or the local runner's `--param`)
+# MAGIC can set them.
+# MAGIC - `data_path`: a CSV file of trips. Blank: the `nyc_taxi` table created in the course's first lab, or
+# MAGIC   else the lab's CSV file, downloaded and checked.
+# MAGIC - `experiment_name`: the MLflow experiment that receives the runs. Blank:
+# MAGIC   `/Users/<you>/dp090-using-mlflow-to-track-experiments` in a workspace,
+# MAGIC   `dp090-using-mlflow-to-track-experiments` elsewhere.
+
+# COMMAND ----------
+
+# DBTITLE 1,Parameters: data and experiment
+dbutils.widgets.text("data_path", "", "Trips CSV (blank: nyc_taxi table)")
+dbutils.widgets.text("experiment_name", "", "MLflow experiment (blank: default)")
+
+data_path = dbutils.widgets.get("data_path")
+experiment_name = dbutils.widgets.get("experiment_name") or default_experiment_name()
+
+# Every run this notebook starts goes to this experiment; it is created if it does not exist yet.
+experiment = mlflow.set_experiment(experiment_name)
+print(f"MLflow experiment: {experiment.name} (id {experiment.experiment_id})")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Load the training data
+# MAGIC
+# MAGIC The data is a subset of the NYC Taxi & Limousine Commission green taxi trip records from
+# MAGIC [Azure Open Datasets](https://azure.microsoft.com/services/open-datasets/), enriched with holiday and
+# MAGIC weather data. Each row is one taxi ride: number of passengers, trip distance, hour, day and month,
+# MAGIC holiday and weather information, and the total amount paid for the trip, which the model will predict.
+# MAGIC
+# MAGIC Run the following cell to load the data into a pandas DataFrame and review it. It prints where the data
+# MAGIC came from; if that says **SYNTHETIC**, the real data was not available and the cell made up trips with
+# MAGIC the same columns, so the numbers you see later will differ from a run on the real data.
+
+# COMMAND ----------
+
+# DBTITLE 1,Load the data
+trips, trips_source = load_trips(data_path)
+print(f"Loaded {len(trips):,} trips from {trips_source}")
+display(trips)
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ### Featurize the data
+# MAGIC
+# MAGIC The following cell prepares the data as the course's earlier lab did:
+# MAGIC - `hour_of_day` becomes two cyclical features, its sine and cosine, so that 23:00 and 00:00 are close;
+# MAGIC - rows without a `totalAmount` (the label) are dropped, and `isPaidTimeOff` becomes an integer;
+# MAGIC - a missing `passengerCount` is replaced by the median, and the numerical columns are scaled to [0, 1];
+# MAGIC - the categorical columns are one-hot encoded.
+# MAGIC
+# MAGIC The imputation, scaling and encoding are scikit-learn steps in a `ColumnTransformer`. They are fitted on
+# MAGIC the training data only and become part of the model, so the logged model takes the columns below as
+# MAGIC they are. Finally the data is split into 70% for training and 30% for testing, with a fixed seed so
+# MAGIC that every run sees the same split.
+
+# COMMAND ----------
+
+# DBTITLE 1,Featurize and split
+features = trips.dropna(subset=["totalAmount"]).copy()
+
+features["hour_sine"] = np.sin(features["hour_of_day"] * (2.0 * np.pi / 24))
+features["hour_cosine"] = np.cos(features["hour_of_day"] * (2.0 * np.pi / 24))
+features = features.drop(columns=["hour_of_day"])
+
+features["isPaidTimeOff"] = features["isPaidTimeOff"].astype(int)
+# A trip on no holiday has no holiday name; call that category "None", as the course's table does.
+features["normalizeHolidayName"] = features["normalizeHolidayName"].fillna("None")
+
+numerical_cols = ["passengerCount", "tripDistance", "snowDepth", "precipTime", "precipDepth", "temperature",
+                  "hour_sine", "hour_cosine"]  # fmt: skip
+categorical_cols = ["day_of_week", "month_num", "normalizeHolidayName", "isPaidTimeOff"]
+label_column = "totalAmount"
+feature_columns = numerical_cols + categorical_cols
+
+# Whole numbers become floats: MLflow records the model's input columns and types (its signature), and a
+# column of integers could not take a missing value at prediction time.
+number_cols = [column for column in feature_columns if column != "normalizeHolidayName"]
+features[number_cols] = features[number_cols].astype(float)
+
+featurizer = ColumnTransformer([
+    ("numerical", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", MinMaxScaler())]),
+     numerical_cols),
+    ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical_cols),
+])  # fmt: skip
+
+train_df, test_df = train_test_split(features, test_size=0.3, random_state=97)
+print(f"Created datasets: {len(train_df):,} training rows, {len(test_df):,} test rows")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ### Plot regression quality
+# MAGIC
+# MAGIC This function gives a visual overview of a model's performance: each test trip is a red dot at its
+# MAGIC actual fare (x) and predicted fare (y), on logarithmic axes; a perfect model would put every dot on the
+# MAGIC blue diagonal. It saves the plot as a PNG file, which the training function logs to MLflow.
+
+# COMMAND ----------
+
+# DBTITLE 1,Plot function
+def plot_regression_quality(actual, predicted, png_path):
+    figure, axes = plt.subplots(figsize=(8, 8))
+    axes.scatter(actual, predicted, c="crimson", s=6, alpha=0.5)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+
+    # Log axes show positive values only; the diagonal spans the positive range of both.
+    values = np.concatenate([np.asarray(actual), np.asarray(predicted)])
+    low, high = values[values > 0].min(), values.max()
+    axes.plot([low, high], [low, high], "b-")
+    axes.set_xlabel("True values", fontsize=15)
+    axes.set_ylabel("Predictions", fontsize=15)
+
+    figure.savefig(png_path)
+    plt.close(figure)
+    return figure
+
+
+print("Created regression quality plot function")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ### Create an MLflow run
+# MAGIC
+# MAGIC The next function trains a linear regression model on `train_df` and evaluates it on `test_df`.
+# MAGIC
+# MAGIC You will call it several times. Each call sets three hyperparameters, named as in Spark ML's
+# MAGIC `LinearRegression`, which the original version of this lab used:
+# MAGIC - `elastic_net_param`, the ElasticNet mixing parameter: 0 is a pure L2 penalty (ridge), 1 a pure L1
+# MAGIC   penalty (lasso);
+# MAGIC - `reg_param`, the strength of that penalty (regularization);
+# MAGIC - `max_iter`, the maximum number of iterations the solver may take.
+# MAGIC
+# MAGIC They map to scikit-learn as follows. With `reg_param = 0` there is no penalty: Spark then solves ordinary
+# MAGIC least squares in closed form, whatever `max_iter` says, and so does scikit-learn's `LinearRegression`.
+# MAGIC Otherwise the model is an `ElasticNet(l1_ratio=elastic_net_param, alpha=reg_param, max_iter=max_iter)`.
+# MAGIC Spark standardizes every feature before it applies the penalty; the `StandardScaler` step does the same,
+# MAGIC so that the penalty weighs all features alike.
+# MAGIC
+# MAGIC Inside one MLflow run the function records:
+# MAGIC * the parameters, with `mlflow.log_params`;
+# MAGIC * the metrics RMSE, MAE and R², with `mlflow.log_metrics`;
+# MAGIC * the model, with `mlflow.sklearn.log_model`;
+# MAGIC * an arbitrary file, the plot of predicted versus actual amounts, with `mlflow.log_artifact`.
+# MAGIC
+# MAGIC **Tip:** Use `with mlflow.start_run():` to create a new MLflow run. This is the recommended way to use
+# MAGIC MLflow in notebook cells: whether your code completes or fails, the `with` block closes the run, so you
+# MAGIC don't have to call `mlflow.end_run()`.
+# MAGIC
+# MAGIC Two details depend on the MLflow version of your runtime, and the code handles both in plain sight:
+# MAGIC - MLflow 3 (ML runtime 17.3 LTS and later) names a logged model with `name=`; MLflow 2 (15.4 and 16.4 LTS)
+# MAGIC   calls the same argument `artifact_path=`. Either way the model is stored as `model` in the run.
+# MAGIC - Recent MLflow releases save a scikit-learn model outside Databricks in the safe *skops* format, which
+# MAGIC   loads only the types it is told to trust. The pipeline's imputer holds a `numpy.dtype`, so the code
+# MAGIC   names that type as trusted where MLflow has the `skops_trusted_types` argument. Older releases pickle
+# MAGIC   the model and have no such argument.
+# MAGIC
+# MAGIC Passing the model's `pip_requirements` (the packages it needs, at the versions that trained it) saves
+# MAGIC MLflow a few seconds per run that it would otherwise spend working them out.
+
+# COMMAND ----------
+
+# DBTITLE 1,Training function
+MLFLOW_MAJOR_VERSION = int(mlflow.__version__.split(".")[0])
+model_location = {"name": "model"} if MLFLOW_MAJOR_VERSION >= 3 else {"artifact_path": "model"}
+
+if "skops_trusted_types" in inspect.signature(mlflow.sklearn.log_model).parameters:
+    model_format = {"skops_trusted_types": ["numpy.dtype"]}
+else:
+    model_format = {}
+
+model_requirements = pinned_requirements(["mlflow", "scikit-learn", "pandas", "numpy", "cloudpickle", "skops"])
+
+
+def eval_metrics(actual, predicted):
+    rmse = float(np.sqrt(mean_squared_error(actual, predicted)))
+    mae = float(mean_absolute_error(actual, predicted))
+    r2 = float(r2_score(actual, predicted))
+    return rmse, mae, r2
+
+
+def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param, max_iter):
+    if reg_param == 0:
+        regression = LinearRegression()
+    else:
+        regression = ElasticNet(l1_ratio=elastic_net_param, alpha=reg_param, max_iter=max_iter)
+    model = Pipeline([("featurize", sklearn.clone(featurizer)), ("standardize", StandardScaler()),
+                      ("regression", regression)])  # fmt: skip
+
+    # Start an MLflow run; the "with" keyword ensures we'll close the run even if this cell crashes
+    with mlflow.start_run() as run:
+        model.fit(train_df[feature_columns], train_df[label_column])
+        predictions = model.predict(test_df[feature_columns])
+        (rmse, mae, r2) = eval_metrics(test_df[label_column], predictions)
+
+        # Print out model metrics
+        print(f"Linear regression model (elastic_net_param={elastic_net_param}, reg_param={reg_param}, "
+              f"max_iter={max_iter}):")  # fmt: skip
+        if reg_param == 0:
+            print("  solved in closed form (ordinary least squares); max_iter does not apply")
+        else:
+            print(f"  the solver took {regression.n_iter_} of at most {max_iter} iterations")
+        print(f"  RMSE: {rmse:.4f}")
+        print(f"  MAE:  {mae:.4f}")
+        print(f"  R2:   {r2:.4f}")
+
+        # Log hyperparameters and evaluation metrics for the MLflow UI
+        mlflow.log_params({"elastic_net_param": elastic_net_param, "reg_param": reg_param, "max_iter": max_iter})
+        mlflow.log_metrics({"rmse": rmse, "mae": mae, "r2": r2})
+
+        # Log the model itself, with the input columns and output it expects (its signature)
+        signature = infer_signature(test_df[feature_columns], predictions)
+        mlflow.sklearn.log_model(model, **model_location, **model_format, signature=signature,
+                                 pip_requirements=model_requirements)
+
+        # Generate a plot and log it (an artifact: any file you want to keep with the run)
+        png_path = os.path.join(tempfile.mkdtemp(), "LinearRegressionPrediction.png")
+        figure = plot_regression_quality(test_df[label_column], predictions, png_path)
+        mlflow.log_artifact(png_path)
+
+    return {"run_id": run.info.run_id, "rmse": rmse, "mae": mae, "r2": r2,
+            "predictions": predictions, "figure": figure}  # fmt: skip
+
+
+print("Created training and evaluation function")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Experiment with different parameters
+# MAGIC
+# MAGIC Call `train_nyc_taxi` with different parameters. Later, you'll review each of these runs in the MLflow
+# MAGIC experiment. The first run uses no penalty at all (`reg_param = 0`), so it is ordinary least squares, and
+# MAGIC `max_iter = 1` does not limit it.
+
+# COMMAND ----------
+
+# DBTITLE 1,Run 1: least squares
+# L2 penalty, regularization parameter 0.0, 1 iteration
+run_1 = train_nyc_taxi(train_df, test_df, label_column, 0.0, 0.0, 1)
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC R² is the share of the variance of the total amount in the test data that the model explains (1 would
+# MAGIC be perfect). The root mean square error (RMSE) and the mean absolute error (MAE) estimate how far off
+# MAGIC the predictions are, in dollars; RMSE penalizes distant values more than MAE does. For our purposes,
+# MAGIC RMSE and R² are the measures of quality. The next cell puts this run's numbers into words.
+
+# COMMAND ----------
+
+print(f"The model explains {run_1['r2']:.0%} of the variance of totalAmount in the test data.")
+print(f"Its predictions are off by ${run_1['mae']:.2f} on average (MAE); RMSE is ${run_1['rmse']:.2f}.")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC The plot shows each test trip (in red) against the line of perfect predictions (in blue). The closer
+# MAGIC the dots lie to the line, the better the model; dots far from it are trips the model got badly wrong.
+
+# COMMAND ----------
+
+display(run_1["figure"])
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC Trying the model with a different set of hyperparameters is as easy as changing the inputs to the
+# MAGIC function. This run uses a pure L1 penalty (`elastic_net_param = 1.0`) of strength 0.3 and allows the
+# MAGIC solver 50 iterations.
+# MAGIC
+# MAGIC If the solver has not converged within `max_iter` iterations, scikit-learn says so with a
+# MAGIC `ConvergenceWarning` under the cell. It is a warning, not an error: the model is trained and logged,
+# MAGIC it is just not yet the best fit for these hyperparameters. The function prints how many iterations
+# MAGIC the solver took either way.
+
+# COMMAND ----------
+
+# DBTITLE 1,Run 2: L1 penalty
+# L1 penalty, regularization parameter 0.3, 50 iterations
+run_2 = train_nyc_taxi(train_df, test_df, label_column, 1.0, 0.3, 50)
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC How does it compare with the first run? Lower RMSE and MAE, and higher R², are better. The next cell
+# MAGIC compares the two runs' metrics.
+
+# COMMAND ----------
+
+def compare_runs(new, old, new_name, old_name):
+    for metric, better in [("rmse", "lower"), ("mae", "lower"), ("r2", "higher")]:
+        change = new[metric] - old[metric]
+        if change == 0:
+            verdict = "the same"
+        elif (change < 0) == (better == "lower"):
+            verdict = "better"
+        else:
+            verdict = "worse"
+        print(f"{metric.upper():>4}: {old_name} {old[metric]:.4f}, {new_name} {new[metric]:.4f} "
+              f"({change:+.4f}: {new_name} is {verdict})")  # fmt: skip
+
+
+compare_runs(run_2, run_1, "run 2", "run 1")
+
+# COMMAND ----------
+
+display(run_2["figure"])
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC Look at the bottom-left corner of the plots, where the inexpensive rides are. If most red dots there
+# MAGIC lie above the blue line, the model predicts too much for cheap rides: its predictions skew high. The
+# MAGIC next cell counts, for the cheapest quarter of the test rides, how often each model predicted more than
+# MAGIC the actual fare.
+
+# COMMAND ----------
+
+def share_predicted_high_on_cheap_rides(result):
+    actual = test_df[label_column].to_numpy()
+    cheap = actual <= np.quantile(actual, 0.25)
+    return float(np.mean(result["predictions"][cheap] > actual[cheap]))
+
+
+for name, result in [("run 1", run_1), ("run 2", run_2)]:
+    print(f"{name}: predicted more than the actual fare for {share_predicted_high_on_cheap_rides(result):.0%} "
+          "of the cheapest quarter of rides")  # fmt: skip
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC The third run mixes L1 and L2 penalties half and half (`elastic_net_param = 0.5`), with a stronger
+# MAGIC penalty of 0.9 and up to 1000 iterations.
+
+# COMMAND ----------
+
+# DBTITLE 1,Run 3: mixed L1 and L2
+# 50/50 mixed L1 and L2, regularization parameter 0.9, 1000 iterations
+run_3 = train_nyc_taxi(train_df, test_df, label_column, 0.5, 0.9, 1000)
+
+# COMMAND ----------
+
+compare_runs(run_3, run_1, "run 3", "run 1")
+compare_runs(run_3, run_2, "run 3", "run 2")
+print(f"run 3: predicted more than the actual fare for {share_predicted_high_on_cheap_rides(run_3):.0%} "
+      "of the cheapest quarter of rides")  # fmt: skip
+
+# COMMAND ----------
+
+display(run_3["figure"])
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC This information is now stored in the MLflow tracking server. Next, you will work with it in two ways:
+# MAGIC by reviewing the experiment in the user interface, and by using MLflow from code.
+# MAGIC
+# MAGIC ## Reviewing experiment metrics
+# MAGIC
+# MAGIC ### View the experiment, runs, and run details in the Databricks UI
+# MAGIC
+# MAGIC 1. Select the **Experiment** icon (a flask) in the notebook's right-hand side panel. The panel lists the
+# MAGIC    runs of the experiment this notebook logged to, with their parameters and metrics. Compare the three
+# MAGIC    runs: which has the lowest RMSE?
+# MAGIC 1. Select a run's name to open its **run details page**. It shows the parameters and metrics, the tags
+# MAGIC    (you can set tags with `mlflow.set_tags()`, or add them in the UI afterwards) and the **artifacts**:
+# MAGIC    the `model` folder and `LinearRegressionPrediction.png`. Select the PNG to see the plot; it stays with
+# MAGIC    the run even after you clear this notebook's results.
+# MAGIC 1. In the experiment page (open it from the side panel), select the three runs and choose **Compare** to
+# MAGIC    see their parameters and metrics side by side.
+# MAGIC
+# MAGIC #### Reproducing a run
+# MAGIC Reproducibility builds confidence that a model in production really is the model you expect. On a run's
+# MAGIC details page, **Reproduce run** (where your workspace offers it) clones the notebook at the version that
+# MAGIC made the run and recreates its cluster settings, so you can run it again.
+# MAGIC
+# MAGIC **Running locally?** The same views are in the MLflow UI of the local tracking server: run
+# MAGIC `python scripts/run_lab.py --keep-server` and open the experiment URL it prints. The next cell prints
+# MAGIC the URL when the tracking server is a local one.
+
+# COMMAND ----------
+
+tracking_uri = mlflow.get_tracking_uri()
+if tracking_uri.startswith("http"):
+    print(f"Experiment page: {tracking_uri}/#/experiments/{experiment.experiment_id}")
+else:
+    print(f"Tracking server: {tracking_uri}; open the experiment from the notebook's Experiment side panel")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ### View the experiment, runs, and run details programmatically
+# MAGIC
+# MAGIC You can also get experiment details from code, with an `MlflowClient`.
+
+# COMMAND ----------
+
+from mlflow.tracking import MlflowClient
+
+client = MlflowClient()
+
+print("Loaded MLflow Client")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC Next, list the experiments you can see, most recently used first (at most ten here).
+
+# COMMAND ----------
+
+# DBTITLE 1,List experiments
+experiments = client.search_experiments(order_by=["last_update_time DESC"], max_results=10)
+for listed in experiments:
+    print(f"{listed.experiment_id:>20}  {listed.name}")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC Pick this lab's experiment by its name rather than by its position in the list: positions change as
+# MAGIC experiments are created and used. `search_experiments` takes a filter, just as `search_runs` does. Then
+# MAGIC `mlflow.search_runs` returns the experiment's runs as a pandas DataFrame, one row a run, with the logged
+# MAGIC metrics (`metrics.*`), parameters (`params.*`) and tags (`tags.*`).
+
+# COMMAND ----------
+
+# DBTITLE 1,Runs of this lab's experiment
+[lab_experiment] = client.search_experiments(filter_string=f"name = '{experiment_name}'")
+experiment_id = lab_experiment.experiment_id
+runs_df = mlflow.search_runs([experiment_id])
+
+display(runs_df)
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC The table holds everything about each run, which makes it easy to analyse an experiment further.
+# MAGIC
+# MAGIC Next, retrieve the last run in this experiment, ordered by start time. `data.metrics` holds its metrics,
+# MAGIC one key-value pair each.
+
+# COMMAND ----------
+
+# DBTITLE 1,Latest run's metrics
+runs = client.search_runs([experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
+last_run = runs[0]
+last_run.data.metrics
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC You can also load the model a run logged and use it. `runs:/<run_id>/model` names the model that the run
+# MAGIC logged as `model`; `info.run_id` is the run's unique id. The model includes the featurization, so it
+# MAGIC takes the columns of `test_df` as they are. Predict the fares of the first three test trips:
+
+# COMMAND ----------
+
+# DBTITLE 1,Load the model and predict
+loaded_model = mlflow.sklearn.load_model(f"runs:/{last_run.info.run_id}/model")
+top_rows = test_df.head(3)
+display(top_rows.assign(prediction=loaded_model.predict(top_rows[feature_columns])))
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## Clean-up
+# MAGIC
+# MAGIC The runs stay in the experiment for the next exercises. When you are done with the course, delete the
+# MAGIC experiment from the **Experiments** page, and terminate your cluster on the **Compute** page if you
+# MAGIC started one for this lab.

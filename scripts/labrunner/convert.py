@@ -1,0 +1,129 @@
+"""Turn a Databricks source notebook into a Jupyter notebook that runs locally.
+
+Each Databricks cell becomes one Jupyter cell that remembers, in its
+metadata, the file and line it came from, so a failure can be reported as
+`notebooks/<file>.py:<line> (cell N "<title>")`.
+
+Magics are translated to what a local kernel can do:
+
+| magic            | locally                                                        |
+| ---------------- | -------------------------------------------------------------- |
+| `%md`, `%md-sandbox` | a markdown cell                                            |
+| `%python`        | a code cell                                                    |
+| `%run ./other`   | the other notebook's code cells, inlined in the same namespace |
+| `%pip`           | skipped with a printed note (requirements are installed first) |
+| `%sh`            | run by the shell through the local runtime                     |
+| `%fs`            | `dbutils.fs` of the local runtime                              |
+| anything else    | an error naming the file and line                              |
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+
+from . import dbsource
+from .dbsource import Cell, NotebookFormatError
+
+MARKDOWN_MAGICS = {"md", "md-sandbox"}
+SPARK_ONLY_MAGICS = {"sql", "scala", "r"}
+
+
+def to_ipynb(path: str | Path, root: str | Path | None = None) -> nbformat.NotebookNode:
+    """Convert the notebook at `path`; files are named relative to `root` in metadata."""
+    path = Path(path).resolve()
+    root = Path(root).resolve() if root else path.parent.parent
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["databricks_source"] = _relative(path, root)
+    notebook.cells = _convert(path, root, include_markdown=True, run_stack=[])
+    return notebook
+
+
+def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Path]) -> list:
+    source = dbsource.read(path)
+    file_name = _relative(path, root)
+    cells = []
+    for index, cell in enumerate(source.cells, start=1):
+        where = {"file": file_name, "line": cell.source_line, "cell": index, "title": cell.title}
+        magic = cell.magic
+        if cell.is_magic_text and magic is None:
+            raise NotebookFormatError(file_name, cell.source_line, "a '# MAGIC' cell must start with a %magic")
+
+        if magic in MARKDOWN_MAGICS:
+            if include_markdown:
+                cells.append(_markdown(cell.body, where))
+        elif magic == "run":
+            cells += _inline_run(cell, path, root, run_stack, file_name)
+        elif magic is None or magic == "python":
+            if cell.body.strip():
+                code_line = cell.source_line + (magic is not None)
+                _check_syntax(cell.body, file_name, code_line)
+                cells.append(_code(cell.body, where, code_line))
+        elif magic == "pip":
+            note = f"Skipped locally: %pip {cell.magic_args} (requirements.txt installs the lab's packages up front)"
+            cells.append(_code(f"print({note!r})", where))
+        elif magic == "sh":
+            cells.append(_code(f"_local_runtime.run_shell({cell.body!r})", where))
+        elif magic == "fs":
+            cells.append(_code(f"_local_runtime.run_fs_magic({cell.magic_args!r})", where))
+        elif magic in SPARK_ONLY_MAGICS:
+            raise NotebookFormatError(
+                file_name, cell.source_line, f"%{magic} cells need a Databricks cluster and cannot run locally"
+            )
+        else:
+            raise NotebookFormatError(
+                file_name, cell.source_line, f"unknown magic %{magic} (known: %md, %python, %run, %pip, %sh, %fs)"
+            )
+    return cells
+
+
+def _inline_run(cell: Cell, path: Path, root: Path, run_stack: list[Path], file_name: str) -> list:
+    """The code cells of the notebook a `%run` names, as Databricks runs them: in our namespace."""
+    target_name = cell.magic_args.split()[0] if cell.magic_args else ""
+    if not target_name:
+        raise NotebookFormatError(file_name, cell.source_line, "%run needs a notebook path, e.g. %run ./setup")
+    target = (path.parent / target_name).resolve()
+    if target.suffix != ".py":
+        target = target.with_name(target.name + ".py")
+    if not target.is_file():
+        raise NotebookFormatError(
+            file_name, cell.source_line, f"%run {target_name}: no notebook at {_relative(target, root)}"
+        )
+    chain = [*run_stack, path]
+    if target in chain:
+        cycle = " -> ".join(_relative(p, root) for p in [*chain[chain.index(target) :], target])
+        raise NotebookFormatError(file_name, cell.source_line, f"%run cycle: {cycle}")
+    return _convert(target, root, include_markdown=False, run_stack=chain)
+
+
+def _check_syntax(code: str, file_name: str, code_line: int) -> None:
+    """Report a syntax error where the user can find it, before anything runs."""
+    try:
+        compile(code, file_name, "exec")
+    except SyntaxError as error:
+        line = code_line + (error.lineno or 1) - 1
+        hint = ""
+        if "unterminated" in (error.msg or "") or "was never closed" in (error.msg or ""):
+            hint = f" (a '{dbsource.SEPARATOR}' line ends a cell even inside a string or bracket)"
+        raise NotebookFormatError(file_name, line, f"syntax error: {error.msg}{hint}") from None
+
+
+def _markdown(text: str, where: dict):
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.metadata["databricks"] = where
+    return cell
+
+
+def _code(code: str, where: dict, code_line: int | None = None):
+    cell = nbformat.v4.new_code_cell(code)
+    cell.metadata["databricks"] = {**where, "code_line": code_line or where["line"]}
+    return cell
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)

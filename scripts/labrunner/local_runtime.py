@@ -1,0 +1,152 @@
+"""Local stand-ins for what a Databricks workspace puts into a notebook.
+
+On a cluster every notebook starts with `dbutils`, `display` and `spark`
+defined. The local runner executes the same notebooks in a plain Jupyter
+kernel, so its first (injected) cell calls `install()` to define:
+
+- `dbutils.widgets` with job semantics: a value passed in (by a job, or by
+  `run_lab.py --param`) wins over the default the notebook declares, and
+  `get` of a name the notebook never declared fails, as it does on Databricks;
+- `dbutils.fs` over a local folder that stands for `dbfs:/`;
+- `display`, IPython's: DataFrames render as tables, figures as images;
+- `spark = None`: there is no Spark locally.
+
+`DATABRICKS_RUNTIME_VERSION` is not set, which is how the notebooks tell
+where they run.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+from IPython.display import display as ipython_display
+
+
+class InputWidgetNotDefined(Exception):
+    """`dbutils.widgets.get` of a widget the notebook did not declare."""
+
+
+class Widgets:
+    def __init__(self, passed_values: dict[str, str] | None = None):
+        self._passed = dict(passed_values or {})
+        self._defaults: dict[str, str] = {}
+
+    def text(self, name: str, defaultValue: str = "", label: str | None = None) -> None:  # noqa: N803 (Databricks' names)
+        self._defaults[name] = str(defaultValue)
+
+    def dropdown(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
+        if defaultValue not in choices:
+            raise ValueError(f"widget {name!r}: default {defaultValue!r} is not one of its choices {choices}")
+        passed = self._passed.get(name)
+        if passed is not None and passed not in choices:
+            raise ValueError(f"widget {name!r}: value {passed!r} is not one of its choices {choices}")
+        self._defaults[name] = defaultValue
+
+    combobox = text
+
+    def get(self, name: str) -> str:
+        if name not in self._defaults:
+            raise InputWidgetNotDefined(f"No input widget named {name} is defined")
+        return self._passed.get(name, self._defaults[name])
+
+    getArgument = get  # noqa: N815 (Databricks' name)
+
+    def remove(self, name: str) -> None:
+        self._defaults.pop(name, None)
+
+    def removeAll(self) -> None:  # noqa: N802 (Databricks' name)
+        self._defaults.clear()
+
+
+class FileSystem:
+    """`dbutils.fs` for `dbfs:/...` paths, stored under a local folder."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    def _local(self, path: str) -> Path:
+        for prefix in ("dbfs:/", "/dbfs/", "/"):
+            if path.startswith(prefix):
+                path = path[len(prefix) :]
+                break
+        local = (self.root / path).resolve()
+        if not local.is_relative_to(self.root.resolve()):
+            raise ValueError(f"{path!r} points outside the local DBFS folder {self.root}")
+        return local
+
+    def ls(self, path: str) -> list[str]:
+        return sorted(str(p.relative_to(self.root)) for p in self._local(path).iterdir())
+
+    def mkdirs(self, path: str) -> bool:
+        self._local(path).mkdir(parents=True, exist_ok=True)
+        return True
+
+    def put(self, path: str, contents: str, overwrite: bool = False) -> bool:
+        target = self._local(path)
+        if target.exists() and not overwrite:
+            raise FileExistsError(f"{path} already exists; pass overwrite=True")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(contents)
+        return True
+
+    def head(self, path: str, maxBytes: int = 65536) -> str:  # noqa: N803
+        return self._local(path).read_bytes()[:maxBytes].decode("utf-8", "replace")
+
+    def rm(self, path: str, recurse: bool = False) -> bool:
+        target = self._local(path)
+        if not target.exists():
+            return False
+        if target.is_dir():
+            if not recurse:
+                raise IsADirectoryError(f"{path} is a directory; pass recurse=True")
+            shutil.rmtree(target)
+        else:
+            target.unlink()
+        return True
+
+
+class DBUtils:
+    def __init__(self, widget_values: dict[str, str], fs_root: str | Path):
+        self.widgets = Widgets(widget_values)
+        self.fs = FileSystem(fs_root)
+
+
+dbutils: DBUtils | None = None
+
+
+def install(namespace: dict, widget_values: dict[str, str], fs_root: str | Path) -> None:
+    """Define `dbutils`, `display` and `spark` in the notebook's namespace."""
+    global dbutils
+    dbutils = DBUtils(widget_values, fs_root)
+    namespace.update(dbutils=dbutils, display=ipython_display, spark=None)
+
+
+def run_shell(script: str) -> None:
+    """A `%sh` cell: run the script with sh, print its output, fail on a non-zero exit."""
+    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True)
+    print(result.stdout, end="")
+    print(result.stderr, end="")
+    if result.returncode:
+        raise RuntimeError(f"%sh exited with status {result.returncode}")
+
+
+def run_fs_magic(command_line: str):
+    """A `%fs` cell, such as `%fs rm -r dbfs:/tmp/x`, through the local `dbutils.fs`."""
+    words = shlex.split(command_line)
+    if not words:
+        raise ValueError("%fs needs a command, e.g. %fs ls dbfs:/")
+    command, args = words[0], words[1:]
+    recurse = "-r" in args
+    args = [a for a in args if a != "-r"]
+    if command == "ls":
+        return dbutils.fs.ls(args[0] if args else "/")
+    if command == "rm":
+        return dbutils.fs.rm(args[0], recurse=recurse)
+    if command == "mkdirs":
+        return dbutils.fs.mkdirs(args[0])
+    if command == "head":
+        return dbutils.fs.head(args[0])
+    raise ValueError(f"%fs {command} is not available locally (ls, rm, mkdirs, head are)")

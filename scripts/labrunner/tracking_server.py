@@ -1,0 +1,137 @@
+"""Start and stop a real `mlflow server` on 127.0.0.1.
+
+The server keeps runs in a SQLite file and artifacts in a folder, both under
+a store folder the caller chooses. It spawns uvicorn workers and background
+consumers; stopping only the parent pid would leave those running, so the
+server is started in a process group of its own and the whole group is
+stopped.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+class TrackingServerError(RuntimeError):
+    pass
+
+
+def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
+    """`preferred` if nothing listens on it, else a port the OS picks."""
+    for port in ([preferred] if preferred else []) + [0]:
+        with socket.socket() as sock:
+            try:
+                sock.bind((host, port))
+            except OSError:
+                continue
+            return sock.getsockname()[1]
+    raise TrackingServerError("no free port on 127.0.0.1")
+
+
+class TrackingServer:
+    """`with TrackingServer(store) as server: ... server.uri ...`
+
+    `start()` returns at once, so other start-up work (a kernel) can overlap
+    the server's; `wait_ready()` blocks until `/health` answers.
+    """
+
+    host = "127.0.0.1"
+
+    def __init__(self, store: str | Path, port: int | None = None, python: str = sys.executable):
+        self.store = Path(store).resolve()
+        self.requested_port = port
+        self.port = free_port(port, self.host)
+        self.python = python
+        self.process: subprocess.Popen | None = None
+        self.log_path = self.store / "server.log"
+
+    @property
+    def uri(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self) -> TrackingServer:
+        self.store.mkdir(parents=True, exist_ok=True)
+        command = [
+            self.python, "-m", "mlflow", "server",
+            "--host", self.host,
+            "--port", str(self.port),
+            "--backend-store-uri", f"sqlite:///{self.store / 'mlflow.db'}",
+            "--artifacts-destination", str(self.store / "artifacts"),
+            "--workers", "1",  # one worker starts in about half the time of four
+        ]  # fmt: skip
+        env = {**os.environ, "MLFLOW_TRACKING_URI": ""}
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=env, cwd=self.store, start_new_session=True,
+            )  # fmt: skip
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise TrackingServerError(
+                    f"mlflow server exited with status {self.process.returncode} before it was ready; "
+                    f"last lines of {self.log_path}:\n{self.log_tail()}"
+                )
+            try:
+                with urllib.request.urlopen(f"{self.uri}/health", timeout=1) as response:
+                    if response.read().strip() == b"OK":
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise TrackingServerError(f"mlflow server not ready after {timeout:.0f} s; see {self.log_path}")
+
+    def is_alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self, grace: float = 10.0) -> None:
+        """Stop the server's whole process group: TERM, then KILL after `grace` seconds."""
+        if self.process is None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            if _group_gone(self.process, grace):
+                break
+        self.process.wait()  # reap it
+        self.process = None
+
+    def log_tail(self, lines: int = 20) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def __enter__(self) -> TrackingServer:
+        self.start()
+        self.wait_ready()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def _group_gone(process: subprocess.Popen, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        process.poll()  # reap the leader so its group can empty
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
