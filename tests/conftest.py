@@ -1,0 +1,86 @@
+"""Shared fixtures: one real `mlflow server` for the whole test session, and
+the lab executed once against it through `scripts/run_lab.py`, as a learner
+runs it. Tests then check what the tracking server holds.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+SCRIPTS = PROJECT / "scripts"
+SHARED = PROJECT.parent / "shared"
+REAL_DATA = SHARED / "data" / "nyc-taxi.csv"
+# Kept after the run (git-ignored) so that a failing CI run can be looked at.
+TEST_OUTPUT = PROJECT / ".test-output"
+LAB_NOTEBOOK = PROJECT / "notebooks" / "01-using-mlflow-to-track-experiments.py"
+
+sys.path.insert(0, str(SCRIPTS))
+
+from labrunner.tracking_server import TrackingServer  # noqa: E402
+
+
+@dataclass
+class LabExecution:
+    """One `run_lab.py` execution: its output, and where its runs went."""
+
+    command: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    out: Path
+    tracking_uri: str
+    experiment_name: str
+
+    def executed_notebook(self, stem: str = LAB_NOTEBOOK.stem) -> nbformat.NotebookNode:
+        return nbformat.read(self.out / "executed" / f"{stem}.ipynb", as_version=4)
+
+    def check(self) -> LabExecution:
+        assert self.returncode == 0, f"{' '.join(self.command)} failed:\n{self.stdout}\n{self.stderr}"
+        return self
+
+
+def run_lab(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    """`python scripts/run_lab.py ARGS`, as a user types it."""
+    return subprocess.run(
+        [sys.executable, str(SCRIPTS / "run_lab.py"), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=PROJECT, env=env or os.environ.copy(),
+    )  # fmt: skip
+
+
+def execute_lab(tracking_uri: str, out: Path, *extra: str) -> LabExecution:
+    """Run the lab against `tracking_uri` into an experiment of its own."""
+    experiment_name = f"test-lab-{uuid.uuid4().hex[:8]}"
+    args = ["--tracking-uri", tracking_uri, "--out", str(out), "--param", f"experiment_name={experiment_name}", *extra]
+    result = run_lab(*args)
+    return LabExecution(
+        [sys.executable, "scripts/run_lab.py", *args], result.returncode, result.stdout, result.stderr,
+        out, tracking_uri, experiment_name,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tracking_server(tmp_path_factory):
+    """A real `mlflow server` on 127.0.0.1, shared by the whole session."""
+    with TrackingServer(tmp_path_factory.mktemp("mlflow-store")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def lab(tracking_server, tmp_path_factory) -> LabExecution:
+    """The lab notebooks, executed once on the synthetic data (what a fresh clone has)."""
+    return execute_lab(tracking_server.uri, tmp_path_factory.mktemp("lab")).check()
+
+
+@pytest.fixture(scope="session")
+def test_output() -> Path:
+    TEST_OUTPUT.mkdir(exist_ok=True)
+    return TEST_OUTPUT
