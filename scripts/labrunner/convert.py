@@ -46,7 +46,7 @@ def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Pat
     file_name = _relative(path, root)
     cells = []
     for index, cell in enumerate(source.cells, start=1):
-        where = {"file": file_name, "line": cell.source_line, "cell": index, "title": cell.title}
+        where = {"file": file_name, "line": cell.line, "cell": index, "title": cell.title}
         magic = cell.magic
         if cell.is_magic_text and magic is None:
             raise NotebookFormatError(file_name, cell.source_line, "a '# MAGIC' cell must start with a %magic")

@@ -1,0 +1,160 @@
+"""The real lab notebooks, run by `scripts/run_lab.py` in a real Jupyter kernel
+against a real `mlflow server` (the session fixtures in conftest.py), then
+checked through the tracking server's API.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REAL_DATA, execute_lab
+from mlflow.tracking import MlflowClient
+from PIL import Image
+
+LAB_HYPERPARAMETERS = [("0.0", "0.0", "1"), ("1.0", "0.3", "50"), ("0.5", "0.9", "1000")]
+
+
+def lab_runs(lab):
+    client = MlflowClient(lab.tracking_uri)
+    experiment = client.get_experiment_by_name(lab.experiment_name)
+    assert experiment is not None, f"no experiment {lab.experiment_name!r} on the server"
+    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+
+
+def cell_titled(notebook, title):
+    cells = [c for c in notebook.cells if c.metadata.get("databricks", {}).get("title") == title]
+    assert len(cells) == 1, f"expected one cell titled {title!r}, found {len(cells)}"
+    return cells[0]
+
+
+def output_text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        if output.output_type == "stream":
+            parts.append(output.text)
+        elif "data" in output:
+            parts += [output.data.get("text/plain", ""), output.data.get("text/html", "")]
+    return "\n".join(parts)
+
+
+def test_exactly_three_runs_with_the_lab_hyperparameters(lab):
+    runs = lab_runs(lab)
+    assert len(runs) == 3
+    logged = [(r.data.params["elastic_net_param"], r.data.params["reg_param"], r.data.params["max_iter"]) for r in runs]
+    assert logged == LAB_HYPERPARAMETERS
+    assert all(r.info.status == "FINISHED" for r in runs)
+
+
+def test_each_run_has_finite_metrics(lab):
+    for run in lab_runs(lab):
+        metrics = run.data.metrics
+        assert set(metrics) >= {"rmse", "mae", "r2"}
+        assert math.isfinite(metrics["rmse"]) and metrics["rmse"] >= 0
+        assert math.isfinite(metrics["mae"]) and metrics["mae"] >= 0
+        assert math.isfinite(metrics["r2"]) and metrics["r2"] <= 1
+
+
+def test_each_model_loads_and_predicts_finite_fares(lab):
+    mlflow.set_tracking_uri(lab.tracking_uri)
+    trips = pd.DataFrame(
+        {
+            "passengerCount": [1.0, np.nan, 3.0],
+            "tripDistance": [0.8, 3.5, 12.0],
+            "snowDepth": [0.0, 0.0, 5.0],
+            "precipTime": [0.0, 2.0, 24.0],
+            "precipDepth": [0.0, 1.0, 30.0],
+            "temperature": [12.0, 3.5, 25.0],
+            "hour_sine": [0.0, 1.0, -0.5],
+            "hour_cosine": [1.0, 0.0, -0.87],
+            "day_of_week": [0.0, 3.0, 6.0],
+            "month_num": [1.0, 4.0, 6.0],
+            "normalizeHolidayName": ["None", "Memorial Day", "None"],
+            "isPaidTimeOff": [0.0, 1.0, 0.0],
+        }
+    )
+    for run in lab_runs(lab):
+        model = mlflow.sklearn.load_model(f"runs:/{run.info.run_id}/model")
+        fares = model.predict(trips)
+        assert fares.shape == (3,)
+        assert np.isfinite(fares).all()
+        # A longer trip costs more, whatever the hyperparameters.
+        assert fares[2] > fares[0]
+
+
+def test_each_run_logged_its_plot_as_a_png(lab, tmp_path):
+    client = MlflowClient(lab.tracking_uri)
+    for run in lab_runs(lab):
+        names = [a.path for a in client.list_artifacts(run.info.run_id)]
+        assert "LinearRegressionPrediction.png" in names
+        local = client.download_artifacts(run.info.run_id, "LinearRegressionPrediction.png", str(tmp_path))
+        with Image.open(local) as image:
+            assert image.format == "PNG"
+            assert image.width > 100 and image.height > 100
+
+
+def test_review_cells_show_the_three_runs(lab):
+    notebook = lab.executed_notebook()
+    runs = lab_runs(lab)
+    table = output_text(cell_titled(notebook, "Runs of this lab's experiment"))
+    for run in runs:
+        assert run.info.run_id in table
+    latest = output_text(cell_titled(notebook, "Latest run's metrics"))
+    assert repr(runs[-1].data.metrics["rmse"]) in latest
+    listing = output_text(cell_titled(notebook, "List experiments"))
+    assert lab.experiment_name in listing
+    prediction = output_text(cell_titled(notebook, "Load the model and predict"))
+    assert "prediction" in prediction
+
+
+def test_the_notebook_prints_the_metrics_it_logged(lab):
+    notebook = lab.executed_notebook()
+    runs = lab_runs(lab)
+    for title, run in zip(["Run 1: least squares", "Run 2: L1 penalty", "Run 3: mixed L1 and L2"], runs, strict=True):
+        printed = output_text(cell_titled(notebook, title))
+        for metric in ("rmse", "mae"):
+            assert f"{run.data.metrics[metric]:.4f}" in printed
+        assert f"R2:   {run.data.metrics['r2']:.4f}" in printed
+
+
+def test_no_deprecation_or_future_warnings_in_any_cell_output(lab):
+    notebook = lab.executed_notebook()
+    for index, cell in enumerate(notebook.cells):
+        text = output_text(cell)
+        for warning in ("DeprecationWarning", "FutureWarning", "deprecated"):
+            assert warning not in text, f"cell {index} ({cell.metadata.get('databricks')}) shows {warning}:\n{text}"
+        assert not any(o.output_type == "error" for o in cell.get("outputs", []))
+
+
+def test_the_runner_prints_the_runs_table(lab):
+    runs = lab_runs(lab)
+    table = lab.stdout.split("MLflow runs logged to", 1)[1]
+    for run in runs:
+        row = next(line for line in table.splitlines() if line.startswith(run.info.run_name))
+        assert re.sub(r"\s+", " ", row).split(" ")[1:4] == [
+            run.data.params["elastic_net_param"], run.data.params["reg_param"], run.data.params["max_iter"],
+        ]  # fmt: skip
+        assert f"{run.data.metrics['r2']:.4f}" in row
+
+
+def test_synthetic_data_is_announced_when_no_data_is_given(lab):
+    loaded = output_text(cell_titled(lab.executed_notebook(), "Load the data"))
+    setup_cache = "~/.cache/dp090-mlflow-lab/nyc-taxi.csv"
+    if "SYNTHETIC" not in loaded:
+        assert "checksum verified" in loaded, f"neither synthetic nor the verified cache {setup_cache}:\n{loaded}"
+    else:
+        assert "not the real lab data" in loaded
+
+
+@pytest.mark.skipif(not REAL_DATA.is_file(), reason=f"the lab's real data is not at {REAL_DATA}")
+def test_least_squares_on_the_real_data_explains_most_of_the_variance(tracking_server, tmp_path):
+    lab = execute_lab(tracking_server.uri, tmp_path, "--data", str(REAL_DATA)).check()
+    runs = lab_runs(lab)
+    least_squares = next(r for r in runs if r.data.params["reg_param"] == "0.0")
+    assert least_squares.data.metrics["r2"] >= 0.7
+    loaded = output_text(cell_titled(lab.executed_notebook(), "Load the data"))
+    assert f"Loaded 11,734 trips from {REAL_DATA}" in loaded
