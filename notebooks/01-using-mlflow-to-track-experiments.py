@@ -243,6 +243,7 @@ def eval_metrics(actual, predicted):
 
 
 def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param, max_iter):
+    check_hyperparameters(elastic_net_param, reg_param, max_iter)  # before a run is started for them
     if reg_param == 0:
         regression = LinearRegression()
     else:

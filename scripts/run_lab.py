@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -26,14 +27,16 @@ sys.path.insert(0, str(SCRIPTS))
 
 import nbformat  # noqa: E402
 
-from labrunner import convert, runs_table  # noqa: E402
+from labrunner import convert, profiles, runs_table  # noqa: E402
 from labrunner.dbsource import NotebookFormatError  # noqa: E402
 from labrunner.execute import CellFailed, NotebookRun  # noqa: E402
 from labrunner.tracking_server import TrackingServer, TrackingServerError  # noqa: E402
 from labrunner.widgets import declared_widgets  # noqa: E402
 
 DEFAULT_OUT = PROJECT / ".lab-output"
-STORE_MARKER = ".created-by-run_lab"
+RUNNER_MARKER = ".created-by-run_lab"
+# What the runner writes under --out: the tracking store, executed notebooks, the local stand-in for DBFS.
+OUTPUT_FOLDERS = ("mlflow", "executed", "dbfs")
 
 # Executed first in each kernel: the workspace stand-ins, and the slow imports,
 # which overlap the tracking server's start-up.
@@ -62,6 +65,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"output folder: tracking store, executed notebooks (default: {DEFAULT_OUT.name}/)")
     parser.add_argument("--cell-timeout", type=float, default=600, help="seconds a cell may run (default: 600)")
     parser.add_argument("--timings", action="store_true", help="print each cell's wall time after the run")
+    parser.add_argument("--profile", help="run server and kernel in the virtual environment of profiles/<PROFILE>.txt "
+                                          "(a Databricks ML runtime's versions), or 'all' profiles in turn")
+    parser.add_argument("--clean", action="store_true",
+                        help="remove what earlier runs created in the output folder, saying what, and exit")
     return parser.parse_args(argv)  # fmt: skip
 
 
@@ -89,26 +96,31 @@ def default_notebooks() -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.clean:
+        return clean(args.out.resolve())
+    if args.profile == "all":
+        return run_every_profile(argv, args.out.resolve())
     try:
         params = parse_params(args.param, args.data)
         notebook_paths = [path.resolve() for path in args.notebooks] or default_notebooks()
         notebooks = {path: convert.to_ipynb(path, root=PROJECT) for path in notebook_paths}
         check_params(params, notebooks)
-    except (UsageError, NotebookFormatError, OSError) as error:
+        python = profile_python(args) if args.profile else sys.executable
+    except (UsageError, NotebookFormatError, OSError, profiles.ProfileError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
     out = args.out.resolve()
+    try:
+        store, executed, dbfs = (runner_folder(out / name) for name in OUTPUT_FOLDERS)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     server = None
     if args.tracking_uri:
         tracking_uri = args.tracking_uri
     else:
-        try:
-            store = prepare_store(out / "mlflow")
-        except UsageError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        server = TrackingServer(store, port=args.port)
+        server = TrackingServer(store, port=args.port, python=python)
         if args.port and server.port != args.port:
             print(f"Port {args.port} is taken; using {server.port} instead.")
         tracking_uri = server.start().uri
@@ -118,9 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[NotebookRun] = []
     try:
         for path, notebook in notebooks.items():
-            run = NotebookRun(notebook, cwd=path.parent, cell_timeout=args.cell_timeout)
+            run = NotebookRun(notebook, cwd=path.parent, cell_timeout=args.cell_timeout, python=python)
             runs.append(run)
-            execute_notebook(run, path, notebook, params, tracking_uri, out, server)
+            execute_notebook(run, path, notebook, params, tracking_uri, executed, dbfs, server)
         lab_runs = runs_table.runs_since(tracking_uri, started_ms)
         print(f"\nMLflow runs logged to {tracking_uri}:\n{runs_table.format_runs(lab_runs)}")
         if args.timings:
@@ -129,7 +141,10 @@ def main(argv: list[str] | None = None) -> int:
             keep_serving(server, lab_runs)
         return 0
     except CellFailed as failure:
-        print(f"\nerror: {failure}", file=sys.stderr)
+        if failure.reason.startswith("KeyboardInterrupt"):
+            print("\nInterrupted: stopping the kernel and the tracking server.", file=sys.stderr)
+            return 130
+        print(f"\nerror: {f'profile {args.profile}: ' if args.profile else ''}{failure}", file=sys.stderr)
         if failure.traceback:
             print(failure.traceback, file=sys.stderr)
         if server and not server.is_alive():
@@ -157,20 +172,32 @@ def check_params(params: dict[str, str], notebooks: dict) -> None:
         )
 
 
-def prepare_store(store: Path) -> Path:
-    """The runner's tracking store folder; a re-run adds to it, and it is never emptied."""
-    if store.exists() and any(store.iterdir()) and not (store / STORE_MARKER).exists():
-        raise UsageError(f"{store} exists and was not created by run_lab.py; choose another --out")
-    store.mkdir(parents=True, exist_ok=True)
-    (store / STORE_MARKER).touch()
-    return store
+def runner_folder(folder: Path) -> Path:
+    """A folder of the runner's output. A re-run adds to it; a folder someone else made is refused."""
+    if folder.exists() and any(folder.iterdir()) and not (folder / RUNNER_MARKER).exists():
+        raise UsageError(f"{folder} exists and was not created by run_lab.py; choose another --out")
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / RUNNER_MARKER).touch()
+    return folder
 
 
-def execute_notebook(run, path, notebook, params, tracking_uri, out, server) -> None:
+def clean(out: Path) -> int:
+    """Remove the output folders the runner created (they hold its marker file), and nothing else."""
+    created = [out / name for name in OUTPUT_FOLDERS if (out / name / RUNNER_MARKER).exists()]
+    if not created:
+        print(f"Nothing to remove: no folder in {out} was created by run_lab.py.")
+        return 0
+    for folder in created:
+        print(f"Removing {folder}")
+        shutil.rmtree(folder)
+    return 0
+
+
+def execute_notebook(run, path, notebook, params, tracking_uri, executed, dbfs, server) -> None:
     relative = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
     print(f"\nRunning {relative}")
     injected = nbformat.v4.new_code_cell(
-        INJECTED_CELL.format(scripts=str(SCRIPTS), params=params, fs_root=str(out / "dbfs"))
+        INJECTED_CELL.format(scripts=str(SCRIPTS), params=params, fs_root=str(dbfs))
     )
     injected.metadata["tags"] = ["injected-parameters"]
     notebook.cells.insert(0, injected)
@@ -187,11 +214,10 @@ def execute_notebook(run, path, notebook, params, tracking_uri, out, server) -> 
         count += 1
         print(f"  [{count:>2}/{total}] {time.monotonic() - started:6.1f}s  {description}", flush=True)
 
-    executed_path = out / "executed" / (path.stem + ".ipynb")
-    executed_path.parent.mkdir(parents=True, exist_ok=True)
+    executed_path = executed / (path.stem + ".ipynb")
     try:
-        run.start(env=env)
-        run.run_cells(range(0, 1), progress)
+        run.start(env=env, log_path=executed / "kernel.log")
+        run.run_cells(range(0, 1), progress, timeout=300)  # imports, whatever --cell-timeout says
         if server:
             server.wait_ready()
         run.run_cells(range(1, len(notebook.cells)), progress)
@@ -222,6 +248,21 @@ def keep_serving(server: TrackingServer, lab_runs: list) -> None:
         print("\nStopping the tracking server.")
         return
     raise TrackingServerError(f"the tracking server stopped; its log ends:\n{server.log_tail()}")
+
+
+def profile_python(args: argparse.Namespace) -> str:
+    """The interpreter of the profile's virtual environment, built on first use."""
+    if args.tracking_uri:
+        raise UsageError("--profile starts the tracking server from the profile's environment; drop --tracking-uri")
+    return profiles.ensure_venv(profiles.load(args.profile)).python
+
+
+def run_every_profile(argv: list[str] | None, out: Path) -> int:
+    """`--profile all`: each profile as a full run of its own into OUT/<profile>, then a summary table."""
+    rest = profiles.without_options(sys.argv[1:] if argv is None else argv, ["--profile", "--out"])
+    results = profiles.run_all(Path(__file__), rest, out)
+    print(f"\nRuntime profiles:\n{profiles.format_results(results)}")
+    return 1 if any(result.returncode for result in results) else 0
 
 
 if __name__ == "__main__":

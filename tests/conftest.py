@@ -84,3 +84,23 @@ def lab(tracking_server, tmp_path_factory) -> LabExecution:
 def test_output() -> Path:
     TEST_OUTPUT.mkdir(exist_ok=True)
     return TEST_OUTPUT
+
+
+def notebook_namespace(path: Path) -> dict:
+    """Execute a notebook's code cells in a fresh namespace, like `%run` does, and return it.
+
+    For notebooks of definitions only, such as notebooks/includes/setup.py.
+    """
+    from labrunner import convert
+
+    namespace: dict = {"__name__": path.stem}
+    for cell in convert.to_ipynb(path, root=PROJECT).cells:
+        if cell.cell_type == "code":
+            exec(compile(cell.source, str(path), "exec"), namespace)
+    return namespace
+
+
+@pytest.fixture(scope="session")
+def setup_notebook() -> dict:
+    """The names notebooks/includes/setup.py defines."""
+    return notebook_namespace(PROJECT / "notebooks" / "includes" / "setup.py")

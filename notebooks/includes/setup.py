@@ -10,7 +10,9 @@
 # MAGIC   `nyc_taxi` table the course's first lab creates, else the lab's public CSV, downloaded and checked
 # MAGIC   against its SHA-256 checksum. Outside a workspace, with no file named, it uses a copy downloaded
 # MAGIC   earlier, or else synthetic trips, and says so;
-# MAGIC - `validate_trips(trips, source)`: stops with an error naming any missing or mistyped column.
+# MAGIC - `validate_trips(trips, source)`: stops with an error naming any missing or mistyped column;
+# MAGIC - `check_hyperparameters(...)`: stops a training call with out-of-range hyperparameters before it
+# MAGIC   starts an MLflow run.
 
 # COMMAND ----------
 
@@ -143,6 +145,19 @@ def validate_trips(trips, source):
     if trips["totalAmount"].isna().all():
         raise LabDataError(f"{source}: column totalAmount (the label) has no values, so there is nothing to learn")
     return trips
+
+
+def check_hyperparameters(elastic_net_param, reg_param, max_iter):
+    """Reject values Spark ML's LinearRegression would reject, naming the parameter."""
+    for name, value in [("elastic_net_param", elastic_net_param), ("reg_param", reg_param)]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise ValueError(f"{name} must be a number, not {value!r}")
+    if not 0 <= elastic_net_param <= 1:
+        raise ValueError(f"elastic_net_param must be between 0 (L2) and 1 (L1), not {elastic_net_param}")
+    if reg_param < 0:
+        raise ValueError(f"reg_param must be 0 or more, not {reg_param}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"max_iter must be a whole number of at least 1, not {max_iter!r}")
 
 # COMMAND ----------
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
@@ -47,24 +48,43 @@ class NotebookRun:
     own cells.
     """
 
-    def __init__(self, notebook: nbformat.NotebookNode, cwd: str | Path, cell_timeout: float | None = 600):
+    def __init__(
+        self,
+        notebook: nbformat.NotebookNode,
+        cwd: str | Path,
+        cell_timeout: float | None = 600,
+        python: str | None = None,
+    ):
         self.notebook = notebook
+        self.python = python  # the kernel's interpreter, e.g. a runtime profile's virtual environment
         self.client = NotebookClient(
             notebook,
             kernel_name="python3",
             timeout=cell_timeout,
             resources={"metadata": {"path": str(cwd)}},
-            # The kernel's own log would warn that its local TCP sockets are unencrypted, on every start.
-            extra_arguments=["--IPKernelApp.log_level=ERROR"],
         )
         self.cell_seconds: list[tuple[str, float]] = []
 
-    def start(self, env: dict[str, str] | None = None) -> None:
+    def start(self, env: dict[str, str] | None = None, log_path: Path | None = None) -> None:
+        """Start the kernel; its own log (not the cells' output) goes to `log_path`."""
         self.client.km = self.client.create_kernel_manager()
-        self.client.start_new_kernel(env=env)
+        if self.python:
+            self.client.km.kernel_spec_manager = InterpreterKernelSpecs(python=self.python)
+        log = open(log_path, "ab") if log_path else None  # noqa: SIM115 (the kernel keeps writing to it)
+        self.client.start_new_kernel(env=env, stdout=log, stderr=log)
         self.client.start_new_kernel_client()
 
-    def run_cells(self, indexes: range, progress: Callable[[str], None] = lambda _: None) -> None:
+    def run_cells(
+        self, indexes: range, progress: Callable[[str], None] = lambda _: None, timeout: float | None = None
+    ) -> None:
+        """Run the code cells at `indexes`; `timeout` overrides the per-cell timeout for these cells."""
+        cell_timeout, self.client.timeout = self.client.timeout, timeout or self.client.timeout
+        try:
+            self._run_cells(indexes, progress)
+        finally:
+            self.client.timeout = cell_timeout
+
+    def _run_cells(self, indexes: range, progress: Callable[[str], None]) -> None:
         cells = self.notebook.cells
         for index in indexes:
             cell = cells[index]
@@ -75,7 +95,7 @@ class NotebookRun:
             try:
                 self.client.execute_cell(cell, index, execution_count=self.client.code_cells_executed + 1)
             except CellTimeoutError:
-                raise CellFailed(cell, index, f"timed out after {self.client.timeout} s") from None
+                raise CellFailed(cell, index, f"timed out after {self.client.timeout:g} s") from None
             except DeadKernelError as error:
                 raise CellFailed(cell, index, f"the kernel died ({error})") from None
             except CellExecutionError as error:
@@ -86,6 +106,25 @@ class NotebookRun:
     def stop(self) -> None:
         if self.client.km is not None:
             self.client._cleanup_kernel()
+
+
+class InterpreterKernelSpecs(KernelSpecManager):
+    """Kernel specs that start ipykernel on one given interpreter.
+
+    The `python3` spec that Jupyter finds names plain `python`, which jupyter_client
+    replaces by its own interpreter; a profile's kernel must run on the profile's.
+    """
+
+    def __init__(self, python: str, **kwargs):
+        super().__init__(**kwargs)
+        self.python = python
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        return KernelSpec(
+            # frozen_modules=off: as ipykernel's own spec, so that its debugger does not warn on every start.
+            argv=[self.python, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            display_name=f"Python ({self.python})", language="python",
+        )  # fmt: skip
 
 
 def _traceback_of(cell: nbformat.NotebookNode) -> str:

@@ -1,0 +1,162 @@
+"""The lab's data loading and input checks (notebooks/includes/setup.py).
+
+Downloads are served by a local HTTP server on 127.0.0.1 standing in for the
+lab's public file host, which this machine cannot reach.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+
+import pandas as pd
+import pytest
+from conftest import REAL_DATA
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """Serve `tmp_path/www` on 127.0.0.1; yields the base URL."""
+    root = tmp_path / "www"
+    root.mkdir()
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, directory=str(root), **kwargs)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def write_csv(path, frame):
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_synthetic_trips_have_the_lab_columns_and_plausible_fares(setup_notebook):
+    trips = setup_notebook["synthetic_trips"](rows=5000, seed=1)
+    setup_notebook["validate_trips"](trips, "synthetic")
+    assert list(trips.columns) == list(setup_notebook["TRIP_COLUMNS"])
+    fares = trips.dropna(subset=["totalAmount"])
+    # Fare grows with distance.
+    assert fares["totalAmount"].corr(fares["tripDistance"]) > 0.8
+    # Deterministic for a seed.
+    assert trips.equals(setup_notebook["synthetic_trips"](rows=5000, seed=1))
+
+
+@pytest.mark.skipif(not REAL_DATA.is_file(), reason=f"the lab's real data is not at {REAL_DATA}")
+def test_the_real_data_passes_validation(setup_notebook):
+    trips, source = setup_notebook["load_trips"](str(REAL_DATA))
+    assert len(trips) == 11734 and source == str(REAL_DATA)
+
+
+def test_a_missing_file_is_named(setup_notebook, tmp_path):
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(setup_notebook["LabDataError"], match=f"^{missing}: no such file. Check the data_path"):
+        setup_notebook["load_trips"](str(missing))
+
+
+def test_an_empty_file_is_named(setup_notebook, tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(setup_notebook["LabDataError"], match=f"^{empty}: the file is empty"):
+        setup_notebook["load_trips"](str(empty))
+
+
+def test_a_missing_column_is_named(setup_notebook, tmp_path):
+    path = write_csv(tmp_path / "t.csv", setup_notebook["synthetic_trips"](50).drop(columns=["tripDistance"]))
+    with pytest.raises(setup_notebook["LabDataError"], match=f"^{path}: missing column\\(s\\) tripDistance;"):
+        setup_notebook["load_trips"](str(path))
+
+
+def test_a_mistyped_column_is_named(setup_notebook, tmp_path):
+    trips = setup_notebook["synthetic_trips"](50)
+    trips["temperature"] = "warm"
+    path = write_csv(tmp_path / "t.csv", trips)
+    with pytest.raises(setup_notebook["LabDataError"], match=f"^{path}: column temperature should hold number values"):
+        setup_notebook["load_trips"](str(path))
+
+
+def test_all_labels_missing_is_named(setup_notebook, tmp_path):
+    trips = setup_notebook["synthetic_trips"](50)
+    trips["totalAmount"] = float("nan")
+    path = write_csv(tmp_path / "t.csv", trips)
+    message = f"^{path}: column totalAmount \\(the label\\) has no values"
+    with pytest.raises(setup_notebook["LabDataError"], match=message):
+        setup_notebook["load_trips"](str(path))
+
+
+def test_a_verified_download_is_kept(setup_notebook, file_server, tmp_path):
+    root, url = file_server
+    content = setup_notebook["synthetic_trips"](20).to_csv(index=False).encode()
+    (root / "nyc-taxi.csv").write_bytes(content)
+    destination = tmp_path / "cache" / "nyc-taxi.csv"
+    saved = setup_notebook["download_lab_data"](
+        url=f"{url}/nyc-taxi.csv", destination=destination, sha256=hashlib.sha256(content).hexdigest()
+    )
+    assert saved == destination and destination.read_bytes() == content
+    assert list(destination.parent.iterdir()) == [destination]
+
+
+def test_a_checksum_mismatch_saves_nothing(setup_notebook, file_server, tmp_path):
+    root, url = file_server
+    (root / "nyc-taxi.csv").write_text("<html>a proxy's login page</html>")
+    destination = tmp_path / "cache" / "nyc-taxi.csv"
+    with pytest.raises(setup_notebook["LabDataError"], match="its SHA-256 is [0-9a-f]{64}, not 0{64}"):
+        setup_notebook["download_lab_data"](url=f"{url}/nyc-taxi.csv", destination=destination, sha256="0" * 64)
+    assert list(destination.parent.iterdir()) == []
+
+
+def test_no_network_is_a_clear_error(setup_notebook, tmp_path):
+    # Nothing listens on port 9 (discard) of the loopback interface: the connection is refused at once.
+    url = "http://127.0.0.1:9/nyc-taxi.csv"
+    message = f"^Could not download {url} .*pass the CSV's path as data_path"
+    with pytest.raises(setup_notebook["LabDataError"], match=message):
+        setup_notebook["download_lab_data"](url=url, destination=tmp_path / "x.csv", timeout=5)
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_without_data_or_cache_the_synthetic_trips_are_announced(setup_notebook, monkeypatch, tmp_path):
+    monkeypatch.setitem(setup_notebook, "LAB_DATA_CACHE", tmp_path / "no-cache.csv")
+    trips, source = setup_notebook["load_trips"]("")
+    assert source.startswith("SYNTHETIC") and len(trips) == 10_000
+
+
+def test_a_corrupt_cache_is_not_used(setup_notebook, monkeypatch, tmp_path):
+    cache = tmp_path / "nyc-taxi.csv"
+    cache.write_text("passengerCount\n1\n")
+    monkeypatch.setitem(setup_notebook, "LAB_DATA_CACHE", cache)
+    with pytest.raises(setup_notebook["LabDataError"], match="checksum does not match"):
+        setup_notebook["load_trips"]("")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ((1.5, 0.3, 50), "elastic_net_param must be between 0 \\(L2\\) and 1 \\(L1\\), not 1.5"),
+        ((-0.1, 0.3, 50), "elastic_net_param must be between 0"),
+        ((0.5, -1, 50), "reg_param must be 0 or more, not -1"),
+        ((0.5, "0.3", 50), "reg_param must be a number, not '0.3'"),
+        ((0.5, 0.3, 0), "max_iter must be a whole number of at least 1, not 0"),
+        ((0.5, 0.3, 2.5), "max_iter must be a whole number of at least 1, not 2.5"),
+    ],
+)
+def test_bad_hyperparameters_are_named(setup_notebook, arguments, message):
+    with pytest.raises(ValueError, match=message):
+        setup_notebook["check_hyperparameters"](*arguments)
+
+
+def test_good_hyperparameters_pass(setup_notebook):
+    for arguments in [(0.0, 0.0, 1), (1.0, 0.3, 50), (0.5, 0.9, 1000)]:
+        setup_notebook["check_hyperparameters"](*arguments)
+
+
+def test_pinned_requirements_skip_what_is_not_installed(setup_notebook):
+    pinned = setup_notebook["pinned_requirements"](["pandas", "no-such-package-here"])
+    assert pinned == [f"pandas=={pd.__version__}"]

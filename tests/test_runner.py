@@ -1,0 +1,342 @@
+"""`scripts/run_lab.py` as a user meets it: bad input, faults, re-runs.
+
+Every test runs the real runner as a subprocess, with real kernels and real
+`mlflow server` processes, on small notebooks written for the case at hand
+(the lab notebook itself is exercised in test_lab_end_to_end.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from conftest import PROJECT, SCRIPTS, run_lab
+from mlflow.tracking import MlflowClient
+
+from labrunner.tracking_server import TrackingServer
+
+
+def notebook(folder: Path, name: str, *cells: str) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "\n\n# COMMAND ----------\n\n".join(textwrap.dedent(c).strip("\n") for c in cells)
+    path.write_text(f"# Databricks notebook source\n{body}\n", encoding="utf-8")
+    return path
+
+
+LOG_ONE_RUN = """\
+# DBTITLE 1,Log a run
+import mlflow
+mlflow.set_experiment("runner-tests")
+with mlflow.start_run() as run:
+    mlflow.log_params({"elastic_net_param": 0.5, "reg_param": 0.1, "max_iter": 10})
+    mlflow.log_metrics({"rmse": 1.0, "mae": 0.5, "r2": 0.9})
+print("logged", run.info.run_id)
+"""
+
+
+def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process.poll() is not None:
+            raise AssertionError(f"the runner ended early:\n{process.stdout.read()}\n{process.stderr.read()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path} did not appear in {timeout} s")
+        time.sleep(0.1)
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of live processes whose command line or environment mentions `text`."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            environ = (proc / "environ").read_bytes().decode(errors="replace")
+            state = (proc / "stat").read_text().split(") ")[1][0]
+        except OSError:
+            continue
+        if state != "Z" and (text in cmdline or text in environ):
+            found.append(f"{proc.name}: {cmdline}")
+    return found
+
+
+def stop_server_of_store(store: Path) -> None:
+    for line in processes_mentioning(str(store)):
+        pid = int(line.split(":")[0])
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def runs_in_store(store: Path) -> int:
+    with sqlite3.connect(store / "mlflow.db") as db:
+        return db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+
+# --- bad notebook source: an error naming file and line, no traceback of the runner's --------------------
+
+BAD_NOTEBOOKS = {
+    "missing-header": ("print(1)\n", ":1: first line must be exactly '# Databricks notebook source'"),
+    "separator-in-string": (
+        '# Databricks notebook source\ns = """\n# COMMAND ----------\n"""\n',
+        ":2: syntax error: unterminated triple-quoted string literal",
+    ),
+    "unknown-magic": ("# Databricks notebook source\n# MAGIC %scalaa 1\n", ":2: unknown magic %scalaa"),
+    "missing-run-target": ("# Databricks notebook source\n# MAGIC %run ./gone\n", ":2: %run ./gone: no notebook at"),
+    "run-cycle": ("# Databricks notebook source\n# MAGIC %run ./run-cycle\n", ":2: %run cycle: "),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_NOTEBOOKS))
+def test_bad_notebook_source_is_reported_with_file_and_line(case, tmp_path):
+    text, expected = BAD_NOTEBOOKS[case]
+    path = tmp_path / f"{case}.py"
+    path.write_text(text, encoding="utf-8")
+    result = run_lab(str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {path}{expected}"), result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists(), "nothing is started or written for a notebook that cannot run"
+
+
+def test_non_utf8_notebook_is_reported_with_file_and_line(tmp_path):
+    path = tmp_path / "latin1.py"
+    path.write_bytes(b"# Databricks notebook source\nx = 1\ny = '\xe9'\n")
+    result = run_lab(str(path), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr == f"error: {path}:3: not UTF-8 text (byte 0xe9); save the file as UTF-8\n"
+
+
+def test_unknown_param_lists_the_declared_widgets():
+    result = run_lab("--param", "experiment=x", "--param", "data_path=")
+    assert result.returncode == 2
+    declared = "data_path, experiment_name"
+    assert result.stderr == f"error: unknown parameter(s) experiment; the notebooks declare: {declared}\n"
+
+
+def test_missing_data_file_is_named(tmp_path):
+    result = run_lab("--data", str(tmp_path / "nope.csv"))
+    assert result.returncode == 2
+    assert result.stderr == f"error: --data {tmp_path / 'nope.csv'}: no such file\n"
+
+
+def test_data_with_a_missing_column_stops_the_lab_naming_column_and_cell(tracking_server, tmp_path):
+    csv = tmp_path / "trips.csv"
+    csv.write_text("passengerCount,totalAmount\n1,10.5\n")
+    result = run_lab("--tracking-uri", tracking_server.uri, "--out", str(tmp_path / "out"), "--data", str(csv))
+    assert result.returncode == 1
+    first_line = result.stderr.strip().splitlines()[0]
+    assert first_line.startswith("error: notebooks/01-using-mlflow-to-track-experiments.py:")
+    assert f'"Load the data") failed: LabDataError: {csv}: missing column(s) tripDistance, hour_of_day' in first_line
+
+
+# --- failures while running --------------------------------------------------------------------------------
+
+
+def test_a_failing_cell_is_named_and_the_executed_notebook_kept(tracking_server, tmp_path):
+    path = notebook(tmp_path, "fails.py", "x = 1", "# DBTITLE 1,Divide\ny = x / 0")
+    out = tmp_path / "out"
+    result = run_lab(str(path), "--tracking-uri", tracking_server.uri, "--out", str(out))
+    assert result.returncode == 1
+    assert f'error: {path}:6 (cell 2 "Divide") failed: ZeroDivisionError: division by zero' in result.stderr
+    assert (out / "executed" / "fails.ipynb").is_file()
+
+
+def test_a_hanging_cell_is_stopped_by_the_cell_timeout(tracking_server, tmp_path):
+    path = notebook(tmp_path, "hangs.py", "# DBTITLE 1,Wait forever\nimport time\ntime.sleep(600)")
+    result = run_lab(str(path), "--tracking-uri", tracking_server.uri, "--out", str(tmp_path / "out"),
+                     "--cell-timeout", "3")  # fmt: skip
+    assert result.returncode == 1
+    assert f'error: {path}:2 (cell 1 "Wait forever") failed: timed out after 3 s' in result.stderr
+
+
+def test_a_taken_port_is_replaced_and_said(tmp_path):
+    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_lab(str(path), "--out", str(tmp_path / "out"), "--port", str(port))
+    assert result.returncode == 0, result.stderr
+    other = int(result.stdout.split(f"Port {port} is taken; using ", 1)[1].split(" ")[0])
+    assert other != port
+    assert f"http://127.0.0.1:{other}" in result.stdout
+
+
+def test_the_server_dying_mid_run_is_reported_and_logged_runs_survive(tmp_path):
+    out = tmp_path / "out"
+    marker = tmp_path / "first-run-logged"
+    path = notebook(
+        tmp_path, "server-dies.py", LOG_ONE_RUN,
+        f"""\
+        # DBTITLE 1,Wait for the server to go
+        import pathlib, time, urllib.request
+        pathlib.Path({str(marker)!r}).touch()
+        for _ in range(600):
+            try:
+                urllib.request.urlopen(mlflow.get_tracking_uri() + "/health", timeout=1)
+            except OSError:
+                break
+            time.sleep(0.1)
+        """,
+        "# DBTITLE 1,Log again\nwith mlflow.start_run():\n    mlflow.log_param('again', 1)",
+    )  # fmt: skip
+    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)  # fmt: skip
+    wait_for(marker, runner)
+    stop_server_of_store(out / "mlflow")
+    stdout, stderr = runner.communicate(timeout=180)
+    assert runner.returncode == 1, stdout + stderr
+    assert '(cell 3 "Log again") failed' in stderr
+    assert "The tracking server stopped during the run" in stderr
+    assert processes_mentioning(str(out)) == []
+    assert runs_in_store(out / "mlflow") == 1
+    with TrackingServer(out / "mlflow") as server:  # the store is still readable by a new server
+        client = MlflowClient(server.uri)
+        runs = client.search_runs([client.get_experiment_by_name("runner-tests").experiment_id])
+        assert [r.data.params["max_iter"] for r in runs] == ["10"]
+
+
+def test_ctrl_c_stops_server_and_kernel_and_keeps_the_store(tmp_path):
+    out = tmp_path / "out"
+    marker = tmp_path / "running"
+    path = notebook(tmp_path, "interrupted.py", LOG_ONE_RUN,
+                    f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(600)")  # fmt: skip
+    # A terminal's Ctrl-C signals the whole foreground process group: the runner gets its own group here.
+    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
+                              start_new_session=True)  # fmt: skip
+    wait_for(marker, runner)
+    os.killpg(runner.pid, signal.SIGINT)
+    stdout, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 130, stdout + stderr
+    assert "Interrupted: stopping the kernel and the tracking server." in stderr
+    assert processes_mentioning(str(out)) == []
+    assert runs_in_store(out / "mlflow") == 1
+
+
+def test_two_runners_at_once_use_separate_ports_and_stores(tmp_path):
+    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
+    results = {}
+
+    def run(name):
+        results[name] = run_lab(str(path), "--out", str(tmp_path / name))
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("first", "second")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    uris = set()
+    for name, result in results.items():
+        assert result.returncode == 0, result.stderr
+        uris.add(result.stdout.split("Starting MLflow tracking server at ", 1)[1].split(" ")[0])
+        assert runs_in_store(tmp_path / name / "mlflow") == 1
+    assert len(uris) == 2
+
+
+# --- re-runs and data safety ---------------------------------------------------------------------------------
+
+
+def test_a_rerun_in_the_same_store_adds_runs_and_keeps_the_first(tmp_path):
+    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
+    out = tmp_path / "out"
+    first = run_lab(str(path), "--out", str(out))
+    assert first.returncode == 0, first.stderr
+    with TrackingServer(out / "mlflow") as server:
+        client = MlflowClient(server.uri)
+        experiment_id = client.get_experiment_by_name("runner-tests").experiment_id
+        before = {r.info.run_id: r.data.metrics for r in client.search_runs([experiment_id])}
+    second = run_lab(str(path), "--out", str(out))
+    assert second.returncode == 0, second.stderr
+    with TrackingServer(out / "mlflow") as server:
+        after = {r.info.run_id: r.data.metrics for r in MlflowClient(server.uri).search_runs([experiment_id])}
+    assert len(before) == 1 and len(after) == 2
+    assert all(after[run_id] == metrics for run_id, metrics in before.items())
+
+
+def test_a_store_the_runner_did_not_create_is_left_alone(tmp_path):
+    store = tmp_path / "out" / "mlflow"
+    store.mkdir(parents=True)
+    (store / "someone-elses.db").write_text("precious")
+    result = run_lab("--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    assert result.stderr == f"error: {store} exists and was not created by run_lab.py; choose another --out\n"
+    assert [p.name for p in store.iterdir()] == ["someone-elses.db"]
+
+
+def test_clean_removes_only_what_the_runner_created_and_says_so(tmp_path):
+    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
+    out = tmp_path / "out"
+    assert run_lab(str(path), "--out", str(out)).returncode == 0
+    (out / "notes.txt").write_text("mine")
+    result = run_lab("--clean", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"Removing {out / 'mlflow'}" in result.stdout
+    assert f"Removing {out / 'executed'}" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    again = run_lab("--clean", "--out", str(out))
+    assert again.returncode == 0 and "Nothing to remove" in again.stdout
+
+
+def test_the_server_listens_on_loopback_only(tracking_server):
+    port_hex = f"{tracking_server.port:04X}"
+    listening = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state == "0A" and local.endswith(f":{port_hex}"):  # 0A: LISTEN
+                listening.append(local.split(":")[0])
+    assert listening == ["0100007F"], f"listening addresses for port {tracking_server.port}: {listening}"
+
+
+def test_no_secret_appears_in_output_logs_or_executed_notebooks(tmp_path):
+    secret = "dapi-SECRET-do-not-print-0123456789"
+    env = {**os.environ, "DATABRICKS_TOKEN": secret, "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
+           "MLFLOW_TRACKING_PASSWORD": secret}  # fmt: skip
+    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN, "import os\nprint(sorted(os.environ))")
+    out = tmp_path / "out"
+    result = run_lab(str(path), "--out", str(out), env=env)
+    assert result.returncode == 0, result.stderr
+    assert secret not in result.stdout + result.stderr
+    for file in out.rglob("*"):
+        if file.is_file():
+            assert secret.encode() not in file.read_bytes(), f"{file} contains the secret"
+
+
+def test_keep_server_prints_the_urls_and_ctrl_c_stops_it(tmp_path):
+    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
+    out = tmp_path / "out"
+    runner = subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out), "--keep-server"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT, start_new_session=True,
+    )  # fmt: skip
+    lines = []
+    for line in runner.stdout:
+        lines.append(line)
+        if line.startswith("Press Ctrl-C"):
+            break
+    text = "".join(lines)
+    experiment_url = text.split("  experiment: ", 1)[1].split()[0]
+    run_url = text.split("  run ", 1)[1].split(": ", 1)[1].split()[0]
+    import urllib.request
+
+    with urllib.request.urlopen(experiment_url.split("#")[0] + "health", timeout=5) as response:
+        assert response.read() == b"OK"
+    assert run_url.startswith(experiment_url + "/runs/")
+    os.killpg(runner.pid, signal.SIGINT)
+    runner.communicate(timeout=60)
+    assert runner.returncode == 0
+    assert processes_mentioning(str(out)) == []
