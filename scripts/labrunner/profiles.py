@@ -1,0 +1,238 @@
+"""Runtime profiles: one virtual environment per Databricks ML runtime.
+
+A profile is a requirements file, `profiles/<name>.txt`, that pins the versions
+of the lab's libraries one Databricks ML runtime ships (mlflow, scikit-learn,
+pandas, numpy, matplotlib) plus the notebook kernel. `run_lab.py --profile
+<name>` runs the tracking server and the notebook kernel from that profile's
+own virtual environment, so the notebooks meet the library versions learners
+meet on that runtime.
+
+Environments are built once and kept under `.venvs/<name>-<hash>/`. The hash
+covers the profile's text (and every file it includes with `-r`/`-c`) and the
+Python version, so editing a pin or changing the interpreter builds a new
+environment instead of reusing a stale one. A `.complete` marker, written
+last, tells a finished environment from one whose build was interrupted.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[2]
+PROFILES_DIR = PROJECT / "profiles"
+VENVS_DIR = PROJECT / ".venvs"
+COMPLETE_MARKER = ".complete"
+
+# `name==version`, optionally followed by a comment; extras and markers are not used in profiles.
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
+INCLUDE = re.compile(r"^(-r|-c|--requirement|--constraint)\s*=?\s*(\S+)")
+
+
+class ProfileError(Exception):
+    """A profile that does not exist, cannot be read, or whose environment cannot be built."""
+
+
+def normalize(name: str) -> str:
+    """A package name as pip compares it (PEP 503): `Scikit_Learn` and `scikit-learn` are one package."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def available(profiles_dir: Path = PROFILES_DIR) -> list[str]:
+    return sorted(path.stem for path in profiles_dir.glob("*.txt"))
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    path: Path
+
+    def files(self) -> list[Path]:
+        """The profile file and every file it includes, in the order pip reads them."""
+        return _files(self.path, [])
+
+    def pins(self) -> dict[str, str]:
+        """`{normalized package name: version}` for every `name==version` line, includes followed."""
+        pins = {}
+        for path in self.files():
+            for line in path.read_text().splitlines():
+                match = PIN.match(line.strip())
+                if match:
+                    pins[normalize(match.group(1))] = match.group(2)
+        return pins
+
+    @property
+    def mlflow_version(self) -> str:
+        try:
+            return self.pins()["mlflow"]
+        except KeyError:
+            raise ProfileError(f"{self.path}: no `mlflow==<version>` line; a profile must pin mlflow") from None
+
+    def content_hash(self) -> str:
+        """12 hex digits over the profile's files and the Python version that builds its environment."""
+        digest = hashlib.sha256(f"python {sys.version_info.major}.{sys.version_info.minor}\n".encode())
+        for path in self.files():
+            digest.update(f"--- {path.name}\n".encode())
+            digest.update(path.read_bytes())
+        return digest.hexdigest()[:12]
+
+    def venv_dir(self, venvs_dir: Path = VENVS_DIR) -> Path:
+        return venvs_dir / f"{self.name}-{self.content_hash()}"
+
+
+def load(name: str, profiles_dir: Path = PROFILES_DIR) -> Profile:
+    path = profiles_dir / f"{name}.txt"
+    if not name or "/" in name or not path.is_file():
+        names = ", ".join(available(profiles_dir)) or "(none)"
+        raise ProfileError(f"unknown profile {name!r}: no {path}; available profiles: {names}")
+    return Profile(name, path)
+
+
+def _files(path: Path, seen: list[Path], includer: Path | None = None) -> list[Path]:
+    path = path.resolve()
+    if path in seen:
+        return []
+    if not path.is_file():
+        raise ProfileError(f"{includer}: includes {path}, which does not exist" if includer else f"no {path}")
+    files = [path]
+    for line in path.read_text().splitlines():
+        match = INCLUDE.match(line.strip())
+        if match:
+            files += _files(path.parent / match.group(2), [*seen, *files], includer=path)
+    return files
+
+
+@dataclass(frozen=True)
+class Venv:
+    path: Path
+    built_seconds: float | None  # None: an environment built earlier was reused
+
+    @property
+    def python(self) -> str:
+        return str(self.path / "bin" / "python")
+
+
+def ensure_venv(profile: Profile, venvs_dir: Path = VENVS_DIR, log=print) -> Venv:
+    """The profile's virtual environment, built now unless a complete one exists."""
+    path = profile.venv_dir(venvs_dir)
+    if (path / COMPLETE_MARKER).exists():
+        return Venv(path, None)
+    venvs_dir.mkdir(parents=True, exist_ok=True)
+    # Two runs of the same profile at once (a test and a user, say) build it once.
+    with open(venvs_dir / f".{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (path / COMPLETE_MARKER).exists():
+            return Venv(path, None)
+        started = time.monotonic()
+        shown = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
+        log(f"Building the {profile.name} environment in {shown} from {profile.path.name} (later runs reuse it)...",
+            flush=True)  # fmt: skip
+        shutil.rmtree(path, ignore_errors=True)  # what an interrupted build left
+        _run([sys.executable, "-m", "venv", str(path)], profile, "create the virtual environment")
+        venv = Venv(path, None)
+        _run([venv.python, "-m", "pip", "install", "--quiet", "-r", str(profile.path)], profile,
+             f"install {profile.path.name}")  # fmt: skip
+        _check_mlflow(venv, profile)
+        (path / COMPLETE_MARKER).write_text(f"{profile.path.name} {profile.content_hash()}\n")
+        seconds = time.monotonic() - started
+        log(f"Built the {profile.name} environment in {seconds:.0f} s.", flush=True)
+        return Venv(path, seconds)
+
+
+def installed_version(python: str, package: str) -> str:
+    result = subprocess.run(
+        [python, "-c", f"import importlib.metadata as m; print(m.version({package!r}))"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    return result.stdout.strip() if result.returncode == 0 else ""
+
+
+def _check_mlflow(venv: Venv, profile: Profile) -> None:
+    """pip honours `==`, but a profile that includes another file could pin mlflow twice."""
+    found = installed_version(venv.python, "mlflow")
+    if found != profile.mlflow_version:
+        raise ProfileError(
+            f"{profile.path}: pins mlflow=={profile.mlflow_version}, but its environment {venv.path} has "
+            f"mlflow {found or '(none)'}"
+        )
+
+
+def _run(command: list[str], profile: Profile, what: str) -> None:
+    # pip's own log is long; keep it, and show its end only when it fails.
+    env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
+    if result.returncode:
+        output = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
+        raise ProfileError(f"profile {profile.name}: could not {what} ({profile.path}):\n{output}")
+
+
+# --- `run_lab.py --profile all`: every profile in turn, then a summary table ------------------------
+
+
+@dataclass
+class ProfileResult:
+    name: str
+    mlflow_version: str
+    returncode: int
+    seconds: float
+    failure: str  # the runner's `error:` line, naming the cell that failed; "" when the run passed
+
+
+def run_all(script: Path, argv: list[str], out: Path, profiles_dir: Path = PROFILES_DIR) -> list[ProfileResult]:
+    """Run `script ARGV --profile NAME --out OUT/NAME` for every profile, each a full run of its own."""
+    results = []
+    for name in available(profiles_dir):
+        print(f"\n=== Profile {name} ===", flush=True)
+        started = time.monotonic()
+        command = [sys.executable, str(script), *argv, "--profile", name, "--out", str(out / name)]
+        # stderr is shown as it comes and kept, to name the failing cell in the summary.
+        process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+        errors = []
+        for line in process.stderr:
+            sys.stderr.write(line)
+            errors.append(line.rstrip("\n"))
+        returncode = process.wait()
+        failure = next((line for line in reversed(errors) if line.startswith("error:")), "")
+        if returncode and not failure:
+            failure = errors[-1] if errors else f"exit status {returncode}"
+        results.append(ProfileResult(name, _mlflow_pin(name, profiles_dir), returncode, time.monotonic() - started,
+                                     failure))  # fmt: skip
+    return results
+
+
+def without_options(argv: list[str], options: list[str]) -> list[str]:
+    """`argv` less each of `options` and its value, written `--opt value` or `--opt=value`."""
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in options:
+            skip = True
+        elif not any(arg.startswith(option + "=") for option in options):
+            kept.append(arg)
+    return kept
+
+
+def _mlflow_pin(name: str, profiles_dir: Path) -> str:
+    try:
+        return load(name, profiles_dir).mlflow_version
+    except ProfileError:
+        return "?"
+
+
+def format_results(results: list[ProfileResult]) -> str:
+    rows = [("profile", "mlflow", "result", "wall time")]
+    rows += [(r.name, r.mlflow_version, "pass" if r.returncode == 0 else "FAIL", f"{r.seconds:.0f} s") for r in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    lines += [f"{r.name}: {r.failure}" for r in results if r.returncode]
+    return "\n".join(lines)
