@@ -21,6 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+COMMAND_STARTED = time.monotonic()
+# When the start-up steps finished, in seconds since COMMAND_STARTED (printed by --timings).
+STARTUP: dict[str, float] = {}
 SCRIPTS = Path(__file__).resolve().parent
 PROJECT = SCRIPTS.parent
 sys.path.insert(0, str(SCRIPTS))
@@ -67,6 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timings", action="store_true", help="print each cell's wall time after the run")
     parser.add_argument("--profile", help="run server and kernel in the virtual environment of profiles/<PROFILE>.txt "
                                           "(a Databricks ML runtime's versions), or 'all' profiles in turn")
+    parser.add_argument("--ui", action="store_true",
+                        help="serve the MLflow UI on the store of an earlier run in --out, without running the lab")
     parser.add_argument("--clean", action="store_true",
                         help="remove what earlier runs created in the output folder, saying what, and exit")
     return parser.parse_args(argv)  # fmt: skip
@@ -98,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.clean:
         return clean(args.out.resolve())
+    if args.ui:
+        return serve_ui(args.out.resolve(), args.port)
     if args.profile == "all":
         return run_every_profile(argv, args.out.resolve())
     try:
@@ -217,20 +224,48 @@ def execute_notebook(run, path, notebook, params, tracking_uri, executed, dbfs, 
     executed_path = executed / (path.stem + ".ipynb")
     try:
         run.start(env=env, log_path=executed / "kernel.log")
+        STARTUP.setdefault("kernel ready", since_start())
         run.run_cells(range(0, 1), progress, timeout=300)  # imports, whatever --cell-timeout says
+        STARTUP.setdefault("imports done", since_start())
         if server:
             server.wait_ready()
+            STARTUP.setdefault("server ready", since_start())
+        STARTUP.setdefault("first lab cell starts", since_start())
         run.run_cells(range(1, len(notebook.cells)), progress)
     finally:
         nbformat.write(notebook, executed_path)
     print(f"  done in {time.monotonic() - started:.1f}s; executed notebook: {executed_path}")
 
 
+def since_start() -> float:
+    return time.monotonic() - COMMAND_STARTED
+
+
 def print_timings(runs: list[NotebookRun]) -> None:
-    print("\nCell timings (wall seconds):")
+    milestones = ", ".join(f"{name} {seconds:.1f}" for name, seconds in STARTUP.items())
+    print(f"\nStart-up (seconds since the runner started): {milestones}")
+    print("Cell timings (wall seconds):")
     for run in runs:
         for description, seconds in run.cell_seconds:
             print(f"  {seconds:7.2f}  {description}")
+
+
+def serve_ui(out: Path, port: int | None) -> int:
+    """`--ui`: the MLflow UI on an earlier run's store, until Ctrl-C."""
+    store = out / "mlflow"
+    if not (store / RUNNER_MARKER).exists():
+        print(f"error: no tracking store of run_lab.py in {out}; run the lab first, or pass its --out", file=sys.stderr)
+        return 2
+    server = TrackingServer(store, port=port)
+    try:
+        server.start().wait_ready()
+        keep_serving(server, runs_table.runs_since(server.uri, 0))
+        return 0
+    except TrackingServerError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    finally:
+        server.stop()
 
 
 def keep_serving(server: TrackingServer, lab_runs: list) -> None:

@@ -340,3 +340,30 @@ def test_keep_server_prints_the_urls_and_ctrl_c_stops_it(tmp_path):
     runner.communicate(timeout=60)
     assert runner.returncode == 0
     assert processes_mentioning(str(out)) == []
+
+
+def test_ui_attaches_to_an_earlier_store_without_rerunning(tmp_path):
+    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
+    out = tmp_path / "out"
+    assert run_lab(str(path), "--out", str(out)).returncode == 0
+    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), "--ui", "--out", str(out)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
+                              start_new_session=True)  # fmt: skip
+    lines = []
+    for line in runner.stdout:
+        lines.append(line)
+        if line.startswith("Press Ctrl-C"):
+            break
+    run_lines = [line for line in lines if line.startswith("  run ")]
+    assert len(run_lines) == 1, "".join(lines)
+    os.killpg(runner.pid, signal.SIGINT)
+    runner.communicate(timeout=60)
+    assert runner.returncode == 0
+    assert runs_in_store(out / "mlflow") == 1, "serving the UI adds no run"
+
+
+def test_ui_without_an_earlier_run_says_what_to_do(tmp_path):
+    result = run_lab("--ui", "--out", str(tmp_path))
+    assert result.returncode == 2
+    expected = f"error: no tracking store of run_lab.py in {tmp_path}; run the lab first, or pass its --out\n"
+    assert result.stderr == expected
