@@ -1,0 +1,198 @@
+"""The `.dbc` archive: our reader understands the original course archive, and our writer builds one
+in the same format that gives back our notebooks' cells exactly, byte-identical from build to build."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import build_archive
+import pytest
+
+from labrunner import dbc, dbsource
+
+ROOT = Path(__file__).resolve().parent.parent
+ORIGINAL = ROOT.parent / "shared" / "data" / "dp090-03-managing-experiments-and-models.dbc"
+ORIGINAL_SHA256 = "ff4762752e1f5a99d09f7056ab03936e987fe36ef9ab8f7c3fa763df433ad03e"
+TOP = build_archive.TOP_FOLDER
+
+needs_original = pytest.mark.skipif(
+    not ORIGINAL.is_file(), reason=f"{ORIGINAL} is absent (shared reference data exists only beside the repo)"
+)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    out = tmp_path_factory.mktemp("dist")
+    dbc_path, zip_path = build_archive.build(out)
+    return dbc_path, zip_path
+
+
+@pytest.fixture(scope="module")
+def original():
+    assert hashlib.sha256(ORIGINAL.read_bytes()).hexdigest() == ORIGINAL_SHA256, f"{ORIGINAL} is not the known file"
+    return {notebook.name: notebook for notebook in dbc.read(ORIGINAL)}
+
+
+@needs_original
+def test_reader_parses_the_original_course_archive(original):
+    assert sorted(original) == ["01 - Using MLflow to Track Experiments", "02 - Managing Models"]
+    lab = original["01 - Using MLflow to Track Experiments"]
+    assert lab.entry == "03 - Managing Experiments and Models/01 - Using MLflow to Track Experiments.python"
+    assert lab.language == "python"
+
+    # The figures come from the archive's JSON, read here without our reader.
+    with zipfile.ZipFile(ORIGINAL) as archive:
+        for notebook in original.values():
+            raw = json.loads(archive.read(notebook.entry))
+            assert len(notebook.commands) == len(raw["commands"])
+            assert [c.command for c in notebook.commands] == [
+                c["command"] for c in sorted(raw["commands"], key=lambda c: c["position"])
+            ]
+
+    def magics(notebook):
+        counts = {}
+        for command in notebook.commands:
+            counts[command.magic] = counts.get(command.magic, 0) + 1
+        return counts
+
+    assert len(lab.commands) == 36
+    assert magics(lab) == {"md": 18, None: 16, "fs": 1, "python": 1}
+    assert lab.commands[0].command.startswith("%md # Using MLflow to Track Experiments")
+    assert [c.command for c in lab.commands if c.magic == "fs"] == ["%fs rm -r dbfs:/mlflow/taxi_total_amount"]
+    models = original["02 - Managing Models"]
+    assert len(models.commands) == 52
+    assert magics(models) == {"md": 26, None: 25, "fs": 1}
+    positions = [c.position for c in lab.commands]
+    assert positions == sorted(positions) and len(set(positions)) == len(positions)
+
+
+@needs_original
+def test_our_archive_has_the_original_document_shape(built, original):
+    """Same keys in every notebook and command document as the workspace export, so an import sees what it expects."""
+    with zipfile.ZipFile(ORIGINAL) as archive:
+        reference = json.loads(archive.read(original["01 - Using MLflow to Track Experiments"].entry))
+        manifest = json.loads(archive.read("manifest.mf"))
+    with zipfile.ZipFile(built[0]) as archive:
+        ours = json.loads(archive.read(f"{TOP}/01-using-mlflow-to-track-experiments.python"))
+        our_manifest = json.loads(archive.read("manifest.mf"))
+    assert list(ours) == list(reference)
+    assert {tuple(command) for command in ours["commands"]} == {tuple(reference["commands"][0])}
+    assert ours["version"] == "NotebookV1" and ours["language"] == "python"
+    assert {c["version"] for c in ours["commands"]} == {"CommandV1"}
+    assert set(our_manifest) == set(manifest) and our_manifest["version"] == "Manifest"
+
+
+def test_entry_paths_keep_the_folder_layout(built):
+    with zipfile.ZipFile(built[0]) as archive:
+        names = archive.namelist()
+        folder = json.loads(archive.read(f"{TOP}/includes/"))
+    assert names == [
+        "manifest.mf",
+        f"{TOP}/",
+        f"{TOP}/01-using-mlflow-to-track-experiments.python",
+        f"{TOP}/includes/",
+        f"{TOP}/includes/setup.python",
+    ]
+    assert folder["version"] == "FolderV1" and folder["name"] == "includes"
+
+
+def test_every_run_magic_finds_its_notebook_inside_the_archive(built):
+    notebooks = dbc.read(built[0])
+    paths = {notebook.path for notebook in notebooks}
+    runs = 0
+    for notebook in notebooks:
+        folder = notebook.path.rsplit("/", 1)[0]
+        for command in notebook.commands:
+            if command.magic == "run":
+                target = command.command.split()[1]
+                assert target.startswith("./"), f"{notebook.entry}: %run {target} is not relative"
+                assert f"{folder}/{target[2:]}" in paths, f"{notebook.entry}: %run {target} has no notebook"
+                runs += 1
+    assert runs >= 1  # the lab notebook runs its setup
+
+
+def test_archive_read_back_gives_our_notebooks_cells_exactly(built):
+    archived = {notebook.path: notebook for notebook in dbc.read(built[0])}
+    files = build_archive.notebook_files()
+    assert len(archived) == len(files)
+    for file in files:
+        source = dbsource.read(file)
+        notebook = archived[build_archive.archive_path(file)]
+        assert [(c.source, c.title, c.is_magic_text) for c in notebook.cells()] == [
+            (c.source, c.title, c.is_magic_text) for c in source.cells
+        ], file
+        # And the canonical source text written from the archive is the file itself.
+        assert dbsource.dumps(dbsource.Notebook(str(file), notebook.cells())) == file.read_text(encoding="utf-8")
+
+
+def test_source_zip_holds_the_files_byte_for_byte(built):
+    with zipfile.ZipFile(built[1]) as archive:
+        contents = {name: archive.read(name) for name in archive.namelist()}
+    expected = {
+        f"{TOP}/{file.relative_to(build_archive.NOTEBOOKS).as_posix()}": file.read_bytes()
+        for file in build_archive.notebook_files()
+    }
+    assert contents == expected
+
+
+def test_building_twice_gives_identical_bytes(tmp_path):
+    first = build_archive.build(tmp_path / "one")
+    second = build_archive.build(tmp_path / "two")
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_guids_follow_the_content(tmp_path):
+    """Derived ids change with a cell's text, so two different notebooks never share ids."""
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "lab.py").write_text("# Databricks notebook source\nprint(1)\n", encoding="utf-8")
+    one = json.loads(zipfile.ZipFile(build_archive.build(tmp_path / "a", notebooks)[0]).read(f"{TOP}/lab.python"))
+    (notebooks / "lab.py").write_text("# Databricks notebook source\nprint(2)\n", encoding="utf-8")
+    two = json.loads(zipfile.ZipFile(build_archive.build(tmp_path / "b", notebooks)[0]).read(f"{TOP}/lab.python"))
+    assert one["commands"][0]["guid"] != two["commands"][0]["guid"]
+    assert one["guid"] == two["guid"]  # same path, same notebook
+
+
+def test_build_names_a_file_that_is_not_a_notebook(tmp_path):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    (notebooks / "helper.py").write_text("print('no header')\n", encoding="utf-8")
+    with pytest.raises(dbsource.NotebookFormatError) as error:
+        build_archive.build(tmp_path / "out", notebooks)
+    assert str(error.value).startswith(f"{notebooks / 'helper.py'}:1:")
+
+
+def test_reader_names_the_archive_and_entry_at_fault(tmp_path):
+    no_manifest = tmp_path / "no-manifest.dbc"
+    with zipfile.ZipFile(no_manifest, "w") as archive:
+        archive.writestr("top/lab.python", "{}")
+    with pytest.raises(dbc.DbcFormatError, match=r"no-manifest\.dbc: manifest\.mf: missing"):
+        dbc.read(no_manifest)
+
+    bad_json = tmp_path / "bad-json.dbc"
+    with zipfile.ZipFile(bad_json, "w") as archive:
+        archive.writestr("manifest.mf", "{}")
+        archive.writestr("top/lab.python", "{not json")
+    with pytest.raises(dbc.DbcFormatError, match=r"bad-json\.dbc: top/lab\.python: not a JSON document"):
+        dbc.read(bad_json)
+
+    not_zip = tmp_path / "plain.dbc"
+    not_zip.write_text("hello", encoding="utf-8")
+    with pytest.raises(dbc.DbcFormatError, match=r"plain\.dbc: not a \.dbc \(zip\) archive"):
+        dbc.read(not_zip)
+
+
+def test_command_line_writes_both_archives(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_archive.py"), "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / f"{TOP}.dbc").is_file() and (tmp_path / f"{TOP}-source.zip").is_file()
+    assert f"{TOP}.dbc" in result.stdout and f"{TOP}-source.zip" in result.stdout
