@@ -428,9 +428,10 @@ display(run_3["figure"])
 # MAGIC    runs of the experiment this notebook logged to, with their parameters and metrics. Compare the three
 # MAGIC    runs: which has the lowest RMSE?
 # MAGIC 1. Select a run's name to open its **run details page**. It shows the parameters and metrics, the tags
-# MAGIC    (you can set tags with `mlflow.set_tags()`, or add them in the UI afterwards) and the **artifacts**:
-# MAGIC    the `model` folder and `LinearRegressionPrediction.png`. Select the PNG to see the plot; it stays with
-# MAGIC    the run even after you clear this notebook's results.
+# MAGIC    (you can set tags with `mlflow.set_tags()`, or add them in the UI afterwards) and the **artifacts**,
+# MAGIC    among them `LinearRegressionPrediction.png`. Select the PNG to see the plot; it stays with the run even
+# MAGIC    after you clear this notebook's results. The model is there too: with MLflow 3 under **Logged models**
+# MAGIC    on the run's overview, with MLflow 2 as the `model` folder of the artifacts.
 # MAGIC 1. In the experiment page (open it from the side panel), select the three runs and choose **Compare** to
 # MAGIC    see their parameters and metrics side by side.
 # MAGIC
@@ -440,8 +441,9 @@ display(run_3["figure"])
 # MAGIC made the run and recreates its cluster settings, so you can run it again.
 # MAGIC
 # MAGIC **Running locally?** The same views are in the MLflow UI of the local tracking server: run
-# MAGIC `python scripts/run_lab.py --keep-server` and open the experiment URL it prints. The next cell prints
-# MAGIC the URL when the tracking server is a local one.
+# MAGIC `python scripts/run_lab.py --keep-server` and open the experiment URL it prints (the lab guide,
+# MAGIC `docs/lab-guide.md`, shows where to click). The next cell prints the URL when the tracking server is a
+# MAGIC local one.
 
 # COMMAND ----------
 
