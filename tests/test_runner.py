@@ -8,6 +8,7 @@ Every test runs the real runner as a subprocess, with real kernels and real
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -20,9 +21,6 @@ from pathlib import Path
 
 import pytest
 from conftest import PROJECT, SCRIPTS, run_lab
-from mlflow.tracking import MlflowClient
-
-from labrunner.tracking_server import TrackingServer
 
 
 def notebook(folder: Path, name: str, *cells: str) -> Path:
@@ -83,6 +81,42 @@ def stop_server_of_store(store: Path) -> None:
 def runs_in_store(store: Path) -> int:
     with sqlite3.connect(store / "mlflow.db") as db:
         return db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+
+
+def params_in_store(store: Path) -> set[tuple[str, str]]:
+    with sqlite3.connect(store / "mlflow.db") as db:
+        return set(db.execute("SELECT key, value FROM params"))
+
+
+def metrics_by_run(store: Path) -> dict[str, dict[str, float]]:
+    with sqlite3.connect(store / "mlflow.db") as db:
+        rows = db.execute("SELECT run_uuid, key, value FROM latest_metrics").fetchall()
+    metrics: dict[str, dict[str, float]] = {}
+    for run_id, key, value in rows:
+        metrics.setdefault(run_id, {})[key] = value
+    return metrics
+
+
+SECRET = "dapi-SECRET-do-not-print-0123456789"
+
+
+@pytest.fixture(scope="module")
+def one_run(tmp_path_factory):
+    """One runner execution with its own server, shared by the tests below that only read it.
+
+    It is asked for a port that is taken, and runs with credentials in its environment.
+    """
+    folder = tmp_path_factory.mktemp("one-run")
+    path = notebook(folder, "one-run.py", LOG_ONE_RUN, "import os\nprint(sorted(os.environ))")
+    env = {**os.environ, "DATABRICKS_TOKEN": SECRET, "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
+           "MLFLOW_TRACKING_PASSWORD": SECRET}  # fmt: skip
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run_lab(str(path), "--out", str(folder / "out"), "--port", str(port), env=env)
+    assert result.returncode == 0, result.stderr
+    return {"path": path, "out": folder / "out", "port": port, "result": result}
 
 
 # --- bad notebook source: an error naming file and line, no traceback of the runner's --------------------
@@ -162,19 +196,6 @@ def test_a_hanging_cell_is_stopped_by_the_cell_timeout(tracking_server, tmp_path
     assert f'error: {path}:2 (cell 1 "Wait forever") failed: timed out after 3 s' in result.stderr
 
 
-def test_a_taken_port_is_replaced_and_said(tmp_path):
-    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
-    with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
-        taken.listen()
-        port = taken.getsockname()[1]
-        result = run_lab(str(path), "--out", str(tmp_path / "out"), "--port", str(port))
-    assert result.returncode == 0, result.stderr
-    other = int(result.stdout.split(f"Port {port} is taken; using ", 1)[1].split(" ")[0])
-    assert other != port
-    assert f"http://127.0.0.1:{other}" in result.stdout
-
-
 def test_the_server_dying_mid_run_is_reported_and_logged_runs_survive(tmp_path):
     out = tmp_path / "out"
     marker = tmp_path / "first-run-logged"
@@ -203,10 +224,7 @@ def test_the_server_dying_mid_run_is_reported_and_logged_runs_survive(tmp_path):
     assert "The tracking server stopped during the run" in stderr
     assert processes_mentioning(str(out)) == []
     assert runs_in_store(out / "mlflow") == 1
-    with TrackingServer(out / "mlflow") as server:  # the store is still readable by a new server
-        client = MlflowClient(server.uri)
-        runs = client.search_runs([client.get_experiment_by_name("runner-tests").experiment_id])
-        assert [r.data.params["max_iter"] for r in runs] == ["10"]
+    assert params_in_store(out / "mlflow") == {("max_iter", "10"), ("elastic_net_param", "0.5"), ("reg_param", "0.1")}
 
 
 def test_ctrl_c_stops_server_and_kernel_and_keeps_the_store(tmp_path):
@@ -250,23 +268,6 @@ def test_two_runners_at_once_use_separate_ports_and_stores(tmp_path):
 # --- re-runs and data safety ---------------------------------------------------------------------------------
 
 
-def test_a_rerun_in_the_same_store_adds_runs_and_keeps_the_first(tmp_path):
-    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
-    out = tmp_path / "out"
-    first = run_lab(str(path), "--out", str(out))
-    assert first.returncode == 0, first.stderr
-    with TrackingServer(out / "mlflow") as server:
-        client = MlflowClient(server.uri)
-        experiment_id = client.get_experiment_by_name("runner-tests").experiment_id
-        before = {r.info.run_id: r.data.metrics for r in client.search_runs([experiment_id])}
-    second = run_lab(str(path), "--out", str(out))
-    assert second.returncode == 0, second.stderr
-    with TrackingServer(out / "mlflow") as server:
-        after = {r.info.run_id: r.data.metrics for r in MlflowClient(server.uri).search_runs([experiment_id])}
-    assert len(before) == 1 and len(after) == 2
-    assert all(after[run_id] == metrics for run_id, metrics in before.items())
-
-
 def test_a_store_the_runner_did_not_create_is_left_alone(tmp_path):
     store = tmp_path / "out" / "mlflow"
     store.mkdir(parents=True)
@@ -275,20 +276,6 @@ def test_a_store_the_runner_did_not_create_is_left_alone(tmp_path):
     assert result.returncode == 2
     assert result.stderr == f"error: {store} exists and was not created by run_lab.py; choose another --out\n"
     assert [p.name for p in store.iterdir()] == ["someone-elses.db"]
-
-
-def test_clean_removes_only_what_the_runner_created_and_says_so(tmp_path):
-    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
-    out = tmp_path / "out"
-    assert run_lab(str(path), "--out", str(out)).returncode == 0
-    (out / "notes.txt").write_text("mine")
-    result = run_lab("--clean", "--out", str(out))
-    assert result.returncode == 0, result.stderr
-    assert f"Removing {out / 'mlflow'}" in result.stdout
-    assert f"Removing {out / 'executed'}" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
-    again = run_lab("--clean", "--out", str(out))
-    assert again.returncode == 0 and "Nothing to remove" in again.stdout
 
 
 def test_the_server_listens_on_loopback_only(tracking_server):
@@ -300,20 +287,6 @@ def test_the_server_listens_on_loopback_only(tracking_server):
             if state == "0A" and local.endswith(f":{port_hex}"):  # 0A: LISTEN
                 listening.append(local.split(":")[0])
     assert listening == ["0100007F"], f"listening addresses for port {tracking_server.port}: {listening}"
-
-
-def test_no_secret_appears_in_output_logs_or_executed_notebooks(tmp_path):
-    secret = "dapi-SECRET-do-not-print-0123456789"
-    env = {**os.environ, "DATABRICKS_TOKEN": secret, "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
-           "MLFLOW_TRACKING_PASSWORD": secret}  # fmt: skip
-    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN, "import os\nprint(sorted(os.environ))")
-    out = tmp_path / "out"
-    result = run_lab(str(path), "--out", str(out), env=env)
-    assert result.returncode == 0, result.stderr
-    assert secret not in result.stdout + result.stderr
-    for file in out.rglob("*"):
-        if file.is_file():
-            assert secret.encode() not in file.read_bytes(), f"{file} contains the secret"
 
 
 def test_keep_server_prints_the_urls_and_ctrl_c_stops_it(tmp_path):
@@ -342,10 +315,34 @@ def test_keep_server_prints_the_urls_and_ctrl_c_stops_it(tmp_path):
     assert processes_mentioning(str(out)) == []
 
 
-def test_ui_attaches_to_an_earlier_store_without_rerunning(tmp_path):
-    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
-    out = tmp_path / "out"
-    assert run_lab(str(path), "--out", str(out)).returncode == 0
+def test_ui_without_an_earlier_run_says_what_to_do(tmp_path):
+    result = run_lab("--ui", "--out", str(tmp_path))
+    assert result.returncode == 2
+    expected = f"error: no tracking store of run_lab.py in {tmp_path}; run the lab first, or pass its --out\n"
+    assert result.stderr == expected
+
+
+def test_a_taken_port_is_replaced_and_said(one_run):
+    port, stdout = one_run["port"], one_run["result"].stdout
+    other = int(stdout.split(f"Port {port} is taken; using ", 1)[1].split(" ")[0])
+    assert other != port
+    assert f"Starting MLflow tracking server at http://127.0.0.1:{other} " in stdout
+
+
+def test_no_secret_appears_in_output_logs_or_executed_notebooks(one_run):
+    result = one_run["result"]
+    executed = (one_run["out"] / "executed" / "one-run.ipynb").read_text()
+    assert "MLFLOW_TRACKING_PASSWORD" in executed, "the notebook printed the names in its environment"
+    assert SECRET not in result.stdout + result.stderr
+    files = [file for file in one_run["out"].rglob("*") if file.is_file()]
+    assert any(file.suffix == ".ipynb" for file in files) and any(file.name == "server.log" for file in files)
+    for file in files:
+        assert SECRET.encode() not in file.read_bytes(), f"{file} contains the secret"
+
+
+def test_ui_attaches_to_an_earlier_store_without_rerunning(one_run):
+    out = one_run["out"]
+    before = runs_in_store(out / "mlflow")
     runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), "--ui", "--out", str(out)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
                               start_new_session=True)  # fmt: skip
@@ -355,15 +352,32 @@ def test_ui_attaches_to_an_earlier_store_without_rerunning(tmp_path):
         if line.startswith("Press Ctrl-C"):
             break
     run_lines = [line for line in lines if line.startswith("  run ")]
-    assert len(run_lines) == 1, "".join(lines)
+    assert len(run_lines) == before, "".join(lines)
     os.killpg(runner.pid, signal.SIGINT)
     runner.communicate(timeout=60)
     assert runner.returncode == 0
-    assert runs_in_store(out / "mlflow") == 1, "serving the UI adds no run"
+    assert runs_in_store(out / "mlflow") == before, "serving the UI adds no run"
 
 
-def test_ui_without_an_earlier_run_says_what_to_do(tmp_path):
-    result = run_lab("--ui", "--out", str(tmp_path))
-    assert result.returncode == 2
-    expected = f"error: no tracking store of run_lab.py in {tmp_path}; run the lab first, or pass its --out\n"
-    assert result.stderr == expected
+def test_a_rerun_in_the_same_store_adds_runs_and_keeps_the_first(one_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(one_run["out"], out)
+    before = metrics_by_run(out / "mlflow")
+    again = run_lab(str(one_run["path"]), "--out", str(out))
+    assert again.returncode == 0, again.stderr
+    after = metrics_by_run(out / "mlflow")
+    assert len(after) == len(before) + 1
+    assert all(after[run_id] == metrics for run_id, metrics in before.items())
+
+
+def test_clean_removes_only_what_the_runner_created_and_says_so(one_run, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(one_run["out"], out)
+    (out / "notes.txt").write_text("mine")
+    result = run_lab("--clean", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    for folder in ("mlflow", "executed", "dbfs"):
+        assert f"Removing {out / folder}" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    again = run_lab("--clean", "--out", str(out))
+    assert again.returncode == 0 and "Nothing to remove" in again.stdout
