@@ -49,8 +49,9 @@ import sys
 sys.path.insert(0, {scripts!r})
 from labrunner import local_runtime as _local_runtime
 _local_runtime.install(globals(), widget_values={params!r}, fs_root={fs_root!r})
-import matplotlib.pyplot, mlflow.sklearn, sklearn.linear_model  # imported now, while the server starts
 """
+# Added to the injected cell when the runner starts a server: the lab's slow imports, done while it starts.
+WARM_UP_IMPORTS = "import matplotlib.pyplot, mlflow.sklearn, sklearn.linear_model  # imported while the server starts\n"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -203,9 +204,8 @@ def clean(out: Path) -> int:
 def execute_notebook(run, path, notebook, params, tracking_uri, executed, dbfs, server) -> None:
     relative = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
     print(f"\nRunning {relative}")
-    injected = nbformat.v4.new_code_cell(
-        INJECTED_CELL.format(scripts=str(SCRIPTS), params=params, fs_root=str(dbfs))
-    )
+    code = INJECTED_CELL.format(scripts=str(SCRIPTS), params=params, fs_root=str(dbfs))
+    injected = nbformat.v4.new_code_cell(code + (WARM_UP_IMPORTS if server else ""))
     injected.metadata["tags"] = ["injected-parameters"]
     notebook.cells.insert(0, injected)
 

@@ -42,7 +42,10 @@ RUNS_IN_LAB = 3  # the notebook's cells "Run 1", "Run 2" and "Run 3"
 # Skipped at once (before the session runs the lab) where there is no browser, except in CI, which
 # installs one (.ci/install-browser.sh): there the `browser` fixture fails instead.
 MISSING_BROWSER = missing_browser()
-pytestmark = pytest.mark.skipif(bool(MISSING_BROWSER and not os.environ.get("CI")), reason=str(MISSING_BROWSER))
+pytestmark = [
+    pytest.mark.skipif(bool(MISSING_BROWSER and not os.environ.get("CI")), reason=str(MISSING_BROWSER)),
+    pytest.mark.xdist_group("lab"),  # with pytest -n: on the worker that runs the lab once for all
+]
 
 
 @pytest.fixture(scope="module")

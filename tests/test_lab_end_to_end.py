@@ -16,6 +16,9 @@ from conftest import REAL_DATA, execute_lab
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
+# With pytest -n, these and the browser tests share one worker, so the lab runs once for all of them.
+pytestmark = pytest.mark.xdist_group("lab")
+
 LAB_HYPERPARAMETERS = [("0.0", "0.0", "1"), ("1.0", "0.3", "50"), ("0.5", "0.9", "1000")]
 
 

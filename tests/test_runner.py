@@ -17,10 +17,14 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import PROJECT, SCRIPTS, run_lab
+
+# With pytest -n, on one worker: the module's fixture runs once.
+pytestmark = pytest.mark.xdist_group("runner")
 
 
 def notebook(folder: Path, name: str, *cells: str) -> Path:
@@ -104,9 +108,11 @@ SECRET = "dapi-SECRET-do-not-print-0123456789"
 def one_run(tmp_path_factory):
     """One runner execution with its own server, shared by the tests below that only read it.
 
-    It is asked for a port that is taken, and runs with credentials in its environment.
+    It is asked for a port that is taken, runs with credentials in its environment, and keeps
+    its server up (--keep-server) until the fixture checks the UI answers and presses Ctrl-C.
     """
     folder = tmp_path_factory.mktemp("one-run")
+    out = folder / "out"
     path = notebook(folder, "one-run.py", LOG_ONE_RUN, "import os\nprint(sorted(os.environ))")
     env = {**os.environ, "DATABRICKS_TOKEN": SECRET, "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
            "MLFLOW_TRACKING_PASSWORD": SECRET}  # fmt: skip
@@ -114,9 +120,34 @@ def one_run(tmp_path_factory):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = run_lab(str(path), "--out", str(folder / "out"), "--port", str(port), env=env)
-    assert result.returncode == 0, result.stderr
-    return {"path": path, "out": folder / "out", "port": port, "result": result}
+        runner = subprocess.Popen(
+            [sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out), "--port", str(port),
+             "--keep-server"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT, env=env, start_new_session=True,
+        )  # fmt: skip
+        lines = []
+        for line in runner.stdout:
+            lines.append(line)
+            if line.startswith("Press Ctrl-C"):
+                break
+    experiment_url = "".join(lines).split("  experiment: ", 1)[1].split()[0]
+    with urllib.request.urlopen(experiment_url.split("#")[0] + "health", timeout=5) as response:
+        health = response.read()
+    os.killpg(runner.pid, signal.SIGINT)  # as a terminal's Ctrl-C does
+    rest, stderr = runner.communicate(timeout=60)
+    result = subprocess.CompletedProcess(runner.args, runner.returncode, "".join(lines) + rest, stderr)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"path": path, "out": out, "port": port, "result": result, "health": health}
+
+
+def test_keep_server_prints_the_urls_and_ctrl_c_stops_it(one_run):
+    stdout = one_run["result"].stdout
+    assert one_run["health"] == b"OK", "the UI answered while the runner kept it up"
+    experiment_url = stdout.split("  experiment: ", 1)[1].split()[0]
+    run_url = stdout.split("  run ", 1)[1].split(": ", 1)[1].split()[0]
+    assert run_url.startswith(experiment_url + "/runs/")
+    assert "Stopping the tracking server." in stdout
+    assert processes_mentioning(str(one_run["out"])) == []
 
 
 # --- bad notebook source: an error naming file and line, no traceback of the runner's --------------------
@@ -191,9 +222,9 @@ def test_a_failing_cell_is_named_and_the_executed_notebook_kept(tracking_server,
 def test_a_hanging_cell_is_stopped_by_the_cell_timeout(tracking_server, tmp_path):
     path = notebook(tmp_path, "hangs.py", "# DBTITLE 1,Wait forever\nimport time\ntime.sleep(600)")
     result = run_lab(str(path), "--tracking-uri", tracking_server.uri, "--out", str(tmp_path / "out"),
-                     "--cell-timeout", "3")  # fmt: skip
+                     "--cell-timeout", "1")  # fmt: skip
     assert result.returncode == 1
-    assert f'error: {path}:2 (cell 1 "Wait forever") failed: timed out after 3 s' in result.stderr
+    assert f'error: {path}:2 (cell 1 "Wait forever") failed: timed out after 1 s' in result.stderr
 
 
 def test_the_server_dying_mid_run_is_reported_and_logged_runs_survive(tmp_path):
@@ -287,32 +318,6 @@ def test_the_server_listens_on_loopback_only(tracking_server):
             if state == "0A" and local.endswith(f":{port_hex}"):  # 0A: LISTEN
                 listening.append(local.split(":")[0])
     assert listening == ["0100007F"], f"listening addresses for port {tracking_server.port}: {listening}"
-
-
-def test_keep_server_prints_the_urls_and_ctrl_c_stops_it(tmp_path):
-    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
-    out = tmp_path / "out"
-    runner = subprocess.Popen(
-        [sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out), "--keep-server"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT, start_new_session=True,
-    )  # fmt: skip
-    lines = []
-    for line in runner.stdout:
-        lines.append(line)
-        if line.startswith("Press Ctrl-C"):
-            break
-    text = "".join(lines)
-    experiment_url = text.split("  experiment: ", 1)[1].split()[0]
-    run_url = text.split("  run ", 1)[1].split(": ", 1)[1].split()[0]
-    import urllib.request
-
-    with urllib.request.urlopen(experiment_url.split("#")[0] + "health", timeout=5) as response:
-        assert response.read() == b"OK"
-    assert run_url.startswith(experiment_url + "/runs/")
-    os.killpg(runner.pid, signal.SIGINT)
-    runner.communicate(timeout=60)
-    assert runner.returncode == 0
-    assert processes_mentioning(str(out)) == []
 
 
 def test_ui_without_an_earlier_run_says_what_to_do(tmp_path):
