@@ -268,13 +268,13 @@ def serve_ui(out: Path, port: int | None) -> int:
         server.stop()
 
 
-def keep_serving(server: TrackingServer, lab_runs: list) -> None:
-    experiment_ids = sorted({run.info.experiment_id for run in lab_runs})
+def keep_serving(server: TrackingServer, lab_runs: list[runs_table.Run]) -> None:
+    experiment_ids = sorted({run.experiment_id for run in lab_runs})
     print(f"\nThe MLflow UI is at {server.uri}")
     for experiment_id in experiment_ids:
         print(f"  experiment: {server.uri}/#/experiments/{experiment_id}")
     for run in lab_runs:
-        print(f"  run {run.info.run_name}: {server.uri}/#/experiments/{run.info.experiment_id}/runs/{run.info.run_id}")
+        print(f"  run {run.run_name}: {server.uri}/#/experiments/{run.experiment_id}/runs/{run.run_id}")
     print("Press Ctrl-C to stop the server.", flush=True)
     try:
         while server.is_alive():
