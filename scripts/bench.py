@@ -169,7 +169,7 @@ def bench_scale(uri: str, work: Path, sizes: list[int]) -> dict:
         if cell.cell_type == "code":
             exec(cell.source, setup)
     results = {}
-    for rows in sizes:
+    for rows in [min(sizes), *sizes]:  # the first, smallest run warms the disk cache; the second overwrites it
         csv = work / f"trips-{rows}.csv"
         setup["synthetic_trips"](rows=rows).to_csv(csv, index=False)
         script = work / f"lab_{rows}.py"
