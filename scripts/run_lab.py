@@ -212,6 +212,9 @@ def execute_notebook(run, path, notebook, params, tracking_uri, executed, dbfs, 
     env = {key: value for key, value in os.environ.items() if not key.startswith("DATABRICKS_")}
     env["MLFLOW_TRACKING_URI"] = tracking_uri
     env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "2"  # a local server that stops answering will not come back
+    # MLflow 2.13 (profile 15.4-lts-ml) imports setuptools in log_model; in a kernel, whose IPython has
+    # already imported distutils, setuptools then warns on every later call. A local artefact: keep it out.
+    env["SETUPTOOLS_USE_DISTUTILS"] = "stdlib"
     started = time.monotonic()
     total = sum(cell.cell_type == "code" for cell in notebook.cells)
     count = 0

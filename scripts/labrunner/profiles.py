@@ -136,15 +136,27 @@ def ensure_venv(profile: Profile, venvs_dir: Path = VENVS_DIR, log=print) -> Ven
         log(f"Building the {profile.name} environment in {shown} from {profile.path.name} (later runs reuse it)...",
             flush=True)  # fmt: skip
         shutil.rmtree(path, ignore_errors=True)  # what an interrupted build left
-        _run([sys.executable, "-m", "venv", str(path)], profile, "create the virtual environment")
-        venv = Venv(path, None)
-        _run([venv.python, "-m", "pip", "install", "--quiet", "-r", str(profile.path)], profile,
-             f"install {profile.path.name}")  # fmt: skip
-        _check_mlflow(venv, profile)
+        try:
+            _run([sys.executable, "-m", "venv", str(path)], profile, "create the virtual environment")
+            venv = Venv(path, None)
+            _run([venv.python, "-m", "pip", "install", "--quiet", "-r", str(profile.path)], profile,
+                 f"install {profile.path.name}")  # fmt: skip
+            _check_mlflow(venv, profile)
+        except ProfileError:
+            shutil.rmtree(path, ignore_errors=True)  # a half-built environment is of no use, and large
+            raise
         (path / COMPLETE_MARKER).write_text(f"{profile.path.name} {profile.content_hash()}\n")
+        _remove_outdated(profile, path)
         seconds = time.monotonic() - started
         log(f"Built the {profile.name} environment in {seconds:.0f} s.", flush=True)
         return Venv(path, seconds)
+
+
+def _remove_outdated(profile: Profile, current: Path) -> None:
+    """Environments built from earlier versions of the profile: about 1 GB each, and never used again."""
+    for other in current.parent.glob(f"{profile.name}-*"):
+        if other != current and re.fullmatch(re.escape(profile.name) + r"-[0-9a-f]{12}", other.name):
+            shutil.rmtree(other, ignore_errors=True)
 
 
 def installed_version(python: str, package: str) -> str:
@@ -170,8 +182,9 @@ def _run(command: list[str], profile: Profile, what: str) -> None:
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode:
-        output = "\n".join((result.stdout + result.stderr).splitlines()[-25:])
-        raise ProfileError(f"profile {profile.name}: could not {what} ({profile.path}):\n{output}")
+        lines = (result.stdout + result.stderr).splitlines()
+        shown = [line for line in lines if line.startswith("ERROR")] or lines[-25:]
+        raise ProfileError(f"profile {profile.name}: could not {what} ({profile.path}):\n" + "\n".join(shown))
 
 
 # --- `run_lab.py --profile all`: every profile in turn, then a summary table ------------------------

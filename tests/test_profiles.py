@@ -1,0 +1,341 @@
+"""Runtime profiles (profiles/*.txt): the lab in each Databricks ML runtime's library versions.
+
+The unit tests check scripts/labrunner/profiles.py on small profile files in a
+temporary folder, and the real profiles' pins.
+
+The tests marked `profile` run the lab as a user does, `python scripts/run_lab.py
+--profile NAME`, for `latest` (requirements.txt), the oldest LTS ML runtime
+(15.4) and the newest (18). Each run builds the profile's virtual environment
+under .venvs/ the first time (one to three minutes) and reuses it afterwards;
+the tracking server and the notebook kernel run from it. The checks then start
+that environment's own `mlflow server` on the run's store and query it with that
+environment's own mlflow, in a subprocess: model formats and client APIs differ
+between the versions, so each is read by the version that wrote it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import subprocess
+import urllib.request
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import LAB_NOTEBOOK, PROJECT, run_lab
+
+from labrunner import profiles
+from labrunner.tracking_server import TrackingServer
+
+E2E_PROFILES = ["latest", "15.4-lts-ml", "18-lts-ml"]
+LAB_HYPERPARAMETERS = [["0.0", "0.0", "1"], ["1.0", "0.3", "50"], ["0.5", "0.9", "1000"]]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Databricks' MLflow compatibility matrix (release notes): the mlflow each LTS ML runtime ships.
+RUNTIME_MLFLOW = {"15.4-lts-ml": "2.13.1", "16.4-lts-ml": "2.21.3", "17.3-lts-ml": "3.0.1", "18-lts-ml": "3.8.1"}
+LAB_LIBRARIES = ["mlflow", "scikit-learn", "pandas", "numpy", "matplotlib", "ipykernel"]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+# --- profiles.py --------------------------------------------------------------------------------
+
+
+def test_hash_is_keyed_by_content_not_location(tmp_path):
+    one = profiles.Profile("p", write(tmp_path / "a" / "p.txt", "mlflow==2.13.1\n"))
+    same = profiles.Profile("p", write(tmp_path / "b" / "p.txt", "mlflow==2.13.1\n"))
+    assert one.content_hash() == same.content_hash()
+    write(one.path, "mlflow==2.13.1\nnumpy==1.23.5\n")
+    assert one.content_hash() != same.content_hash()
+    assert re.fullmatch(r"[0-9a-f]{12}", one.content_hash())
+
+
+def test_hash_covers_included_files(tmp_path):
+    base = write(tmp_path / "requirements.txt", "mlflow==3.17.2\n")
+    profile = profiles.Profile("latest", write(tmp_path / "profiles" / "latest.txt", "-r ../requirements.txt\n"))
+    before = profile.content_hash()
+    write(base, "mlflow==3.17.3\n")
+    assert profile.content_hash() != before
+    assert profile.files() == [profile.path.resolve(), base.resolve()]
+
+
+def test_venv_dir_is_named_by_profile_and_hash(tmp_path):
+    profile = profiles.Profile("15.4-lts-ml", write(tmp_path / "15.4-lts-ml.txt", "mlflow==2.13.1\n"))
+    assert profile.venv_dir(tmp_path / "venvs") == tmp_path / "venvs" / f"15.4-lts-ml-{profile.content_hash()}"
+
+
+def test_mlflow_pin_is_parsed_past_comments_spacing_and_case(tmp_path):
+    text = "# mlflow==1.0.0 is not a pin\nMLflow == 2.13.1   # the runtime's\nscikit_learn==1.3.0\n"
+    profile = profiles.Profile("p", write(tmp_path / "p.txt", text))
+    assert profile.mlflow_version == "2.13.1"
+    assert profile.pins()["scikit-learn"] == "1.3.0"
+
+
+def test_mlflow_pin_is_found_through_an_include(tmp_path):
+    write(tmp_path / "requirements.txt", "pandas==3.1.1\nmlflow==3.17.2\n")
+    profile = profiles.Profile("latest", write(tmp_path / "profiles" / "latest.txt", "-r ../requirements.txt\n"))
+    assert profile.mlflow_version == "3.17.2"
+
+
+def test_a_profile_without_an_mlflow_pin_is_a_clear_error(tmp_path):
+    profile = profiles.Profile("p", write(tmp_path / "p.txt", "mlflow>=2\n"))
+    with pytest.raises(profiles.ProfileError, match=r"p\.txt: no `mlflow==<version>` line"):
+        profile.mlflow_version  # noqa: B018
+
+
+def test_a_missing_include_names_the_including_file(tmp_path):
+    profile = profiles.Profile("p", write(tmp_path / "p.txt", "-r missing.txt\n"))
+    with pytest.raises(profiles.ProfileError, match=r"p\.txt: includes .*missing\.txt, which does not exist"):
+        profile.files()
+
+
+def test_an_unknown_profile_lists_the_available_ones(tmp_path):
+    write(tmp_path / "15.4-lts-ml.txt", "mlflow==2.13.1\n")
+    write(tmp_path / "latest.txt", "mlflow==3.17.2\n")
+    with pytest.raises(profiles.ProfileError) as error:
+        profiles.load("14.3-lts-ml", tmp_path)
+    assert "unknown profile '14.3-lts-ml'" in str(error.value)
+    assert "available profiles: 15.4-lts-ml, latest" in str(error.value)
+
+
+def test_a_complete_environment_is_reused_without_building(tmp_path):
+    profile = profiles.Profile("p", write(tmp_path / "p.txt", "mlflow==2.13.1\n"))
+    venv_dir = profile.venv_dir(tmp_path / "venvs")
+    write(venv_dir / profiles.COMPLETE_MARKER, "")
+    venv = profiles.ensure_venv(profile, tmp_path / "venvs", log=pytest.fail)
+    assert venv.path == venv_dir and venv.built_seconds is None
+    assert venv.python == str(venv_dir / "bin" / "python")
+
+
+def test_a_pin_pip_cannot_install_names_the_profile_and_leaves_no_environment(tmp_path):
+    profile = profiles.Profile("broken", write(tmp_path / "broken.txt", "mlflow==0.0.404\n"))
+    with pytest.raises(profiles.ProfileError) as error:
+        profiles.ensure_venv(profile, tmp_path / "venvs", log=lambda *args, **kwargs: None)
+    message = str(error.value)
+    assert f"profile broken: could not install broken.txt ({profile.path})" in message
+    assert "mlflow==0.0.404" in message  # pip's own words about the pin
+    assert not profile.venv_dir(tmp_path / "venvs").exists()
+
+
+def test_outdated_environments_of_the_profile_are_removed(tmp_path):
+    profile = profiles.Profile("15.4-lts-ml", write(tmp_path / "15.4-lts-ml.txt", "mlflow==2.13.1\n"))
+    venvs = tmp_path / "venvs"
+    current, outdated = profile.venv_dir(venvs), venvs / "15.4-lts-ml-0123456789ab"
+    other_profile = venvs / "15.4-lts-ml-extra-0123456789ab"
+    for folder in (current, outdated, other_profile):
+        folder.mkdir(parents=True)
+    profiles._remove_outdated(profile, current)
+    assert current.exists() and other_profile.exists() and not outdated.exists()
+
+
+def test_without_options_drops_options_and_their_values():
+    argv = ["nb.py", "--profile", "all", "--out=/tmp/x", "--param", "a=b", "--out", "y", "--timings"]
+    assert profiles.without_options(argv, ["--profile", "--out"]) == ["nb.py", "--param", "a=b", "--timings"]
+
+
+def test_results_table_names_each_profile_and_the_failing_cell():
+    failure = 'error: profile 18-lts-ml: x.py:12 (cell 3 "Train") failed: ValueError: bad'
+    results = [
+        profiles.ProfileResult("15.4-lts-ml", "2.13.1", 0, 61.2, ""),
+        profiles.ProfileResult("18-lts-ml", "3.8.1", 1, 75.0, failure),
+    ]
+    table = profiles.format_results(results)
+    lines = table.splitlines()
+    assert lines[0].split() == ["profile", "mlflow", "result", "wall", "time"]
+    assert lines[2].split() == ["15.4-lts-ml", "2.13.1", "pass", "61", "s"]
+    assert lines[3].split() == ["18-lts-ml", "3.8.1", "FAIL", "75", "s"]
+    assert lines[-1] == f"18-lts-ml: {failure}"
+
+
+# --- the real profiles ---------------------------------------------------------------------------
+
+
+def test_each_lts_runtime_has_a_profile_and_so_does_latest():
+    assert set(profiles.available()) == {*RUNTIME_MLFLOW, "latest"}
+
+
+@pytest.mark.parametrize("name", sorted(RUNTIME_MLFLOW))
+def test_runtime_profiles_pin_the_runtimes_mlflow(name):
+    assert profiles.load(name).mlflow_version == RUNTIME_MLFLOW[name]
+
+
+@pytest.mark.parametrize("name", [*sorted(RUNTIME_MLFLOW), "latest"])
+def test_each_profile_pins_every_lab_library(name):
+    pins = profiles.load(name).pins()
+    assert [library for library in LAB_LIBRARIES if library not in pins] == []
+
+
+def test_latest_pins_what_requirements_txt_pins():
+    requirements = profiles.Profile("requirements", PROJECT / "requirements.txt").pins()
+    assert profiles.load("latest").pins() == requirements
+
+
+def test_run_lab_names_the_available_profiles_for_an_unknown_one():
+    result = run_lab("--profile", "14.3-lts-ml", timeout=120)
+    assert result.returncode == 2
+    assert "unknown profile '14.3-lts-ml'" in result.stderr
+    assert all(name in result.stderr for name in profiles.available())
+
+
+def test_run_lab_refuses_a_profile_with_another_tracking_server():
+    result = run_lab("--profile", "latest", "--tracking-uri", "http://127.0.0.1:9", timeout=120)
+    assert result.returncode == 2
+    assert "--profile starts the tracking server" in result.stderr
+
+
+# --- the lab, run in a profile's environment -----------------------------------------------------
+
+# Runs in the profile's environment: what its tracking server holds about the lab's runs, as JSON.
+CHECK_RUNS = r"""
+import json, sys, tempfile
+import numpy as np, pandas as pd
+import mlflow, mlflow.sklearn
+from mlflow.tracking import MlflowClient
+
+experiment_name = sys.argv[1]
+client = MlflowClient()
+experiment = client.get_experiment_by_name(experiment_name)
+runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"]) if experiment else []
+trips = pd.DataFrame({
+    "passengerCount": [1.0, np.nan, 3.0], "tripDistance": [0.8, 3.5, 12.0], "snowDepth": [0.0, 0.0, 5.0],
+    "precipTime": [0.0, 2.0, 24.0], "precipDepth": [0.0, 1.0, 30.0], "temperature": [12.0, 3.5, 25.0],
+    "hour_sine": [0.0, 1.0, -0.5], "hour_cosine": [1.0, 0.0, -0.87], "day_of_week": [0.0, 3.0, 6.0],
+    "month_num": [1.0, 4.0, 6.0], "normalizeHolidayName": ["None", "Memorial Day", "None"],
+    "isPaidTimeOff": [0.0, 1.0, 0.0],
+})
+found = []
+for run in runs:
+    run_id = run.info.run_id
+    artifacts = [artifact.path for artifact in client.list_artifacts(run_id)]
+    png_head = ""
+    pngs = [path for path in artifacts if path.endswith(".png")]
+    if pngs:
+        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=pngs[0], dst_path=tempfile.mkdtemp())
+        png_head = open(local, "rb").read(8).hex()
+    model = mlflow.sklearn.load_model(f"runs:/{run_id}/model")
+    found.append({
+        "run_id": run_id, "status": run.info.status, "params": run.data.params, "metrics": run.data.metrics,
+        "artifacts": artifacts, "png_head": png_head, "predictions": [float(x) for x in model.predict(trips)],
+    })
+print(json.dumps({"client_mlflow": mlflow.__version__, "runs": found}))
+"""
+
+
+@dataclass
+class ProfileLab:
+    name: str
+    python: str
+    pin: str
+    out: Path
+    experiment_name: str
+    server_version: str
+    client_mlflow: str
+    runs: list[dict]
+
+    def executed_notebook(self) -> nbformat.NotebookNode:
+        return nbformat.read(self.out / "executed" / f"{LAB_NOTEBOOK.stem}.ipynb", as_version=4)
+
+
+# One xdist group per profile: a profile's tests share one run on one worker, and two profiles run at once.
+@pytest.fixture(scope="session", params=[pytest.param(name, marks=pytest.mark.xdist_group(f"profile-{name}"))
+                                         for name in E2E_PROFILES])  # fmt: skip
+def profile_lab(request, tmp_path_factory) -> ProfileLab:
+    """The lab run once per profile by `run_lab.py --profile`, then its store read back in that profile."""
+    name = request.param
+    profile = profiles.load(name)
+    out = tmp_path_factory.mktemp(f"profile-{name}")
+    experiment_name = f"test-profile-{uuid.uuid4().hex[:8]}"
+    # Building an environment takes minutes the first time; later runs reuse it (.venvs/, keyed by content).
+    result = run_lab("--profile", name, "--out", str(out), "--param", f"experiment_name={experiment_name}",
+                     timeout=1800)  # fmt: skip
+    assert result.returncode == 0, f"run_lab.py --profile {name} failed:\n{result.stdout}\n{result.stderr}"
+    python = profiles.ensure_venv(profile).python
+    with TrackingServer(out / "mlflow", python=python) as server:
+        with urllib.request.urlopen(f"{server.uri}/version", timeout=10) as response:
+            server_version = response.read().decode().strip()
+        check = subprocess.run(
+            [python, "-c", CHECK_RUNS, experiment_name], capture_output=True, text=True, timeout=600,
+            cwd=out, env=_plain_env(MLFLOW_TRACKING_URI=server.uri),
+        )  # fmt: skip
+    assert check.returncode == 0, f"reading the runs back in {name} failed:\n{check.stderr}"
+    state = json.loads(check.stdout.strip().splitlines()[-1])
+    return ProfileLab(name, python, profile.mlflow_version, out, experiment_name, server_version,
+                      state["client_mlflow"], state["runs"])  # fmt: skip
+
+
+def _plain_env(**settings: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DATABRICKS_", "MLFLOW_"))}
+    # As run_lab.py sets for the kernel: mlflow 3.8 first asks for `runs:/<id>/model` as a run artifact, which
+    # a local server answers with an error, and by default retries that for minutes before it looks elsewhere.
+    return {**env, "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2", **settings}
+
+
+def all_output_text(notebook: nbformat.NotebookNode) -> list[tuple[int, str]]:
+    texts = []
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            parts = [output.get("text", "")] + [str(value) for value in output.get("data", {}).values()]
+            parts += output.get("traceback", [])
+            texts.append((index, "\n".join(parts)))
+    return texts
+
+
+@pytest.mark.profile
+def test_profile_logs_exactly_the_three_lab_runs(profile_lab):
+    runs = profile_lab.runs
+    assert len(runs) == 3, f"{profile_lab.name}: {len(runs)} runs in {profile_lab.experiment_name}"
+    params = [[run["params"][key] for key in ("elastic_net_param", "reg_param", "max_iter")] for run in runs]
+    assert params == LAB_HYPERPARAMETERS
+    assert all(run["status"] == "FINISHED" for run in runs)
+
+
+@pytest.mark.profile
+def test_profile_runs_have_finite_metrics(profile_lab):
+    for run in profile_lab.runs:
+        metrics = run["metrics"]
+        assert math.isfinite(metrics["rmse"]) and metrics["rmse"] >= 0
+        assert math.isfinite(metrics["mae"]) and metrics["mae"] >= 0
+        assert math.isfinite(metrics["r2"]) and metrics["r2"] <= 1
+
+
+@pytest.mark.profile
+def test_profile_models_load_and_predict_finite_values(profile_lab):
+    # MLflow 3 keeps a model apart from its run's artifacts (a "logged model"); `runs:/<id>/model` finds it either way.
+    for run in profile_lab.runs:
+        assert len(run["predictions"]) == 3
+        assert all(math.isfinite(value) for value in run["predictions"]), run["predictions"]
+
+
+@pytest.mark.profile
+def test_profile_runs_log_a_png_plot(profile_lab):
+    for run in profile_lab.runs:
+        assert "LinearRegressionPrediction.png" in run["artifacts"]
+        assert bytes.fromhex(run["png_head"]) == PNG_SIGNATURE
+
+
+@pytest.mark.profile
+def test_profile_runs_the_pinned_mlflow_in_server_client_and_notebook(profile_lab):
+    assert profile_lab.server_version == profile_lab.pin
+    assert profile_lab.client_mlflow == profile_lab.pin
+    printed = [text for _, text in all_output_text(profile_lab.executed_notebook()) if "Loaded libraries:" in text]
+    assert len(printed) == 1
+    assert f"MLflow {profile_lab.pin}," in printed[0]
+
+
+@pytest.mark.profile
+def test_profile_notebook_shows_no_deprecation_or_future_warnings(profile_lab):
+    notebook = profile_lab.executed_notebook()
+    warned = [
+        (index, notebook.cells[index].metadata.get("databricks", {}).get("line"), text[:300])
+        for index, text in all_output_text(notebook)
+        if "DeprecationWarning" in text or "FutureWarning" in text
+    ]
+    assert warned == [], f"{profile_lab.name}: warnings in cell outputs (index, source line, text): {warned}"
