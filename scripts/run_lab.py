@@ -49,6 +49,8 @@ import sys
 sys.path.insert(0, {scripts!r})
 from labrunner import local_runtime as _local_runtime
 _local_runtime.install(globals(), widget_values={params!r}, fs_root={fs_root!r})
+# Figures are shown as drawn; the default, cropping them tight, draws every figure twice.
+get_ipython().run_line_magic("config", "InlineBackend.print_figure_kwargs = {{'bbox_inches': None}}")
 """
 # Added to the injected cell when the runner starts a server: the lab's slow imports, done while it starts.
 WARM_UP_IMPORTS = "import matplotlib.pyplot, mlflow.sklearn, sklearn.linear_model  # imported while the server starts\n"

@@ -8,6 +8,7 @@ the cell's number and its title, e.g.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Callable
@@ -62,6 +63,7 @@ class NotebookRun:
             kernel_name="python3",
             timeout=cell_timeout,
             resources={"metadata": {"path": str(cwd)}},
+            shutdown_kernel="immediate",  # the kernel holds nothing to save: don't wait for a polite exit
         )
         self.cell_seconds: list[tuple[str, float]] = []
 
@@ -71,7 +73,7 @@ class NotebookRun:
         if self.python:
             self.client.km.kernel_spec_manager = InterpreterKernelSpecs(python=self.python)
         log = open(log_path, "ab") if log_path else None  # noqa: SIM115 (the kernel keeps writing to it)
-        self.client.start_new_kernel(env=env, stdout=log, stderr=log)
+        self.client.start_new_kernel(env=env if env is not None else dict(os.environ), stdout=log, stderr=log)
         self.client.start_new_kernel_client()
 
     def run_cells(
