@@ -12,7 +12,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REAL_DATA, execute_lab
+from conftest import REAL_DATA, execute_lab, run_lab
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
@@ -161,3 +161,15 @@ def test_least_squares_on_the_real_data_explains_most_of_the_variance(tracking_s
     assert least_squares.data.metrics["r2"] >= 0.7
     loaded = output_text(cell_titled(lab.executed_notebook(), "Load the data"))
     assert f"Loaded 11,734 trips from {REAL_DATA}" in loaded
+
+
+def test_running_the_lab_twice_in_one_store_adds_three_runs_and_keeps_the_first(tracking_server, tmp_path):
+    first = execute_lab(tracking_server.uri, tmp_path / "first").check()
+    before = {r.info.run_id: (r.data.params, r.data.metrics) for r in lab_runs(first)}
+    # The same experiment on the same server: what a learner who runs the notebook again does.
+    again = run_lab("--tracking-uri", tracking_server.uri, "--out", str(tmp_path / "again"),
+                    "--param", f"experiment_name={first.experiment_name}")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    after = {r.info.run_id: (r.data.params, r.data.metrics) for r in lab_runs(first)}
+    assert len(before) == 3 and len(after) == 6
+    assert all(after[run_id] == logged for run_id, logged in before.items())

@@ -1,0 +1,76 @@
+"""The local stand-ins for `dbutils` (scripts/labrunner/local_runtime.py)."""
+
+import pytest
+
+from labrunner import local_runtime
+from labrunner.local_runtime import InputWidgetNotDefined, Widgets
+
+
+def test_a_passed_value_wins_over_the_declared_default():
+    widgets = Widgets({"experiment_name": "from-the-job"})
+    widgets.text("experiment_name", "the-default", "Experiment")
+    widgets.text("data_path", "", "Data")
+    assert widgets.get("experiment_name") == "from-the-job"
+    assert widgets.get("data_path") == ""
+    assert widgets.getArgument("experiment_name") == "from-the-job"
+
+
+def test_get_of_an_undeclared_widget_fails_as_on_databricks():
+    widgets = Widgets({"passed_but_not_declared": "x"})
+    with pytest.raises(InputWidgetNotDefined, match="No input widget named passed_but_not_declared is defined"):
+        widgets.get("passed_but_not_declared")
+
+
+def test_a_dropdown_rejects_a_value_outside_its_choices():
+    with pytest.raises(ValueError, match="widget 'mode': value 'c' is not one of its choices"):
+        Widgets({"mode": "c"}).dropdown("mode", "a", ["a", "b"])
+    widgets = Widgets({"mode": "b"})
+    widgets.dropdown("mode", "a", ["a", "b"])
+    assert widgets.get("mode") == "b"
+
+
+def test_removed_widgets_are_undeclared_again():
+    widgets = Widgets()
+    widgets.text("a", "1")
+    widgets.removeAll()
+    with pytest.raises(InputWidgetNotDefined):
+        widgets.get("a")
+
+
+def test_install_defines_what_a_workspace_defines(tmp_path):
+    namespace = {}
+    local_runtime.install(namespace, {"k": "v"}, tmp_path)
+    assert set(namespace) == {"dbutils", "display", "spark"}
+    assert namespace["spark"] is None
+    namespace["dbutils"].widgets.text("k", "default")
+    assert namespace["dbutils"].widgets.get("k") == "v"
+
+
+def test_dbfs_paths_map_into_the_local_root(tmp_path):
+    local_runtime.install({}, {}, tmp_path)
+    fs = local_runtime.dbutils.fs
+    fs.put("dbfs:/mlflow/lab/notes.txt", "hello")
+    assert (tmp_path / "mlflow" / "lab" / "notes.txt").read_text() == "hello"
+    assert fs.head("/dbfs/mlflow/lab/notes.txt") == "hello"
+    assert fs.ls("dbfs:/mlflow/lab") == ["mlflow/lab/notes.txt"]
+    with pytest.raises(FileExistsError):
+        fs.put("dbfs:/mlflow/lab/notes.txt", "again")
+    with pytest.raises(ValueError, match="outside the local DBFS folder"):
+        fs.ls("dbfs:/../../etc")
+
+
+def test_fs_magic_removes_recursively_and_reports_a_missing_path(tmp_path):
+    local_runtime.install({}, {}, tmp_path)
+    local_runtime.dbutils.fs.put("dbfs:/mlflow/taxi/model.txt", "x")
+    assert local_runtime.run_fs_magic("rm -r dbfs:/mlflow/taxi") is True
+    assert not (tmp_path / "mlflow" / "taxi").exists()
+    assert local_runtime.run_fs_magic("rm -r dbfs:/mlflow/taxi") is False
+    with pytest.raises(ValueError, match="%fs cp is not available locally"):
+        local_runtime.run_fs_magic("cp a b")
+
+
+def test_sh_prints_output_and_fails_on_a_non_zero_exit(capsys):
+    local_runtime.run_shell("echo hello")
+    assert capsys.readouterr().out == "hello\n"
+    with pytest.raises(RuntimeError, match="%sh exited with status 3"):
+        local_runtime.run_shell("exit 3")
