@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -133,12 +134,17 @@ def main(argv: list[str] | None = None) -> int:
         server = TrackingServer(store, port=args.port, python=python)
         if args.port and server.port != args.port:
             print(f"Port {args.port} is taken; using {server.port} instead.")
-        tracking_uri = server.start().uri
-        print(f"Starting MLflow tracking server at {tracking_uri} (store: {server.store})")
+        tracking_uri = server.uri
 
     started_ms = int(time.time() * 1000)
     runs: list[NotebookRun] = []
+    # `kill` and a closed terminal stop the runner as Ctrl-C does: through the clean-up below.
+    for signal_number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signal_number, raise_keyboard_interrupt)
     try:
+        if server:
+            server.start()
+            print(f"Starting MLflow tracking server at {tracking_uri} (store: {server.store})")
         for path, notebook in notebooks.items():
             run = NotebookRun(notebook, cwd=path.parent, cell_timeout=args.cell_timeout, python=python)
             runs.append(run)
@@ -171,6 +177,10 @@ def main(argv: list[str] | None = None) -> int:
             run.stop()
         if server:
             server.stop()
+
+
+def raise_keyboard_interrupt(signal_number, frame):
+    raise KeyboardInterrupt(signal.Signals(signal_number).name)
 
 
 def check_params(params: dict[str, str], notebooks: dict) -> None:

@@ -258,7 +258,8 @@ def test_the_server_dying_mid_run_is_reported_and_logged_runs_survive(tmp_path):
     assert params_in_store(out / "mlflow") == {("max_iter", "10"), ("elastic_net_param", "0.5"), ("reg_param", "0.1")}
 
 
-def test_ctrl_c_stops_server_and_kernel_and_keeps_the_store(tmp_path):
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
+def test_ctrl_c_or_kill_stops_server_and_kernel_and_keeps_the_store(stop, tmp_path):
     out = tmp_path / "out"
     marker = tmp_path / "running"
     path = notebook(tmp_path, "interrupted.py", LOG_ONE_RUN,
@@ -268,7 +269,10 @@ def test_ctrl_c_stops_server_and_kernel_and_keeps_the_store(tmp_path):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
                               start_new_session=True)  # fmt: skip
     wait_for(marker, runner)
-    os.killpg(runner.pid, signal.SIGINT)
+    if stop == "ctrl-c":
+        os.killpg(runner.pid, signal.SIGINT)  # a terminal signals its whole foreground process group
+    else:
+        os.kill(runner.pid, signal.SIGTERM)  # `kill <pid>`, or a CI job's time-out
     stdout, stderr = runner.communicate(timeout=60)
     assert runner.returncode == 130, stdout + stderr
     assert "Interrupted: stopping the kernel and the tracking server." in stderr
