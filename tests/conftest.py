@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,15 @@ class LabExecution:
     def check(self) -> LabExecution:
         assert self.returncode == 0, f"{' '.join(self.command)} failed:\n{self.stdout}\n{self.stderr}"
         return self
+
+
+def write_notebook(folder: Path, name: str, *cells: str) -> Path:
+    """A Databricks source notebook at `folder/name` made of `cells` (each in source-format text)."""
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "\n\n# COMMAND ----------\n\n".join(textwrap.dedent(c).strip("\n") for c in cells)
+    path.write_text(f"# Databricks notebook source\n{body}\n", encoding="utf-8")
+    return path
 
 
 def run_lab(*args: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:

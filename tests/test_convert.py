@@ -1,21 +1,12 @@
 """Converting Databricks source notebooks into Jupyter notebooks that run locally."""
 
-import textwrap
 
 import pytest
+from conftest import write_notebook as write
 
 from labrunner import convert
 from labrunner.dbsource import NotebookFormatError
 from labrunner.widgets import declared_widgets
-
-
-def write(folder, name, *cells):
-    """A notebook file made of `cells` (each already in source-format text)."""
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = "\n\n# COMMAND ----------\n\n".join(textwrap.dedent(c).strip("\n") for c in cells)
-    path.write_text(f"# Databricks notebook source\n{body}\n", encoding="utf-8")
-    return path
 
 
 def test_magics_become_runnable_cells(tmp_path):

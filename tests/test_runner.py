@@ -14,7 +14,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 import urllib.request
@@ -22,17 +21,10 @@ from pathlib import Path
 
 import pytest
 from conftest import PROJECT, SCRIPTS, run_lab
+from conftest import write_notebook as notebook
 
 # With pytest -n, on one worker: the module's fixture runs once.
 pytestmark = pytest.mark.xdist_group("runner")
-
-
-def notebook(folder: Path, name: str, *cells: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    body = "\n\n# COMMAND ----------\n\n".join(textwrap.dedent(c).strip("\n") for c in cells)
-    path.write_text(f"# Databricks notebook source\n{body}\n", encoding="utf-8")
-    return path
 
 
 LOG_ONE_RUN = """\
