@@ -164,10 +164,7 @@ def bench_cold(work: Path, repeat: int) -> dict:
 
 
 def bench_scale(uri: str, work: Path, sizes: list[int]) -> dict:
-    setup = {"__name__": "setup"}
-    for cell in convert.to_ipynb(PROJECT / "notebooks" / "includes" / "setup.py", root=PROJECT).cells:
-        if cell.cell_type == "code":
-            exec(cell.source, setup)
+    setup = convert.notebook_namespace(PROJECT / "notebooks" / "includes" / "setup.py", root=PROJECT)
     results = {}
     for rows in [min(sizes), *sizes]:  # the first, smallest run warms the disk cache; the second overwrites it
         csv = work / f"trips-{rows}.csv"

@@ -26,6 +26,7 @@ LAB_NOTEBOOK = PROJECT / "notebooks" / "01-using-mlflow-to-track-experiments.py"
 
 sys.path.insert(0, str(SCRIPTS))
 
+from labrunner.convert import notebook_namespace  # noqa: E402
 from labrunner.tracking_server import TrackingServer  # noqa: E402
 
 
@@ -96,21 +97,7 @@ def test_output() -> Path:
     return TEST_OUTPUT
 
 
-def notebook_namespace(path: Path) -> dict:
-    """Execute a notebook's code cells in a fresh namespace, like `%run` does, and return it.
-
-    For notebooks of definitions only, such as notebooks/includes/setup.py.
-    """
-    from labrunner import convert
-
-    namespace: dict = {"__name__": path.stem}
-    for cell in convert.to_ipynb(path, root=PROJECT).cells:
-        if cell.cell_type == "code":
-            exec(compile(cell.source, str(path), "exec"), namespace)
-    return namespace
-
-
 @pytest.fixture(scope="session")
 def setup_notebook() -> dict:
     """The names notebooks/includes/setup.py defines."""
-    return notebook_namespace(PROJECT / "notebooks" / "includes" / "setup.py")
+    return notebook_namespace(PROJECT / "notebooks" / "includes" / "setup.py", root=PROJECT)

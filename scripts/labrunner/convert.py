@@ -41,6 +41,18 @@ def to_ipynb(path: str | Path, root: str | Path | None = None) -> nbformat.Noteb
     return notebook
 
 
+def notebook_namespace(path: str | Path, root: str | Path | None = None) -> dict:
+    """Execute a notebook's code cells in a fresh namespace, as `%run` does, and return the namespace.
+
+    For notebooks of definitions only, such as notebooks/includes/setup.py, used outside a kernel.
+    """
+    namespace: dict = {"__name__": Path(path).stem}
+    for cell in to_ipynb(path, root).cells:
+        if cell.cell_type == "code":
+            exec(compile(cell.source, str(path), "exec"), namespace)
+    return namespace
+
+
 def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Path]) -> list:
     source = dbsource.read(path)
     file_name = _relative(path, root)
