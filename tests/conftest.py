@@ -26,8 +26,8 @@ LAB_NOTEBOOK = PROJECT / "notebooks" / "01-using-mlflow-to-track-experiments.py"
 
 sys.path.insert(0, str(SCRIPTS))
 
-from labrunner.convert import notebook_namespace  # noqa: E402
-from labrunner.tracking_server import TrackingServer  # noqa: E402
+from labtools.local.convert import notebook_namespace  # noqa: E402
+from labtools.local.tracking_server import TrackingServer  # noqa: E402
 
 
 @dataclass

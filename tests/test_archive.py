@@ -10,15 +10,15 @@ import sys
 import zipfile
 from pathlib import Path
 
-import build_archive
 import pytest
 
-from labrunner import dbc, dbsource
+from labtools import lab
+from labtools.notebook import archive, dbc, dbsource
 
 ROOT = Path(__file__).resolve().parent.parent
 ORIGINAL = ROOT.parent / "shared" / "data" / "dp090-03-managing-experiments-and-models.dbc"
 ORIGINAL_SHA256 = "ff4762752e1f5a99d09f7056ab03936e987fe36ef9ab8f7c3fa763df433ad03e"
-TOP = build_archive.TOP_FOLDER
+TOP = lab.LAB_FOLDER
 
 needs_original = pytest.mark.skipif(
     not ORIGINAL.is_file(), reason=f"{ORIGINAL} is absent (shared reference data exists only beside the repo)"
@@ -28,7 +28,7 @@ needs_original = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     out = tmp_path_factory.mktemp("dist")
-    dbc_path, zip_path = build_archive.build(out)
+    dbc_path, zip_path = archive.build(out)
     return dbc_path, zip_path
 
 
@@ -118,11 +118,11 @@ def test_every_run_magic_finds_its_notebook_inside_the_archive(built):
 
 def test_archive_read_back_gives_our_notebooks_cells_exactly(built):
     archived = {notebook.path: notebook for notebook in dbc.read(built[0])}
-    files = build_archive.notebook_files()
+    files = lab.notebook_files()
     assert len(archived) == len(files)
     for file in files:
         source = dbsource.read(file)
-        notebook = archived[build_archive.archive_path(file)]
+        notebook = archived[archive.archive_path(file)]
         assert [(c.source, c.title, c.is_magic_text) for c in notebook.cells()] == [
             (c.source, c.title, c.is_magic_text) for c in source.cells
         ], file
@@ -134,15 +134,15 @@ def test_source_zip_holds_the_files_byte_for_byte(built):
     with zipfile.ZipFile(built[1]) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}
     expected = {
-        f"{TOP}/{file.relative_to(build_archive.NOTEBOOKS).as_posix()}": file.read_bytes()
-        for file in build_archive.notebook_files()
+        f"{TOP}/{file.relative_to(lab.NOTEBOOKS).as_posix()}": file.read_bytes()
+        for file in lab.notebook_files()
     }
     assert contents == expected
 
 
 def test_building_twice_gives_identical_bytes(tmp_path):
-    first = build_archive.build(tmp_path / "one")
-    second = build_archive.build(tmp_path / "two")
+    first = archive.build(tmp_path / "one")
+    second = archive.build(tmp_path / "two")
     for a, b in zip(first, second, strict=True):
         assert a.read_bytes() == b.read_bytes(), a.name
 
@@ -152,9 +152,9 @@ def test_guids_follow_the_content(tmp_path):
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     (notebooks / "lab.py").write_text("# Databricks notebook source\nprint(1)\n", encoding="utf-8")
-    one = json.loads(zipfile.ZipFile(build_archive.build(tmp_path / "a", notebooks)[0]).read(f"{TOP}/lab.python"))
+    one = json.loads(zipfile.ZipFile(archive.build(tmp_path / "a", notebooks)[0]).read(f"{TOP}/lab.python"))
     (notebooks / "lab.py").write_text("# Databricks notebook source\nprint(2)\n", encoding="utf-8")
-    two = json.loads(zipfile.ZipFile(build_archive.build(tmp_path / "b", notebooks)[0]).read(f"{TOP}/lab.python"))
+    two = json.loads(zipfile.ZipFile(archive.build(tmp_path / "b", notebooks)[0]).read(f"{TOP}/lab.python"))
     assert one["commands"][0]["guid"] != two["commands"][0]["guid"]
     assert one["guid"] == two["guid"]  # same path, same notebook
 
@@ -164,7 +164,7 @@ def test_build_names_a_file_that_is_not_a_notebook(tmp_path):
     notebooks.mkdir()
     (notebooks / "helper.py").write_text("print('no header')\n", encoding="utf-8")
     with pytest.raises(dbsource.NotebookFormatError) as error:
-        build_archive.build(tmp_path / "out", notebooks)
+        archive.build(tmp_path / "out", notebooks)
     assert str(error.value).startswith(f"{notebooks / 'helper.py'}:1:")
 
 

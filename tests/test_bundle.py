@@ -2,7 +2,7 @@
 
 No workspace or Databricks CLI is available here, so the bundle is checked against the CLI's JSON
 schema (shared tool), against the `databricks-bundles` Python models, and against the notebooks
-it runs (labrunner.bundle_check).
+it runs (labtools.workspace.bundle_check).
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ import pytest
 import yaml
 from databricks.bundles.jobs import Job
 
-from labrunner import bundle_check, convert, dbsource, widgets
+from labtools.notebook import dbsource, widgets
+from labtools.workspace import bundle_check
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "bundle.yml"
@@ -150,7 +151,7 @@ def test_job_parameters_are_the_notebooks_widgets(files):
         for _, task in bundle_check.notebook_tasks(job):
             passed |= set(task["notebook_task"].get("base_parameters", {}))
             notebook = bundle_check.notebook_file(file, task["notebook_task"]["notebook_path"])
-            declared = widgets.declared_widgets(convert.to_ipynb(notebook))
+            declared = widgets.widgets_of_file(notebook)
             assert declared, f"{notebook} declares no widgets"
             assert passed <= declared.keys()
             assert {name for name, default in declared.items() if default == ""} <= passed

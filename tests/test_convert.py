@@ -4,9 +4,9 @@
 import pytest
 from conftest import write_notebook as write
 
-from labrunner import convert
-from labrunner.dbsource import NotebookFormatError
-from labrunner.widgets import declared_widgets
+from labtools.local import convert
+from labtools.local.convert import declared_widgets
+from labtools.notebook.dbsource import NotebookFormatError
 
 
 def test_magics_become_runnable_cells(tmp_path):

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT
 
-from labrunner import dbsource
-from labrunner.dbsource import NotebookFormatError
+from labtools.notebook import dbsource
+from labtools.notebook.dbsource import NotebookFormatError
 
 EVERY_CONSTRUCT = """\
 # Databricks notebook source

@@ -19,7 +19,7 @@ import pytest
 import yaml
 from workspace_stub import EXISTING_CLUSTER, WorkspaceStub
 
-from labrunner import workspace_deploy
+from labtools.workspace import client as workspace_deploy
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "scripts" / "deploy.py"

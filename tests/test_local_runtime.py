@@ -1,9 +1,9 @@
-"""The local stand-ins for `dbutils` (scripts/labrunner/local_runtime.py)."""
+"""The local stand-ins for `dbutils` (scripts/labtools/local/runtime.py)."""
 
 import pytest
 
-from labrunner import local_runtime
-from labrunner.local_runtime import InputWidgetNotDefined, Widgets
+from labtools.local import runtime as local_runtime
+from labtools.local.runtime import InputWidgetNotDefined, Widgets
 
 
 def test_a_passed_value_wins_over_the_declared_default():

@@ -1,6 +1,6 @@
 """Runtime profiles (profiles/*.txt): the lab in each Databricks ML runtime's library versions.
 
-The unit tests check scripts/labrunner/profiles.py on small profile files in a
+The unit tests check scripts/labtools/local/profiles.py on small profile files in a
 temporary folder, and the real profiles' pins.
 
 The tests marked `profile` run the lab as a user does, `python scripts/run_lab.py
@@ -29,8 +29,8 @@ import nbformat
 import pytest
 from conftest import LAB_NOTEBOOK, PROJECT, run_lab
 
-from labrunner import profiles
-from labrunner.tracking_server import TrackingServer
+from labtools.local import profiles
+from labtools.local.tracking_server import TrackingServer
 
 E2E_PROFILES = ["latest", "15.4-lts-ml", "18-lts-ml"]
 LAB_HYPERPARAMETERS = [["0.0", "0.0", "1"], ["1.0", "0.3", "50"], ["0.5", "0.9", "1000"]]

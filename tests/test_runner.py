@@ -250,8 +250,8 @@ def test_the_server_dying_mid_run_is_reported_and_logged_runs_survive(tmp_path):
     assert params_in_store(out / "mlflow") == {("max_iter", "10"), ("elastic_net_param", "0.5"), ("reg_param", "0.1")}
 
 
-@pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
-def test_ctrl_c_or_kill_stops_server_and_kernel_and_keeps_the_store(stop, tmp_path):
+def start_a_runner_that_logs_then_sleeps(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
+    """A runner whose notebook logged one run and now sleeps; returns it and its --out folder."""
     out = tmp_path / "out"
     marker = tmp_path / "running"
     path = notebook(tmp_path, "interrupted.py", LOG_ONE_RUN,
@@ -261,6 +261,12 @@ def test_ctrl_c_or_kill_stops_server_and_kernel_and_keeps_the_store(stop, tmp_pa
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
                               start_new_session=True)  # fmt: skip
     wait_for(marker, runner)
+    return runner, out
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "kill"])
+def test_ctrl_c_or_kill_stops_server_and_kernel_and_keeps_the_store(stop, tmp_path):
+    runner, out = start_a_runner_that_logs_then_sleeps(tmp_path)
     if stop == "ctrl-c":
         os.killpg(runner.pid, signal.SIGINT)  # a terminal signals its whole foreground process group
     else:
@@ -270,6 +276,35 @@ def test_ctrl_c_or_kill_stops_server_and_kernel_and_keeps_the_store(stop, tmp_pa
     assert "Interrupted: stopping the kernel and the tracking server." in stderr
     assert processes_mentioning(str(out)) == []
     assert runs_in_store(out / "mlflow") == 1
+
+
+def test_a_second_ctrl_c_cannot_interrupt_the_clean_up(tmp_path):
+    """Ctrl-C, then Ctrl-C again 0.3 s later, while the kernel and server are being stopped."""
+    runner, out = start_a_runner_that_logs_then_sleeps(tmp_path)
+    os.killpg(runner.pid, signal.SIGINT)
+    time.sleep(0.3)
+    if runner.poll() is None:
+        os.killpg(runner.pid, signal.SIGINT)
+    stdout, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr, stderr
+    assert processes_mentioning(str(out)) == []
+    assert runs_in_store(out / "mlflow") == 1
+
+
+def test_a_kernel_that_does_not_start_is_one_line_with_its_own_exit_status(tmp_path):
+    """ipykernel replaced by a module that exits at once: exit 4, one line naming the kernel, no traceback."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "ipykernel_launcher.py").write_text("import sys\nsys.exit('no kernel here')\n")
+    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
+    env = {**os.environ, "PYTHONPATH": str(broken)}
+    result = run_lab(str(path), "--out", str(tmp_path / "out"), env=env)
+    assert result.returncode == 4, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "the Jupyter kernel" in errors[0] and "did not start" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    assert processes_mentioning(str(tmp_path / "out")) == []
 
 
 def test_two_runners_at_once_use_separate_ports_and_stores(tmp_path):

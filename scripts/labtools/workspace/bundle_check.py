@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from . import convert, dbsource, widgets
+from ..notebook import dbsource, widgets
 
 RESOURCE_REFERENCE = re.compile(r"\$\{resources\.([\w-]+)\.([\w-]+)(?:\.[\w.\[\]-]+)?\}")
 
@@ -143,7 +143,7 @@ def _check_job(file: BundleFile, key: str, job: dict, sync_paths: list[Path]) ->
             message = f"{notebook_path} is outside the synced paths, so it would not be uploaded"
             problems.append(Problem(str(file.path), f"{task_where}.notebook_path", message))
         try:
-            declared = widgets.declared_widgets(convert.to_ipynb(path))
+            declared = widgets.widgets_of_file(path)
         except dbsource.NotebookFormatError as error:
             problems.append(Problem(str(file.path), f"{task_where}.notebook_path", f"not a notebook: {error}"))
             continue

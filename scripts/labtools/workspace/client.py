@@ -15,11 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from . import dbsource
+from .. import lab
+from ..notebook import dbsource
 
-LAB_FOLDER = "dp090-mlflow-lab"  # build_archive.py's top folder has the same name
-LAB_NOTEBOOK = "01-using-mlflow-to-track-experiments"
-LAB_EXPERIMENT = "dp090-using-mlflow-to-track-experiments"  # the notebook's default, under /Users/<you>/
 RUN_NAME = "dp090-mlflow-lab"  # how clean-up recognises the runs `run` submitted
 TASK_KEY = "using_mlflow_to_track_experiments"
 # The same runtime as the bundle's job (bundle.yml, variable spark_version): 17.3 LTS ML, MLflow 3.
@@ -45,7 +43,7 @@ class LocalNotebook:
 
 def local_notebooks(notebooks_dir: Path) -> list[LocalNotebook]:
     """Every notebook under `notebooks_dir`, checked to be a Databricks source notebook."""
-    files = sorted(path for path in notebooks_dir.rglob("*.py") if "__pycache__" not in path.parts)
+    files = lab.notebook_files(notebooks_dir)
     if not files:
         raise DeployError(f"{notebooks_dir}: no notebooks (*.py) to deploy")
     notebooks = []

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import nbformat
 
-from . import dbsource
-from .dbsource import Cell, NotebookFormatError
+from ..notebook import dbsource, widgets
+from ..notebook.dbsource import Cell, NotebookFormatError
 
 MARKDOWN_MAGICS = {"md", "md-sandbox"}
 SPARK_ONLY_MAGICS = {"sql", "scala", "r"}
@@ -139,3 +139,8 @@ def _relative(path: Path, root: Path) -> str:
         return str(path.relative_to(root))
     except ValueError:
         return str(path)
+
+
+def declared_widgets(notebook: nbformat.NotebookNode) -> dict[str, str]:
+    """The widgets a converted notebook declares, those of the notebooks it `%run`s included."""
+    return widgets.declared_widgets(cell.source for cell in notebook.cells if cell.cell_type == "code")

@@ -9,7 +9,6 @@ the cell's number and its title, e.g.
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,8 @@ from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+from ..text import strip_ansi
+from .errors import KernelStartError
 
 
 class CellFailed(RuntimeError):
@@ -73,8 +73,13 @@ class NotebookRun:
         if self.python:
             self.client.km.kernel_spec_manager = InterpreterKernelSpecs(python=self.python)
         log = open(log_path, "ab") if log_path else None  # noqa: SIM115 (the kernel keeps writing to it)
-        self.client.start_new_kernel(env=env if env is not None else dict(os.environ), stdout=log, stderr=log)
-        self.client.start_new_kernel_client()
+        try:
+            self.client.start_new_kernel(env=env if env is not None else dict(os.environ), stdout=log, stderr=log)
+            self.client.start_new_kernel_client()
+        except (OSError, RuntimeError) as error:  # no interpreter, no ipykernel, or no answer in time
+            where = f"; its log: {log_path}" if log_path else ""
+            interpreter = self.python or "python3"
+            raise KernelStartError(f"the Jupyter kernel ({interpreter}) did not start: {error}{where}") from None
 
     def run_cells(
         self, indexes: range, progress: Callable[[str], None] = lambda _: None, timeout: float | None = None
@@ -132,5 +137,5 @@ class InterpreterKernelSpecs(KernelSpecManager):
 def _traceback_of(cell: nbformat.NotebookNode) -> str:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            return ANSI_ESCAPE.sub("", "\n".join(output.get("traceback", [])))
+            return strip_ansi("\n".join(output.get("traceback", [])))
     return ""

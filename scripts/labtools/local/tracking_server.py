@@ -19,9 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-
-class TrackingServerError(RuntimeError):
-    pass
+from .errors import TrackingServerError
 
 
 def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:

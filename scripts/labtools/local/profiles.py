@@ -27,7 +27,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[2]
+from ..lab import PROJECT
+from ..text import format_table
+
 PROFILES_DIR = PROJECT / "profiles"
 VENVS_DIR = PROJECT / ".venvs"
 COMPLETE_MARKER = ".complete"
@@ -242,10 +244,7 @@ def _mlflow_pin(name: str, profiles_dir: Path) -> str:
 
 
 def format_results(results: list[ProfileResult]) -> str:
-    rows = [("profile", "mlflow", "result", "wall time")]
-    rows += [(r.name, r.mlflow_version, "pass" if r.returncode == 0 else "FAIL", f"{r.seconds:.0f} s") for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * width for width in widths))
+    rows = [[r.name, r.mlflow_version, "pass" if r.returncode == 0 else "FAIL", f"{r.seconds:.0f} s"] for r in results]
+    lines = [format_table(["profile", "mlflow", "result", "wall time"], rows)]
     lines += [f"{r.name}: {r.failure}" for r in results if r.returncode]
     return "\n".join(lines)

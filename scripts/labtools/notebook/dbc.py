@@ -60,7 +60,7 @@ class Command:
         return self.command[1:].split(None, 1)[0] if len(self.command) > 1 else None
 
     def to_cell(self) -> Cell:
-        """The cell as `labrunner.dbsource` represents it (a leading `%` makes it a magic cell)."""
+        """The cell as `dbsource` represents it (a leading `%` makes it a magic cell)."""
         return Cell(source=self.command, title=self.title, is_magic_text=self.command.startswith("%"))
 
 
@@ -149,13 +149,18 @@ def write(destination: str | Path, notebooks: dict[str, Notebook], language: str
     return destination
 
 
-def _write_entry(archive: zipfile.ZipFile, name: str, document: dict) -> None:
+def zip_entry(name: str) -> zipfile.ZipInfo:
+    """A zip entry whose bytes depend on nothing but its name and content: fixed time, system and mode."""
     info = zipfile.ZipInfo(name, date_time=ZIP_TIMESTAMP)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.create_system = 3  # Unix, whatever system builds it, so the bytes do not depend on it
     info.external_attr = 0o644 << 16
+    return info
+
+
+def _write_entry(archive: zipfile.ZipFile, name: str, document: dict) -> None:
     # Compact separators, as a workspace export writes them.
-    archive.writestr(info, json.dumps(document, separators=(",", ":")).encode("utf-8"))
+    archive.writestr(zip_entry(name), json.dumps(document, separators=(",", ":")).encode("utf-8"))
 
 
 def _folder_document(folder: str) -> dict:

@@ -11,6 +11,8 @@ import json
 import urllib.request
 from dataclasses import dataclass
 
+from ..text import format_table
+
 PARAMS = ["elastic_net_param", "reg_param", "max_iter"]
 METRICS = ["rmse", "mae", "r2"]
 
@@ -60,7 +62,6 @@ def _run(item: dict) -> Run:
 
 
 def format_runs(runs: list[Run]) -> str:
-    header = ["run name", *PARAMS, *METRICS]
     rows = [
         [
             run.run_name,
@@ -69,9 +70,4 @@ def format_runs(runs: list[Run]) -> str:
         ]
         for run in runs
     ]
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    rule = ["-" * width for width in widths]
-    return "\n".join(
-        "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in [header, rule, *rows]
-    )
+    return format_table(["run name", *PARAMS, *METRICS], rows)

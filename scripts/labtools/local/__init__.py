@@ -1,0 +1,2 @@
+"""Running the lab's notebooks on this machine: conversion for a Jupyter kernel, the workspace
+stand-ins, a real MLflow tracking server, execution, the runs table, and runtime profiles."""

@@ -1,0 +1,82 @@
+"""How a local run ends: its exit codes, and the one-line message each kind of failure gets.
+
+`boundary()` is the one place that turns exceptions into messages; nothing below it prints a
+traceback of the runner's own (a failing cell's traceback is the notebook's, and is shown).
+
+| exit | meaning |
+| ---- | ------- |
+| 0    | every notebook ran |
+| 1    | a cell failed: the message names the notebook file, line, cell number and title |
+| 2    | bad input: an option, a notebook's source, a data file, the output folder, a profile |
+| 3    | the tracking server: it did not start, stopped, or (with --tracking-uri) does not answer |
+| 4    | a Jupyter kernel did not start |
+| 130  | interrupted (Ctrl-C, kill, a closed terminal): kernels and server were stopped first |
+"""
+
+from __future__ import annotations
+
+import sys
+import urllib.error
+from collections.abc import Callable
+
+from ..notebook.dbsource import NotebookFormatError
+
+OK, CELL_FAILED, BAD_INPUT, TRACKING_SERVER, KERNEL, INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+
+class UsageError(Exception):
+    """Bad input the user can fix: an option, a file, a folder."""
+
+
+class TrackingServerError(RuntimeError):
+    """The tracking server did not start, stopped, or does not answer."""
+
+
+class KernelStartError(RuntimeError):
+    """A Jupyter kernel did not start."""
+
+
+def boundary(function: Callable[[], int], prefix: str = "") -> int:
+    """Run `function`; turn what it raises into one line on stderr and an exit code."""
+    from .execute import CellFailed  # here: execute imports nbclient, which `--help` need not load
+
+    try:
+        return function()
+    except CellFailed as failure:
+        if failure.reason.startswith("KeyboardInterrupt"):
+            return _interrupted()
+        _say(f"\nerror: {prefix}{failure}")
+        if failure.traceback:
+            _say(failure.traceback)
+        return CELL_FAILED
+    except (UsageError, NotebookFormatError) as error:
+        _say(f"error: {prefix}{error}")
+        return BAD_INPUT
+    except TrackingServerError as error:
+        _say(f"\nerror: {prefix}{error}")
+        return TRACKING_SERVER
+    except urllib.error.URLError as error:  # the server stopped answering after the notebooks ran
+        _say(f"\nerror: {prefix}the tracking server does not answer: {error.reason}")
+        return TRACKING_SERVER
+    except KernelStartError as error:
+        _say(f"\nerror: {prefix}{error}")
+        return KERNEL
+    except OSError as error:
+        _say(f"error: {prefix}{_os_error(error)}")
+        return BAD_INPUT
+    except KeyboardInterrupt:
+        return _interrupted()
+
+
+def _interrupted() -> int:
+    _say("\nInterrupted: stopping the kernel and the tracking server.")
+    return INTERRUPTED
+
+
+def _os_error(error: OSError) -> str:
+    where = f"{error.filename}: " if error.filename else ""
+    return f"{where}{error.strerror or error}"
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)

@@ -1,0 +1,164 @@
+"""One local run of the lab, and the one owner of its processes.
+
+`LocalRun` is a context manager. Inside it live the tracking server (unless the user named one),
+one Jupyter kernel per notebook, and the signal handlers that make `kill` and a closed terminal
+stop the run as Ctrl-C does. Leaving the block stops every kernel and the server's whole process
+group; while it does, further Ctrl-Cs and signals are ignored, so the clean-up cannot itself be
+interrupted halfway (which would leave `mlflow server` running).
+
+    with LocalRun(folders, tracking_uri=None) as run:
+        run.execute(path, notebook, params)     # prints progress, raises CellFailed
+        runs = run.logged_runs()                # what the notebooks logged, for the closing table
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+
+from ..lab import PROJECT
+from . import runs_table
+from .errors import TrackingServerError
+from .execute import NotebookRun
+from .output import OutputFolders
+from .prelude import prelude
+from .tracking_server import TrackingServer
+
+# The signals that end a run. SIGINT raises KeyboardInterrupt by Python's default; the others are made to.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _raise_keyboard_interrupt(signal_number, frame):
+    raise KeyboardInterrupt(signal.Signals(signal_number).name)
+
+
+class LocalRun:
+    def __init__(self, folders: OutputFolders, tracking_uri: str | None = None, port: int | None = None,
+                 python: str = sys.executable, cell_timeout: float = 600, say=print):  # fmt: skip
+        self.folders = folders
+        self.python = python
+        self.cell_timeout = cell_timeout
+        self.say = say
+        self.server = None if tracking_uri else TrackingServer(folders.store, port=port, python=python)
+        self.tracking_uri = tracking_uri or self.server.uri
+        self.kernels: list[NotebookRun] = []
+        self.started = time.monotonic()
+        self.started_ms = int(time.time() * 1000)
+        # When the start-up steps finished, in seconds since the run started (printed by --timings).
+        self.startup: dict[str, float] = {}
+        self._previous_handlers: dict = {}
+
+    def __enter__(self) -> LocalRun:
+        for signal_number in (signal.SIGTERM, signal.SIGHUP):
+            self._previous_handlers[signal_number] = signal.signal(signal_number, _raise_keyboard_interrupt)
+        try:
+            if self.server:
+                self.server.start()
+                self.say(f"Starting MLflow tracking server at {self.tracking_uri} (store: {self.server.store})")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # The clean-up runs to its end: a second Ctrl-C (or kill) now would leave processes behind.
+        interrupt_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        for signal_number in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signal_number, signal.SIG_IGN)
+        try:
+            for kernel in self.kernels:
+                kernel.stop()
+            if self.server:
+                self.server.stop()
+        finally:
+            signal.signal(signal.SIGINT, interrupt_handler)
+            for signal_number, handler in self._previous_handlers.items():
+                signal.signal(signal_number, handler)
+
+    def execute(self, path: Path, notebook: nbformat.NotebookNode, params: dict[str, str]) -> None:
+        """Run one converted notebook in a new kernel, cell by cell; the executed notebook is saved either way."""
+        relative = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
+        self.say(f"\nRunning {relative}")
+        code = prelude(params, str(self.folders.dbfs), in_kernel=True, warm_up=self.server is not None)
+        injected = nbformat.v4.new_code_cell(code)
+        injected.metadata["tags"] = ["injected-parameters"]
+        notebook.cells.insert(0, injected)
+
+        kernel = NotebookRun(notebook, cwd=path.parent, cell_timeout=self.cell_timeout, python=self.python)
+        self.kernels.append(kernel)
+        started = time.monotonic()
+        total = sum(cell.cell_type == "code" for cell in notebook.cells)
+        count = 0
+
+        def progress(description: str) -> None:
+            nonlocal count
+            count += 1
+            self.say(f"  [{count:>2}/{total}] {time.monotonic() - started:6.1f}s  {description}", flush=True)
+
+        executed_path = self.folders.executed / (path.stem + ".ipynb")
+        try:
+            kernel.start(env=self._kernel_env(), log_path=self.folders.executed / "kernel.log")
+            self._milestone("kernel ready")
+            kernel.run_cells(range(0, 1), progress, timeout=300)  # imports, whatever --cell-timeout says
+            self._milestone("imports done")
+            if self.server:
+                self.server.wait_ready()
+                self._milestone("server ready")
+            self._milestone("first lab cell starts")
+            kernel.run_cells(range(1, len(notebook.cells)), progress)
+        except BaseException:
+            if self.server and not self.server.is_alive():
+                self.say(f"The tracking server stopped during the run; its log ends:\n{self.server.log_tail()}",
+                         file=sys.stderr)  # fmt: skip
+            raise
+        finally:
+            nbformat.write(notebook, executed_path)
+        self.say(f"  done in {time.monotonic() - started:.1f}s; executed notebook: {executed_path}")
+
+    def _kernel_env(self) -> dict[str, str]:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("DATABRICKS_")}
+        env["MLFLOW_TRACKING_URI"] = self.tracking_uri
+        env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "2"  # a local server that stops answering will not come back
+        # MLflow 2.13 (profile 15.4-lts-ml) imports setuptools in log_model; in a kernel, whose IPython has
+        # already imported distutils, setuptools then warns on every later call. A local artefact: keep it out.
+        env["SETUPTOOLS_USE_DISTUTILS"] = "stdlib"
+        return env
+
+    def _milestone(self, name: str) -> None:
+        self.startup.setdefault(name, time.monotonic() - self.started)
+
+    def logged_runs(self) -> list[runs_table.Run]:
+        """The runs the notebooks logged during this run, oldest first."""
+        return runs_table.runs_since(self.tracking_uri, self.started_ms)
+
+    def timings(self) -> str:
+        milestones = ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.startup.items())
+        lines = [f"\nStart-up (seconds since the runner started): {milestones}", "Cell timings (wall seconds):"]
+        lines += [f"  {seconds:7.2f}  {description}" for kernel in self.kernels for description, seconds in
+                  kernel.cell_seconds]  # fmt: skip
+        return "\n".join(lines)
+
+    def wait_for_server(self) -> None:
+        if self.server:
+            self.server.wait_ready()
+
+    def serve_until_interrupted(self, lab_runs: list[runs_table.Run]) -> None:
+        """Keep the MLflow UI up, printing where to look, until Ctrl-C."""
+        uri = self.server.uri
+        lines = [f"\nThe MLflow UI is at {uri}"]
+        lines += [f"  experiment: {uri}/#/experiments/{e}" for e in sorted({run.experiment_id for run in lab_runs})]
+        lines += [f"  run {r.run_name}: {uri}/#/experiments/{r.experiment_id}/runs/{r.run_id}" for r in lab_runs]
+        lines += ["Press Ctrl-C to stop the server."]
+        try:  # entered before the line that invites Ctrl-C is printed, so that a quick one is caught here too
+            self.say("\n".join(lines), flush=True)
+            while self.server.is_alive():
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            self.say("\nStopping the tracking server.")
+            return
+        raise TrackingServerError(f"the tracking server stopped; its log ends:\n{self.server.log_tail()}")

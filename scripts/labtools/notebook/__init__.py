@@ -1,0 +1,1 @@
+"""The notebook formats: Databricks source files, `.dbc` archives, and the widgets a notebook declares."""

@@ -1,0 +1,105 @@
+"""The layout ARCHITECTURE.md describes: imports run one way, and the map names paths that exist.
+
+- `labtools/lab.py` and `labtools/text.py` import nothing of the project;
+- `notebook/` imports only them (and itself);
+- `local/` and `workspace/` may use `notebook/`, never each other;
+- nothing under scripts/ or tests/ imports a command-line script (run_lab, deploy, build_archive, bench).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+PACKAGE = PROJECT / "scripts" / "labtools"
+CLI_SCRIPTS = {path.stem for path in (PROJECT / "scripts").glob("*.py")}
+# What each part of the package may import from the package.
+ALLOWED = {
+    "base": {"base"},
+    "notebook": {"base", "notebook"},
+    "local": {"base", "notebook", "local"},
+    "workspace": {"base", "notebook", "workspace"},
+}
+
+
+def part_of(module: str) -> str:
+    """`labtools.local.convert` -> `local`; `labtools.lab` -> `base`."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in ALLOWED else "base"
+
+
+def imported_modules(path: Path) -> list[tuple[int, str]]:
+    """`(line, absolute module name)` for each import in the module at `path`."""
+    inside = path.is_relative_to(PROJECT / "scripts")
+    package = ".".join(path.relative_to(PROJECT / "scripts").with_suffix("").parts[:-1]) if inside else ""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            # `from . import convert` imports the module convert of that package.
+            found += [(node.lineno, f"{module}.{alias.name}" if not node.module else module) for alias in node.names]
+    return found
+
+
+MODULES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_run_one_way(path):
+    here = part_of(".".join(path.relative_to(PROJECT / "scripts").with_suffix("").parts))
+    for line, module in imported_modules(path):
+        if module.split(".")[0] != "labtools":
+            continue
+        assert part_of(module) in ALLOWED[here], (
+            f"{path.relative_to(PROJECT)}:{line}: {here} code imports {module}; {here} may use {sorted(ALLOWED[here])}"
+        )
+
+
+@pytest.mark.parametrize("path", MODULES + sorted((PROJECT / "tests").glob("*.py")), ids=lambda p: p.name)
+def test_nothing_imports_a_command_line_script(path):
+    for line, module in imported_modules(path):
+        assert module.split(".")[0] not in CLI_SCRIPTS, (
+            f"{path.relative_to(PROJECT)}:{line}: imports the script {module}; move what it needs into labtools/"
+        )
+
+
+def test_the_checker_sees_a_forbidden_import(tmp_path, monkeypatch):
+    """The import test above would catch `local/` importing `workspace/` (relative or absolute)."""
+    offender = PACKAGE / "local" / "convert.py"
+    text = offender.read_text(encoding="utf-8") + "\nfrom ..workspace import client\n"
+    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: text if self == offender else
+                        Path.read_bytes(self).decode(encoding or "utf-8"))  # fmt: skip
+    with pytest.raises(AssertionError, match="local code imports labtools.workspace"):
+        test_imports_run_one_way(offender)
+
+
+def test_architecture_map_names_paths_that_exist():
+    text = (PROJECT / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    assert len(text.splitlines()) < 120, "ARCHITECTURE.md should stay under 120 lines"
+    paths = {p.rstrip("/") for p in re.findall(r"`([\w.\-]+(?:/[\w.\-]+)+/?)`", text) if "<" not in p}
+    assert paths, "ARCHITECTURE.md names no paths"
+    missing = sorted(p for p in paths if not (PROJECT / p).exists())
+    assert not missing, f"ARCHITECTURE.md names paths that do not exist: {missing}"
+    for module in MODULES:
+        if module.name != "__init__.py":
+            assert module.relative_to(PROJECT / "scripts").parts[-2] in text, f"ARCHITECTURE.md does not map {module}"
+
+
+def test_the_notebooks_and_the_bundle_use_the_labs_names(setup_notebook):
+    """The notebooks cannot import labtools.lab (a workspace runs them without scripts/): same names, checked here."""
+    from labtools import lab
+
+    assert setup_notebook["LAB_EXPERIMENT"] == lab.LAB_EXPERIMENT
+    assert (lab.NOTEBOOKS / f"{lab.LAB_NOTEBOOK}.py").is_file()
+    experiment = (PROJECT / "resources" / "lab_experiment.yml").read_text(encoding="utf-8")
+    assert f"/{lab.LAB_EXPERIMENT}\n" in experiment
