@@ -12,7 +12,8 @@ The notebooks are the same Databricks source files a workspace imports. Each is 
 tracking server's store.
 
 Exit status: 0 done, 1 a cell failed, 2 bad input (an option, a notebook, a file, the output
-folder, a profile), 3 the tracking server failed, 4 a kernel did not start, 130 interrupted.
+folder, a profile), 3 the tracking server failed, 4 a kernel did not start, 5 a notebook you named
+needs Java or pyspark, which this machine lacks, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools import lab  # noqa: E402 (needs the path above when run as a script)
-from labtools.local import convert, errors, profiles, runs_table  # noqa: E402
+from labtools.local import convert, errors, profiles, runs_table, spark  # noqa: E402
 from labtools.local.errors import UsageError  # noqa: E402
 from labtools.local.output import DEFAULT_OUT, OutputFolders  # noqa: E402
 from labtools.local.session import LocalRun  # noqa: E402
@@ -86,6 +87,8 @@ def run_lab(args: argparse.Namespace) -> int:
     python = profile_python(args) if args.profile else sys.executable
     folders = OutputFolders(args.out.resolve()).create()
 
+    skipped = skip_spark_notebooks(notebooks, python)
+
     with LocalRun(folders, args.tracking_uri, args.port, python, args.cell_timeout) as run:
         if args.port and run.server and run.server.port != args.port:
             print(f"Port {args.port} is taken; using {run.server.port} instead.")
@@ -97,7 +100,21 @@ def run_lab(args: argparse.Namespace) -> int:
             print(run.timings())
         if args.keep_server and run.server:
             run.serve_until_interrupted(lab_runs)
-    return 0
+    # A Spark notebook the user asked for by name, and could not run, is a failure; one run by default is not.
+    return errors.MISSING_PREREQUISITE if skipped and args.notebooks else errors.OK
+
+
+def skip_spark_notebooks(notebooks: dict, python: str) -> list[Path]:
+    """Take out the notebooks that need Spark when this machine cannot start it, saying what to install."""
+    spark_notebooks = [path for path, notebook in notebooks.items() if convert.needs_spark(notebook)]
+    problem = spark.missing(python) if spark_notebooks else None
+    if not problem:
+        return []
+    for path in spark_notebooks:
+        print(f"Skipping {path.relative_to(lab.PROJECT) if path.is_relative_to(lab.PROJECT) else path}: {problem}",
+              file=sys.stderr)  # fmt: skip
+        del notebooks[path]
+    return spark_notebooks
 
 
 def serve_ui(args: argparse.Namespace) -> int:

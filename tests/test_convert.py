@@ -58,13 +58,20 @@ def test_run_cycle_is_reported_with_its_chain(tmp_path):
     assert str(error.value) == "notebooks/b.py:2: %run cycle: notebooks/a.py -> notebooks/b.py -> notebooks/a.py"
 
 
-def test_unknown_and_spark_only_magics_name_file_and_line(tmp_path):
+def test_unknown_and_cluster_only_magics_name_file_and_line(tmp_path):
     path = write(tmp_path / "notebooks", "lab.py", "# MAGIC %frobnicate now")
     with pytest.raises(NotebookFormatError, match=r"^notebooks/lab.py:2: unknown magic %frobnicate"):
         convert.to_ipynb(path)
-    path = write(tmp_path / "notebooks", "sql.py", "x = 1", "# MAGIC %sql SELECT 1")
-    with pytest.raises(NotebookFormatError, match=r"^notebooks/sql.py:6: %sql cells need a Databricks cluster"):
+    path = write(tmp_path / "notebooks", "scala.py", "x = 1", "# MAGIC %scala val x = 1")
+    with pytest.raises(NotebookFormatError, match=r"^notebooks/scala.py:6: %scala cells need a Databricks cluster"):
         convert.to_ipynb(path)
+
+
+def test_a_sql_cell_runs_through_the_local_spark_session(tmp_path):
+    path = write(tmp_path / "notebooks", "sql.py", "# MAGIC %sql\n# MAGIC SELECT 'it''s' AS word")
+    [cell] = convert.to_ipynb(path).cells
+    assert cell.cell_type == "code"
+    assert cell.source == "_local_runtime.run_sql(\"SELECT 'it''s' AS word\")"
 
 
 def test_a_separator_inside_a_string_is_reported_where_it_splits(tmp_path):

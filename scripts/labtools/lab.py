@@ -11,6 +11,8 @@ from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = PROJECT / "notebooks"
+# The lab's data, kept in the repository so that it travels with the notebooks (data/README.md).
+LAB_DATA = PROJECT / "data" / "nyc-taxi.csv"
 
 # The workspace folder the lab is deployed to, and the top folder of its archives.
 LAB_FOLDER = "dp090-mlflow-lab"

@@ -14,6 +14,7 @@ Magics are translated to what a local kernel can do:
 | `%pip`           | skipped with a printed note (requirements are installed first) |
 | `%sh`            | run by the shell through the local runtime                     |
 | `%fs`            | `dbutils.fs` of the local runtime                              |
+| `%sql`           | the query through the local Spark session, shown as a table    |
 | anything else    | an error naming the file and line                              |
 """
 
@@ -27,7 +28,8 @@ from ..notebook import dbsource, widgets
 from ..notebook.dbsource import Cell, NotebookFormatError
 
 MARKDOWN_MAGICS = {"md", "md-sandbox"}
-SPARK_ONLY_MAGICS = {"sql", "scala", "r"}
+# Other languages need a cluster's interpreters; %sql runs through the local Spark session.
+CLUSTER_ONLY_MAGICS = {"scala", "r"}
 
 
 def to_ipynb(path: str | Path, root: str | Path | None = None) -> nbformat.NotebookNode:
@@ -80,13 +82,16 @@ def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Pat
             cells.append(_code(f"_local_runtime.run_shell({cell.body!r})", where))
         elif magic == "fs":
             cells.append(_code(f"_local_runtime.run_fs_magic({cell.magic_args!r})", where))
-        elif magic in SPARK_ONLY_MAGICS:
+        elif magic == "sql":
+            cells.append(_code(f"_local_runtime.run_sql({cell.body!r})", where))
+        elif magic in CLUSTER_ONLY_MAGICS:
             raise NotebookFormatError(
-                file_name, cell.source_line, f"%{magic} cells need a Databricks cluster and cannot run locally"
+                file_name, cell.source_line,
+                f"%{magic} cells need a Databricks cluster and cannot run locally (%python and %sql can)",
             )
         else:
             raise NotebookFormatError(
-                file_name, cell.source_line, f"unknown magic %{magic} (known: %md, %python, %run, %pip, %sh, %fs)"
+                file_name, cell.source_line, f"unknown magic %{magic} (known: %md, %python, %run, %pip, %sh, %fs, %sql)"
             )
     return cells
 
@@ -144,3 +149,10 @@ def _relative(path: Path, root: Path) -> str:
 def declared_widgets(notebook: nbformat.NotebookNode) -> dict[str, str]:
     """The widgets a converted notebook declares, those of the notebooks it `%run`s included."""
     return widgets.declared_widgets(cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+def needs_spark(notebook: nbformat.NotebookNode) -> bool:
+    """Whether a converted notebook uses Spark: it imports pyspark, or has `%sql` cells."""
+    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    return any("import pyspark" in source or "from pyspark" in source or "_local_runtime.run_sql(" in source
+               for source in code)  # fmt: skip

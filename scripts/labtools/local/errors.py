@@ -10,6 +10,7 @@ traceback of the runner's own (a failing cell's traceback is the notebook's, and
 | 2    | bad input: an option, a notebook's source, a data file, the output folder, a profile |
 | 3    | the tracking server: it did not start, stopped, or (with --tracking-uri) does not answer |
 | 4    | a Jupyter kernel did not start |
+| 5    | a notebook you named needs what this machine lacks (Java or pyspark for a Spark notebook) |
 | 130  | interrupted (Ctrl-C, kill, a closed terminal): kernels and server were stopped first |
 """
 
@@ -21,7 +22,7 @@ from collections.abc import Callable
 
 from ..notebook.dbsource import NotebookFormatError
 
-OK, CELL_FAILED, BAD_INPUT, TRACKING_SERVER, KERNEL, INTERRUPTED = 0, 1, 2, 3, 4, 130
+OK, CELL_FAILED, BAD_INPUT, TRACKING_SERVER, KERNEL, MISSING_PREREQUISITE, INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 
 
 class UsageError(Exception):

@@ -14,17 +14,18 @@ from .errors import UsageError
 
 DEFAULT_OUT = PROJECT / ".lab-output"
 MARKER = ".created-by-run_lab"
-# What the runner writes under --out: the tracking store, executed notebooks, the local stand-in for DBFS.
-FOLDERS = ("mlflow", "executed", "dbfs")
+# What the runner writes under --out: the tracking store, executed notebooks, the local stand-in for DBFS,
+# and the local Spark session's warehouse and scratch space.
+FOLDERS = ("mlflow", "executed", "dbfs", "spark")
 
 
 class OutputFolders:
     def __init__(self, out: Path):
         self.out = out
-        self.store, self.executed, self.dbfs = (out / name for name in FOLDERS)
+        self.store, self.executed, self.dbfs, self.spark = (out / name for name in FOLDERS)
 
     def create(self) -> OutputFolders:
-        for folder in (self.store, self.executed, self.dbfs):
+        for folder in (self.store, self.executed, self.dbfs, self.spark):
             _runner_folder(folder)
         return self
 

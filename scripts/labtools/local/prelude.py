@@ -6,7 +6,9 @@ plain-script variant of the lab, where IPython's `%config` does not exist.
 
 from __future__ import annotations
 
-from ..lab import PROJECT
+from pathlib import Path
+
+from ..lab import LAB_DATA, PROJECT
 
 SCRIPTS = PROJECT / "scripts"
 
@@ -15,7 +17,8 @@ _STAND_INS = """\
 import sys
 sys.path.insert(0, {scripts!r})
 from labtools.local import runtime as _local_runtime
-_local_runtime.install(globals(), widget_values={params!r}, fs_root={fs_root!r})
+_local_runtime.install(globals(), widget_values={params!r}, fs_root={fs_root!r}, spark_dir={spark_dir!r},
+                       lab_data={lab_data!r})
 """
 _KERNEL_ONLY = """\
 # Figures are shown as drawn; the default, cropping them tight, draws every figure twice.
@@ -23,12 +26,20 @@ get_ipython().run_line_magic("config", "InlineBackend.print_figure_kwargs = {'bb
 """
 # Added when the runner starts its own server: the lab's slow imports, done while the server starts.
 WARM_UP_IMPORTS = "import matplotlib.pyplot, mlflow.sklearn, sklearn.linear_model  # imported while the server starts\n"
+# Added for a notebook that uses Spark: the session (seconds of JVM start-up) starts meanwhile too.
+WARM_UP_SPARK = "_local_runtime.spark.session()  # started while the tracking server starts\n"
 
 
-def prelude(params: dict[str, str], fs_root: str, in_kernel: bool = True, warm_up: bool = False) -> str:
-    code = _STAND_INS.format(scripts=str(SCRIPTS), params=params, fs_root=str(fs_root))
+def prelude(params: dict[str, str], fs_root: str, in_kernel: bool = True, warm_up: bool = False,
+            spark_dir: str | None = None, start_spark: bool = False) -> str:  # fmt: skip
+    """The injected cell; `spark_dir` holds the local Spark session's warehouse and scratch files."""
+    spark_dir = spark_dir or str(Path(fs_root).parent / "spark")
+    code = _STAND_INS.format(scripts=str(SCRIPTS), params=params, fs_root=str(fs_root), spark_dir=spark_dir,
+                             lab_data=str(LAB_DATA))  # fmt: skip
     if in_kernel:
         code += _KERNEL_ONLY
     if warm_up:
         code += WARM_UP_IMPORTS
+    if start_spark:
+        code += WARM_UP_SPARK
     return code

@@ -8,8 +8,10 @@ kernel, so its first (injected) cell calls `install()` to define:
   `run_lab.py --param`) wins over the default the notebook declares, and
   `get` of a name the notebook never declared fails, as it does on Databricks;
 - `dbutils.fs` over a local folder that stands for `dbfs:/`;
-- `display`, IPython's: DataFrames render as tables, figures as images;
-- `spark = None`: there is no Spark locally.
+- `display`, IPython's: DataFrames render as tables, figures as images, and a Spark DataFrame as a
+  table of its first rows, as a workspace shows it;
+- `spark`, a local Spark session started on first use (`spark.py`), so that a notebook that never
+  touches it does not pay for a JVM.
 
 `DATABRICKS_RUNTIME_VERSION` is not set, which is how the notebooks tell
 where they run.
@@ -23,6 +25,8 @@ import subprocess
 from pathlib import Path
 
 from IPython.display import display as ipython_display
+
+from .spark import LocalSpark, first_rows, is_spark_dataframe
 
 
 class InputWidgetNotDefined(Exception):
@@ -115,13 +119,29 @@ class DBUtils:
 
 
 dbutils: DBUtils | None = None
+spark: LocalSpark | None = None
 
 
-def install(namespace: dict, widget_values: dict[str, str], fs_root: str | Path) -> None:
+def install(namespace: dict, widget_values: dict[str, str], fs_root: str | Path, spark_dir: str | Path | None = None,
+            lab_data: str | Path | None = None) -> None:  # fmt: skip
     """Define `dbutils`, `display` and `spark` in the notebook's namespace."""
-    global dbutils
+    global dbutils, spark
     dbutils = DBUtils(widget_values, fs_root)
-    namespace.update(dbutils=dbutils, display=ipython_display, spark=None)
+    spark = LocalSpark(spark_dir or Path(fs_root).parent / "spark", lab_data)
+    namespace.update(dbutils=dbutils, display=display, spark=spark)
+
+
+def display(value, *more) -> None:
+    """`display` as a workspace has it: a Spark DataFrame as a table of its first rows, the rest as IPython shows it."""
+    for item in (value, *more):
+        ipython_display(first_rows(item) if is_spark_dataframe(item) else item)
+
+
+def run_sql(query: str) -> None:
+    """A `%sql` cell: the query through the local Spark session, its result shown as a table."""
+    result = spark.sql(query)
+    if result.columns:
+        display(result)
 
 
 def run_shell(script: str) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 import nbformat
 
 from ..lab import PROJECT
-from . import runs_table
+from . import convert, runs_table
 from .errors import TrackingServerError
 from .execute import NotebookRun
 from .output import OutputFolders
@@ -84,7 +84,8 @@ class LocalRun:
         """Run one converted notebook in a new kernel, cell by cell; the executed notebook is saved either way."""
         relative = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
         self.say(f"\nRunning {relative}")
-        code = prelude(params, str(self.folders.dbfs), in_kernel=True, warm_up=self.server is not None)
+        code = prelude(params, str(self.folders.dbfs), in_kernel=True, warm_up=self.server is not None,
+                       spark_dir=str(self.folders.spark), start_spark=convert.needs_spark(notebook))  # fmt: skip
         injected = nbformat.v4.new_code_cell(code)
         injected.metadata["tags"] = ["injected-parameters"]
         notebook.cells.insert(0, injected)

@@ -1,0 +1,106 @@
+"""A local Spark session for notebooks that use `spark`, as a Databricks cluster provides one.
+
+On a cluster every notebook starts with `spark` defined. Locally, starting a JVM costs seconds and
+memory that the scikit-learn notebook never needs, so `spark` is a stand-in that starts the real
+session on first use: local mode on this machine's cores, no Spark UI, quiet logs, its warehouse
+and scratch space under the runner's output folder. The lab's data file is registered as the
+`nyc_taxi` table, as the course's first lab creates it in a workspace.
+
+This module runs inside the notebook's kernel (through `runtime.install`); pyspark is imported only
+when the session starts, so a kernel without pyspark runs every notebook that does not touch it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+LAB_TABLE = "nyc_taxi"
+
+
+def java_problem() -> str | None:
+    """Why a local Spark session cannot start here, or None. Checked by the runner before it starts a kernel."""
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        return ("Spark needs a Java runtime: install Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; "
+                "macOS: brew install openjdk@17), or set JAVA_HOME")  # fmt: skip
+    return None
+
+
+def missing(python: str) -> str | None:
+    """What the interpreter `python` lacks to run a Spark notebook (Java, pyspark), in one sentence, or None."""
+    found = subprocess.run([python, "-c", "import importlib.util as u; print(u.find_spec('pyspark') is not None)"],
+                           capture_output=True, text=True)  # fmt: skip
+    if found.stdout.strip() != "True":
+        return f"pyspark is not installed for {python}: pip install -r requirements.txt"
+    return java_problem()
+
+
+class LocalSpark:
+    """Behaves as `spark` does in a notebook; the first attribute looked up starts the session."""
+
+    def __init__(self, work_dir: str | Path, lab_data: str | Path | None = None):
+        self._work_dir = Path(work_dir)
+        self._lab_data = Path(lab_data) if lab_data else None
+        self._session = None
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # not a session attribute: e.g. copy or pickle probing the stand-in
+            raise AttributeError(name)
+        return getattr(self.session(), name)
+
+    def __repr__(self) -> str:
+        return repr(self._session) if self._session else "<local SparkSession, started on first use>"
+
+    def session(self):
+        if self._session is None:
+            self._session = self._start()
+        return self._session
+
+    def stop(self) -> None:
+        if self._session is not None:
+            self._session.stop()
+            self._session = None
+
+    def _start(self):
+        problem = java_problem()
+        if problem:
+            raise RuntimeError(problem)
+        from pyspark.sql import SparkSession
+
+        self._work_dir.mkdir(parents=True, exist_ok=True)
+        session = (
+            SparkSession.builder.master(f"local[{os.cpu_count() or 1}]")
+            .appName("dp090-mlflow-lab")
+            .config("spark.ui.enabled", "false")  # no web server on this machine's ports
+            .config("spark.ui.showConsoleProgress", "false")  # no progress bars in cell output
+            .config("spark.sql.warehouse.dir", str(self._work_dir / "warehouse"))
+            .config("spark.local.dir", str(self._work_dir / "tmp"))
+            # The lab's data is small: fewer shuffle partitions than the default 200 save seconds per stage.
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .getOrCreate()
+        )
+        session.sparkContext.setLogLevel("ERROR")
+        if self._lab_data and self._lab_data.is_file():
+            trips = session.read.csv(str(self._lab_data), header=True, inferSchema=True)
+            trips.createOrReplaceTempView(LAB_TABLE)
+        return session
+
+
+def is_spark_dataframe(value) -> bool:
+    return type(value).__module__.startswith("pyspark.sql") and hasattr(value, "limit") and hasattr(value, "columns")
+
+
+def first_rows(frame, rows: int = 20):
+    """The first rows of a Spark DataFrame as a pandas one, for display.
+
+    Through `collect`, not `toPandas`: pyspark 4.0's `toPandas` warns under pandas 3, and display needs
+    no more than a few rows anyway.
+    """
+    import pandas as pd
+
+    collected = frame.limit(rows).collect()
+    return pd.DataFrame([row.asDict() for row in collected], columns=frame.columns)
