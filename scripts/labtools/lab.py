@@ -18,6 +18,8 @@ LAB_DATA = PROJECT / "data" / "nyc-taxi.csv"
 LAB_FOLDER = "dp090-mlflow-lab"
 # The lab notebook a learner runs first (a workspace path has no `.py`).
 LAB_NOTEBOOK = "01-using-mlflow-to-track-experiments"
+# The same lab on Spark ML, as the course's original: the path for data beyond one machine.
+LAB_SPARK_NOTEBOOK = "02-using-mlflow-to-track-experiments-spark-ml"
 # The notebook's default experiment, under /Users/<you>/ in a workspace (notebooks/includes/setup.py).
 LAB_EXPERIMENT = "dp090-using-mlflow-to-track-experiments"
 

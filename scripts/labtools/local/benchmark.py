@@ -11,49 +11,104 @@ import re
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
-from ..lab import LAB_NOTEBOOK, NOTEBOOKS, PROJECT
+from ..lab import LAB_NOTEBOOK, LAB_SPARK_NOTEBOOK, NOTEBOOKS, PROJECT
 from . import convert
 from .prelude import SCRIPTS, prelude
 
 LAB = NOTEBOOKS / f"{LAB_NOTEBOOK}.py"
+SPARK_LAB = NOTEBOOKS / f"{LAB_SPARK_NOTEBOOK}.py"
 # The MLflow functions a training run calls; `train` times each call.
 MLFLOW_CALLS = ["start_run", "log_params", "log_metrics", "log_artifact", "sklearn.log_model", "end_run",
                 "infer_signature"]  # fmt: skip
 
 
-def plain_script(params: dict[str, str], fs_root: Path) -> str:
-    """The lab's code cells, in order, as one Python script."""
-    cells = [c.source for c in convert.to_ipynb(LAB, root=PROJECT).cells if c.cell_type == "code"]
+def plain_script(params: dict[str, str], fs_root: Path, notebook: Path = LAB) -> str:
+    """A notebook's code cells, in order, as one Python script."""
+    cells = [c.source for c in convert.to_ipynb(notebook, root=PROJECT).cells if c.cell_type == "code"]
     return "\n\n".join([prelude(params, str(fs_root), in_kernel=False), *cells]) + "\n"
 
 
-def timed_run(command: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Wall seconds, peak resident memory (KiB) of the process, and its output."""
+class ProcessTreeMemory(threading.Thread):
+    """Samples the resident memory of a process and its descendants, keeping the peak of Java's and Python's.
+
+    A Spark notebook's memory is mostly the JVM driver's, a child of the Python process, which the
+    Python process's own peak (`ru_maxrss`) does not count.
+    """
+
+    def __init__(self, pid: int, every: float = 0.2):
+        super().__init__(daemon=True)
+        self.pid, self.every = pid, every
+        self.peak_mib = {"python": 0.0, "java": 0.0}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.is_set():
+            now = {"python": 0.0, "java": 0.0}
+            for pid in _tree(self.pid):
+                try:
+                    status = Path(f"/proc/{pid}/status").read_text()
+                except OSError:
+                    continue
+                name = status.split("\n", 1)[0].split()[-1]
+                rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+                now["java" if name == "java" else "python"] += rss / 1024
+            for kind, mib in now.items():
+                self.peak_mib[kind] = max(self.peak_mib[kind], mib)
+            self.done.wait(self.every)
+
+
+def _tree(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        found.append(current)
+        try:
+            for task in Path(f"/proc/{current}/task").iterdir():
+                queue += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def timed_run(command: list[str], env: dict[str, str], memory: bool = False) -> tuple[float, dict | int, str]:
+    """Wall seconds, peak memory, and the output of a command.
+
+    The peak is the process's own resident memory in KiB, or with `memory=True` the peaks of the whole
+    process tree in MiB, `{"python": ..., "java": ...}`.
+    """
     started = time.monotonic()
     process = subprocess.Popen(command, env=env, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    sampler = ProcessTreeMemory(process.pid) if memory else None
+    if sampler:
+        sampler.start()
     output = process.stdout.read().decode(errors="replace")
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.monotonic() - started
+    if sampler:
+        sampler.done.set()
+        sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode:
         raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}):\n{output[-3000:]}")
-    return seconds, usage.ru_maxrss, output
+    return seconds, sampler.peak_mib if sampler else usage.ru_maxrss, output
 
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def bench_ab(uri: str, work: Path, repeat: int) -> dict:
+def bench_ab(uri: str, work: Path, repeat: int, notebook: Path = LAB) -> dict:
+    """A, the notebook through run_lab.py, against B, its cells as one plain script; one running server."""
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
-    script = work / "lab_plain.py"
-    script.write_text(plain_script({"experiment_name": "bench-ab"}, work / "dbfs"))
+    script = work / f"{notebook.stem}_plain.py"
+    script.write_text(plain_script({"experiment_name": "bench-ab"}, work / "dbfs", notebook))
     a_times, b_times = [], []
     for index in range(repeat):  # interleaved, so that drift in the machine's load hits both alike
-        a, _, _ = timed_run([sys.executable, str(SCRIPTS / "run_lab.py"), "--tracking-uri", uri,
+        a, _, _ = timed_run([sys.executable, str(SCRIPTS / "run_lab.py"), str(notebook), "--tracking-uri", uri,
                              "--out", str(work / f"a{index}"), "--param", "experiment_name=bench-ab"], env)  # fmt: skip
         b, _, _ = timed_run([sys.executable, str(script)], {**env, "MPLBACKEND": "Agg"})
         a_times.append(a)
@@ -118,10 +173,11 @@ def bench_train(uri: str, work: Path, repeat: int) -> dict:
     return json.loads(output.split("BENCH_TRAIN ", 1)[1].splitlines()[0])
 
 
-def bench_cold(work: Path, repeat: int) -> dict:
+def bench_cold(work: Path, repeat: int, notebook: Path = LAB) -> dict:
+    """The whole `run_lab.py NOTEBOOK` command, its own server included, and its start-up milestones."""
     totals, milestones = [], []
     for index in range(repeat):
-        seconds, _, output = timed_run([sys.executable, str(SCRIPTS / "run_lab.py"), "--timings",
+        seconds, _, output = timed_run([sys.executable, str(SCRIPTS / "run_lab.py"), str(notebook), "--timings",
                                         "--out", str(work / f"cold{index}")], dict(os.environ))  # fmt: skip
         totals.append(seconds)
         line = output.split("Start-up (seconds since the runner started): ", 1)[1].splitlines()[0]
@@ -131,21 +187,27 @@ def bench_cold(work: Path, repeat: int) -> dict:
             **{f"{name}_s": median(m[name] for m in milestones) for name in names}}  # fmt: skip
 
 
-def bench_scale(uri: str, work: Path, sizes: list[int]) -> dict:
+def bench_scale(uri: str, work: Path, sizes: list[int], notebooks: list[Path]) -> dict:
+    """Each notebook as a plain script on synthetic trips of each size: wall time, peak memory (Python, Java).
+
+    A size a notebook cannot handle on this machine (killed, out of memory) is recorded with its error.
+    """
     setup = convert.notebook_namespace(NOTEBOOKS / "includes" / "setup.py", root=PROJECT)
-    results = {}
-    for rows in [min(sizes), *sizes]:  # the first, smallest run warms the disk cache; the second overwrites it
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MPLBACKEND": "Agg"}
+    results = {notebook.stem: {} for notebook in notebooks}
+    for rows in sorted(sizes):
         csv = work / f"trips-{rows}.csv"
         setup["synthetic_trips"](rows=rows).to_csv(csv, index=False)
-        script = work / f"lab_{rows}.py"
-        script.write_text(plain_script({"experiment_name": "bench-scale", "data_path": str(csv)}, work / "dbfs"))
-        seconds, peak_kib, _ = timed_run([sys.executable, str(script)],
-                                         {**os.environ, "MLFLOW_TRACKING_URI": uri, "MPLBACKEND": "Agg"})  # fmt: skip
-        results[rows] = {"wall_s": seconds, "peak_memory_mib": peak_kib / 1024}
-    sizes_sorted = sorted(results)
-    for smaller, larger in zip(sizes_sorted, sizes_sorted[1:], strict=False):
-        results[larger]["wall_growth_vs_previous"] = results[larger]["wall_s"] / results[smaller]["wall_s"]
-        results[larger]["memory_growth_vs_previous"] = (
-            results[larger]["peak_memory_mib"] / results[smaller]["peak_memory_mib"]
-        )
+        for notebook in notebooks:
+            script = work / f"{notebook.stem}_{rows}.py"
+            params = {"experiment_name": f"bench-scale-{notebook.stem}", "data_path": str(csv)}
+            script.write_text(plain_script(params, work / "dbfs", notebook))
+            try:
+                seconds, peak, _ = timed_run([sys.executable, str(script)], env, memory=True)
+            except RuntimeError as error:
+                results[notebook.stem][rows] = {"error": str(error).splitlines()[-1][:200]}
+                continue
+            results[notebook.stem][rows] = {"wall_s": seconds, "python_peak_mib": peak["python"],
+                                            "java_peak_mib": peak["java"]}  # fmt: skip
+        csv.unlink()
     return results
