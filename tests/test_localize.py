@@ -422,3 +422,9 @@ def test_the_english_notebooks_leave_the_translations_out():
     assert lab.notebook_files(JA) == sorted(JA / path.relative_to(lab.NOTEBOOKS) for path in ENGLISH_FILES)
     with pytest.raises(ValueError, match="no notebooks in 'fr'"):
         lab.notebooks_dir("fr")
+
+
+def test_the_lab_notebooks_in_each_language():
+    english = lab.lab_notebooks()
+    assert lab.NOTEBOOKS / f"{lab.LAB_NOTEBOOK}.py" in english and all(p.parent == lab.NOTEBOOKS for p in english)
+    assert lab.lab_notebooks("ja") == [JA / path.name for path in english]

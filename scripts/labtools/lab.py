@@ -56,6 +56,6 @@ def notebook_files(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
     )
 
 
-def lab_notebooks(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
-    """The notebooks a learner runs, in name order: those directly in `notebooks_dir` (not includes/)."""
-    return sorted(notebooks_dir.glob("*.py"))
+def lab_notebooks(lang: str = SOURCE_LANGUAGE) -> list[Path]:
+    """The notebooks a learner runs in `lang`, in name order: those directly in its folder (not includes/)."""
+    return sorted(notebooks_dir(lang).glob("*.py"))
