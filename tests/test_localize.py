@@ -284,23 +284,30 @@ def test_merge_keeps_marks_fuzzy_adds_and_obsoletes(tmp_path):
     assert merged["Run it"].comment == "cell title" and changed.comment == "paragraph"
 
 
+COMPARE = "# MAGIC %md\n# MAGIC Compare the runs."
+
+
+def translated_compare(notebooks: Path, name: str) -> polib.POFile:
+    """The notebook `name` holding the paragraph COMPARE, and a catalog that translates it."""
+    write_notebook(notebooks, name, COMPARE)
+    return translated(catalog.units(notebooks), {"Compare the runs.": "実行を比較します。"})
+
+
 def test_merge_revives_an_obsolete_translation_when_its_english_comes_back(tmp_path):
     notebooks = tmp_path / "notebooks"
-    write_notebook(notebooks, "lab.py", "# MAGIC %md\n# MAGIC Compare the runs.")
-    po = translated(catalog.units(notebooks), {"Compare the runs.": "実行を比較します。"})
+    po = translated_compare(notebooks, "lab.py")
     write_notebook(notebooks, "lab.py", "print(1)")
     po = catalog.merge(po, catalog.units(notebooks))
     assert [(e.msgid, e.obsolete) for e in po] == [("Compare the runs.", True)]
-    write_notebook(notebooks, "lab.py", "# MAGIC %md\n# MAGIC Compare the runs.")
+    write_notebook(notebooks, "lab.py", COMPARE)
     [entry] = catalog.merge(po, catalog.units(notebooks))
     assert (entry.msgstr, entry.obsolete, entry.fuzzy) == ("実行を比較します。", False, False)
 
 
 def test_the_same_english_in_two_notebooks_is_two_entries_the_second_one_prefilled(tmp_path):
     notebooks = tmp_path / "notebooks"
-    write_notebook(notebooks, "01-lab.py", "# MAGIC %md\n# MAGIC Compare the runs.")
-    po = translated(catalog.units(notebooks), {"Compare the runs.": "実行を比較します。"})
-    write_notebook(notebooks, "02-spark.py", "# MAGIC %md\n# MAGIC Compare the runs.")
+    po = translated_compare(notebooks, "01-lab.py")
+    write_notebook(notebooks, "02-spark.py", COMPARE)
     merged = catalog.merge(po, catalog.units(notebooks))
     first, second = merged
     assert (first.msgctxt, second.msgctxt) == ("01-lab.py|markdown", "02-spark.py|markdown")
