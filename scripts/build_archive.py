@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Build the archives learners import into a workspace: a `.dbc` and a `.zip` of the source files.
 
-    python scripts/build_archive.py            # writes dist/dp090-mlflow-lab.dbc and dist/dp090-mlflow-lab-source.zip
-    python scripts/build_archive.py --out /tmp/build
+    python scripts/build_archive.py            # writes dist/dp090-mlflow-lab.dbc and dist/dp090-mlflow-lab-source.zip,
+                                               # and the Japanese dist/dp090-mlflow-lab-ja.dbc and -ja-source.zip
+    python scripts/build_archive.py --lang en --out /tmp/build
 
 Import either with Workspace > Import > File; see docs/deploy.md. What goes in, and why the bytes
 are the same on every build: labtools/notebook/archive.py.
@@ -23,9 +24,12 @@ from labtools.notebook import archive, dbsource  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=lab.PROJECT / "dist", help="output folder (default: dist/)")
+    parser.add_argument("--lang", choices=[*lab.LANGUAGES, "all"], default="all",
+                        help="en (notebooks/), ja (notebooks/ja/), or all (default): one archive each")  # fmt: skip
     args = parser.parse_args(argv)
+    languages = lab.LANGUAGES if args.lang == "all" else [args.lang]
     try:
-        paths = archive.build(args.out)
+        paths = [path for lang in languages for path in archive.build_language(args.out, lang)]
     except (dbsource.NotebookFormatError, OSError) as error:
         print(f"build_archive: {error}", file=sys.stderr)
         return 1

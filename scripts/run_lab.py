@@ -5,6 +5,7 @@
     python scripts/run_lab.py --data nyc-taxi.csv  # use this CSV file of trips
     python scripts/run_lab.py --keep-server        # then leave the MLflow UI up until Ctrl-C
     python scripts/run_lab.py --tracking-uri http://127.0.0.1:5000   # use a running server
+    python scripts/run_lab.py --lang ja            # the Japanese notebooks (notebooks/ja/)
 
 The notebooks are the same Databricks source files a workspace imports. Each is converted
 (labtools/local/convert.py), executed cell by cell in a Jupyter kernel with local stand-ins for
@@ -35,7 +36,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      epilog=__doc__.rsplit("\n\n", 1)[1])  # fmt: skip
     parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="notebooks to run (default: every notebook in notebooks/, in name order)")
+                        help="notebooks to run (default: every notebook in notebooks/, or notebooks/<lang>/, "
+                             "in name order)")
+    parser.add_argument("--lang", choices=lab.LANGUAGES, default=lab.SOURCE_LANGUAGE,
+                        help="the notebooks' language: en (notebooks/) or ja (notebooks/ja/); the runs are the same")
     parser.add_argument("--data", type=Path, help="CSV file of trips (sets the data_path parameter)")
     parser.add_argument("--tracking-uri", help="use this running tracking server instead of starting one")
     parser.add_argument("--port", type=int, help="port for the tracking server (default: a free one)")
@@ -81,7 +85,9 @@ def check_params(params: dict[str, str], notebooks: dict) -> None:
 
 def run_lab(args: argparse.Namespace) -> int:
     params = parse_params(args.param, args.data)
-    notebook_paths = [path.resolve() for path in args.notebooks] or lab.lab_notebooks()
+    if args.notebooks and args.lang != lab.SOURCE_LANGUAGE:
+        raise UsageError("--lang picks the notebooks to run; name notebooks or pass --lang, not both")
+    notebook_paths = [path.resolve() for path in args.notebooks] or lab.lab_notebooks(args.lang)
     notebooks = {path: convert.to_ipynb(path, root=lab.PROJECT) for path in notebook_paths}
     check_params(params, notebooks)
     python = profile_python(args) if args.profile else sys.executable
@@ -95,7 +101,8 @@ def run_lab(args: argparse.Namespace) -> int:
         for path, notebook in notebooks.items():
             run.execute(path, notebook, params)
         lab_runs = run.logged_runs()
-        print(f"\nMLflow runs logged to {run.tracking_uri}:\n{runs_table.format_runs(lab_runs)}")
+        ran = ", ".join(display_path(path) for path in notebook_paths)
+        print(f"\nMLflow runs logged to {run.tracking_uri} by {ran}:\n{runs_table.format_runs(lab_runs)}")
         if args.timings:
             print(run.timings())
         if args.keep_server and run.server:
@@ -115,6 +122,11 @@ def skip_spark_notebooks(notebooks: dict, python: str) -> list[Path]:
               file=sys.stderr)  # fmt: skip
         del notebooks[path]
     return spark_notebooks
+
+
+def display_path(path: Path) -> str:
+    """`notebooks/ja/01-....py` for a notebook of the project, else the path as it is."""
+    return path.relative_to(lab.PROJECT).as_posix() if path.is_relative_to(lab.PROJECT) else str(path)
 
 
 def serve_ui(args: argparse.Namespace) -> int:

@@ -32,6 +32,13 @@ def built(tmp_path_factory):
     return dbc_path, zip_path
 
 
+@pytest.fixture(scope="module", params=lab.LANGUAGES)
+def each_language(request, tmp_path_factory):
+    """`(notebooks folder, top folder, (dbc, zip))` for each language's archives: notebooks/ and notebooks/ja/."""
+    lang = request.param
+    return lab.notebooks_dir(lang), lab.lab_folder(lang), archive.build_language(tmp_path_factory.mktemp(lang), lang)
+
+
 @pytest.fixture(scope="module")
 def original():
     assert hashlib.sha256(ORIGINAL.read_bytes()).hexdigest() == ORIGINAL_SHA256, f"{ORIGINAL} is not the known file"
@@ -87,22 +94,30 @@ def test_our_archive_has_the_original_document_shape(built, original):
     assert set(our_manifest) == set(manifest) and our_manifest["version"] == "Manifest"
 
 
-def test_entry_paths_keep_the_folder_layout(built):
-    with zipfile.ZipFile(built[0]) as archive:
+def test_entry_paths_keep_the_folder_layout(each_language):
+    _, top, (dbc_path, _) = each_language
+    with zipfile.ZipFile(dbc_path) as archive:
         names = archive.namelist()
-        folder = json.loads(archive.read(f"{TOP}/includes/"))
+        folder = json.loads(archive.read(f"{top}/includes/"))
+    # The English archive holds no ja/ folder: the Japanese notebooks are an archive of their own.
     assert names == [
         "manifest.mf",
-        f"{TOP}/",
-        f"{TOP}/01-using-mlflow-to-track-experiments.python",
-        f"{TOP}/includes/",
-        f"{TOP}/includes/setup.python",
+        f"{top}/",
+        f"{top}/01-using-mlflow-to-track-experiments.python",
+        f"{top}/includes/",
+        f"{top}/includes/setup.python",
     ]
     assert folder["version"] == "FolderV1" and folder["name"] == "includes"
 
 
-def test_every_run_magic_finds_its_notebook_inside_the_archive(built):
-    notebooks = dbc.read(built[0])
+def test_the_archives_are_named_by_language(each_language):
+    notebooks_dir, top, paths = each_language
+    assert top == (TOP if notebooks_dir == lab.NOTEBOOKS else f"{TOP}-ja")
+    assert [path.name for path in paths] == [f"{top}.dbc", f"{top}-source.zip"]
+
+
+def test_every_run_magic_finds_its_notebook_inside_the_archive(each_language):
+    notebooks = dbc.read(each_language[2][0])
     paths = {notebook.path for notebook in notebooks}
     runs = 0
     for notebook in notebooks:
@@ -116,13 +131,14 @@ def test_every_run_magic_finds_its_notebook_inside_the_archive(built):
     assert runs >= 1  # the lab notebook runs its setup
 
 
-def test_archive_read_back_gives_our_notebooks_cells_exactly(built):
-    archived = {notebook.path: notebook for notebook in dbc.read(built[0])}
-    files = lab.notebook_files()
+def test_archive_read_back_gives_our_notebooks_cells_exactly(each_language):
+    notebooks_dir, top, (dbc_path, _) = each_language
+    archived = {notebook.path: notebook for notebook in dbc.read(dbc_path)}
+    files = lab.notebook_files(notebooks_dir)
     assert len(archived) == len(files)
     for file in files:
         source = dbsource.read(file)
-        notebook = archived[archive.archive_path(file)]
+        notebook = archived[archive.archive_path(file, notebooks_dir, top)]
         assert [(c.source, c.title, c.is_magic_text) for c in notebook.cells()] == [
             (c.source, c.title, c.is_magic_text) for c in source.cells
         ], file
@@ -130,12 +146,13 @@ def test_archive_read_back_gives_our_notebooks_cells_exactly(built):
         assert dbsource.dumps(dbsource.Notebook(str(file), notebook.cells())) == file.read_text(encoding="utf-8")
 
 
-def test_source_zip_holds_the_files_byte_for_byte(built):
-    with zipfile.ZipFile(built[1]) as archive:
+def test_source_zip_holds_the_files_byte_for_byte(each_language):
+    notebooks_dir, top, (_, zip_path) = each_language
+    with zipfile.ZipFile(zip_path) as archive:
         contents = {name: archive.read(name) for name in archive.namelist()}
     expected = {
-        f"{TOP}/{file.relative_to(lab.NOTEBOOKS).as_posix()}": file.read_bytes()
-        for file in lab.notebook_files()
+        f"{top}/{file.relative_to(notebooks_dir).as_posix()}": file.read_bytes()
+        for file in lab.notebook_files(notebooks_dir)
     }
     assert contents == expected
 
@@ -188,11 +205,21 @@ def test_reader_names_the_archive_and_entry_at_fault(tmp_path):
         dbc.read(not_zip)
 
 
-def test_command_line_writes_both_archives(tmp_path):
+def test_command_line_writes_both_archives_in_each_language(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "build_archive.py"), "--out", str(tmp_path)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / f"{TOP}.dbc").is_file() and (tmp_path / f"{TOP}-source.zip").is_file()
-    assert f"{TOP}.dbc" in result.stdout and f"{TOP}-source.zip" in result.stdout
+    names = [f"{top}{suffix}" for top in (TOP, f"{TOP}-ja") for suffix in (".dbc", "-source.zip")]
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names)
+    assert [line.split()[1].rsplit("/", 1)[1] for line in result.stdout.splitlines()] == names
+
+
+def test_command_line_builds_one_language(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_archive.py"), "--lang", "ja", "--out", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == [f"{TOP}-ja-source.zip", f"{TOP}-ja.dbc"]

@@ -13,6 +13,12 @@ PROJECT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = PROJECT / "notebooks"
 # The lab's data, kept in the repository so that it travels with the notebooks (data/README.md).
 LAB_DATA = PROJECT / "data" / "nyc-taxi.csv"
+# The notebooks are written in English (notebooks/); each translation is built from them and a
+# catalog, locales/<lang>/notebooks.po, into notebooks/<lang>/ by scripts/localize.py.
+SOURCE_LANGUAGE = "en"
+TRANSLATIONS = ("ja",)
+LANGUAGES = (SOURCE_LANGUAGE, *TRANSLATIONS)
+LOCALES = PROJECT / "locales"
 
 # The workspace folder the lab is deployed to, and the top folder of its archives.
 LAB_FOLDER = "dp090-mlflow-lab"
@@ -24,11 +30,36 @@ LAB_SPARK_NOTEBOOK = "02-using-mlflow-to-track-experiments-spark-ml"
 LAB_EXPERIMENT = "dp090-using-mlflow-to-track-experiments"
 
 
+def notebooks_dir(lang: str = SOURCE_LANGUAGE) -> Path:
+    """Where the notebooks in `lang` are: notebooks/ for English, notebooks/<lang>/ for a translation."""
+    if lang not in LANGUAGES:
+        raise ValueError(f"no notebooks in {lang!r}; the languages are {', '.join(LANGUAGES)}")
+    return NOTEBOOKS if lang == SOURCE_LANGUAGE else NOTEBOOKS / lang
+
+
+def lab_folder(lang: str = SOURCE_LANGUAGE) -> str:
+    """The top folder of the archive in `lang`: dp090-mlflow-lab, dp090-mlflow-lab-ja."""
+    return LAB_FOLDER if lang == SOURCE_LANGUAGE else f"{LAB_FOLDER}-{lang}"
+
+
+def catalog_path(lang: str) -> Path:
+    """The translation catalog of `lang` (gettext PO): every translatable unit of every notebook."""
+    return LOCALES / lang / "notebooks.po"
+
+
 def notebook_files(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
-    """Every notebook source file under `notebooks_dir`, includes too, in a stable order: what ships."""
-    return sorted(path for path in notebooks_dir.rglob("*.py") if "__pycache__" not in path.parts)
+    """Every notebook source file under `notebooks_dir`, includes too, in a stable order: what ships.
+
+    The translations' folders (notebooks/ja/) are not part of the English notebooks: each language
+    ships on its own (its own archive, its own deploy), so they are left out here.
+    """
+    return sorted(
+        path
+        for path in notebooks_dir.rglob("*.py")
+        if "__pycache__" not in path.parts and path.relative_to(notebooks_dir).parts[0] not in TRANSLATIONS
+    )
 
 
-def lab_notebooks(notebooks_dir: Path = NOTEBOOKS) -> list[Path]:
-    """The notebooks a learner runs, in name order: those directly in `notebooks_dir` (not includes/)."""
-    return sorted(notebooks_dir.glob("*.py"))
+def lab_notebooks(lang: str = SOURCE_LANGUAGE) -> list[Path]:
+    """The notebooks a learner runs in `lang`, in name order: those directly in its folder (not includes/)."""
+    return sorted(notebooks_dir(lang).glob("*.py"))

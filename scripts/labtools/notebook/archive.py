@@ -3,6 +3,10 @@
 Both hold the notebooks under one top folder, keeping the layout the lab needs (`%run
 ./includes/setup` finds includes/setup next to the lab notebook). The build is deterministic: the
 same notebooks give the same bytes, so a changed archive always means changed notebooks.
+
+Each language is an archive of its own (`dp090-mlflow-lab.dbc`, `dp090-mlflow-lab-ja.dbc`), its
+notebooks at the top of its own folder: a learner imports the one they read, and the English
+archive does not carry notebooks/ja/ (lab.notebook_files leaves it out).
 """
 
 from __future__ import annotations
@@ -33,3 +37,8 @@ def build(out_dir: Path, notebooks_dir: Path = lab.NOTEBOOKS, top: str = lab.LAB
         for file in files:
             archive.writestr(dbc.zip_entry(f"{top}/{file.relative_to(notebooks_dir).as_posix()}"), file.read_bytes())
     return dbc_path, zip_path
+
+
+def build_language(out_dir: Path, lang: str) -> tuple[Path, Path]:
+    """The archives of the notebooks in `lang`: notebooks/ or notebooks/<lang>/, under lab.lab_folder(lang)."""
+    return build(out_dir, lab.notebooks_dir(lang), lab.lab_folder(lang))

@@ -1,0 +1,221 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # ラボのセットアップ
+# MAGIC
+# MAGIC ラボのノートブックは、`%run ./includes/setup` でこのノートブックを実行します。このノートブックには、レッスンで見せる必要のない処理がまとめられています。そうすることで、ラボ自体は MLflow の内容に集中できます。
+# MAGIC
+# MAGIC - `running_on_databricks()`、`default_experiment_name()`、および `pinned_requirements(packages)`。
+# MAGIC - `load_trips(data_path)`: 指定した CSV ファイルから NYC タクシーの乗車データを読み込みます。ファイルを指定しない場合は、(ワークスペースでは) コースの最初のラボで作成する `nyc_taxi` テーブルを使用し、テーブルもなければラボの公開 CSV をダウンロードし、SHA-256 チェックサムを確認して使用します。ワークスペースの外でファイルを指定しない場合は、以前にダウンロードしたコピーを使用し、それもなければ合成の乗車データを使用して、その旨を表示します。
+# MAGIC - `validate_trips(trips, source)`: 欠けている列や型が正しくない列があれば、その列の名前を示すエラーで停止します。
+# MAGIC - `check_hyperparameters(...)`: 範囲外のハイパーパラメーターを指定したトレーニングの呼び出しを、MLflow の実行を開始する前に停止します。
+
+# COMMAND ----------
+
+import hashlib
+import importlib.metadata
+import os
+import tempfile
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+LAB_DATA_URL = "https://raw.githubusercontent.com/MicrosoftLearning/dp-090-databricks-ml/master/data/nyc-taxi.csv"
+LAB_DATA_SHA256 = "a8b019952bbaf8317a959231d38b55602db43b0edf6090930db4628481124fb0"
+LAB_DATA_CACHE = Path.home() / ".cache" / "dp090-mlflow-lab" / "nyc-taxi.csv"
+LAB_TABLE = "nyc_taxi"
+LAB_EXPERIMENT = "dp090-using-mlflow-to-track-experiments"
+
+# The columns the lab uses, and the kind of values each must hold.
+TRIP_COLUMNS = {
+    "passengerCount": "number",
+    "tripDistance": "number",
+    "hour_of_day": "number",
+    "day_of_week": "number",
+    "month_num": "number",
+    "normalizeHolidayName": "text",
+    "isPaidTimeOff": "boolean",
+    "snowDepth": "number",
+    "precipTime": "number",
+    "precipDepth": "number",
+    "temperature": "number",
+    "totalAmount": "number",
+}
+
+
+class LabDataError(ValueError):
+    """The lab's data could not be loaded, or is not the shape the lab needs."""
+
+# COMMAND ----------
+
+def running_on_databricks():
+    return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def default_experiment_name():
+    """Where the runs go when the `experiment_name` widget is left blank."""
+    if running_on_databricks():
+        # Experiment names in a workspace are workspace paths.
+        user = spark.sql("SELECT current_user()").first()[0]  # noqa: F821 (defined by Databricks)
+        return f"/Users/{user}/{LAB_EXPERIMENT}"
+    return LAB_EXPERIMENT
+
+
+
+def pinned_requirements(packages):
+    """`package==version` for each of `packages` that is installed, as a model's pip requirements."""
+    pinned = []
+    for package in packages:
+        try:
+            pinned.append(f"{package}=={importlib.metadata.version(package)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass  # e.g. skops, which only the newest MLflow releases use
+    return pinned
+
+# COMMAND ----------
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def download_lab_data(url=LAB_DATA_URL, destination=LAB_DATA_CACHE, sha256=LAB_DATA_SHA256, timeout=30):
+    """Download the lab's CSV to `destination`, keeping it only if its checksum matches."""
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    partial = destination.with_name(destination.name + ".partial")
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as file:
+            file.write(response.read())
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise LabDataError(
+            f"Could not download {url} ({error}). Check the network, or pass the CSV's path as data_path."
+        ) from None
+    actual = sha256_of(partial)
+    if actual != sha256:
+        partial.unlink()
+        raise LabDataError(
+            f"{url} downloaded, but its SHA-256 is {actual}, not {sha256}: the file is not the lab's data "
+            "(a proxy page or a changed file). Nothing was saved; download it by hand and pass data_path."
+        )
+    partial.replace(destination)
+    return destination
+
+
+def read_trips_csv(path):
+    path = str(path)
+    if path.startswith("dbfs:/"):
+        path = "/dbfs/" + path[len("dbfs:/") :]  # DBFS as a cluster's local file system sees it
+    if not os.path.isfile(path):
+        raise LabDataError(f"{path}: no such file. Check the data_path parameter.")
+    if os.path.getsize(path) == 0:
+        raise LabDataError(f"{path}: the file is empty. Pass the lab's nyc-taxi.csv as data_path.")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise LabDataError(f"{path}: not a readable CSV file ({error}).") from None
+
+
+def validate_trips(trips, source):
+    """Stop before training if a column the lab needs is missing or holds the wrong kind of values."""
+    missing = [column for column in TRIP_COLUMNS if column not in trips.columns]
+    if missing:
+        raise LabDataError(f"{source}: missing column(s) {', '.join(missing)}; the lab needs {list(TRIP_COLUMNS)}")
+    for column, kind in TRIP_COLUMNS.items():
+        values = trips[column].dropna()
+        if kind == "number":
+            ok = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        elif kind == "boolean":
+            ok = pd.api.types.is_bool_dtype(values) or values.isin([0, 1]).all()
+        else:
+            ok = not pd.api.types.is_numeric_dtype(values) or values.empty
+        if not ok:
+            example = values.iloc[0] if len(values) else None
+            raise LabDataError(f"{source}: column {column} should hold {kind} values, but holds e.g. {example!r}")
+    if trips["totalAmount"].isna().all():
+        raise LabDataError(f"{source}: column totalAmount (the label) has no values, so there is nothing to learn")
+    return trips
+
+
+def check_hyperparameters(elastic_net_param, reg_param, max_iter):
+    """Reject values Spark ML's LinearRegression would reject, naming the parameter."""
+    for name, value in [("elastic_net_param", elastic_net_param), ("reg_param", reg_param)]:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise ValueError(f"{name} must be a number, not {value!r}")
+    if not 0 <= elastic_net_param <= 1:
+        raise ValueError(f"elastic_net_param must be between 0 (L2) and 1 (L1), not {elastic_net_param}")
+    if reg_param < 0:
+        raise ValueError(f"reg_param must be 0 or more, not {reg_param}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
+        raise ValueError(f"max_iter must be a whole number of at least 1, not {max_iter!r}")
+
+# COMMAND ----------
+
+def synthetic_trips(rows=10_000, seed=42):
+    """Made-up trips with the lab's columns, for running the lab without its data.
+
+    Fares grow with distance and are a little higher at night and in the rush hours;
+    rain, snow and holidays add a little. The numbers are plausible, not real.
+    """
+    rng = np.random.default_rng(seed)
+    holidays = np.array(["New Year's Day", "Martin Luther King, Jr. Day", "Washington's Birthday", "Memorial Day"])
+    is_holiday = rng.random(rows) < 0.02
+    hour = rng.integers(0, 24, rows)
+    distance = np.round(rng.lognormal(mean=0.7, sigma=0.8, size=rows), 2)
+    snow_depth = np.where(rng.random(rows) < 0.1, rng.uniform(0, 30, rows), 0.0)
+    precip_time = rng.integers(0, 25, rows).astype(float)
+    temperature = rng.normal(10, 7, rows)
+    busy_hour = np.isin(hour, [7, 8, 9, 16, 17, 18, 19]) | (hour < 5)
+    fare = (
+        3.0
+        + 2.7 * distance
+        + 1.0 * busy_hour
+        + 0.05 * precip_time
+        + 0.03 * snow_depth
+        + 1.5 * is_holiday
+        + rng.normal(0, 1.5, rows)
+    )
+    passengers = rng.choice([1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 5.0], rows)
+    trips = pd.DataFrame(
+        {
+            "passengerCount": np.where(rng.random(rows) < 0.05, np.nan, passengers),
+            "tripDistance": distance,
+            "hour_of_day": hour,
+            "day_of_week": rng.integers(0, 7, rows),
+            "month_num": rng.integers(1, 7, rows),
+            "normalizeHolidayName": np.where(is_holiday, rng.choice(holidays, rows), None),
+            "isPaidTimeOff": is_holiday,
+            "snowDepth": snow_depth,
+            "precipTime": precip_time,
+            "precipDepth": np.where(precip_time > 0, rng.uniform(0, 50, rows), 0.0),
+            "temperature": temperature,
+            "totalAmount": np.round(np.maximum(fare, 2.5), 2),
+        }
+    )
+    trips.loc[rng.random(rows) < 0.01, "totalAmount"] = np.nan
+    return trips
+
+# COMMAND ----------
+
+def load_trips(data_path=""):
+    """The lab's trips and a sentence saying where they came from."""
+    if data_path:
+        trips, source = read_trips_csv(data_path), data_path
+    elif running_on_databricks() and spark.catalog.tableExists(LAB_TABLE):  # noqa: F821
+        trips, source = spark.table(LAB_TABLE).toPandas(), f"the {LAB_TABLE} table"  # noqa: F821
+    elif running_on_databricks():
+        path = download_lab_data(destination=Path(tempfile.gettempdir()) / "nyc-taxi.csv")
+        trips, source = read_trips_csv(path), f"{LAB_DATA_URL} (checksum verified)"
+    elif LAB_DATA_CACHE.is_file():
+        if sha256_of(LAB_DATA_CACHE) != LAB_DATA_SHA256:
+            raise LabDataError(f"{LAB_DATA_CACHE}: checksum does not match the lab's data; delete the file.")
+        trips, source = read_trips_csv(LAB_DATA_CACHE), f"{LAB_DATA_CACHE} (the lab's data, checksum verified)"
+    else:
+        trips, source = synthetic_trips(), "SYNTHETIC trips made up by synthetic_trips(), not the real lab data"
+    validate_trips(trips, source)
+    return trips, source
