@@ -35,6 +35,8 @@
 import inspect
 import os
 import tempfile
+import uuid
+from datetime import datetime, timezone
 
 import matplotlib.pyplot as plt
 import mlflow
@@ -59,16 +61,22 @@ print(f"Loaded libraries: MLflow {mlflow.__version__}, scikit-learn {sklearn.__v
 # MAGIC ### Parameters
 # MAGIC The lab has two parameters. Leave them blank to use the defaults; a job (or the local runner's `--param`)
 # MAGIC can set them.
-# MAGIC - `data_path`: a CSV file of trips. Blank: the `nyc_taxi` table created in the course's first lab, or
-# MAGIC   else the lab's CSV file, downloaded and checked.
+# MAGIC - `data_path`: a CSV file of trips. Blank: in a workspace, the `nyc_taxi` table created in the course's
+# MAGIC   first lab, or else the lab's CSV file, downloaded and checked; elsewhere, a copy of that file downloaded
+# MAGIC   earlier, or else synthetic trips.
 # MAGIC - `experiment_name`: the MLflow experiment that receives the runs. Blank:
 # MAGIC   `/Users/<you>/dp090-using-mlflow-to-track-experiments` in a workspace,
 # MAGIC   `dp090-using-mlflow-to-track-experiments` elsewhere.
+# MAGIC
+# MAGIC An experiment keeps its runs: run this notebook again and the experiment holds the runs of every
+# MAGIC session. So the cell also makes up an id for this session of the notebook, `lab_session`, and every run
+# MAGIC it starts is tagged with it; later you will use the tag to pick out this session's runs. Running the cell
+# MAGIC again starts a new session.
 
 # COMMAND ----------
 
 # DBTITLE 1,Parameters: data and experiment
-dbutils.widgets.text("data_path", "", "Trips CSV (blank: nyc_taxi table)")
+dbutils.widgets.text("data_path", "", "Trips CSV (blank: the lab's data)")
 dbutils.widgets.text("experiment_name", "", "MLflow experiment (blank: default)")
 
 data_path = dbutils.widgets.get("data_path")
@@ -77,6 +85,10 @@ experiment_name = dbutils.widgets.get("experiment_name") or default_experiment_n
 # Every run this notebook starts goes to this experiment; it is created if it does not exist yet.
 experiment = mlflow.set_experiment(experiment_name)
 print(f"MLflow experiment: {experiment.name} (id {experiment.experiment_id})")
+
+# The time this session started, and a few random characters in case two sessions start in the same second.
+lab_session = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+print(f"Lab session: {lab_session}")
 
 # COMMAND ----------
 
@@ -194,13 +206,23 @@ print("Created regression quality plot function")
 # MAGIC - `reg_param`, the strength of that penalty (regularization);
 # MAGIC - `max_iter`, the maximum number of iterations the solver may take.
 # MAGIC
-# MAGIC They map to scikit-learn as follows. With `reg_param = 0` there is no penalty: Spark then solves ordinary
-# MAGIC least squares in closed form, whatever `max_iter` says, and so does scikit-learn's `LinearRegression`.
-# MAGIC Otherwise the model is an `ElasticNet(l1_ratio=elastic_net_param, alpha=reg_param, max_iter=max_iter)`.
-# MAGIC Spark standardizes every feature before it applies the penalty; the `StandardScaler` step does the same,
-# MAGIC so that the penalty weighs all features alike.
+# MAGIC The function maps them to scikit-learn. With `reg_param = 0` there is no penalty: Spark then solves
+# MAGIC ordinary least squares in closed form, whatever `max_iter` says (provided no feature is a combination of
+# MAGIC others, which is why Spark's one-hot encoder drops one category of each column), and so does
+# MAGIC scikit-learn's `LinearRegression`. Otherwise the model is an
+# MAGIC `ElasticNet(l1_ratio=elastic_net_param, alpha=reg_param, max_iter=max_iter)`. Spark standardizes every
+# MAGIC feature before it applies the penalty; the `StandardScaler` step does the same, so that the penalty
+# MAGIC weighs all features alike.
+# MAGIC
+# MAGIC This port is approximate. Spark also divides the label by its standard deviation, `std(label)`, while it
+# MAGIC fits. That leaves the L1 part of the penalty about as scikit-learn has it, but makes the L2 part weaker:
+# MAGIC roughly, Spark's L2 part is scikit-learn's divided by `std(label)`. Run 2 (pure L1) is therefore close to
+# MAGIC Spark's, while in run 3 the L2 half of the penalty is about `std(label)` times stronger here than in
+# MAGIC Spark. The notebook keeps the direct mapping, so that the parameters MLflow logs are exactly the values
+# MAGIC scikit-learn used; after run 3, a cell shows how much the difference matters.
 # MAGIC
 # MAGIC Inside one MLflow run the function records:
+# MAGIC * the tag `lab_session`, given to `mlflow.start_run`, which marks the run as one of this session's;
 # MAGIC * the parameters, with `mlflow.log_params`;
 # MAGIC * the metrics RMSE, MAE and R², with `mlflow.log_metrics`;
 # MAGIC * the model, with `mlflow.sklearn.log_model`;
@@ -212,7 +234,8 @@ print("Created regression quality plot function")
 # MAGIC
 # MAGIC Two details depend on the MLflow version of your runtime, and the code handles both in plain sight:
 # MAGIC - MLflow 3 (ML runtime 17.3 LTS and later) names a logged model with `name=`; MLflow 2 (15.4 and 16.4 LTS)
-# MAGIC   calls the same argument `artifact_path=`. Either way the model is stored as `model` in the run.
+# MAGIC   calls the same argument `artifact_path=`. Either way `runs:/<run_id>/model` names the model later: MLflow 3
+# MAGIC   keeps it as a logged model linked to the run, MLflow 2 in the run's artifacts.
 # MAGIC - Recent MLflow releases save a scikit-learn model outside Databricks in the safe *skops* format, which
 # MAGIC   loads only the types it is told to trust. The pipeline's imputer holds a `numpy.dtype`, so the code
 # MAGIC   names that type as trusted where MLflow has the `skops_trusted_types` argument. Older releases pickle
@@ -251,8 +274,9 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
     model = Pipeline([("featurize", sklearn.clone(featurizer)), ("standardize", StandardScaler()),
                       ("regression", regression)])  # fmt: skip
 
-    # Start an MLflow run; the "with" keyword ensures we'll close the run even if this cell crashes
-    with mlflow.start_run() as run:
+    # Start an MLflow run tagged with this session; the "with" keyword ensures we'll close the run even if
+    # this cell crashes
+    with mlflow.start_run(tags={"lab_session": lab_session}) as run:
         model.fit(train_df[feature_columns], train_df[label_column])
         predictions = model.predict(test_df[feature_columns])
         (rmse, mae, r2) = eval_metrics(test_df[label_column], predictions)
@@ -300,7 +324,7 @@ print("Created training and evaluation function")
 # COMMAND ----------
 
 # DBTITLE 1,Run 1: least squares
-# L2 penalty, regularization parameter 0.0, 1 iteration
+# No penalty (regularization parameter 0.0): least squares in closed form, so max_iter = 1 does not apply
 run_1 = train_nyc_taxi(train_df, test_df, label_column, 0.0, 0.0, 1)
 
 # COMMAND ----------
@@ -341,7 +365,7 @@ display(run_1["figure"])
 # COMMAND ----------
 
 # DBTITLE 1,Run 2: L1 penalty
-# L1 penalty, regularization parameter 0.3, 50 iterations
+# L1 penalty, regularization parameter 0.3, at most 50 iterations
 run_2 = train_nyc_taxi(train_df, test_df, label_column, 1.0, 0.3, 50)
 
 # COMMAND ----------
@@ -400,7 +424,7 @@ for name, result in [("run 1", run_1), ("run 2", run_2)]:
 # COMMAND ----------
 
 # DBTITLE 1,Run 3: mixed L1 and L2
-# 50/50 mixed L1 and L2, regularization parameter 0.9, 1000 iterations
+# 50/50 mixed L1 and L2, regularization parameter 0.9, at most 1000 iterations
 run_3 = train_nyc_taxi(train_df, test_df, label_column, 0.5, 0.9, 1000)
 
 # COMMAND ----------
@@ -417,6 +441,33 @@ display(run_3["figure"])
 # COMMAND ----------
 
 # MAGIC %md
+# MAGIC ### How close is this to Spark?
+# MAGIC
+# MAGIC Run 3 is the run where the port to scikit-learn matters (see *Create an MLflow run* above): half of its
+# MAGIC penalty is L2, and scikit-learn applies that half at full strength, where Spark's is roughly divided by
+# MAGIC the standard deviation of the label. The next cell fits run 3's model once more with the penalty scaled
+# MAGIC as Spark scales it (`spark_like_penalty` in the setup notebook works out scikit-learn's `alpha` and
+# MAGIC `l1_ratio`), and prints its R² next to run 3's. It does not start an MLflow run, so the session still
+# MAGIC has three runs. Spark's own figures for the three runs come from the lab's Spark ML notebook, which
+# MAGIC trains them with Spark's `LinearRegression`.
+
+# COMMAND ----------
+
+# DBTITLE 1,Run 3 with Spark's penalty scaling
+label_std = float(train_df[label_column].std())
+alpha, l1_ratio = spark_like_penalty(elastic_net_param=0.5, reg_param=0.9, label_std=label_std)
+spark_like_model = Pipeline([("featurize", sklearn.clone(featurizer)), ("standardize", StandardScaler()),
+                             ("regression", ElasticNet(l1_ratio=l1_ratio, alpha=alpha, max_iter=1000))])  # fmt: skip
+spark_like_model.fit(train_df[feature_columns], train_df[label_column])
+spark_like_r2 = r2_score(test_df[label_column], spark_like_model.predict(test_df[feature_columns]))
+
+print(f"Standard deviation of {label_column} in the training data: {label_std:.2f}")
+print(f"Run 3 as logged:             ElasticNet(l1_ratio=0.5, alpha=0.9), R2 {run_3['r2']:.4f}")
+print(f"Run 3 with Spark's scaling:  ElasticNet(l1_ratio={l1_ratio:.3f}, alpha={alpha:.3f}), R2 {spark_like_r2:.4f}")
+
+# COMMAND ----------
+
+# MAGIC %md
 # MAGIC This information is now stored in the MLflow tracking server. Next, you will work with it in two ways:
 # MAGIC by reviewing the experiment in the user interface, and by using MLflow from code.
 # MAGIC
@@ -425,15 +476,18 @@ display(run_3["figure"])
 # MAGIC ### View the experiment, runs, and run details in the Databricks UI
 # MAGIC
 # MAGIC 1. Select the **Experiment** icon (a flask) in the notebook's right-hand side panel. The panel lists the
-# MAGIC    runs of the experiment this notebook logged to, with their parameters and metrics. Compare the three
-# MAGIC    runs: which has the lowest RMSE?
+# MAGIC    runs of the experiment this notebook logged to, with their parameters and metrics: this session's
+# MAGIC    three, and the runs of any earlier session. Compare this session's three runs, the three most
+# MAGIC    recent: which has the lowest RMSE?
 # MAGIC 1. Select a run's name to open its **run details page**. It shows the parameters and metrics, the tags
-# MAGIC    (you can set tags with `mlflow.set_tags()`, or add them in the UI afterwards) and the **artifacts**,
-# MAGIC    among them `LinearRegressionPrediction.png`. Select the PNG to see the plot; it stays with the run even
-# MAGIC    after you clear this notebook's results. The model is there too: with MLflow 3 under **Logged models**
-# MAGIC    on the run's overview, with MLflow 2 as the `model` folder of the artifacts.
-# MAGIC 1. In the experiment page (open it from the side panel), select the three runs and choose **Compare** to
-# MAGIC    see their parameters and metrics side by side.
+# MAGIC    (among them `lab_session`; you can set tags with `mlflow.set_tags()`, or add them in the UI
+# MAGIC    afterwards) and the **artifacts**, among them `LinearRegressionPrediction.png`. Select the PNG to see
+# MAGIC    the plot; it stays with the run even after you clear this notebook's results. The model is there
+# MAGIC    too: with MLflow 3 under **Logged models** on the run's overview, with MLflow 2 as the `model` folder
+# MAGIC    of the artifacts.
+# MAGIC 1. In the experiment page (open it from the side panel), select this session's three runs and choose
+# MAGIC    **Compare** to see their parameters and metrics side by side. To list only them, search for
+# MAGIC    `tags.lab_session = '<id>'` with the id printed by the *Parameters* cell.
 # MAGIC
 # MAGIC #### Reproducing a run
 # MAGIC Reproducibility builds confidence that a model in production really is the model you expect. On a run's
@@ -442,8 +496,8 @@ display(run_3["figure"])
 # MAGIC
 # MAGIC **Running locally?** The same views are in the MLflow UI of the local tracking server: run
 # MAGIC `python scripts/run_lab.py --keep-server` and open the experiment URL it prints (the lab guide,
-# MAGIC `docs/lab-guide.md`, shows where to click). The next cell prints the URL when the tracking server is a
-# MAGIC local one.
+# MAGIC `docs/lab-guide.md`, shows where to click). The next cell prints the experiment's URL when the tracking
+# MAGIC server is reached over HTTP, as the local one is.
 
 # COMMAND ----------
 
@@ -471,22 +525,27 @@ print("Loaded MLflow Client")
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC Next, list the experiments you can see, most recently used first (at most ten here).
+# MAGIC Next, list the experiments you can see, ordered by their `last_update_time`, latest first (at most ten
+# MAGIC here). Despite its name, that time does not change when runs are logged: MLflow's tracking server sets
+# MAGIC it when an experiment is created and changes it only when the experiment is renamed, deleted or
+# MAGIC restored. So the order is not the order in which you last used the experiments.
 
 # COMMAND ----------
 
 # DBTITLE 1,List experiments
 experiments = client.search_experiments(order_by=["last_update_time DESC"], max_results=10)
 for listed in experiments:
-    print(f"{listed.experiment_id:>20}  {listed.name}")
+    last_update = datetime.fromtimestamp(listed.last_update_time / 1000, timezone.utc)
+    print(f"{listed.experiment_id:>20}  last update {last_update:%Y-%m-%d %H:%M:%S} UTC  {listed.name}")
 
 # COMMAND ----------
 
 # MAGIC %md
 # MAGIC Pick this lab's experiment by its name rather than by its position in the list: positions change as
-# MAGIC experiments are created and used. `search_experiments` takes a filter, just as `search_runs` does. Then
-# MAGIC `mlflow.search_runs` returns the experiment's runs as a pandas DataFrame, one row a run, with the logged
-# MAGIC metrics (`metrics.*`), parameters (`params.*`) and tags (`tags.*`).
+# MAGIC experiments are created, renamed and deleted. `search_experiments` takes a filter, just as `search_runs`
+# MAGIC does. Then `mlflow.search_runs` returns the experiment's runs as a pandas DataFrame, one row a run, newest
+# MAGIC first, with the logged metrics (`metrics.*`), parameters (`params.*`) and tags (`tags.*`). It returns
+# MAGIC every run of the experiment: this session's, and those of every earlier session.
 
 # COMMAND ----------
 
@@ -495,21 +554,41 @@ for listed in experiments:
 experiment_id = lab_experiment.experiment_id
 runs_df = mlflow.search_runs([experiment_id])
 
+print(f"Experiment {experiment_name} holds {len(runs_df)} runs")
 display(runs_df)
 
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC The table holds everything about each run, which makes it easy to analyse an experiment further.
-# MAGIC
-# MAGIC Next, retrieve the last run in this experiment, ordered by start time. `data.metrics` holds its metrics,
-# MAGIC one key-value pair each.
+# MAGIC Each row holds a run's id, status and times, its parameters, the last value of each metric, and its
+# MAGIC tags; the model and the plot stay in the tracking server, where the run id finds them. A table like this
+# MAGIC makes it easy to analyse an experiment further, for example to pick out this session's runs:
+# MAGIC `filter_string` keeps the runs whose `lab_session` tag is this session's (the experiment page's search
+# MAGIC box takes the same syntax).
+
+# COMMAND ----------
+
+# DBTITLE 1,This session's runs
+session_runs_df = mlflow.search_runs([experiment_id], filter_string=f"tags.lab_session = '{lab_session}'",
+                                     order_by=["attributes.start_time ASC"])  # fmt: skip
+
+print(f"Session {lab_session} logged {len(session_runs_df)} of the experiment's {len(runs_df)} runs")
+display(session_runs_df[["run_id", "tags.mlflow.runName", "params.elastic_net_param", "params.reg_param",
+                         "params.max_iter", "metrics.rmse", "metrics.mae", "metrics.r2"]])  # fmt: skip
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC Next, retrieve the last run in this experiment, ordered by start time: when you have run this notebook
+# MAGIC from top to bottom, it is this session's third run. `data.metrics` holds its metrics, one key-value pair
+# MAGIC each.
 
 # COMMAND ----------
 
 # DBTITLE 1,Latest run's metrics
 runs = client.search_runs([experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
 last_run = runs[0]
+print(f"Latest run: {last_run.info.run_name} (run id {last_run.info.run_id})")
 last_run.data.metrics
 
 # COMMAND ----------
@@ -517,7 +596,8 @@ last_run.data.metrics
 # MAGIC %md
 # MAGIC You can also load the model a run logged and use it. `runs:/<run_id>/model` names the model that the run
 # MAGIC logged as `model`; `info.run_id` is the run's unique id. The model includes the featurization, so it
-# MAGIC takes the columns of `test_df` as they are. Predict the fares of the first three test trips:
+# MAGIC takes the columns of `test_df` as they are. Load the latest run's model and predict the fares of the
+# MAGIC first three test trips:
 
 # COMMAND ----------
 
@@ -525,6 +605,36 @@ last_run.data.metrics
 loaded_model = mlflow.sklearn.load_model(f"runs:/{last_run.info.run_id}/model")
 top_rows = test_df.head(3)
 display(top_rows.assign(prediction=loaded_model.predict(top_rows[feature_columns])))
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC The latest run is the one you trained last, not necessarily the one that predicts best. To find the best,
+# MAGIC ask for this session's runs ordered by RMSE, lowest first, and take the first one:
+
+# COMMAND ----------
+
+# DBTITLE 1,Best run of this session
+best_run = client.search_runs([experiment_id], filter_string=f"tags.lab_session = '{lab_session}'",
+                              order_by=["metrics.rmse ASC"], max_results=1)[0]  # fmt: skip
+
+print(f"Best run of this session: {best_run.info.run_name} (run id {best_run.info.run_id})")
+print(f"  parameters: {best_run.data.params}")
+print(f"  RMSE {best_run.data.metrics['rmse']:.4f}; the latest run, {last_run.info.run_name}, "
+      f"has RMSE {last_run.data.metrics['rmse']:.4f}")  # fmt: skip
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC Load the best run's model the same way, and predict the fares of the same three trips:
+
+# COMMAND ----------
+
+# DBTITLE 1,Load the best model and predict
+best_model_uri = f"runs:/{best_run.info.run_id}/model"
+best_model = mlflow.sklearn.load_model(best_model_uri)
+print(f"Loaded {best_model_uri}")
+display(top_rows.assign(prediction=best_model.predict(top_rows[feature_columns])))
 
 # COMMAND ----------
 

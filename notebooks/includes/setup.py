@@ -12,7 +12,9 @@
 # MAGIC   earlier, or else synthetic trips, and says so;
 # MAGIC - `validate_trips(trips, source)`: stops with an error naming any missing or mistyped column;
 # MAGIC - `check_hyperparameters(...)`: stops a training call with out-of-range hyperparameters before it
-# MAGIC   starts an MLflow run.
+# MAGIC   starts an MLflow run;
+# MAGIC - `spark_like_penalty(...)`: scikit-learn's `ElasticNet` penalty that comes closest to the penalty Spark ML's
+# MAGIC   `LinearRegression` applies for the same hyperparameters.
 
 # COMMAND ----------
 
@@ -158,6 +160,25 @@ def check_hyperparameters(elastic_net_param, reg_param, max_iter):
         raise ValueError(f"reg_param must be 0 or more, not {reg_param}")
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter must be a whole number of at least 1, not {max_iter!r}")
+
+
+def spark_like_penalty(elastic_net_param, reg_param, label_std):
+    """`(alpha, l1_ratio)` for scikit-learn's ElasticNet that penalize as Spark ML's LinearRegression does.
+
+    scikit-learn minimizes  1/(2n) |y - Xw|^2 + alpha * l1_ratio * |w|_1 + alpha * (1 - l1_ratio) / 2 * |w|^2.
+    Spark (with standardization, as the lab has it) fits the label divided by its standard deviation `s`,
+    with regParam / s as the penalty. Written back in the label's units, that is the objective above with
+        L1 strength  reg_param * elastic_net_param          (as scikit-learn has it), and
+        L2 strength  reg_param * (1 - elastic_net_param) / s (weaker than scikit-learn's by the factor s).
+    Spark takes `s` with n - 1 in the denominator (pandas' default). Other differences between the two
+    pipelines (e.g. Spark's one-hot encoder drops a category) remain, so the match is approximate.
+    """
+    if reg_param <= 0:
+        raise ValueError(f"reg_param must be above 0 for a penalty, not {reg_param}")
+    l1_strength = reg_param * elastic_net_param
+    l2_strength = reg_param * (1 - elastic_net_param) / label_std
+    alpha = l1_strength + l2_strength
+    return alpha, l1_strength / alpha
 
 # COMMAND ----------
 
