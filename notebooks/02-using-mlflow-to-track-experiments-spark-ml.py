@@ -127,13 +127,13 @@ display(trips)
 # MAGIC   `day_of_week` and `month_num` are (all three 64-bit integers, `long`, like pandas' whole numbers);
 # MAGIC - an `Imputer` replaces a missing `passengerCount` by the median, and a `VectorAssembler` and a
 # MAGIC   `MinMaxScaler` gather the numerical columns into one vector scaled to [0, 1];
-# MAGIC - a `StringIndexer` and a `OneHotEncoder` encode each categorical column;
+# MAGIC - a `StringIndexer` and a `OneHotEncoder` encode the categorical columns, all four in one stage each;
 # MAGIC - a last `VectorAssembler` puts everything into one vector column, `features`, the input of the model.
 # MAGIC
 # MAGIC The sine and cosine are computed with Spark's **built-in column functions**, `F.sin` and `F.cos`, and
 # MAGIC not with a Python user-defined function (UDF), as the course's first version of this lab did. A Python
-# MAGIC UDF runs in Python worker processes: Spark has to serialize every row, send it from the JVM to Python
-# MAGIC and the result back. Built-in functions run inside Spark's JVM, where the query optimizer sees them
+# MAGIC UDF runs in Python worker processes: Spark has to serialize the rows, send them from the JVM to Python
+# MAGIC and the results back. Built-in functions run inside Spark's JVM, where the query optimizer sees them
 # MAGIC and compiles them together with the rest of the query. Reach for a UDF only when no built-in function
 # MAGIC does the job.
 # MAGIC
@@ -172,20 +172,16 @@ categorical_cols = ["day_of_week", "month_num", "normalizeHolidayName", "isPaidT
 label_column = "totalAmount"
 feature_columns = numerical_cols + categorical_cols
 
-stages = [
+index_cols = [f"{column}_index" for column in categorical_cols]
+vector_cols = [f"{column}_vector" for column in categorical_cols]
+featurizer = Pipeline(stages=[
     Imputer(strategy="median", inputCols=["passengerCount"], outputCols=["passengerCount"]),
     VectorAssembler(inputCols=numerical_cols, outputCol="numerical_features"),
     MinMaxScaler(inputCol="numerical_features", outputCol="scaled_numerical_features"),
-]
-for column in categorical_cols:
-    indexer = StringIndexer(inputCol=column, outputCol=f"{column}_index", handleInvalid="keep")
-    encoder = OneHotEncoder(inputCols=[indexer.getOutputCol()], outputCols=[f"{column}_vector"])
-    stages += [indexer, encoder]
-stages.append(
-    VectorAssembler(inputCols=[f"{column}_vector" for column in categorical_cols] + ["scaled_numerical_features"],
-                    outputCol="features")
-)  # fmt: skip
-featurizer = Pipeline(stages=stages)
+    StringIndexer(inputCols=categorical_cols, outputCols=index_cols, handleInvalid="keep"),
+    OneHotEncoder(inputCols=index_cols, outputCols=vector_cols),
+    VectorAssembler(inputCols=vector_cols + ["scaled_numerical_features"], outputCol="features"),
+])  # fmt: skip
 
 train_df, test_df = trips_clean.randomSplit([0.7, 0.3], seed=97)
 train_df, test_df = train_df.cache(), test_df.cache()
@@ -205,7 +201,7 @@ print(f"Each trip becomes one features vector of {feature_count} numbers")
 # MAGIC blue diagonal. It saves the plot as a PNG file, which the training function logs to MLflow.
 # MAGIC
 # MAGIC The plot is drawn on the driver, so the function brings the two columns it needs there with
-# MAGIC `collect()`; on a large test set it takes a random sample of at most `max_points` trips first.
+# MAGIC `collect()`; on a large test set it first takes a random sample of about `max_points` trips.
 
 # COMMAND ----------
 
@@ -305,7 +301,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
         lr_model = lr.fit(featurizer_model.transform(train_df))
         # The fitted featurization and the regression as one model, from the trips' columns to a prediction
         model = PipelineModel(stages=[featurizer_model, lr_model])
-        # Keep the two columns the evaluation needs, cached: the metrics and the plot read them four times
+        # Keep the two columns the evaluation needs, cached: the metrics and the plot read them several times
         predictions = model.transform(test_df).select(label_column, "prediction").cache()
         (rmse, mae, r2) = eval_metrics(predictions, label_column)
 
