@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 LAB_TABLE = "nyc_taxi"
@@ -70,7 +71,20 @@ class LocalSpark:
         from pyspark.sql import SparkSession
 
         self._work_dir.mkdir(parents=True, exist_ok=True)
-        session = (
+        # The JVM's own start-up lines (log4j's profile, the hostname, native libraries, incubator modules) are
+        # for whoever runs Spark, not for a learner: it writes them to the file descriptor it inherits, so it
+        # inherits a log file. The kernel's own output is back on fd 2 as soon as the JVM has started.
+        with open(self._work_dir / "driver.log", "ab") as log, _stderr_to(log):
+            session = self._build(SparkSession)
+        session.sparkContext.setLogLevel("ERROR")
+        if self._lab_data and self._lab_data.is_file():
+            trips = session.read.csv(str(self._lab_data), header=True, inferSchema=True)
+            trips.createOrReplaceTempView(LAB_TABLE)
+        return session
+
+    def _build(self, SparkSession):  # noqa: N803 (the class, imported late)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine's own address: no hostname lookup
+        return (
             SparkSession.builder.master(f"local[{os.cpu_count() or 1}]")
             .appName("dp090-mlflow-lab")
             .config("spark.ui.enabled", "false")  # no web server on this machine's ports
@@ -81,13 +95,21 @@ class LocalSpark:
             .config("spark.sql.shuffle.partitions", "4")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
+            # pandas <-> Spark through Arrow: createDataFrame from pandas takes a third of the time.
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .getOrCreate()
         )
-        session.sparkContext.setLogLevel("ERROR")
-        if self._lab_data and self._lab_data.is_file():
-            trips = session.read.csv(str(self._lab_data), header=True, inferSchema=True)
-            trips.createOrReplaceTempView(LAB_TABLE)
-        return session
+
+
+@contextmanager
+def _stderr_to(log):
+    saved = os.dup(2)
+    try:
+        os.dup2(log.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def is_spark_dataframe(value) -> bool:
