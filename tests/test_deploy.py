@@ -39,6 +39,7 @@ FAST = ["--poll-seconds", "0.01"]
 def stub():
     with WorkspaceStub(TOKEN, USER) as workspace:
         yield workspace
+    assert workspace.contract_problems == []  # the stub answered every request as the SDK expects
 
 
 @pytest.fixture
@@ -191,7 +192,7 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
     assert states == sorted(states)
     assert f"{stub.url}/jobs/runs/{run_id}" in result.stdout
     assert "Final state: TERMINATED SUCCESS" in result.stdout
-    assert len(stub.calls("GET", "/jobs/runs/get")) == len(stub.runs[run_id]["script"])
+    assert len(stub.calls("GET", "/jobs/runs/get")) == len(stub.runs[run_id]["tasks"][0]["script"])
     assert stub.calls("GET", "/jobs/runs/get-output") == []
 
 
@@ -243,7 +244,7 @@ def test_a_run_that_never_finishes_is_cancelled_at_the_timeout(stub, home):
     run_id = max(stub.runs)
     assert f"run {run_id} did not finish within --timeout 1 s (still RUNNING)" in line and "cancelled" in line
     assert [int(r.body["run_id"]) for r in stub.calls("POST", "/jobs/runs/cancel")] == [run_id]
-    assert stub.runs[run_id]["script"] == [("TERMINATED", "CANCELED", "Run cancelled.")]
+    assert stub.runs[run_id]["tasks"][0]["script"][-1].result == "CANCELED"
     assert stub.calls("POST", "/jobs/runs/submit")[0].body["timeout_seconds"] == 1
 
 
