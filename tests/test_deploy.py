@@ -20,6 +20,7 @@ import yaml
 from workspace_stub import EXISTING_CLUSTER, WorkspaceStub
 
 from labtools.workspace import client as workspace_deploy
+from labtools.workspace import spec
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "scripts" / "deploy.py"
@@ -27,7 +28,9 @@ TOKEN = "dapi-FAKE-test-token-5f3c9e1b-never-print-me"
 USER = "learner@example.com"
 FOLDER = f"/Users/{USER}/dp090-mlflow-lab"
 NOTEBOOK = f"{FOLDER}/01-using-mlflow-to-track-experiments"
-EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments"
+# deploy.py's own experiment; the notebook's default (a learner's runs, the bundle's prod target) is another.
+EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-deploy-py"
+NOTEBOOK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments"
 NOTEBOOK_FILES = {
     f"{FOLDER}/01-using-mlflow-to-track-experiments": ROOT / "notebooks" / "01-using-mlflow-to-track-experiments.py",
     f"{FOLDER}/includes/setup": ROOT / "notebooks" / "includes" / "setup.py",
@@ -226,9 +229,9 @@ def test_a_failed_run_prints_the_notebooks_error(stub, home):
     stub.run_outcome = "FAILED"
     result = run_deploy("run", *FAST, host=stub.url, home=home)
     assert result.returncode == 1
-    assert "Final state: TERMINATED FAILED" in result.stdout
+    assert "Final state: TERMINATED RUN_EXECUTION_ERROR" in result.stdout
     first = result.stderr.splitlines()[0]
-    assert first.startswith(f"run {max(stub.runs)} failed (TERMINATED FAILED): {NOTEBOOK}: LabDataError:")
+    assert first.startswith(f"run {max(stub.runs)} failed (TERMINATED RUN_EXECUTION_ERROR): {NOTEBOOK}: LabDataError:")
     assert "load_trips(data_path)" in result.stderr and "\x1b[" not in result.stderr
     # The output is asked for the task's run, not the parent run (which a workspace refuses).
     [output] = stub.calls("GET", "/jobs/runs/get-output")
@@ -328,7 +331,7 @@ def test_the_run_cluster_is_the_bundles_job_cluster():
     bundle_cluster = dict(job["job_clusters"][0]["new_cluster"])
     bundle_cluster["spark_version"] = bundle["variables"]["spark_version"]["default"]
     bundle_cluster["node_type_id"] = bundle["variables"]["node_type_id"]["default"]
-    assert workspace_deploy.single_node_cluster(workspace_deploy.NODE_TYPES["azure"]) == bundle_cluster
+    assert spec.single_node_cluster(spec.NODE_TYPES["azure"]) == bundle_cluster
 
 
 def test_local_notebooks_names_a_file_that_is_not_a_notebook(tmp_path):

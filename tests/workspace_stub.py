@@ -299,6 +299,11 @@ class WorkspaceStub:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"User {request['id']} not found")
         return self.users[request["id"]]
 
+    def get_group(self, request):
+        if request["id"] not in self.groups:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Group {request['id']} not found")
+        return self.groups[request["id"]]
+
     def list_groups(self, request):
         return self._scim_page(self.groups.values(), "displayName", request)
 
@@ -609,6 +614,7 @@ ENDPOINTS = [(endpoint(method), handler) for method, handler in [
     (iam.UsersAPI.list, WorkspaceStub.list_users),
     (iam.UsersAPI.get, WorkspaceStub.get_user),
     (iam.GroupsAPI.list, WorkspaceStub.list_groups),
+    (iam.GroupsAPI.get, WorkspaceStub.get_group),
     (workspace.WorkspaceAPI.mkdirs, WorkspaceStub.mkdirs),
     (workspace.WorkspaceAPI.import_, WorkspaceStub.import_),
     (workspace.WorkspaceAPI.get_status, WorkspaceStub.get_status),
