@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -70,6 +71,24 @@ def run_deploy(*args, host=None, token=TOKEN, home):
     return result
 
 
+@pytest.fixture
+def silent_port():
+    """A port on 127.0.0.1 that accepts connections (the kernel completes them) and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
+
+
+@pytest.fixture
+def refusing_port():
+    """A port on 127.0.0.1 where nothing listens: connections are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return port
+
+
 def one_line(text: str) -> str:
     lines = text.strip().splitlines()
     assert len(lines) == 1, f"expected a one-line error, got:\n{text}"
@@ -116,6 +135,34 @@ def test_no_credentials_is_a_one_line_error(home):
     with_profile = run_deploy("deploy", "--profile", "lab-workspace", home=home, token=None)
     assert with_profile.returncode != 0
     assert "profile 'lab-workspace'" in one_line(with_profile.stderr)
+
+
+# --- a host that does not answer ------------------------------------------------------------------
+
+
+def test_a_host_that_never_answers_is_named_with_its_variable(home, silent_port):
+    host = f"http://127.0.0.1:{silent_port}"
+    result = run_deploy("deploy", "--connect-timeout", "1", host=host, home=home)
+    assert result.returncode == 1
+    assert f"Contacting {host} (from DATABRICKS_HOST)" in result.stdout
+    line = one_line(result.stderr)
+    assert f"{host} (from DATABRICKS_HOST) did not answer within 1 s" in line
+    assert "--connect-timeout" in line
+
+
+def test_a_host_that_refuses_is_named_with_its_profile(home, refusing_port):
+    host = f"http://127.0.0.1:{refusing_port}"
+    (home / ".databrickscfg").write_text(f"[class-a]\nhost = {host}\ntoken = {TOKEN}\n")
+    result = run_deploy("deploy", "--profile", "class-a", home=home, token=None)
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert f"cannot reach {host} (from profile 'class-a' of {home / '.databrickscfg'})" in line
+    assert "refused" in line
+
+
+def test_the_connect_timeout_must_be_a_positive_number(home):
+    result = run_deploy("deploy", "--connect-timeout", "0", home=home)
+    assert result.returncode == 2 and "--connect-timeout: '0' is not a positive number" in result.stderr
 
 
 # --- deploy -----------------------------------------------------------------------------------
@@ -249,6 +296,39 @@ def test_a_run_that_never_finishes_is_cancelled_at_the_timeout(stub, home):
     assert [int(r.body["run_id"]) for r in stub.calls("POST", "/jobs/runs/cancel")] == [run_id]
     assert stub.runs[run_id]["tasks"][0]["script"][-1].result == "CANCELED"
     assert stub.calls("POST", "/jobs/runs/submit")[0].body["timeout_seconds"] == 1
+
+
+def test_a_run_whose_cluster_never_started_reports_its_state_message(stub, home):
+    stub.put_notebook(NOTEBOOK)  # as deploy would have
+    stub.run_outcome = "NO_CLUSTER"
+    result = run_deploy("run", *FAST, host=stub.url, home=home)
+    assert result.returncode == 1
+    assert "Final state: TERMINATED CLOUD_FAILURE" in result.stdout
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"run {max(stub.runs)} failed (TERMINATED CLOUD_FAILURE): {NOTEBOOK}: Cluster ")
+    assert "QuotaExceeded" in line and "get the output" not in line
+
+
+def test_run_follows_the_status_not_the_deprecated_state(stub, home):
+    stub.put_notebook(NOTEBOOK)  # as deploy would have
+    stub.sends_deprecated_state = False
+    result = run_deploy("run", "--timeout", "60", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    assert "Final state: TERMINATED SUCCESS" in result.stdout
+
+
+def test_run_logs_to_its_own_experiment_which_clean_up_may_delete(stub, home):
+    """Not the notebook's default experiment, which a learner's own runs and a prod bundle use."""
+    stub.experiments[NOTEBOOK_EXPERIMENT] = {"experiment_id": "77", "name": NOTEBOOK_EXPERIMENT,
+                                             "lifecycle_stage": "active"}  # fmt: skip
+    stub.put_notebook(NOTEBOOK)  # as deploy would have
+    assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
+    [submit] = stub.calls("POST", "/jobs/runs/submit")
+    assert submit.body["tasks"][0]["notebook_task"]["base_parameters"]["experiment_name"] == EXPERIMENT
+    result = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "deleted"
+    assert stub.experiments[NOTEBOOK_EXPERIMENT]["lifecycle_stage"] == "active"
 
 
 # --- clean-up ---------------------------------------------------------------------------------

@@ -155,6 +155,7 @@ class WorkspaceStub:
         self.run_outcome = "SUCCESS"
         self.outcome_by_spark_version: dict[str, str] = {}
         self.missing_cluster_status = 404
+        self.sends_deprecated_state = True  # False: runs carry only `status`, as the SDK would have us read
         self.page_size = 2  # small, so that listing runs takes several pages
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -486,10 +487,16 @@ class WorkspaceStub:
         return {"state": "TERMINATED", "termination_details": {"code": state.code, "type": state.kind,
                                                                "message": state.message}}  # fmt: skip
 
+    def _states_json(self, state: State) -> dict:
+        described = {"status": self._status_json(state)}
+        if self.sends_deprecated_state:
+            described["state"] = self._state_json(state)
+        return described
+
     def _describe(self, run, with_tasks=True) -> dict:
         state = self._run_state(run)
         described = {"run_id": run["run_id"], "run_name": run["run_name"], "run_type": "SUBMIT_RUN",
-                     "state": self._state_json(state), "status": self._status_json(state),
+                     **self._states_json(state),
                      "start_time": run["start_time"],
                      "run_page_url": f"{self.url}/jobs/runs/{run['run_id']}"}  # fmt: skip
         if with_tasks:
@@ -499,7 +506,7 @@ class WorkspaceStub:
     def _describe_task(self, run, task) -> dict:
         state = self._task_state(run, task)
         described = {key: value for key, value in task.items() if key not in ("script", "outcome", "end_time")}
-        described.update(state=self._state_json(state), status=self._status_json(state), start_time=run["start_time"],
+        described.update(**self._states_json(state), start_time=run["start_time"],
                          run_page_url=f"{self.url}/jobs/runs/{task['run_id']}")  # fmt: skip
         if "end_time" in task:
             described["end_time"] = task["end_time"]
@@ -540,7 +547,8 @@ class WorkspaceStub:
             raise bad(f"Run {task['run_id']} has no output: it did not start ({state.message})")
         # The metadata is the task run as a Run (no task fields).
         described = self._describe_task(run, task)
-        metadata = {key: described[key] for key in ("run_id", "state", "status", "start_time", "run_page_url")}
+        metadata = {key: described[key] for key in ("run_id", "state", "status", "start_time", "run_page_url")
+                    if key in described}  # fmt: skip
         output = {"metadata": {**metadata, "run_name": task["task_key"], "run_type": "SUBMIT_RUN"}}
         if state.result == "FAILED":
             output.update(error=NOTEBOOK_ERROR, error_trace=NOTEBOOK_TRACE)
