@@ -10,22 +10,17 @@ in deploy.py or the SDK is patched: the requests the stub records are the ones a
 from __future__ import annotations
 
 import base64
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from deploy_cli import ROOT, TOKEN, one_line, run_deploy, write_profiles
 from workspace_stub import EXISTING_CLUSTER, WorkspaceStub
 
 from labtools.workspace import client as workspace_deploy
 from labtools.workspace import spec
 
-ROOT = Path(__file__).resolve().parent.parent
-DEPLOY = ROOT / "scripts" / "deploy.py"
-TOKEN = "dapi-FAKE-test-token-5f3c9e1b-never-print-me"
 USER = "learner@example.com"
 FOLDER = f"/Users/{USER}/dp090-mlflow-lab"
 NOTEBOOK = f"{FOLDER}/01-using-mlflow-to-track-experiments"
@@ -54,23 +49,6 @@ def home(tmp_path):
     return path
 
 
-def run_deploy(*args, host=None, token=TOKEN, home):
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DATABRICKS_", "ARM_", "AZURE_", "GOOGLE_"))}  # fmt: skip
-    env.update(HOME=str(home), DATABRICKS_CONFIG_FILE=str(home / ".databrickscfg"))
-    if host:
-        env["DATABRICKS_HOST"] = host
-    if token:
-        env["DATABRICKS_TOKEN"] = token
-    result = subprocess.run(
-        [sys.executable, str(DEPLOY), *args], env=env, capture_output=True, text=True, timeout=180, check=False
-    )
-    # Whatever happens, the token is never shown.
-    assert TOKEN not in result.stdout and TOKEN not in result.stderr
-    assert "Traceback (most recent call last):" not in result.stderr, result.stderr  # no crash of deploy.py
-    return result
-
-
 @pytest.fixture
 def silent_port():
     """A port on 127.0.0.1 that accepts connections (the kernel completes them) and never answers."""
@@ -87,12 +65,6 @@ def refusing_port():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return port
-
-
-def one_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    assert len(lines) == 1, f"expected a one-line error, got:\n{text}"
-    return lines[0]
 
 
 # --- without a workspace ------------------------------------------------------------------------
@@ -152,7 +124,7 @@ def test_a_host_that_never_answers_is_named_with_its_variable(home, silent_port)
 
 def test_a_host_that_refuses_is_named_with_its_profile(home, refusing_port):
     host = f"http://127.0.0.1:{refusing_port}"
-    (home / ".databrickscfg").write_text(f"[class-a]\nhost = {host}\ntoken = {TOKEN}\n")
+    write_profiles(home, {"class-a": (host, TOKEN)})
     result = run_deploy("deploy", "--profile", "class-a", home=home, token=None)
     assert result.returncode == 1
     line = one_line(result.stderr)

@@ -79,17 +79,15 @@ def clean_up(open_workspace, profiles: list, args, say) -> int:
             ws.delete(folder)
             done.append("deleted the folder")
         if args.delete_experiment:
-            name = f"/Users/{user}/{lab.LAB_EXPERIMENT}"
+            name = f"/Users/{user}/{lab.LAB_EXPERIMENT}"  # the notebook's default: the learner's own runs
             experiment_id = ws.experiment_id(name)
             if experiment_id:
                 ws.delete_experiment(experiment_id, name)
-                done.append(f"deleted the experiment {lab.LAB_EXPERIMENT}")
-        else:
-            done.append("kept the experiment (--delete-experiment deletes it)")
-        if ws.dry_run:
-            return Row(host, user, folder, "would delete the folder" + (" and the experiment" * args.delete_experiment))
-        return Row(host, user, folder, "; ".join(done) if len(done) > 1 or done[0].startswith("deleted")
-                   else f"nothing was there; {done[0]}")  # fmt: skip
+                done.append("deleted the experiment")
+        result = "would delete what is there" if ws.dry_run else "; ".join(done) or "nothing was there"
+        if not args.delete_experiment:
+            result += "; kept the experiment (--delete-experiment deletes it)"
+        return Row(host, user, folder, result)
 
     return _each_learner(open_workspace, profiles, args, say, one)
 
@@ -104,7 +102,7 @@ def _each_learner(open_workspace, profiles: list, args, say, one) -> int:
         except DeployError as error:
             rows.append(Row(profile or "(DATABRICKS_HOST)", "-", "-", f"not reached: {error}", ok=False))
             continue
-        host = ws.host.removeprefix("https://")
+        host = ws.host.split("://")[-1]
         try:
             user, admin = ws.caller()
             if not admin:
@@ -116,14 +114,16 @@ def _each_learner(open_workspace, profiles: list, args, say, one) -> int:
             rows.append(Row(host, "-", "-", str(error), ok=False))
             continue
         for learner in members:
+            user_name = None
             try:
                 user_name = ws.find_user(learner)
                 if user_name is None:
                     rows.append(Row(host, learner, "-", f"not done: {host} has no user {learner}", ok=False))
                     continue
                 rows.append(one(ws, host, user_name))
-            except DeployError as error:
-                rows.append(Row(host, learner, "-", f"not done: {error}", ok=False))
+            except DeployError as error:  # e.g. a folder it may not write: this learner only
+                folder = f"/Users/{user_name}/{lab.LAB_FOLDER}" if user_name else "-"
+                rows.append(Row(host, user_name or learner, folder, f"not done: {error}", ok=False))
     say(*format_table(["workspace", "learner", "folder", "result"],
                       [[row.workspace, row.learner, row.folder, row.result] for row in rows]).splitlines())  # fmt: skip
     failed = [row for row in rows if not row.ok]
