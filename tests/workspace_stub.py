@@ -562,7 +562,7 @@ class WorkspaceStub:
         libraries = RUNTIME_LIBRARIES[spark_version.split(".x")[0]]
         parameters = task["notebook_task"].get("base_parameters") or {}
         return {
-            "notebook": task["notebook_task"]["notebook_path"], "runtime": spark_version, "python": "3.12.3",
+            "runtime": spark_version.split("-")[0].replace(".x", ""), "python": "3.12.3",
             "libraries": {"mlflow": libraries["mlflow"], "scikit-learn": libraries["scikit-learn"],
                           "pandas": "2.2.3", "numpy": "2.1.3", "spark": libraries["spark"]},
             "experiment": parameters.get("experiment_name", ""),
