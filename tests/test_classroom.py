@@ -190,3 +190,30 @@ def test_clean_up_removes_the_copies_and_only_with_the_option_the_experiments(st
 
     again = run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url, home=home)
     assert again.returncode == 0 and "nothing was there" in rows(again.stdout)["ana@example.com"]
+
+
+def documented_deploy_commands() -> list[list[str]]:
+    """Every `python scripts/deploy.py ...` line in a code block of the deploy guide and the lab guides."""
+    import re
+    import shlex
+
+    from deploy_cli import ROOT
+
+    found = []
+    for doc in ["docs/deploy.md", "docs/lab-guide.md", "docs/lab-guide.ja.md"]:
+        for block in re.findall(r"```bash\n(.*?)```", (ROOT / doc).read_text(encoding="utf-8"), re.DOTALL):
+            found += [shlex.split(line, comments=True)[2:] for line in block.splitlines()
+                      if line.startswith("python scripts/deploy.py ")]  # fmt: skip
+    return found
+
+
+def test_the_documented_commands_are_accepted_as_written(home):
+    """Each deploy.py command the docs show parses and, as a dry run (no credentials), goes through."""
+    commands = documented_deploy_commands()
+    assert ["deploy", "--learners", "class.txt"] in commands and ["run", "--runtime", "all"] in commands
+    assert any("--group" in words for words in commands) and any(words[0] == "clean-up" for words in commands)
+    (home / "class.txt").write_text("ana@example.com\n")
+    for words in commands:
+        words = [str(home / "class.txt") if word == "class.txt" else word for word in words]
+        result = run_deploy(*words, *(["--dry-run"] if "--dry-run" not in words else []), home=home, token=None)
+        assert result.returncode == 0, f"deploy.py {' '.join(words)}: {result.stderr}"
