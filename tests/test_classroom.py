@@ -217,3 +217,14 @@ def test_the_documented_commands_are_accepted_as_written(home):
         words = [str(home / "class.txt") if word == "class.txt" else word for word in words]
         result = run_deploy(*words, *(["--dry-run"] if "--dry-run" not in words else []), home=home, token=None)
         assert result.returncode == 0, f"deploy.py {' '.join(words)}: {result.stderr}"
+
+
+def test_verbose_logs_the_class_calls_but_never_a_token(stub, home, learners_file):
+    with WorkspaceStub(OTHER_TOKEN, INSTRUCTOR) as second:
+        write_profiles(home, {"monday": (stub.url, TOKEN), "tuesday": (second.url, OTHER_TOKEN)})
+        result = run_deploy("deploy", "--verbose", "--learners", str(learners_file), "--profile", "monday",
+                            "--profile", "tuesday", home=home, token=None, secrets=[OTHER_TOKEN])  # fmt: skip
+    assert "/api/2.0/preview/scim/v2/Users" in result.stderr  # the log is there (run_deploy checked the tokens)
+    for file in home.rglob("*"):
+        if file.is_file() and file.name != ".databrickscfg":
+            assert TOKEN.encode() not in file.read_bytes() and OTHER_TOKEN.encode() not in file.read_bytes(), file

@@ -128,3 +128,12 @@ def test_resolve_takes_the_lts_cpu_ml_build_of_each_runtime():
     assert matrix.resolve("17.3", listed) == "17.3.x-cpu-ml-scala2.13"  # not the GPU build
     assert matrix.resolve("16.3", listed) is None  # not LTS
     assert matrix.offered(listed) == ["15.4", "16.4", "17.3", "18.0", "18.1"]
+
+
+def test_verbose_logs_the_matrix_calls_but_never_the_token(stub, home):
+    stub.outcome_by_spark_version = {KEYS["15.4"]: "FAILED"}
+    result = run_deploy("run", "--runtime", "15.4,17.3", "--verbose", *FAST, host=stub.url, home=home)
+    assert result.returncode == 1
+    assert "/api/2.1/clusters/spark-versions" in result.stderr and "/jobs/runs/get-output" in result.stderr
+    assert TOKEN not in result.stdout + result.stderr
+    assert any(request.authorized for request in stub.requests)  # the stub did get the token
