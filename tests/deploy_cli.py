@@ -2,7 +2,7 @@
 
 No Databricks workspace is reachable from here: each test starts one or more stubs (local HTTP
 servers that stand in for workspaces) and runs deploy.py as a real subprocess against them, with a
-home folder of its own (no ~/.databrickscfg of the machine is read) and recognisable fake tokens.
+home folder of its own (conftest's `home`: no ~/.databrickscfg of the machine is read) and recognisable fake tokens.
 Whatever deploy.py prints, no token may be in it, and deploy.py never ends in a traceback.
 """
 
@@ -11,11 +11,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+
+from workspace_stub import WorkspaceStub
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "scripts" / "deploy.py"
 TOKEN = "dapi-FAKE-test-token-5f3c9e1b-never-print-me"
+
+
+@contextmanager
+def workspace(token: str = TOKEN, user: str = "learner@example.com", **faults):
+    """A running stub; on leaving, every answer it gave must have fit the SDK's types."""
+    with WorkspaceStub(token, user, **faults) as stub:
+        yield stub
+    assert stub.contract_problems == []  # the stub answered every request as the SDK expects
 
 
 def run_deploy(*args, host=None, token=TOKEN, home, secrets=()):

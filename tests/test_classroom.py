@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from deploy_cli import TOKEN, one_line, run_deploy, write_profiles
+from deploy_cli import TOKEN, one_line, run_deploy, workspace, write_profiles
 from workspace_stub import WorkspaceStub
 
 INSTRUCTOR = "instructor@example.com"
@@ -20,18 +20,10 @@ OTHER_TOKEN = "dapi-FAKE-second-workspace-token-never-print-me"
 
 @pytest.fixture
 def stub():
-    with WorkspaceStub(TOKEN, INSTRUCTOR) as workspace:
+    with workspace(TOKEN, INSTRUCTOR) as started:
         for learner in LEARNERS:
-            workspace.add_user(learner)
-        yield workspace
-    assert workspace.contract_problems == []
-
-
-@pytest.fixture
-def home(tmp_path):
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
+            started.add_user(learner)
+        yield started
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from deploy_cli import ROOT, TOKEN, one_line, run_deploy, write_profiles
-from workspace_stub import EXISTING_CLUSTER, WorkspaceStub
+from deploy_cli import ROOT, TOKEN, one_line, run_deploy, workspace, write_profiles
+from workspace_stub import EXISTING_CLUSTER
 
 from labtools.workspace import client as workspace_deploy
 from labtools.workspace import spec
@@ -36,17 +36,8 @@ FAST = ["--poll-seconds", "0.01"]
 
 @pytest.fixture
 def stub():
-    with WorkspaceStub(TOKEN, USER) as workspace:
-        yield workspace
-    assert workspace.contract_problems == []  # the stub answered every request as the SDK expects
-
-
-@pytest.fixture
-def home(tmp_path):
-    """An empty home folder: no ~/.databrickscfg of the machine running the tests is used."""
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
+    with workspace(TOKEN, USER) as started:
+        yield started
 
 
 @pytest.fixture
@@ -243,10 +234,15 @@ def test_run_before_deploy_says_to_deploy_first(stub, home):
     assert f"no notebook at {NOTEBOOK}: deploy it first" in one_line(result.stderr)
 
 
-def test_a_failed_run_prints_the_notebooks_error(stub, home):
+def run_ending(outcome: str, stub, home, *args):
+    """`deploy.py run` of the deployed notebook, the stub's runs ending as `outcome` says."""
     stub.put_notebook(NOTEBOOK)  # as deploy would have
-    stub.run_outcome = "FAILED"
-    result = run_deploy("run", *FAST, host=stub.url, home=home)
+    stub.run_outcome = outcome
+    return run_deploy("run", *(args or FAST), host=stub.url, home=home)
+
+
+def test_a_failed_run_prints_the_notebooks_error(stub, home):
+    result = run_ending("FAILED", stub, home)
     assert result.returncode == 1
     assert "Final state: TERMINATED RUN_EXECUTION_ERROR" in result.stdout
     first = result.stderr.splitlines()[0]
@@ -258,9 +254,7 @@ def test_a_failed_run_prints_the_notebooks_error(stub, home):
 
 
 def test_a_run_that_never_finishes_is_cancelled_at_the_timeout(stub, home):
-    stub.put_notebook(NOTEBOOK)  # as deploy would have
-    stub.run_outcome = "HANG"
-    result = run_deploy("run", "--timeout", "1", "--poll-seconds", "0.05", host=stub.url, home=home)
+    result = run_ending("HANG", stub, home, "--timeout", "1", "--poll-seconds", "0.05")
     assert result.returncode != 0
     line = one_line(result.stderr)
     run_id = max(stub.runs)
@@ -271,9 +265,7 @@ def test_a_run_that_never_finishes_is_cancelled_at_the_timeout(stub, home):
 
 
 def test_a_run_whose_cluster_never_started_reports_its_state_message(stub, home):
-    stub.put_notebook(NOTEBOOK)  # as deploy would have
-    stub.run_outcome = "NO_CLUSTER"
-    result = run_deploy("run", *FAST, host=stub.url, home=home)
+    result = run_ending("NO_CLUSTER", stub, home)
     assert result.returncode == 1
     assert "Final state: TERMINATED CLOUD_FAILURE" in result.stdout
     [line] = result.stderr.splitlines()

@@ -8,8 +8,8 @@ task by its script, and returns the lab notebook's summary as a successful task'
 from __future__ import annotations
 
 import pytest
-from deploy_cli import TOKEN, run_deploy
-from workspace_stub import SPARK_VERSIONS, WorkspaceStub
+from deploy_cli import TOKEN, run_deploy, workspace
+from workspace_stub import SPARK_VERSIONS
 
 from labtools.workspace import matrix
 
@@ -23,17 +23,9 @@ KEYS = {"15.4": "15.4.x-cpu-ml-scala2.12", "16.4": "16.4.x-cpu-ml-scala2.12", "1
 
 @pytest.fixture
 def stub():
-    with WorkspaceStub(TOKEN, USER) as workspace:
-        workspace.put_notebook(NOTEBOOK)  # as deploy would have
-        yield workspace
-    assert workspace.contract_problems == []
-
-
-@pytest.fixture
-def home(tmp_path):
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
+    with workspace(TOKEN, USER) as started:
+        started.put_notebook(NOTEBOOK)  # as deploy would have
+        yield started
 
 
 def table_rows(stdout: str) -> dict[str, str]:
