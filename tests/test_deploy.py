@@ -155,6 +155,20 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
     assert len(stub.calls("POST", "/workspace/import")) == 2 * len(NOTEBOOK_FILES)
 
 
+def test_deploy_to_two_workspaces_goes_on_past_one_that_fails(stub, home):
+    second_token = "dapi-FAKE-second-token-never-print-me"
+    with workspace(second_token, USER) as second:
+        second.deny(FOLDER)
+        write_profiles(home, {"a": (stub.url, TOKEN), "b": (second.url, second_token)})
+        result = run_deploy("deploy", "--profile", "b", "--profile", "a", home=home, token=None,
+                            secrets=[second_token])  # fmt: skip
+    assert result.returncode == 1
+    assert "== profile b" in result.stdout and "== profile a" in result.stdout
+    assert "deploy.py deploy: profile b: create folder" in result.stderr and "HTTP 403" in result.stderr
+    assert {request.body["path"] for request in stub.calls("POST", "/workspace/import")} == set(NOTEBOOK_FILES)
+    assert "== 1 of 2 workspaces done; failed: b" in result.stdout
+
+
 def test_deploy_to_another_folder(stub, home):
     result = run_deploy("deploy", "--folder", "/Shared/dp090/", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
