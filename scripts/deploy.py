@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Deploy the DP-090 MLflow lab to a Databricks workspace, run it there, and clean up.
+"""Deploy the DP-090 MLflow lab to Databricks workspaces, run it there, and clean up.
 
 For users without the Databricks CLI; it needs only the Python SDK (databricks-sdk). With the CLI,
 the bundle (bundle.yml) does the same: see docs/deploy.md.
 
   python scripts/deploy.py deploy      import the notebooks into /Users/<you>/dp090-mlflow-lab
-  python scripts/deploy.py run         run the lab notebook once on a new single-node ML cluster
+  python scripts/deploy.py run         run the lab notebooks once on a new single-node ML cluster
   python scripts/deploy.py clean-up    delete the folder and the runs `run` submitted
+
+For a class: `deploy --learners FILE` (or `--group NAME`) gives each learner a copy in their own
+home folder; `clean-up` with the same option takes them away. `run --runtime 15.4,16.4,17.3,18`
+(or `all`) runs the lab on each runtime at once and prints a table. `--profile` may be repeated:
+each workspace is handled in turn.
 
 Add --dry-run to any command to print the calls it would make without sending any (no credentials
 needed). Authentication is the SDK's unified authentication: DATABRICKS_HOST and DATABRICKS_TOKEN,
@@ -17,15 +22,16 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from labtools.lab import LAB_EXPERIMENT, LAB_FOLDER  # noqa: E402 (needs the path above when run as a script)
-from labtools.workspace import commands  # noqa: E402
-from labtools.workspace.client import NODE_TYPES, DeployError, DryRunWorkspace, Workspace  # noqa: E402
+from labtools.lab import DEPLOY_EXPERIMENT, LAB_FOLDER, LTS_ML_RUNTIMES  # noqa: E402 (needs the path above)
+from labtools.workspace import classroom, commands, connection, matrix  # noqa: E402
+from labtools.workspace.client import DryRunWorkspace, Workspace  # noqa: E402
+from labtools.workspace.errors import DeployError  # noqa: E402
+from labtools.workspace.spec import NODE_TYPES  # noqa: E402
 
 _secrets: list[str] = []
 
@@ -43,6 +49,7 @@ def say(*lines: str, err: bool = False) -> None:
 
 
 COMMANDS = {"deploy": commands.deploy, "run": commands.run, "clean-up": commands.clean_up}
+CLASS_COMMANDS = {"deploy": classroom.deploy, "clean-up": classroom.clean_up}
 
 
 class _RedactingFilter(logging.Filter):
@@ -56,34 +63,57 @@ class _RedactingFilter(logging.Filter):
 
 def parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--profile", help="a ~/.databrickscfg profile (default: DATABRICKS_HOST/DATABRICKS_TOKEN)")
+    common.add_argument("--profile", action="append", metavar="NAME",
+                        help="a ~/.databrickscfg profile; repeat it for several workspaces, handled in turn "
+                        "(default: DATABRICKS_HOST/DATABRICKS_TOKEN)")  # fmt: skip
     common.add_argument("--folder", type=_workspace_path,
                         help=f"workspace folder of the lab (default: /Users/<you>/{LAB_FOLDER})")  # fmt: skip
     common.add_argument("--dry-run", action="store_true", help="print the calls it would make; send nothing")
     common.add_argument("--verbose", action="store_true", help="log the SDK's HTTP calls to stderr (never the token)")
+    common.add_argument("--connect-timeout", type=_positive_int, default=connection.CONNECT_TIMEOUT_SECONDS,
+                        metavar="S", help="seconds a workspace may take to answer at all before it is "
+                        "reported unreachable (default: %(default)s; more for a slow link)")  # fmt: skip
+    learners = argparse.ArgumentParser(add_help=False)
+    who = learners.add_mutually_exclusive_group()
+    who.add_argument("--learners", metavar="FILE", help="a class: one learner's e-mail a line (# comments); "
+                     f"each gets /Users/<learner>/{LAB_FOLDER}")  # fmt: skip
+    who.add_argument("--group", metavar="NAME", help="a class: the members of this workspace group")
 
     main = argparse.ArgumentParser(
         prog="deploy.py", description=__doc__.split("\n\n")[0],
         epilog="Run `deploy.py <command> --help` for a command's options; docs/deploy.md has the details.",
     )  # fmt: skip
     commands = main.add_subparsers(dest="command", required=True, metavar="{deploy,run,clean-up}")
-    commands.add_parser("deploy", parents=[common], help="import the notebooks (SOURCE, PYTHON, overwrite)")
+    commands.add_parser("deploy", parents=[common, learners], help="import the notebooks (SOURCE, PYTHON, overwrite)")
 
-    run_command = commands.add_parser("run", parents=[common], help="run the lab notebook once and wait for it")
+    run_command = commands.add_parser("run", parents=[common], help="run the lab notebooks once and wait for them")
+    run_command.add_argument("--runtime", type=_runtimes, metavar="LIST",
+                             help=f"the matrix: one task per LTS ML runtime, each on its own cluster, at once "
+                             f"({','.join(LTS_ML_RUNTIMES)} or all); prints a table")  # fmt: skip
     run_command.add_argument("--cluster-id", help="run on this existing cluster instead of a new job cluster")
     run_command.add_argument("--node-type", help="VM type of the new cluster (default: by cloud, "
                              + ", ".join(f"{cloud} {node}" for cloud, node in NODE_TYPES.items()) + ")")  # fmt: skip
-    run_command.add_argument("--experiment-name", help=f"MLflow experiment (default: /Users/<you>/{LAB_EXPERIMENT})")
+    run_command.add_argument("--experiment-name",
+                             help=f"MLflow experiment (default: /Users/<you>/{DEPLOY_EXPERIMENT})")  # fmt: skip
     run_command.add_argument("--data-path", help="the notebook's data_path parameter (default: blank)")
     run_command.add_argument("--timeout", type=_positive_int, default=3600,
                              help="seconds to wait for the run before cancelling it (default: 3600)")  # fmt: skip
     run_command.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
 
-    clean = commands.add_parser("clean-up", parents=[common], help="delete the folder and the runs of `run`")
-    clean.add_argument("--delete-experiment", action="store_true", help="also delete the lab's MLflow experiment")
-    clean.add_argument("--experiment-name", help=f"the experiment to delete (default: /Users/<you>/{LAB_EXPERIMENT})")
+    clean = commands.add_parser("clean-up", parents=[common, learners], help="delete the folder and the runs of `run`")
+    clean.add_argument("--delete-experiment", action="store_true", help="also delete the lab's MLflow experiment(s)")
+    clean.add_argument("--experiment-name",
+                       help=f"the experiment to delete (default: /Users/<you>/{DEPLOY_EXPERIMENT})")  # fmt: skip
     clean.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     return main
+
+
+def _runtimes(value: str) -> str:
+    try:
+        matrix.parse_runtimes(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
 
 
 def _workspace_path(value: str) -> str:
@@ -100,8 +130,8 @@ def _positive_int(value: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if os.environ.get("DATABRICKS_TOKEN"):
-        _secrets.append(os.environ["DATABRICKS_TOKEN"])
+    profiles = args.profile or [None]
+    _secrets.extend(connection.tokens(profiles))  # known before anything is contacted or printed
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RedactingFilter())
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler],
@@ -109,18 +139,27 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.dry_run:
             say(f"Dry run: the calls `{args.command}` would make. Nothing is sent; no credentials are needed.")
-            ws = DryRunWorkspace(os.environ.get("DATABRICKS_HOST"))
-        else:
-            ws = Workspace(args.profile)
-            if ws.client.config.token:
-                _secrets.append(ws.client.config.token)  # e.g. from a profile
-        return COMMANDS[args.command](ws, args, say)
+        if getattr(args, "learners", None) or getattr(args, "group", None):
+            return CLASS_COMMANDS[args.command](lambda profile: _open(profile, args), profiles, args, say)
+        return commands.in_each_workspace(lambda profile: _open(profile, args), profiles, COMMANDS[args.command],
+                                          args, say)  # fmt: skip
     except DeployError as error:
         say(f"deploy.py {args.command}: {error}", err=True)
         return 1
     except KeyboardInterrupt:
         say(f"deploy.py {args.command}: interrupted; a submitted run keeps running (see its run page)", err=True)
         return 130
+
+
+def _open(profile: str | None, args):
+    """The workspace of `profile`: contacted (it says which host, from where), or a dry run that prints calls."""
+    if args.dry_run:
+        target = connection.find(profile)
+        return DryRunWorkspace(target.host if target else None, print_fn=say)
+    ws = Workspace(profile, timeout=args.connect_timeout, say=say)
+    if ws.client.config.token:
+        _secrets.append(ws.client.config.token)  # e.g. from another credential source
+    return ws
 
 
 if __name__ == "__main__":

@@ -101,3 +101,11 @@ def test_output() -> Path:
 def setup_notebook() -> dict:
     """The names notebooks/includes/setup.py defines."""
     return notebook_namespace(PROJECT / "notebooks" / "includes" / "setup.py", root=PROJECT)
+
+
+@pytest.fixture
+def home(tmp_path) -> Path:
+    """An empty home folder for a script under test: no ~/.databrickscfg of this machine is read."""
+    path = tmp_path / "home"
+    path.mkdir()
+    return path

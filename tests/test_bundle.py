@@ -114,8 +114,7 @@ def test_the_job_runs_the_lab_on_a_single_node_lts_ml_cluster(config):
 
 
 def test_the_experiment_is_a_resource_whose_deployed_name_the_job_passes(config):
-    experiments = config["resources"]["experiments"]
-    [(key, experiment)] = experiments.items()
+    key, experiment = "lab_experiment", config["resources"]["experiments"]["lab_experiment"]
     assert experiment["name"] == EXPERIMENT_PATH
     parameters = {p["name"]: p["default"] for p in config["resources"]["jobs"]["lab_notebook"]["parameters"]}
     # A reference, not the path again: development mode prefixes the experiment's name.
@@ -237,10 +236,49 @@ def test_check_reports_a_reference_to_an_undeclared_resource(tmp_path):
     copy = _copy_bundle(tmp_path)
     experiment_file = copy / "resources" / "lab_experiment.yml"
     document = yaml.safe_load(experiment_file.read_text())
-    document["resources"]["experiments"] = {"renamed": document["resources"]["experiments"]["lab_experiment"]}
+    experiments = document["resources"]["experiments"]
+    experiments["renamed"] = experiments.pop("lab_experiment")
     experiment_file.write_text(yaml.safe_dump(document))
     [problem] = _problems(copy)
     assert problem == (
         f"{copy / 'resources' / 'lab_job.yml'}: resources.jobs.lab_notebook.parameters[0].default: "
         "refers to resources.experiments.lab_experiment, which no file declares"
     )
+
+
+# The runtime matrix job: the lab on each LTS ML runtime, each on the single-node cluster of lab_notebook.
+
+
+def test_the_matrix_job_runs_each_lts_ml_runtime_on_the_lab_jobs_cluster(config):
+    from labtools.lab import LTS_ML_RUNTIMES
+
+    jobs = config["resources"]["jobs"]
+    variables = {name: variable.get("default") for name, variable in config["variables"].items()}
+    [base] = jobs["lab_notebook"]["job_clusters"]
+    matrix = jobs["lab_matrix"]
+    clusters = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in matrix["job_clusters"]}
+    runtimes = []
+    for task in matrix["tasks"]:
+        cluster = clusters[task["job_cluster_key"]]
+        # The same settings as lab_notebook's cluster (merged in by the YAML anchor); only the runtime differs.
+        assert {k: v for k, v in cluster.items() if k != "spark_version"} == \
+            {k: v for k, v in base["new_cluster"].items() if k != "spark_version"}  # fmt: skip
+        key = variables[cluster["spark_version"].removeprefix("${var.").removesuffix("}")]
+        assert "-cpu-ml-" in key, key
+        runtimes.append(key.split(".x-")[0].removesuffix(".0"))
+        assert Path(task["notebook_task"]["notebook_path"]).name == "01-using-mlflow-to-track-experiments.py"
+    assert runtimes == list(LTS_ML_RUNTIMES)
+    # One experiment per task, each a resource of the bundle (destroy deletes it); no job-level one,
+    # which would override them all.
+    names = [task["notebook_task"]["base_parameters"]["experiment_name"] for task in matrix["tasks"]]
+    assert len(set(names)) == len(names)
+    assert all(name.startswith("${resources.experiments.matrix_experiment_") for name in names)
+    assert "experiment_name" not in {parameter["name"] for parameter in matrix.get("parameters", [])}
+    assert variables["spark_version"] == variables["spark_version_17_3"]
+
+
+def test_the_matrix_shares_the_cluster_through_an_anchor_not_copies():
+    text = (ROOT / "resources" / "lab_job.yml").read_text(encoding="utf-8")
+    assert text.count("&single_node_ml_cluster") == 1
+    assert text.count("<<: *single_node_ml_cluster") == 4
+    assert text.count("spark.databricks.cluster.profile") == 1  # the settings are written once

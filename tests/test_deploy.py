@@ -10,24 +10,23 @@ in deploy.py or the SDK is patched: the requests the stub records are the ones a
 from __future__ import annotations
 
 import base64
-import os
-import subprocess
-import sys
+import socket
 from pathlib import Path
 
 import pytest
 import yaml
-from workspace_stub import EXISTING_CLUSTER, WorkspaceStub
+from deploy_cli import ROOT, TOKEN, one_line, run_deploy, workspace, write_profiles
+from workspace_stub import EXISTING_CLUSTER
 
 from labtools.workspace import client as workspace_deploy
+from labtools.workspace import spec
 
-ROOT = Path(__file__).resolve().parent.parent
-DEPLOY = ROOT / "scripts" / "deploy.py"
-TOKEN = "dapi-FAKE-test-token-5f3c9e1b-never-print-me"
 USER = "learner@example.com"
 FOLDER = f"/Users/{USER}/dp090-mlflow-lab"
 NOTEBOOK = f"{FOLDER}/01-using-mlflow-to-track-experiments"
-EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments"
+# deploy.py's own experiment; the notebook's default (a learner's runs, the bundle's prod target) is another.
+EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-deploy-py"
+NOTEBOOK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments"
 NOTEBOOK_FILES = {
     f"{FOLDER}/01-using-mlflow-to-track-experiments": ROOT / "notebooks" / "01-using-mlflow-to-track-experiments.py",
     f"{FOLDER}/includes/setup": ROOT / "notebooks" / "includes" / "setup.py",
@@ -37,39 +36,26 @@ FAST = ["--poll-seconds", "0.01"]
 
 @pytest.fixture
 def stub():
-    with WorkspaceStub(TOKEN, USER) as workspace:
-        yield workspace
+    with workspace(TOKEN, USER) as started:
+        yield started
 
 
 @pytest.fixture
-def home(tmp_path):
-    """An empty home folder: no ~/.databrickscfg of the machine running the tests is used."""
-    path = tmp_path / "home"
-    path.mkdir()
-    return path
+def silent_port():
+    """A port on 127.0.0.1 that accepts connections (the kernel completes them) and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield listener.getsockname()[1]
 
 
-def run_deploy(*args, host=None, token=TOKEN, home):
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DATABRICKS_", "ARM_", "AZURE_", "GOOGLE_"))}  # fmt: skip
-    env.update(HOME=str(home), DATABRICKS_CONFIG_FILE=str(home / ".databrickscfg"))
-    if host:
-        env["DATABRICKS_HOST"] = host
-    if token:
-        env["DATABRICKS_TOKEN"] = token
-    result = subprocess.run(
-        [sys.executable, str(DEPLOY), *args], env=env, capture_output=True, text=True, timeout=180, check=False
-    )
-    # Whatever happens, the token is never shown.
-    assert TOKEN not in result.stdout and TOKEN not in result.stderr
-    assert "Traceback (most recent call last):" not in result.stderr, result.stderr  # no crash of deploy.py
-    return result
-
-
-def one_line(text: str) -> str:
-    lines = text.strip().splitlines()
-    assert len(lines) == 1, f"expected a one-line error, got:\n{text}"
-    return lines[0]
+@pytest.fixture
+def refusing_port():
+    """A port on 127.0.0.1 where nothing listens: connections are refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return port
 
 
 # --- without a workspace ------------------------------------------------------------------------
@@ -114,6 +100,34 @@ def test_no_credentials_is_a_one_line_error(home):
     assert "profile 'lab-workspace'" in one_line(with_profile.stderr)
 
 
+# --- a host that does not answer ------------------------------------------------------------------
+
+
+def test_a_host_that_never_answers_is_named_with_its_variable(home, silent_port):
+    host = f"http://127.0.0.1:{silent_port}"
+    result = run_deploy("deploy", "--connect-timeout", "1", host=host, home=home)
+    assert result.returncode == 1
+    assert f"Contacting {host} (from DATABRICKS_HOST)" in result.stdout
+    line = one_line(result.stderr)
+    assert f"{host} (from DATABRICKS_HOST) did not answer within 1 s" in line
+    assert "--connect-timeout" in line
+
+
+def test_a_host_that_refuses_is_named_with_its_profile(home, refusing_port):
+    host = f"http://127.0.0.1:{refusing_port}"
+    write_profiles(home, {"class-a": (host, TOKEN)})
+    result = run_deploy("deploy", "--profile", "class-a", home=home, token=None)
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert f"cannot reach {host} (from profile 'class-a' of {home / '.databrickscfg'})" in line
+    assert "refused" in line
+
+
+def test_the_connect_timeout_must_be_a_positive_number(home):
+    result = run_deploy("deploy", "--connect-timeout", "0", home=home)
+    assert result.returncode == 2 and "--connect-timeout: '0' is not a positive number" in result.stderr
+
+
 # --- deploy -----------------------------------------------------------------------------------
 
 
@@ -139,6 +153,20 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
     again = run_deploy("deploy", host=stub.url, home=home)  # overwrite: deploying twice is fine
     assert again.returncode == 0, again.stderr
     assert len(stub.calls("POST", "/workspace/import")) == 2 * len(NOTEBOOK_FILES)
+
+
+def test_deploy_to_two_workspaces_goes_on_past_one_that_fails(stub, home):
+    second_token = "dapi-FAKE-second-token-never-print-me"
+    with workspace(second_token, USER) as second:
+        second.deny(FOLDER)
+        write_profiles(home, {"a": (stub.url, TOKEN), "b": (second.url, second_token)})
+        result = run_deploy("deploy", "--profile", "b", "--profile", "a", home=home, token=None,
+                            secrets=[second_token])  # fmt: skip
+    assert result.returncode == 1
+    assert "== profile b" in result.stdout and "== profile a" in result.stdout
+    assert "deploy.py deploy: profile b: create folder" in result.stderr and "HTTP 403" in result.stderr
+    assert {request.body["path"] for request in stub.calls("POST", "/workspace/import")} == set(NOTEBOOK_FILES)
+    assert "== 1 of 2 workspaces done; failed: b" in result.stdout
 
 
 def test_deploy_to_another_folder(stub, home):
@@ -191,7 +219,7 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
     assert states == sorted(states)
     assert f"{stub.url}/jobs/runs/{run_id}" in result.stdout
     assert "Final state: TERMINATED SUCCESS" in result.stdout
-    assert len(stub.calls("GET", "/jobs/runs/get")) == len(stub.runs[run_id]["script"])
+    assert len(stub.calls("GET", "/jobs/runs/get")) == len(stub.runs[run_id]["tasks"][0]["script"])
     assert stub.calls("GET", "/jobs/runs/get-output") == []
 
 
@@ -220,14 +248,19 @@ def test_run_before_deploy_says_to_deploy_first(stub, home):
     assert f"no notebook at {NOTEBOOK}: deploy it first" in one_line(result.stderr)
 
 
-def test_a_failed_run_prints_the_notebooks_error(stub, home):
+def run_ending(outcome: str, stub, home, *args):
+    """`deploy.py run` of the deployed notebook, the stub's runs ending as `outcome` says."""
     stub.put_notebook(NOTEBOOK)  # as deploy would have
-    stub.run_outcome = "FAILED"
-    result = run_deploy("run", *FAST, host=stub.url, home=home)
+    stub.run_outcome = outcome
+    return run_deploy("run", *(args or FAST), host=stub.url, home=home)
+
+
+def test_a_failed_run_prints_the_notebooks_error(stub, home):
+    result = run_ending("FAILED", stub, home)
     assert result.returncode == 1
-    assert "Final state: TERMINATED FAILED" in result.stdout
+    assert "Final state: TERMINATED RUN_EXECUTION_ERROR" in result.stdout
     first = result.stderr.splitlines()[0]
-    assert first.startswith(f"run {max(stub.runs)} failed (TERMINATED FAILED): {NOTEBOOK}: LabDataError:")
+    assert first.startswith(f"run {max(stub.runs)} failed (TERMINATED RUN_EXECUTION_ERROR): {NOTEBOOK}: LabDataError:")
     assert "load_trips(data_path)" in result.stderr and "\x1b[" not in result.stderr
     # The output is asked for the task's run, not the parent run (which a workspace refuses).
     [output] = stub.calls("GET", "/jobs/runs/get-output")
@@ -235,16 +268,45 @@ def test_a_failed_run_prints_the_notebooks_error(stub, home):
 
 
 def test_a_run_that_never_finishes_is_cancelled_at_the_timeout(stub, home):
-    stub.put_notebook(NOTEBOOK)  # as deploy would have
-    stub.run_outcome = "HANG"
-    result = run_deploy("run", "--timeout", "1", "--poll-seconds", "0.05", host=stub.url, home=home)
+    result = run_ending("HANG", stub, home, "--timeout", "1", "--poll-seconds", "0.05")
     assert result.returncode != 0
     line = one_line(result.stderr)
     run_id = max(stub.runs)
     assert f"run {run_id} did not finish within --timeout 1 s (still RUNNING)" in line and "cancelled" in line
     assert [int(r.body["run_id"]) for r in stub.calls("POST", "/jobs/runs/cancel")] == [run_id]
-    assert stub.runs[run_id]["script"] == [("TERMINATED", "CANCELED", "Run cancelled.")]
+    assert stub.runs[run_id]["tasks"][0]["script"][-1].result == "CANCELED"
     assert stub.calls("POST", "/jobs/runs/submit")[0].body["timeout_seconds"] == 1
+
+
+def test_a_run_whose_cluster_never_started_reports_its_state_message(stub, home):
+    result = run_ending("NO_CLUSTER", stub, home)
+    assert result.returncode == 1
+    assert "Final state: TERMINATED CLOUD_FAILURE" in result.stdout
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"run {max(stub.runs)} failed (TERMINATED CLOUD_FAILURE): {NOTEBOOK}: Cluster ")
+    assert "QuotaExceeded" in line and "get the output" not in line
+
+
+def test_run_follows_the_status_not_the_deprecated_state(stub, home):
+    stub.put_notebook(NOTEBOOK)  # as deploy would have
+    stub.sends_deprecated_state = False
+    result = run_deploy("run", "--timeout", "60", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    assert "Final state: TERMINATED SUCCESS" in result.stdout
+
+
+def test_run_logs_to_its_own_experiment_which_clean_up_may_delete(stub, home):
+    """Not the notebook's default experiment, which a learner's own runs and a prod bundle use."""
+    stub.experiments[NOTEBOOK_EXPERIMENT] = {"experiment_id": "77", "name": NOTEBOOK_EXPERIMENT,
+                                             "lifecycle_stage": "active"}  # fmt: skip
+    stub.put_notebook(NOTEBOOK)  # as deploy would have
+    assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
+    [submit] = stub.calls("POST", "/jobs/runs/submit")
+    assert submit.body["tasks"][0]["notebook_task"]["base_parameters"]["experiment_name"] == EXPERIMENT
+    result = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "deleted"
+    assert stub.experiments[NOTEBOOK_EXPERIMENT]["lifecycle_stage"] == "active"
 
 
 # --- clean-up ---------------------------------------------------------------------------------
@@ -327,7 +389,7 @@ def test_the_run_cluster_is_the_bundles_job_cluster():
     bundle_cluster = dict(job["job_clusters"][0]["new_cluster"])
     bundle_cluster["spark_version"] = bundle["variables"]["spark_version"]["default"]
     bundle_cluster["node_type_id"] = bundle["variables"]["node_type_id"]["default"]
-    assert workspace_deploy.single_node_cluster(workspace_deploy.NODE_TYPES["azure"]) == bundle_cluster
+    assert spec.single_node_cluster(spec.NODE_TYPES["azure"]) == bundle_cluster
 
 
 def test_local_notebooks_names_a_file_that_is_not_a_notebook(tmp_path):

@@ -1,22 +1,37 @@
-"""A local stand-in for a Databricks workspace's REST API, for tests/test_deploy.py.
+"""A local stand-in for a Databricks workspace's REST API, for tests/test_deploy.py and its siblings.
 
 No Databricks workspace is reachable from here (the network reaches only package registries), so
-this HTTP server on 127.0.0.1 stands in for one. It answers the endpoints scripts/deploy.py calls
-through the Databricks SDK, with a workspace's request and response shapes and error codes, and
-keeps its state in memory:
+this HTTP server on 127.0.0.1 stands in for one. Several can run at once, one per workspace. Each
+keeps its state in memory and answers the endpoints scripts/deploy.py calls through the SDK:
 
 - /.well-known/databricks-config (the SDK's discovery probe, no authentication);
-- /api/2.0/preview/scim/v2/Me;
+- SCIM: Me (with the caller's groups: `admins` makes a workspace admin), Users (list with a
+  `userName eq "..."` filter, get by id), Groups (list with a `displayName eq "..."` filter);
 - /api/2.0/workspace/mkdirs, import, get-status, list, delete;
-- /api/2.1|2.2/jobs/runs/submit, get, get-output, list, cancel, delete;
-- /api/2.1/clusters/get;
+- /api/2.1/clusters/get and spark-versions;
+- /api/2.2/jobs/runs/submit, get, get-output, list, cancel, delete;
 - /api/2.0/mlflow/experiments/get-by-name and delete.
 
-It records every request, and can be told to fail the ways a workspace does: a token it rejects
-(401), folders the user may not write to (403), an unknown cluster (404, or the 400 "does not
-exist" some workspaces send), a run that ends FAILED with an error in its output, and a run that
-never finishes. A run moves PENDING -> RUNNING -> TERMINATED one step per `runs/get`, and "runs
-the notebook" by creating the experiment named in its parameters, as the lab notebook would.
+It is strict, so that a deploy it accepts is one a workspace would accept. Every request is checked
+against the SDK method that makes it (tests/workspace_contract.py reads verb, path, parameters and
+their types from the SDK's own source and dataclasses): GET parameters in the query string and no
+body, POST parameters in a JSON body and no query string, no unknown or missing fields, values of
+the right type; a request that fails gets the service's 400 with `error_code` and `message`. A missing
+path is 404 RESOURCE_DOES_NOT_EXIST. `runs/submit` also checks what the jobs service does: a unique
+`task_key`, a `notebook_task`, exactly one cluster option, a new cluster's `spark_version` (one the
+workspace lists) and `node_type_id`. `import` refuses more than 10 MB of content and will not replace
+a folder with a notebook. Every answer is checked against the SDK's response type too: an answer that
+does not fit is a bug of this stub, answered with 500 and kept in `contract_problems`.
+
+Runs follow a script of states, one step per `runs/get`, each task its own: a notebook that does not
+exist fails the task once it would start; a cancelled run passes through TERMINATING for two polls
+before it is TERMINATED, as the service takes a while to stop a cluster. A task that reaches RUNNING
+"runs the notebook": it creates the experiment named in its parameters, as the lab notebook would,
+and a successful one returns the notebook's summary (`dbutils.notebook.exit`) as its output.
+
+Faults to inject: a token it rejects (401), folders the user may not write to (403), a caller who is
+not an admin, an unknown cluster (404, or the 400 "does not exist" some workspaces send), runtimes the
+workspace does not offer, a task that fails, never finishes, or whose cluster never starts.
 """
 
 from __future__ import annotations
@@ -25,19 +40,68 @@ import base64
 import json
 import re
 import threading
+import traceback
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-EXISTING_CLUSTER = "0101-120000-lab01abc"
+from databricks.sdk.service import compute, iam, jobs, ml, workspace
+from workspace_contract import endpoint, problems_of_request, problems_of_response
 
-RUN_SCRIPTS = {
-    "SUCCESS": [("PENDING", None, "Waiting for cluster"), ("RUNNING", None, "In run"), ("RUNNING", None, "In run"),
-                ("TERMINATED", "SUCCESS", "")],
-    "FAILED": [("PENDING", None, "Waiting for cluster"), ("RUNNING", None, "In run"),
-               ("TERMINATED", "FAILED", "Workload failed, see run output for details")],
-    "HANG": [("PENDING", None, "Waiting for cluster"), ("RUNNING", None, "In run")],
+EXISTING_CLUSTER = "0101-120000-lab01abc"
+IMPORT_LIMIT = 10 * 1024 * 1024  # bytes of base64 content, as the workspace API documents
+POLLS_WHILE_TERMINATING = 2
+
+# What a workspace lists under clusters/spark-versions: the LTS ML runtimes, and keys that must not be
+# taken for them (a non-LTS ML runtime, a GPU build, a standard runtime).
+SPARK_VERSIONS = [
+    {"key": "15.4.x-cpu-ml-scala2.12", "name": "15.4 LTS ML (includes Apache Spark 3.5.0, Scala 2.12)"},
+    {"key": "15.4.x-scala2.12", "name": "15.4 LTS (includes Apache Spark 3.5.0, Scala 2.12)"},
+    {"key": "16.3.x-cpu-ml-scala2.12", "name": "16.3 ML (includes Apache Spark 3.5.2, Scala 2.12)"},
+    {"key": "16.4.x-cpu-ml-scala2.13", "name": "16.4 LTS ML (includes Apache Spark 3.5.2, Scala 2.13)"},
+    {"key": "16.4.x-cpu-ml-scala2.12", "name": "16.4 LTS ML (includes Apache Spark 3.5.2, Scala 2.12)"},
+    {"key": "17.3.x-gpu-ml-scala2.13", "name": "17.3 LTS ML (includes Apache Spark 4.0.0, GPU, Scala 2.13)"},
+    {"key": "17.3.x-cpu-ml-scala2.13", "name": "17.3 LTS ML (includes Apache Spark 4.0.0, Scala 2.13)"},
+    {"key": "18.0.x-cpu-ml-scala2.13", "name": "18.0 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)"},
+]
+NODE_TYPES = {"Standard_D4ds_v5", "m5d.xlarge", "n2-standard-4"}
+# The library versions each runtime ships (profiles/*.txt), for the summary a successful task returns.
+RUNTIME_LIBRARIES = {
+    "15.4": {"mlflow": "2.13.1", "scikit-learn": "1.3.0", "spark": "3.5.0"},
+    "16.4": {"mlflow": "2.21.3", "scikit-learn": "1.4.2", "spark": "3.5.2"},
+    "17.3": {"mlflow": "3.0.1", "scikit-learn": "1.6.1", "spark": "4.0.0"},
+    "18.0": {"mlflow": "3.8.1", "scikit-learn": "1.6.1", "spark": "4.1.0"},
+}
+RUN_METRICS = [("run 1", {"rmse": 3.93, "mae": 2.17, "r2": 0.864}), ("run 2", {"rmse": 4.01, "mae": 2.2, "r2": 0.857}),
+               ("run 3", {"rmse": 5.5, "mae": 3.4, "r2": 0.731})]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class State:
+    life: str
+    result: str | None = None
+    message: str = ""
+    code: str | None = None  # status.termination_details, once terminated
+    kind: str | None = None
+
+
+PENDING = State("PENDING", message="Waiting for cluster")
+RUNNING = State("RUNNING", message="In run")
+TERMINATING = State("TERMINATING", message="Cancelling the run")
+CANCELLED = State("TERMINATED", "CANCELED", "Run cancelled.", "USER_CANCELED", "CLIENT_ERROR")
+NO_CLUSTER_MESSAGE = (
+    "Cluster '0101-130000-gone' was terminated. Reason: CLOUD_PROVIDER_LAUNCH_FAILURE (CLOUD_FAILURE). "
+    "Parameters: azure_error_code:QuotaExceeded, azure_error_message:Operation could not be completed as it "
+    "results in exceeding approved standardDDSv5Family Cores quota."
+)
+SCRIPTS = {
+    "SUCCESS": [PENDING, RUNNING, RUNNING, State("TERMINATED", "SUCCESS", "", "SUCCESS", "SUCCESS")],
+    "FAILED": [PENDING, RUNNING, State("TERMINATED", "FAILED", "Workload failed, see run output for details",
+                                       "RUN_EXECUTION_ERROR", "CLIENT_ERROR")],
+    "HANG": [PENDING, RUNNING],
+    "NO_CLUSTER": [PENDING, State("INTERNAL_ERROR", "FAILED", NO_CLUSTER_MESSAGE, "CLOUD_FAILURE", "CLOUD_FAILURE")],
 }  # fmt: skip
+TERMINAL = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
 NOTEBOOK_ERROR = "LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter."
 NOTEBOOK_TRACE = (
     "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m\n"
@@ -53,6 +117,10 @@ class ApiError(Exception):
         self.status, self.error_code, self.message = status, error_code, message
 
 
+def bad(message: str) -> ApiError:
+    return ApiError(400, "INVALID_PARAMETER_VALUE", message)
+
+
 @dataclass
 class Request:
     method: str
@@ -63,21 +131,31 @@ class Request:
 
 
 class WorkspaceStub:
-    def __init__(self, token: str, user: str = "learner@example.com"):
+    def __init__(self, token: str, user: str = "learner@example.com", admin: bool = True):
         self.token = token  # the token the workspace accepts; change it to make the client's "expired"
         self.user = user
         self.requests: list[Request] = []
+        self.contract_problems: list[str] = []
         self.objects: dict[str, dict] = {}
         self._next_id = 1000
-        for folder in ["/", "/Users", f"/Users/{user}", "/Shared"]:
+        self.clock_ms = 1_760_000_000_000  # advanced one minute per runs/get: durations without waiting
+        for folder in ["/", "/Users", "/Shared"]:
             self._put(folder, "DIRECTORY")
+        self.users: dict[str, dict] = {}
+        self.groups: dict[str, dict] = {}
+        self.add_user(user)
+        self.add_group("admins", [user] if admin else [])
+        self.add_group("users", [user])
         self.clusters = {EXISTING_CLUSTER: {"cluster_id": EXISTING_CLUSTER, "cluster_name": "lab", "state": "RUNNING"}}
+        self.spark_versions = [dict(version) for version in SPARK_VERSIONS]
         self.runs: dict[int, dict] = {}
         self.experiments: dict[str, dict] = {}
         # Faults to inject.
         self.denied_prefixes: list[str] = []
         self.run_outcome = "SUCCESS"
+        self.outcome_by_spark_version: dict[str, str] = {}
         self.missing_cluster_status = 404
+        self.sends_deprecated_state = True  # False: runs carry only `status`, as the SDK would have us read
         self.page_size = 2  # small, so that listing runs takes several pages
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
@@ -108,6 +186,28 @@ class WorkspaceStub:
     def calls(self, method: str, suffix: str) -> list[Request]:
         return [r for r in self.requests if r.method == method and r.path.endswith(suffix)]
 
+    def add_user(self, user_name: str) -> str:
+        """A user of the workspace, with the home folder a workspace gives each user."""
+        self._next_id += 1
+        user_id = str(self._next_id)
+        self.users[user_id] = {"id": user_id, "userName": user_name, "displayName": user_name.split("@")[0].title(),
+                               "active": True}  # fmt: skip
+        self._put(f"/Users/{user_name}", "DIRECTORY")
+        return user_id
+
+    def add_group(self, name: str, members: list[str], groups: list[str] = ()) -> str:
+        """A group whose members are the users called `members` and the groups called `groups`."""
+        by_name = {user["userName"]: user for user in self.users.values()}
+        by_group = {group["displayName"]: group for group in self.groups.values()}
+        self._next_id += 1
+        group_id = str(self._next_id)
+        member_values = [{"value": by_name[m]["id"], "display": by_name[m]["displayName"],
+                          "$ref": f"Users/{by_name[m]['id']}"} for m in members]  # fmt: skip
+        member_values += [{"value": by_group[g]["id"], "display": g, "$ref": f"Groups/{by_group[g]['id']}"}
+                          for g in groups]  # fmt: skip
+        self.groups[group_id] = {"id": group_id, "displayName": name, "members": member_values}
+        return group_id
+
     def put_notebook(self, path: str, content: bytes = b"# Databricks notebook source\n") -> None:
         """A notebook already in the workspace (as if deployed), with its folders."""
         self.mkdirs({"path": path.rsplit("/", 1)[0]})
@@ -115,12 +215,13 @@ class WorkspaceStub:
 
     def add_run(self, run_name: str, notebook_path: str, life_cycle_state: str = "TERMINATED") -> int:
         """A one-time run made elsewhere (another user, the UI), to check what clean-up leaves alone."""
-        run_id = self._new_run({"run_name": run_name, "tasks": [{"task_key": "t", "notebook_task": {
-            "notebook_path": notebook_path}}]})  # fmt: skip
-        run = self.runs[run_id]
-        run["script"] = [(life_cycle_state, "SUCCESS" if life_cycle_state == "TERMINATED" else None, "")]
-        run["step"] = 0
-        return run_id
+        state = State("TERMINATED", "SUCCESS", "", "SUCCESS", "SUCCESS") if life_cycle_state == "TERMINATED" else \
+            State(life_cycle_state, message="In run")  # fmt: skip
+        return self._new_run({"run_name": run_name, "tasks": [{"task_key": "t", "notebook_task": {
+            "notebook_path": notebook_path}}]}, script=[state])  # fmt: skip
+
+    def task_runs(self, run_id: int) -> dict[str, dict]:
+        return {task["task_key"]: task for task in self.runs[run_id]["tasks"]}
 
     # --- request handling ---
 
@@ -138,15 +239,30 @@ class WorkspaceStub:
                 return 200, {"workspace_id": "1234567890123456", "cloud": "AZURE", "oidc_endpoint": f"{self.url}/oidc"}
             if not authorized:
                 return 401, {"error_code": "UNAUTHENTICATED", "message": "Invalid access token."}
-            # The SDK calls jobs through API 2.2; the 2.1 paths answer the same.
-            path = re.sub(r"^/api/2\.[12]/jobs/", "/api/jobs/", url.path)
-            route = ROUTES.get((method, path))
-            if route is None:
-                return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{method} {url.path}'"}
-            try:
-                return 200, route(self, {**query, **(payload or {})})
-            except ApiError as error:
-                return error.status, {"error_code": error.error_code, "message": error.message}
+            for point, handler in ENDPOINTS:
+                match = point.pattern.match(url.path)
+                if point.verb == method and match:
+                    return self._serve(point, handler, query, payload, match.groupdict())
+            return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for '{method} {url.path}'"}
+
+    def _serve(self, point, handler, query: dict, payload, path_values: dict) -> tuple[int, dict]:
+        if payload is not None and not isinstance(payload, dict):
+            return 400, {"error_code": "MALFORMED_REQUEST", "message": "The request body must be a JSON object"}
+        code, problems = problems_of_request(point, query, payload, path_values)
+        if problems:
+            return 400, {"error_code": code, "message": "; ".join(problems)}
+        try:
+            answer = handler(self, {**query, **(payload or {}), **path_values})
+        except ApiError as error:
+            return error.status, {"error_code": error.error_code, "message": error.message}
+        except Exception:  # a bug of the stub: a 500 the test sees, never a dropped connection
+            self.contract_problems.append(f"{point}: {traceback.format_exc()}")
+            return 500, {"error_code": "INTERNAL_ERROR", "message": f"stub failed on {point}"}
+        problems = problems_of_response(point, answer)
+        if problems:
+            self.contract_problems.append(f"{point}: " + "; ".join(problems))
+            return 500, {"error_code": "INTERNAL_ERROR", "message": f"stub answer does not fit {point}: {problems}"}
+        return 200, answer
 
     def _put(self, path: str, object_type: str, content: bytes = b"", language: str | None = None) -> dict:
         self._next_id += 1
@@ -167,10 +283,43 @@ class WorkspaceStub:
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Path ({path}) doesn't exist.")
         return self.objects[path]
 
-    # --- endpoints ---
+    # --- SCIM ---
 
     def me(self, _):
-        return {"id": "4242", "userName": self.user, "displayName": "Lab Learner", "active": True}
+        [me] = [user for user in self.users.values() if user["userName"] == self.user]
+        groups = [{"display": group["displayName"], "value": group_id, "$ref": f"Groups/{group_id}"}
+                  for group_id, group in self.groups.items()
+                  if any(member["value"] == me["id"] for member in group["members"])]  # fmt: skip
+        return {**me, "groups": groups}
+
+    def list_users(self, request):
+        return self._scim_page(self.users.values(), "userName", request)
+
+    def get_user(self, request):
+        if request["id"] not in self.users:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"User {request['id']} not found")
+        return self.users[request["id"]]
+
+    def get_group(self, request):
+        if request["id"] not in self.groups:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Group {request['id']} not found")
+        return self.groups[request["id"]]
+
+    def list_groups(self, request):
+        return self._scim_page(self.groups.values(), "displayName", request)
+
+    def _scim_page(self, resources, attribute: str, request) -> dict:
+        found = list(resources)
+        if request.get("filter"):
+            match = re.fullmatch(r'(\w+) eq "([^"]*)"', request["filter"])
+            if not match or match[1] != attribute:
+                raise bad(f"Unsupported filter {request['filter']!r}: this workspace filters on {attribute} eq")
+            found = [resource for resource in found if resource[attribute].lower() == match[2].lower()]
+        start = int(request.get("startIndex") or 1)
+        page = found[start - 1 : start - 1 + int(request.get("count") or 100)]
+        return {"totalResults": len(found), "startIndex": start, "itemsPerPage": len(page), "Resources": page}
+
+    # --- workspace files ---
 
     def mkdirs(self, request):
         path = request["path"].rstrip("/")
@@ -188,14 +337,24 @@ class WorkspaceStub:
     def import_(self, request):
         path = request["path"]
         self._check_write(path)
+        if len(request.get("content", "")) > IMPORT_LIMIT:
+            raise ApiError(400, "MAX_NOTEBOOK_SIZE_EXCEEDED", f"File size imported is ({len(request['content'])} "
+                           f"bytes), exceeded max size ({IMPORT_LIMIT} bytes)")  # fmt: skip
         parent = path.rsplit("/", 1)[0] or "/"
         if self.objects.get(parent, {}).get("object_type") != "DIRECTORY":
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"The parent folder ({parent}) does not exist.")
-        if path in self.objects and not request.get("overwrite"):
+        existing = self.objects.get(path)
+        if existing and existing["object_type"] == "DIRECTORY":
+            raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Path ({path}) already exists and is a folder: "
+                           "overwrite replaces notebooks and files only.")  # fmt: skip
+        if existing and not request.get("overwrite"):
             raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Path ({path}) already exists.")
         if request.get("format") == "SOURCE" and not request.get("language"):
-            raise ApiError(400, "INVALID_PARAMETER_VALUE", "The language field is required to import a single file.")
-        content = base64.b64decode(request.get("content", ""), validate=True)
+            raise bad("The language field is required to import a single file.")
+        try:
+            content = base64.b64decode(request.get("content", ""), validate=True)
+        except ValueError:
+            raise bad("The content is not valid base64.") from None
         self._put(path, "NOTEBOOK", content, request.get("language"))
         return {}
 
@@ -217,70 +376,152 @@ class WorkspaceStub:
         self._check_write(path)
         entry = self._object(path)
         inside = [other for other in self.objects if other.startswith(path + "/")]
-        if entry["object_type"] == "DIRECTORY" and inside and not _true(request.get("recursive")):
+        if entry["object_type"] == "DIRECTORY" and inside and not request.get("recursive"):
             raise ApiError(400, "DIRECTORY_NOT_EMPTY", f"Folder ({path}) is not empty.")
         for other in [path, *inside]:
             del self.objects[other]
         return {}
 
+    # --- clusters ---
+
     def cluster(self, request):
         cluster_id = request.get("cluster_id")
         if cluster_id not in self.clusters:
             if self.missing_cluster_status == 400:
-                raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Cluster {cluster_id} does not exist")
+                raise bad(f"Cluster {cluster_id} does not exist")
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Cluster {cluster_id} does not exist")
         return self.clusters[cluster_id]
+
+    def list_spark_versions(self, _):
+        return {"versions": self.spark_versions}
+
+    # --- jobs ---
 
     def submit(self, request):
         tasks = request.get("tasks") or []
         if not tasks:
-            raise ApiError(400, "INVALID_PARAMETER_VALUE", "A run needs at least one task.")
+            raise bad("A run needs at least one task.")
+        keys = [task["task_key"] for task in tasks]
+        if len(set(keys)) != len(keys):
+            raise bad(f"Task keys must be unique within a run: {sorted(keys)}")
         for task in tasks:
-            if not (task.get("new_cluster") or task.get("existing_cluster_id")):
-                raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Task {task.get('task_key')}: no compute given.")
-            if task.get("existing_cluster_id") and task["existing_cluster_id"] not in self.clusters:
-                raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Cluster {task['existing_cluster_id']} does not exist")
+            self._check_task(task)
         return {"run_id": self._new_run(request)}
 
-    def _new_run(self, request) -> int:
+    def _check_task(self, task: dict) -> None:
+        key = task["task_key"]
+        if not re.fullmatch(r"[\w\-]{1,100}", key):
+            raise bad(f"Invalid task_key {key!r}: use 1 to 100 letters, digits, '-' and '_'")
+        if "notebook_task" not in task:
+            raise bad(f"Task {key}: no task type given (this workspace runs notebook_task)")
+        given = [option for option in ("new_cluster", "existing_cluster_id", "environment_key") if option in task]
+        if len(given) != 1:
+            raise bad(f"Task {key}: exactly one of new_cluster, existing_cluster_id or environment_key is required, "
+                      f"got {given or 'none'}")  # fmt: skip
+        if "existing_cluster_id" in task and task["existing_cluster_id"] not in self.clusters:
+            raise bad(f"Cluster {task['existing_cluster_id']} does not exist")
+        cluster = task.get("new_cluster")
+        if cluster is not None:
+            if cluster.get("spark_version") not in {version["key"] for version in self.spark_versions}:
+                raise bad(f"Task {key}: invalid spark_version {cluster.get('spark_version')!r}")
+            if cluster.get("node_type_id") not in NODE_TYPES:
+                raise bad(f"Task {key}: node_type_id {cluster.get('node_type_id')!r} is not supported")
+
+    def _new_run(self, request, script: list[State] | None = None) -> int:
         self._next_id += 1
         run_id = self._next_id
         tasks = []
         for task in request["tasks"]:
             self._next_id += 1
-            tasks.append({**task, "run_id": self._next_id})
-        # "step" is the index in "script" of the state the last runs/get showed.
+            spark_version = (task.get("new_cluster") or {}).get("spark_version", "")
+            outcome = self.outcome_by_spark_version.get(spark_version, self.run_outcome)
+            path = task["notebook_task"]["notebook_path"]
+            task_script = script or SCRIPTS[outcome]
+            if script is None and self.objects.get(path, {}).get("object_type") != "NOTEBOOK":
+                # The jobs service accepts the run and fails the task when it opens the notebook.
+                task_script = [PENDING, State("INTERNAL_ERROR", "FAILED", f"Notebook not found: {path}",
+                                              "RESOURCE_NOT_FOUND", "CLIENT_ERROR")]  # fmt: skip
+            tasks.append({**task, "run_id": self._next_id, "script": list(task_script), "outcome": outcome})
+        # "step" is the index in each task's script of the state the last runs/get showed.
         self.runs[run_id] = {"run_id": run_id, "run_name": request.get("run_name", "Untitled"), "tasks": tasks,
-                             "script": RUN_SCRIPTS[self.run_outcome], "step": -1}  # fmt: skip
+                             "step": -1, "start_time": self.clock_ms}  # fmt: skip
         return run_id
 
     def _run(self, run_id) -> dict:
         run = self.runs.get(int(run_id))
         if run is None:
-            raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Run {run_id} does not exist.")
+            raise bad(f"Run {run_id} does not exist.")
         return run
 
-    def _state(self, run) -> dict:
-        life, result, message = run["script"][max(run["step"], 0)]
-        state = {"life_cycle_state": life, "state_message": message}
-        if result:
-            state["result_state"] = result
-        return state
+    @staticmethod
+    def _task_state(run, task) -> State:
+        return task["script"][min(max(run["step"], 0), len(task["script"]) - 1)]
+
+    def _run_state(self, run) -> State:
+        states = [self._task_state(run, task) for task in run["tasks"]]
+        if len(states) == 1:
+            return states[0]
+        if all(state.life in TERMINAL for state in states):
+            failed = [state for state in states if state.result != "SUCCESS"]
+            if not failed:
+                return State("TERMINATED", "SUCCESS", "", "SUCCESS", "SUCCESS")
+            result = "CANCELED" if any(state.result == "CANCELED" for state in failed) else "FAILED"
+            message = f"{len(failed)} of {len(states)} tasks failed"
+            return State("TERMINATED", result, message, "RUN_EXECUTION_ERROR", "CLIENT_ERROR")
+        for life in ("TERMINATING", "RUNNING"):
+            if any(state.life == life for state in states):
+                return State(life, message="In run")
+        return PENDING
+
+    @staticmethod
+    def _state_json(state: State) -> dict:
+        described = {"life_cycle_state": state.life, "state_message": state.message}
+        if state.result:
+            described["result_state"] = state.result
+        return described
+
+    @staticmethod
+    def _status_json(state: State) -> dict:
+        if state.life not in TERMINAL:
+            return {"state": "WAITING" if state.life == "WAITING_FOR_RETRY" else state.life}
+        return {"state": "TERMINATED", "termination_details": {"code": state.code, "type": state.kind,
+                                                               "message": state.message}}  # fmt: skip
+
+    def _states_json(self, state: State) -> dict:
+        described = {"status": self._status_json(state)}
+        if self.sends_deprecated_state:
+            described["state"] = self._state_json(state)
+        return described
 
     def _describe(self, run, with_tasks=True) -> dict:
-        state = self._state(run)
-        described = {"run_id": run["run_id"], "run_name": run["run_name"], "run_type": "SUBMIT_RUN", "state": state,
+        state = self._run_state(run)
+        described = {"run_id": run["run_id"], "run_name": run["run_name"], "run_type": "SUBMIT_RUN",
+                     **self._states_json(state),
+                     "start_time": run["start_time"],
                      "run_page_url": f"{self.url}/jobs/runs/{run['run_id']}"}  # fmt: skip
         if with_tasks:
-            described["tasks"] = [{**task, "state": state} for task in run["tasks"]]
+            described["tasks"] = [self._describe_task(run, task) for task in run["tasks"]]
+        return described
+
+    def _describe_task(self, run, task) -> dict:
+        state = self._task_state(run, task)
+        described = {key: value for key, value in task.items() if key not in ("script", "outcome", "end_time")}
+        described.update(**self._states_json(state), start_time=run["start_time"],
+                         run_page_url=f"{self.url}/jobs/runs/{task['run_id']}")  # fmt: skip
+        if "end_time" in task:
+            described["end_time"] = task["end_time"]
         return described
 
     def get_run(self, request):
         run = self._run(request["run_id"])
-        run["step"] = min(run["step"] + 1, len(run["script"]) - 1)  # one step per poll
-        if self._state(run)["life_cycle_state"] == "RUNNING":
-            # The notebook runs: its mlflow.set_experiment creates the experiment.
-            for task in run["tasks"]:
+        run["step"] += 1  # one step per poll
+        self.clock_ms += 60_000
+        for task in run["tasks"]:
+            state = self._task_state(run, task)
+            if state.life in TERMINAL and "end_time" not in task:
+                task["end_time"] = self.clock_ms
+            if state.life == "RUNNING":
+                # The notebook runs: its mlflow.set_experiment creates the experiment.
                 name = (task["notebook_task"].get("base_parameters") or {}).get("experiment_name")
                 if name and self.experiments.get(name, {}).get("lifecycle_stage") != "active":
                     self._next_id += 1
@@ -291,16 +532,43 @@ class WorkspaceStub:
     def get_output(self, request):
         run_id = int(request["run_id"])
         if run_id in self.runs:
-            raise ApiError(400, "INVALID_PARAMETER_VALUE", "Retrieving the output of runs with multiple tasks is not "
-                           "supported. Please retrieve the output of each individual task run instead.")  # fmt: skip
+            raise bad("Retrieving the output of runs with multiple tasks is not supported. Please retrieve the "
+                      "output of each individual task run instead.")  # fmt: skip
         for run in self.runs.values():
             for task in run["tasks"]:
                 if task["run_id"] == run_id:
-                    output = {"metadata": {**task, "state": self._state(run)}}
-                    if self._state(run).get("result_state") == "FAILED":
-                        output.update(error=NOTEBOOK_ERROR, error_trace=NOTEBOOK_TRACE)
-                    return output
-        raise ApiError(400, "INVALID_PARAMETER_VALUE", f"Run {run_id} does not exist.")
+                    return self._output(run, task)
+        raise bad(f"Run {run_id} does not exist.")
+
+    def _output(self, run, task) -> dict:
+        state = self._task_state(run, task)
+        if state.life == "INTERNAL_ERROR":
+            # The task never ran on a cluster: there is no output to read.
+            raise bad(f"Run {task['run_id']} has no output: it did not start ({state.message})")
+        # The metadata is the task run as a Run (no task fields).
+        described = self._describe_task(run, task)
+        metadata = {key: described[key] for key in ("run_id", "state", "status", "start_time", "run_page_url")
+                    if key in described}  # fmt: skip
+        output = {"metadata": {**metadata, "run_name": task["task_key"], "run_type": "SUBMIT_RUN"}}
+        if state.result == "FAILED":
+            output.update(error=NOTEBOOK_ERROR, error_trace=NOTEBOOK_TRACE)
+        elif state.result == "SUCCESS":
+            output["notebook_output"] = {"result": json.dumps(self.summary(task)), "truncated": False}
+        return output
+
+    def summary(self, task) -> dict:
+        """What the lab notebook returns with dbutils.notebook.exit on the task's runtime."""
+        spark_version = (task.get("new_cluster") or {}).get("spark_version", "17.3.x-cpu-ml-scala2.13")
+        libraries = RUNTIME_LIBRARIES[spark_version.split(".x")[0]]
+        parameters = task["notebook_task"].get("base_parameters") or {}
+        return {
+            "runtime": spark_version.split("-")[0].replace(".x", ""), "python": "3.12.3",
+            "libraries": {"mlflow": libraries["mlflow"], "scikit-learn": libraries["scikit-learn"],
+                          "pandas": "2.2.3", "numpy": "2.1.3", "spark": libraries["spark"]},
+            "experiment": parameters.get("experiment_name", ""),
+            "runs": [{"run_id": f"{task['run_id']}{index}", "run_name": name, "params": {}, "metrics": metrics}
+                     for index, (name, metrics) in enumerate(RUN_METRICS)],
+        }  # fmt: skip
 
     def list_runs(self, request):
         runs = sorted(self.runs.values(), key=lambda run: run["run_id"], reverse=True)
@@ -308,7 +576,7 @@ class WorkspaceStub:
             runs = [run for run in runs if request["run_type"] == "SUBMIT_RUN"]  # every run here is one-time
         offset = int(request.get("page_token") or 0)
         page = runs[offset : offset + self.page_size]
-        answer = {"runs": [self._describe(run, with_tasks=_true(request.get("expand_tasks"))) for run in page]}
+        answer = {"runs": [self._describe(run, with_tasks=request.get("expand_tasks") == "true") for run in page]}
         answer["has_more"] = offset + self.page_size < len(runs)
         if answer["has_more"]:
             answer["next_page_token"] = str(offset + self.page_size)
@@ -316,16 +584,22 @@ class WorkspaceStub:
 
     def cancel(self, request):
         run = self._run(request["run_id"])
-        if self._state(run)["life_cycle_state"] not in {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}:
-            run["script"], run["step"] = [("TERMINATED", "CANCELED", "Run cancelled.")], 0
+        run["step"] = step = max(run["step"], 0)
+        for task in run["tasks"]:
+            if self._task_state(run, task).life not in TERMINAL:
+                # The service stops the cluster first: the next polls see TERMINATING, then TERMINATED.
+                shown = [task["script"][min(index, len(task["script"]) - 1)] for index in range(step + 1)]
+                task["script"] = shown + [TERMINATING] * POLLS_WHILE_TERMINATING + [CANCELLED]
         return {}
 
     def delete_run(self, request):
         run = self._run(request["run_id"])
-        if self._state(run)["life_cycle_state"] not in {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}:
+        if self._run_state(run).life not in TERMINAL:
             raise ApiError(400, "INVALID_STATE", f"Run {run['run_id']} is active and cannot be deleted.")
         del self.runs[run["run_id"]]
         return {}
+
+    # --- MLflow ---
 
     def experiment_by_name(self, request):
         experiment = self.experiments.get(request.get("experiment_name"))
@@ -342,27 +616,29 @@ class WorkspaceStub:
         raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"No experiment with id {request.get('experiment_id')}")
 
 
-def _true(value) -> bool:
-    return value is True or str(value).lower() == "true"
-
-
-ROUTES = {
-    ("GET", "/api/2.0/preview/scim/v2/Me"): WorkspaceStub.me,
-    ("POST", "/api/2.0/workspace/mkdirs"): WorkspaceStub.mkdirs,
-    ("POST", "/api/2.0/workspace/import"): WorkspaceStub.import_,
-    ("GET", "/api/2.0/workspace/get-status"): WorkspaceStub.get_status,
-    ("GET", "/api/2.0/workspace/list"): WorkspaceStub.list,
-    ("POST", "/api/2.0/workspace/delete"): WorkspaceStub.delete,
-    ("GET", "/api/2.1/clusters/get"): WorkspaceStub.cluster,
-    ("POST", "/api/jobs/runs/submit"): WorkspaceStub.submit,
-    ("GET", "/api/jobs/runs/get"): WorkspaceStub.get_run,
-    ("GET", "/api/jobs/runs/get-output"): WorkspaceStub.get_output,
-    ("GET", "/api/jobs/runs/list"): WorkspaceStub.list_runs,
-    ("POST", "/api/jobs/runs/cancel"): WorkspaceStub.cancel,
-    ("POST", "/api/jobs/runs/delete"): WorkspaceStub.delete_run,
-    ("GET", "/api/2.0/mlflow/experiments/get-by-name"): WorkspaceStub.experiment_by_name,
-    ("POST", "/api/2.0/mlflow/experiments/delete"): WorkspaceStub.delete_experiment,
-}
+# Each endpoint as the SDK method that calls it, and the stub's handler.
+ENDPOINTS = [(endpoint(method), handler) for method, handler in [
+    (iam.CurrentUserAPI.me, WorkspaceStub.me),
+    (iam.UsersAPI.list, WorkspaceStub.list_users),
+    (iam.UsersAPI.get, WorkspaceStub.get_user),
+    (iam.GroupsAPI.list, WorkspaceStub.list_groups),
+    (iam.GroupsAPI.get, WorkspaceStub.get_group),
+    (workspace.WorkspaceAPI.mkdirs, WorkspaceStub.mkdirs),
+    (workspace.WorkspaceAPI.import_, WorkspaceStub.import_),
+    (workspace.WorkspaceAPI.get_status, WorkspaceStub.get_status),
+    (workspace.WorkspaceAPI.list, WorkspaceStub.list),
+    (workspace.WorkspaceAPI.delete, WorkspaceStub.delete),
+    (compute.ClustersAPI.get, WorkspaceStub.cluster),
+    (compute.ClustersAPI.spark_versions, WorkspaceStub.list_spark_versions),
+    (jobs.JobsAPI.submit, WorkspaceStub.submit),
+    (jobs.JobsAPI.get_run, WorkspaceStub.get_run),
+    (jobs.JobsAPI.get_run_output, WorkspaceStub.get_output),
+    (jobs.JobsAPI.list_runs, WorkspaceStub.list_runs),
+    (jobs.JobsAPI.cancel_run, WorkspaceStub.cancel),
+    (jobs.JobsAPI.delete_run, WorkspaceStub.delete_run),
+    (ml.ExperimentsAPI.get_by_name, WorkspaceStub.experiment_by_name),
+    (ml.ExperimentsAPI.delete_experiment, WorkspaceStub.delete_experiment),
+]]  # fmt: skip
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -383,6 +659,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802
         self._answer("POST")
+
+    def do_DELETE(self):  # noqa: N802
+        self._answer("DELETE")
 
     def log_message(self, format, *args):  # noqa: A002 - keep test output clean
         pass

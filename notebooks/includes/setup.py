@@ -245,3 +245,34 @@ def load_trips(data_path=""):
         trips, source = synthetic_trips(), "SYNTHETIC trips made up by synthetic_trips(), not the real lab data"
     validate_trips(trips, source)
     return trips, source
+
+# COMMAND ----------
+
+# What the lab notebook returns to a job when it ends (dbutils.notebook.exit): `deploy.py run --runtime` and
+# the bundle's matrix job read it per runtime. Kept apart from the data plumbing above.
+
+def lab_summary(run_ids):
+    """A JSON summary of this notebook's session: the runtime and library versions it ran with, and each run
+    it logged, with its parameters and metrics, read back from the tracking server."""
+    import json
+    import platform
+
+    import mlflow
+
+    libraries = {}
+    for package in ["mlflow", "scikit-learn", "pandas", "numpy"]:
+        try:
+            libraries[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            libraries[package] = None
+    libraries["spark"] = spark.version if spark is not None else None  # no Spark outside a workspace
+    runs = [mlflow.get_run(run_id) for run_id in run_ids]
+    experiment = mlflow.get_experiment(runs[0].info.experiment_id).name if runs else None
+    return json.dumps({
+        "runtime": os.environ.get("DATABRICKS_RUNTIME_VERSION"),
+        "python": platform.python_version(),
+        "libraries": libraries,
+        "experiment": experiment,
+        "runs": [{"run_id": run.info.run_id, "run_name": run.info.run_name, "params": dict(run.data.params),
+                  "metrics": dict(run.data.metrics)} for run in runs],
+    })  # fmt: skip

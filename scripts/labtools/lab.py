@@ -27,7 +27,13 @@ LAB_NOTEBOOK = "01-using-mlflow-to-track-experiments"
 # The same lab on Spark ML, as the course's original: the path for data beyond one machine.
 LAB_SPARK_NOTEBOOK = "02-using-mlflow-to-track-experiments-spark-ml"
 # The notebook's default experiment, under /Users/<you>/ in a workspace (notebooks/includes/setup.py).
+# The bundle's prod target owns an experiment of this name too (resources/lab_experiment.yml).
 LAB_EXPERIMENT = "dp090-using-mlflow-to-track-experiments"
+# The experiment `deploy.py run` logs to, under /Users/<you>/: a name of its own, so that
+# `deploy.py clean-up --delete-experiment` never deletes what a prod bundle or a learner's own run uses.
+DEPLOY_EXPERIMENT = f"{LAB_EXPERIMENT}-deploy-py"
+# The LTS ML runtimes the lab supports (one runtime profile each in profiles/), oldest first.
+LTS_ML_RUNTIMES = ("15.4", "16.4", "17.3", "18")
 
 
 def notebooks_dir(lang: str = SOURCE_LANGUAGE) -> Path:

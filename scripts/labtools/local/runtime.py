@@ -8,6 +8,8 @@ kernel, so its first (injected) cell calls `install()` to define:
   `run_lab.py --param`) wins over the default the notebook declares, and
   `get` of a name the notebook never declared fails, as it does on Databricks;
 - `dbutils.fs` over a local folder that stands for `dbfs:/`;
+- `dbutils.notebook.exit(value)`: records the value a job would read as the
+  notebook's output, and prints it as Databricks shows it; it stops nothing;
 - `display`, IPython's: DataFrames render as tables, figures as images, and a Spark DataFrame as a
   table of its first rows, as a workspace shows it;
 - `spark`, a local Spark session started on first use (`spark.py`), so that a notebook that never
@@ -112,10 +114,23 @@ class FileSystem:
         return True
 
 
+class NotebookWorkflow:
+    """`dbutils.notebook`. On Databricks `exit` ends the notebook and hands `value` to the job that ran it;
+    the lab calls it in its last cell, so locally recording the value (and showing it) is all it takes."""
+
+    def __init__(self):
+        self.exit_value: str | None = None
+
+    def exit(self, value) -> None:
+        self.exit_value = str(value)
+        print(f"Notebook exited: {self.exit_value}")
+
+
 class DBUtils:
     def __init__(self, widget_values: dict[str, str], fs_root: str | Path):
         self.widgets = Widgets(widget_values)
         self.fs = FileSystem(fs_root)
+        self.notebook = NotebookWorkflow()
 
 
 dbutils: DBUtils | None = None

