@@ -254,8 +254,8 @@ def profile_lab(request, tmp_path_factory) -> ProfileLab:
     out = tmp_path_factory.mktemp(f"profile-{name}")
     experiment_name = f"test-profile-{uuid.uuid4().hex[:8]}"
     # Building an environment takes minutes the first time; later runs reuse it (.venvs/, keyed by content).
-    result = run_lab("--profile", name, "--out", str(out), "--param", f"experiment_name={experiment_name}",
-                     timeout=1800)  # fmt: skip
+    result = run_lab(str(LAB_NOTEBOOK), "--profile", name, "--out", str(out), "--param",
+                     f"experiment_name={experiment_name}", timeout=1800)  # fmt: skip
     assert result.returncode == 0, f"run_lab.py --profile {name} failed:\n{result.stdout}\n{result.stderr}"
     python = profiles.ensure_venv(profile).python
     with TrackingServer(out / "mlflow", python=python) as server:
@@ -339,3 +339,57 @@ def test_profile_notebook_shows_no_deprecation_or_future_warnings(profile_lab):
         if "DeprecationWarning" in text or "FutureWarning" in text
     ]
     assert warned == [], f"{profile_lab.name}: warnings in cell outputs (index, source line, text): {warned}"
+
+
+# --- the Spark ML notebook on the oldest and newest LTS runtime's Spark and MLflow ----------------
+
+SPARK_PROFILES = ["15.4-lts-ml", "18-lts-ml"]
+SPARK_NOTEBOOK = PROJECT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py"
+# Measured on the real data with Spark 3.5.0 and 4.0.1 alike (tests/test_spark_lab.py): r2 of runs 1, 2, 3.
+SPARK_R2 = [0.8731, 0.8836, 0.8747]
+
+# Runs in the profile's environment: the runs, and each model's flavors as its MLmodel file lists them.
+CHECK_SPARK_RUNS = r"""
+import json, sys, tempfile
+import mlflow, yaml
+from mlflow.tracking import MlflowClient
+
+client = MlflowClient()
+experiment = client.get_experiment_by_name(sys.argv[1])
+runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"]) if experiment else []
+found = []
+for run in runs:
+    mlmodel = client.download_artifacts(run.info.run_id, "model/MLmodel", tempfile.mkdtemp())
+    found.append({"params": run.data.params, "metrics": run.data.metrics, "status": run.info.status,
+                  "flavors": sorted(yaml.safe_load(open(mlmodel))["flavors"]),
+                  "artifacts": [a.path for a in client.list_artifacts(run.info.run_id)]})
+print(json.dumps(found))
+"""
+
+
+@pytest.mark.profile
+@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xdist_group(f"profile-{name}"))
+                                  for name in SPARK_PROFILES])  # fmt: skip
+def test_the_spark_notebook_runs_on_the_runtimes_spark_and_mlflow(name, tmp_path):
+    data = PROJECT / "data" / "nyc-taxi.csv"
+    if not data.is_file():
+        pytest.skip(f"the lab's data is not at {data}")
+    experiment_name = f"test-spark-profile-{uuid.uuid4().hex[:8]}"
+    result = run_lab(str(SPARK_NOTEBOOK), "--profile", name, "--out", str(tmp_path), "--param",
+                     f"experiment_name={experiment_name}", timeout=1800)  # fmt: skip
+    assert result.returncode == 0, f"run_lab.py --profile {name} failed:\n{result.stdout}\n{result.stderr}"
+    profile = profiles.load(name)
+    python = profiles.ensure_venv(profile).python
+    assert profiles.installed_version(python, "pyspark") == profile.pins()["pyspark"]
+    with TrackingServer(tmp_path / "mlflow", python=python) as server:
+        check = subprocess.run([python, "-c", CHECK_SPARK_RUNS, experiment_name], capture_output=True, text=True,
+                               timeout=600, cwd=tmp_path, env=_plain_env(MLFLOW_TRACKING_URI=server.uri))  # fmt: skip
+    assert check.returncode == 0, f"reading the runs back in {name} failed:\n{check.stderr}"
+    runs = json.loads(check.stdout.strip().splitlines()[-1])
+    params = [[run["params"][key] for key in ("elastic_net_param", "reg_param", "max_iter")] for run in runs]
+    assert params == LAB_HYPERPARAMETERS
+    for run, r2 in zip(runs, SPARK_R2, strict=True):
+        assert run["status"] == "FINISHED"
+        assert run["metrics"]["r2"] == pytest.approx(r2, abs=0.01)
+        assert {"spark", "python_function"} <= set(run["flavors"])
+        assert "LinearRegressionPrediction.png" in run["artifacts"]
