@@ -67,9 +67,14 @@ def test_hash_covers_included_files(tmp_path):
     assert profile.files() == [profile.path.resolve(), base.resolve()]
 
 
-def test_venv_dir_is_named_by_profile_and_hash(tmp_path):
+def test_venv_dir_is_named_by_profile_and_changes_with_its_content(tmp_path):
     profile = profiles.Profile("15.4-lts-ml", write(tmp_path / "15.4-lts-ml.txt", "mlflow==2.13.1\n"))
-    assert profile.venv_dir(tmp_path / "venvs") == tmp_path / "venvs" / f"15.4-lts-ml-{profile.content_hash()}"
+    first = profile.venv_dir(tmp_path / "venvs")
+    assert first.parent == tmp_path / "venvs"
+    assert re.fullmatch(r"15\.4-lts-ml-[0-9a-f]{12}", first.name), first.name
+    assert profile.venv_dir(tmp_path / "venvs") == first  # the same content, the same environment
+    write(profile.path, "mlflow==2.13.1\npyspark==3.5.0\n")
+    assert profile.venv_dir(tmp_path / "venvs") != first  # an edited pin, a new environment
 
 
 def test_mlflow_pin_is_parsed_past_comments_spacing_and_case(tmp_path):
