@@ -88,6 +88,9 @@ class LocalSpark:
             SparkSession.builder.master(f"local[{os.cpu_count() or 1}]")
             .appName("dp090-mlflow-lab")
             .config("spark.ui.enabled", "false")  # no web server on this machine's ports
+            # Spark's default driver heap, 1 GB, is sized for a cluster's driver; locally the driver does all the
+            # work, so it gets a quarter of the machine, as the JVM would give itself by default.
+            .config("spark.driver.memory", f"{_quarter_of_memory_mib()}m")
             .config("spark.ui.showConsoleProgress", "false")  # no progress bars in cell output
             .config("spark.sql.warehouse.dir", str(self._work_dir / "warehouse"))
             .config("spark.local.dir", str(self._work_dir / "tmp"))
@@ -99,6 +102,10 @@ class LocalSpark:
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .getOrCreate()
         )
+
+
+def _quarter_of_memory_mib() -> int:
+    return max(1024, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 // (1 << 20))
 
 
 @contextmanager
