@@ -60,7 +60,8 @@ print(f"Loaded libraries: MLflow {mlflow.__version__}, scikit-learn {sklearn.__v
 # MAGIC The lab has two parameters. Leave them blank to use the defaults; a job (or the local runner's `--param`)
 # MAGIC can set them.
 # MAGIC - `data_path`: a CSV file of trips. Blank: the `nyc_taxi` table created in the course's first lab, or
-# MAGIC   else the lab's CSV file, downloaded and checked.
+# MAGIC   else the lab's CSV file (`data/nyc-taxi.csv` beside the notebooks, or downloaded), checked.
+# MAGIC   `synthetic:10000` makes up 10,000 trips instead.
 # MAGIC - `experiment_name`: the MLflow experiment that receives the runs. Blank:
 # MAGIC   `/Users/<you>/dp090-using-mlflow-to-track-experiments` in a workspace,
 # MAGIC   `dp090-using-mlflow-to-track-experiments` elsewhere.
@@ -89,8 +90,8 @@ print(f"MLflow experiment: {experiment.name} (id {experiment.experiment_id})")
 # MAGIC holiday and weather information, and the total amount paid for the trip, which the model will predict.
 # MAGIC
 # MAGIC Run the following cell to load the data into a pandas DataFrame and review it. It prints where the data
-# MAGIC came from; if that says **SYNTHETIC**, the real data was not available and the cell made up trips with
-# MAGIC the same columns, so the numbers you see later will differ from a run on the real data.
+# MAGIC came from; if that says **SYNTHETIC**, `data_path` asked for made-up trips with the same columns, so the
+# MAGIC numbers you see later will differ from a run on the real data.
 
 # COMMAND ----------
 

@@ -2,7 +2,8 @@
 """Run the lab's notebooks locally, against a real MLflow tracking server.
 
     python scripts/run_lab.py                      # start a server, run the lab, print the runs
-    python scripts/run_lab.py --data nyc-taxi.csv  # use this CSV file of trips
+    python scripts/run_lab.py --data trips.csv     # use this CSV file of trips, not the lab's data/nyc-taxi.csv
+    python scripts/run_lab.py --synthetic 100000   # made-up trips, as many as that
     python scripts/run_lab.py --keep-server        # then leave the MLflow UI up until Ctrl-C
     python scripts/run_lab.py --tracking-uri http://127.0.0.1:5000   # use a running server
 
@@ -35,7 +36,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                      epilog=__doc__.rsplit("\n\n", 1)[1])  # fmt: skip
     parser.add_argument("notebooks", nargs="*", type=Path,
                         help="notebooks to run (default: every notebook in notebooks/, in name order)")
-    parser.add_argument("--data", type=Path, help="CSV file of trips (sets the data_path parameter)")
+    parser.add_argument("--data", type=Path,
+                        help="CSV file of trips (sets the data_path parameter; default: the lab's data/nyc-taxi.csv)")
+    parser.add_argument("--synthetic", type=int, metavar="ROWS",
+                        help="made-up trips instead of the lab's data (sets data_path to synthetic:ROWS)")
     parser.add_argument("--tracking-uri", help="use this running tracking server instead of starting one")
     parser.add_argument("--port", type=int, help="port for the tracking server (default: a free one)")
     parser.add_argument("--keep-server", action="store_true",
@@ -55,17 +59,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)  # fmt: skip
 
 
-def parse_params(pairs: list[str], data: Path | None) -> dict[str, str]:
+def parse_params(pairs: list[str], data: Path | None, synthetic: int | None) -> dict[str, str]:
     params = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
         if not equals or not key:
             raise UsageError(f"--param {pair!r}: expected KEY=VALUE")
         params[key] = value
+    if data is not None and synthetic is not None:
+        raise UsageError("--data and --synthetic both choose the data; pass one of them")
     if data is not None:
         if not data.is_file():
             raise UsageError(f"--data {data}: no such file")
         params["data_path"] = str(data.resolve())
+    if synthetic is not None:
+        if synthetic < 1:
+            raise UsageError(f"--synthetic {synthetic}: the number of made-up trips must be at least 1")
+        params["data_path"] = f"synthetic:{synthetic}"
     return params
 
 
@@ -79,7 +89,7 @@ def check_params(params: dict[str, str], notebooks: dict) -> None:
 
 
 def run_lab(args: argparse.Namespace) -> int:
-    params = parse_params(args.param, args.data)
+    params = parse_params(args.param, args.data, args.synthetic)
     notebook_paths = [path.resolve() for path in args.notebooks] or lab.lab_notebooks()
     notebooks = {path: convert.to_ipynb(path, root=lab.PROJECT) for path in notebook_paths}
     check_params(params, notebooks)
