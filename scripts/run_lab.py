@@ -19,6 +19,7 @@ folder, a profile), 3 the tracking server failed, 4 a kernel did not start, 130 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -69,6 +70,8 @@ def parse_params(pairs: list[str], data: Path | None, synthetic: int | None) -> 
     if data is not None and synthetic is not None:
         raise UsageError("--data and --synthetic both choose the data; pass one of them")
     if data is not None:
+        if data.is_dir():
+            raise UsageError(f"--data {data}: is a folder; pass the CSV file itself")
         if not data.is_file():
             raise UsageError(f"--data {data}: no such file")
         params["data_path"] = str(data.resolve())
@@ -90,13 +93,15 @@ def check_params(params: dict[str, str], notebooks: dict) -> None:
 
 def run_lab(args: argparse.Namespace) -> int:
     params = parse_params(args.param, args.data, args.synthetic)
+    if not args.cell_timeout > 0 or math.isinf(args.cell_timeout):
+        raise UsageError(f"--cell-timeout {args.cell_timeout:g}: a cell needs a time limit of more than 0 seconds")
     notebook_paths = [path.resolve() for path in args.notebooks] or lab.lab_notebooks()
     notebooks = {path: convert.to_ipynb(path, root=lab.PROJECT) for path in notebook_paths}
     check_params(params, notebooks)
     python = profile_python(args) if args.profile else sys.executable
-    folders = OutputFolders(args.out.resolve()).create()
 
-    with LocalRun(folders, args.tracking_uri, args.port, python, args.cell_timeout) as run:
+    with OutputFolders(args.out.resolve()).lock() as folders, \
+            LocalRun(folders.create(), args.tracking_uri, args.port, python, args.cell_timeout) as run:  # fmt: skip
         if args.port and run.server and run.server.port != args.port:
             print(f"Port {args.port} is taken; using {run.server.port} instead.")
         for path, notebook in notebooks.items():
@@ -115,15 +120,19 @@ def serve_ui(args: argparse.Namespace) -> int:
     folders = OutputFolders(args.out.resolve())
     if not folders.has_store():
         raise UsageError(f"no tracking store of run_lab.py in {folders.out}; run the lab first, or pass its --out")
-    with LocalRun(folders, port=args.port) as run:
+    with folders.lock(), LocalRun(folders, port=args.port) as run:
         run.wait_for_server()
-        run.serve_until_interrupted(runs_table.runs_since(run.tracking_uri, 0))
+        run.serve_until_interrupted(runs_table.runs_of(run.tracking_uri))
     return 0
 
 
 def clean(args: argparse.Namespace) -> int:
     folders = OutputFolders(args.out.resolve())
-    removed = folders.remove()
+    if not folders.out.is_dir():
+        print(f"Nothing to remove: there is no folder {folders.out}.")
+        return 0
+    with folders.lock():
+        removed = folders.remove()
     for folder in removed:
         print(f"Removing {folder}")
     if not removed:

@@ -53,6 +53,12 @@ def test_exactly_three_runs_with_the_lab_hyperparameters(lab):
     assert all(r.info.status == "FINISHED" for r in runs)
 
 
+def test_each_run_names_its_notebook_as_its_source_as_on_databricks(lab):
+    for run in lab_runs(lab):
+        assert run.data.tags["mlflow.source.name"] == "notebooks/01-using-mlflow-to-track-experiments.py"
+        assert run.data.tags["mlflow.source.type"] == "NOTEBOOK"
+
+
 def test_each_run_has_finite_metrics(lab):
     for run in lab_runs(lab):
         metrics = run.data.metrics
