@@ -25,7 +25,7 @@ import nbformat
 
 from ..lab import PROJECT
 from . import runs_table
-from .errors import TrackingServerError
+from .errors import TrackingServerError, UsageError
 from .execute import NotebookRun
 from .output import OutputFolders
 from .prelude import prelude
@@ -140,7 +140,10 @@ class LocalRun:
         # Tags MLflow gives each run it starts (MLFLOW_RUN_CONTEXT, read by its SystemEnvironmentContext in
         # every version the profiles pin, and applied after the defaults): the source is the notebook, as on
         # Databricks, not ipykernel_launcher.py; and this execution's id, for the closing table.
-        tags = json.loads(os.environ.get("MLFLOW_RUN_CONTEXT") or "{}")
+        try:
+            tags = dict(json.loads(os.environ.get("MLFLOW_RUN_CONTEXT") or "{}"))
+        except (TypeError, ValueError):
+            raise UsageError("MLFLOW_RUN_CONTEXT in the environment is not a JSON object of tags; unset it") from None
         tags.update({"mlflow.source.name": str(notebook), "mlflow.source.type": "NOTEBOOK",
                      runs_table.INVOCATION_TAG: self.invocation})  # fmt: skip
         env["MLFLOW_RUN_CONTEXT"] = json.dumps(tags)
