@@ -62,8 +62,8 @@ print(f"Loaded libraries: MLflow {mlflow.__version__}, scikit-learn {sklearn.__v
 # MAGIC The lab has two parameters. Leave them blank to use the defaults; a job (or the local runner's `--param`)
 # MAGIC can set them.
 # MAGIC - `data_path`: a CSV file of trips. Blank: in a workspace, the `nyc_taxi` table created in the course's
-# MAGIC   first lab, or else the lab's CSV file, downloaded and checked; elsewhere, a copy of that file downloaded
-# MAGIC   earlier, or else synthetic trips.
+# MAGIC   first lab if there is one; otherwise the lab's CSV file, `data/nyc-taxi.csv` beside the notebooks, or
+# MAGIC   else downloaded; either is checked against its checksum. `synthetic:10000` makes up 10,000 trips instead.
 # MAGIC - `experiment_name`: the MLflow experiment that receives the runs. Blank:
 # MAGIC   `/Users/<you>/dp090-using-mlflow-to-track-experiments` in a workspace,
 # MAGIC   `dp090-using-mlflow-to-track-experiments` elsewhere.
@@ -101,8 +101,8 @@ print(f"Lab session: {lab_session}")
 # MAGIC holiday and weather information, and the total amount paid for the trip, which the model will predict.
 # MAGIC
 # MAGIC Run the following cell to load the data into a pandas DataFrame and review it. It prints where the data
-# MAGIC came from; if that says **SYNTHETIC**, the real data was not available and the cell made up trips with
-# MAGIC the same columns, so the numbers you see later will differ from a run on the real data.
+# MAGIC came from; if that says **SYNTHETIC**, `data_path` asked for made-up trips with the same columns, so the
+# MAGIC numbers you see later will differ from a run on the real data.
 
 # COMMAND ----------
 

@@ -2,7 +2,8 @@
 """Run the lab's notebooks locally, against a real MLflow tracking server.
 
     python scripts/run_lab.py                      # start a server, run the lab, print the runs
-    python scripts/run_lab.py --data nyc-taxi.csv  # use this CSV file of trips
+    python scripts/run_lab.py --data trips.csv     # use this CSV file of trips, not the lab's data/nyc-taxi.csv
+    python scripts/run_lab.py --synthetic 100000   # made-up trips, as many as that
     python scripts/run_lab.py --keep-server        # then leave the MLflow UI up until Ctrl-C
     python scripts/run_lab.py --tracking-uri http://127.0.0.1:5000   # use a running server
     python scripts/run_lab.py --lang ja            # the Japanese notebooks (notebooks/ja/)
@@ -20,6 +21,7 @@ needs Java or pyspark, which this machine lacks, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -40,7 +42,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "in name order)")
     parser.add_argument("--lang", choices=lab.LANGUAGES, default=lab.SOURCE_LANGUAGE,
                         help="the notebooks' language: en (notebooks/) or ja (notebooks/ja/); the runs are the same")
-    parser.add_argument("--data", type=Path, help="CSV file of trips (sets the data_path parameter)")
+    parser.add_argument("--data", type=Path,
+                        help="CSV file of trips (sets the data_path parameter; default: the lab's data/nyc-taxi.csv)")
+    parser.add_argument("--synthetic", type=int, metavar="ROWS",
+                        help="made-up trips instead of the lab's data (sets data_path to synthetic:ROWS)")
     parser.add_argument("--tracking-uri", help="use this running tracking server instead of starting one")
     parser.add_argument("--port", type=int, help="port for the tracking server (default: a free one)")
     parser.add_argument("--keep-server", action="store_true",
@@ -60,17 +65,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)  # fmt: skip
 
 
-def parse_params(pairs: list[str], data: Path | None) -> dict[str, str]:
+def parse_params(pairs: list[str], data: Path | None, synthetic: int | None) -> dict[str, str]:
     params = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
         if not equals or not key:
             raise UsageError(f"--param {pair!r}: expected KEY=VALUE")
         params[key] = value
+    if data is not None and synthetic is not None:
+        raise UsageError("--data and --synthetic both choose the data; pass one of them")
     if data is not None:
+        if data.is_dir():
+            raise UsageError(f"--data {data}: is a folder; pass the CSV file itself")
         if not data.is_file():
             raise UsageError(f"--data {data}: no such file")
         params["data_path"] = str(data.resolve())
+    if synthetic is not None:
+        if synthetic < 1:
+            raise UsageError(f"--synthetic {synthetic}: the number of made-up trips must be at least 1")
+        params["data_path"] = f"synthetic:{synthetic}"
     return params
 
 
@@ -84,24 +97,26 @@ def check_params(params: dict[str, str], notebooks: dict) -> None:
 
 
 def run_lab(args: argparse.Namespace) -> int:
-    params = parse_params(args.param, args.data)
+    params = parse_params(args.param, args.data, args.synthetic)
+    if not args.cell_timeout > 0 or math.isinf(args.cell_timeout):
+        raise UsageError(f"--cell-timeout {args.cell_timeout:g}: a cell needs a time limit of more than 0 seconds")
     if args.notebooks and args.lang != lab.SOURCE_LANGUAGE:
         raise UsageError("--lang picks the notebooks to run; name notebooks or pass --lang, not both")
     notebook_paths = [path.resolve() for path in args.notebooks] or lab.lab_notebooks(args.lang)
     notebooks = {path: convert.to_ipynb(path, root=lab.PROJECT) for path in notebook_paths}
     check_params(params, notebooks)
     python = profile_python(args) if args.profile else sys.executable
-    folders = OutputFolders(args.out.resolve()).create()
 
     skipped = skip_spark_notebooks(notebooks, python)
 
-    with LocalRun(folders, args.tracking_uri, args.port, python, args.cell_timeout) as run:
+    with OutputFolders(args.out.resolve()).lock() as folders, \
+            LocalRun(folders.create(), args.tracking_uri, args.port, python, args.cell_timeout) as run:  # fmt: skip
         if args.port and run.server and run.server.port != args.port:
             print(f"Port {args.port} is taken; using {run.server.port} instead.")
         for path, notebook in notebooks.items():
             run.execute(path, notebook, params)
         lab_runs = run.logged_runs()
-        ran = ", ".join(display_path(path) for path in notebook_paths)
+        ran = ", ".join(display_path(path) for path in notebooks)
         print(f"\nMLflow runs logged to {run.tracking_uri} by {ran}:\n{runs_table.format_runs(lab_runs)}")
         if args.timings:
             print(run.timings())
@@ -118,8 +133,7 @@ def skip_spark_notebooks(notebooks: dict, python: str) -> list[Path]:
     if not problem:
         return []
     for path in spark_notebooks:
-        print(f"Skipping {path.relative_to(lab.PROJECT) if path.is_relative_to(lab.PROJECT) else path}: {problem}",
-              file=sys.stderr)  # fmt: skip
+        print(f"Skipping {display_path(path)}: {problem}", file=sys.stderr)
         del notebooks[path]
     return spark_notebooks
 
@@ -134,15 +148,19 @@ def serve_ui(args: argparse.Namespace) -> int:
     folders = OutputFolders(args.out.resolve())
     if not folders.has_store():
         raise UsageError(f"no tracking store of run_lab.py in {folders.out}; run the lab first, or pass its --out")
-    with LocalRun(folders, port=args.port) as run:
+    with folders.lock(), LocalRun(folders, port=args.port) as run:
         run.wait_for_server()
-        run.serve_until_interrupted(runs_table.runs_since(run.tracking_uri, 0))
+        run.serve_until_interrupted(runs_table.runs_of(run.tracking_uri))
     return 0
 
 
 def clean(args: argparse.Namespace) -> int:
     folders = OutputFolders(args.out.resolve())
-    removed = folders.remove()
+    if not folders.out.is_dir():
+        print(f"Nothing to remove: there is no folder {folders.out}.")
+        return 0
+    with folders.lock():
+        removed = folders.remove()
     for folder in removed:
         print(f"Removing {folder}")
     if not removed:

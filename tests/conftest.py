@@ -18,8 +18,8 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parent.parent
 SCRIPTS = PROJECT / "scripts"
-SHARED = PROJECT.parent / "shared"
-REAL_DATA = SHARED / "data" / "nyc-taxi.csv"
+# The lab's data, in the repository: what the notebooks use by default.
+REAL_DATA = PROJECT / "data" / "nyc-taxi.csv"
 # Kept after the run (git-ignored) so that a failing CI run can be looked at.
 TEST_OUTPUT = PROJECT / ".test-output"
 LAB_NOTEBOOK = PROJECT / "notebooks" / "01-using-mlflow-to-track-experiments.py"
@@ -87,7 +87,7 @@ def tracking_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def lab(tracking_server, tmp_path_factory) -> LabExecution:
-    """The lab notebooks, executed once on the synthetic data (what a fresh clone has)."""
+    """The lab notebooks, executed once as a fresh clone runs them: on the lab's data, data/nyc-taxi.csv."""
     return execute_lab(tracking_server.uri, tmp_path_factory.mktemp("lab")).check()
 
 

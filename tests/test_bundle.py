@@ -77,9 +77,9 @@ def test_the_root_file_is_bundle_yml_and_includes_resources():
     assert yaml.safe_load(BUNDLE.read_text())["include"] == ["resources/*.yml"]
 
 
-def test_sync_uploads_only_the_notebooks(config):
+def test_sync_uploads_only_the_notebooks_and_their_data(config):
     sync = config["sync"]
-    assert sync["paths"] == ["notebooks"]
+    assert sync["paths"] == ["notebooks", "data"]
     synced = [(ROOT / path).resolve() for path in sync["paths"]]
     for local_only in ["tests", "scripts", "docs", ".lab-output", "dist", ".test-output", ".venv"]:
         assert not any((ROOT / local_only).resolve().is_relative_to(path) for path in synced), local_only

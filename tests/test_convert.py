@@ -6,6 +6,7 @@ from conftest import write_notebook as write
 
 from labtools.local import convert
 from labtools.local.convert import declared_widgets
+from labtools.local.prelude import prelude
 from labtools.notebook.dbsource import NotebookFormatError
 
 
@@ -94,3 +95,106 @@ def test_declared_widgets_are_found_with_their_defaults(tmp_path):
         'value = dbutils.widgets.get("data_path")',
     )  # fmt: skip
     assert declared_widgets(convert.to_ipynb(path)) == {"data_path": "", "mode": "a"}
+
+
+# --- the forms of `%run` and of exported files that a workspace produces --------------------------------------
+
+
+def run_cells(notebook, params=None, tmp_path=None) -> dict:
+    """Run a converted notebook's code cells after the runner's injected cell, in one namespace, as a kernel does."""
+    namespace: dict = {}
+    code = [prelude(params or {}, str(tmp_path or "."), in_kernel=False)]
+    code += [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    for source in code:
+        exec(compile(source, "<cell>", "exec"), namespace)
+    return namespace
+
+
+@pytest.mark.parametrize(
+    "run_line",
+    ['%run "./my includes/the setup"', "%run './my includes/the setup'", "%run ./my includes/the setup",
+     '%run "./my includes/the setup.py"', "%run ../notebooks/my includes/the setup "],
+)  # fmt: skip
+def test_run_paths_may_be_quoted_and_hold_spaces(tmp_path, run_line):
+    write(tmp_path / "notebooks" / "my includes", "the setup.py", "helper = 42")
+    path = write(tmp_path / "notebooks", "lab.py", f"# MAGIC {run_line}", "print(helper)")
+    assert [c.source for c in convert.to_ipynb(path).cells] == ["helper = 42", "print(helper)"]
+
+
+def test_run_arguments_reach_the_included_notebooks_widgets_and_only_them(tmp_path):
+    write(
+        tmp_path / "notebooks" / "includes", "setup.py",
+        'dbutils.widgets.text("mode", "production")\ndbutils.widgets.text("note", "none")\n'
+        'mode, note = dbutils.widgets.get("mode"), dbutils.widgets.get("note")',
+    )  # fmt: skip
+    path = write(
+        tmp_path / "notebooks", "lab.py",
+        '# MAGIC %run ./includes/setup $mode="test" $note="two words"',
+        'after = dbutils.widgets.get("mode")',
+    )  # fmt: skip
+    namespace = run_cells(convert.to_ipynb(path), {"mode": "from-the-job"}, tmp_path)
+    assert (namespace["mode"], namespace["note"]) == ("test", "two words")
+    assert namespace["after"] == "from-the-job", "the arguments hold for the included notebook only"
+    assert declared_widgets(convert.to_ipynb(path)) == {"mode": "production", "note": "none"}
+
+
+@pytest.mark.parametrize(
+    ("run_line", "message"),
+    [
+        ("%run ./setup $mode", "%run ./setup $mode: '$mode' is not a widget argument such as $name=\"value\""),
+        ('%run "./setup', "%run \"./setup: No closing quotation"),
+        ("%run", "%run needs a notebook path"),
+    ],
+)
+def test_bad_run_arguments_name_file_and_line(tmp_path, run_line, message):
+    write(tmp_path / "notebooks", "setup.py", "x = 1")
+    path = write(tmp_path / "notebooks", "lab.py", "y = 2", f"# MAGIC {run_line}")
+    with pytest.raises(NotebookFormatError) as error:
+        convert.to_ipynb(path)
+    assert str(error.value).startswith(f"notebooks/lab.py:6: {message}"), str(error.value)
+
+
+@pytest.mark.parametrize("prefix", ["/Workspace/Users/me@example.com", "/Users/me@example.com", "/Repos/me/lab"])
+def test_an_absolute_workspace_path_says_it_exists_only_there_and_suggests_the_relative_one(tmp_path, prefix):
+    write(tmp_path / "notebooks" / "includes", "setup.py", "helper = 42")
+    path = write(tmp_path / "notebooks", "lab.py", f"# MAGIC %run {prefix}/notebooks/includes/setup")
+    with pytest.raises(NotebookFormatError) as error:
+        convert.to_ipynb(path)
+    assert str(error.value) == (
+        f"notebooks/lab.py:2: %run {prefix}/notebooks/includes/setup: an absolute path names a notebook in a "
+        "workspace (/Workspace, /Users, /Repos), which exists only there; write the path relative to this "
+        "notebook, e.g. %run ./includes/setup"
+    )
+    elsewhere = write(tmp_path / "notebooks" / "sub", "deep.py", f"# MAGIC %run {prefix}/includes/setup")
+    with pytest.raises(NotebookFormatError, match=r"e\.g\. %run \.\./includes/setup$"):
+        convert.to_ipynb(elsewhere)
+
+
+EXPORTED = (
+    "# Databricks notebook source\n# MAGIC %md \n# MAGIC # Title \n# MAGIC \n# MAGIC Text\n\n# COMMAND ----------\n\n"
+    "# DBTITLE 1,Widgets\n"
+    'dbutils.widgets.multiselect("days", "mon", ["mon", "tue", "wed"], "Days")\n'
+    'dbutils.widgets.combobox("colour", "red", ["red", "blue"], "Colour")\n'
+    'days, colour = dbutils.widgets.get("days"), dbutils.widgets.get("colour")\n\n# COMMAND ----------\n\n'
+    "# MAGIC %run ./includes/setup"
+)
+
+
+@pytest.mark.parametrize("line_ending", ["\n", "\r\n"], ids=["lf", "crlf"])
+def test_exported_files_with_crlf_trailing_spaces_and_no_final_newline_convert(tmp_path, line_ending):
+    write(tmp_path / "notebooks" / "includes", "setup.py", "helper = 42")
+    path = tmp_path / "notebooks" / "exported.py"
+    path.write_bytes(EXPORTED.replace("\n", line_ending).encode())
+    notebook = convert.to_ipynb(path)
+    assert [c.cell_type for c in notebook.cells] == ["markdown", "code", "code"]
+    assert notebook.cells[0].source == "# Title \n\nText"
+    assert notebook.cells[1].metadata["databricks"]["title"] == "Widgets"
+    assert "\r" not in "".join(c.source for c in notebook.cells)
+    namespace = run_cells(notebook, {"days": "tue,wed", "colour": "green"}, tmp_path)
+    assert (namespace["days"], namespace["colour"], namespace["helper"]) == ("tue,wed", "green", 42)
+
+
+def test_a_multiselect_value_outside_its_choices_is_named(tmp_path):
+    path = write(tmp_path / "notebooks", "lab.py", 'dbutils.widgets.multiselect("days", "mon", ["mon", "tue"])')
+    with pytest.raises(ValueError, match=r"widget 'days': value 'mon,sun' is not one of its choices \['mon', 'tue'\]"):
+        run_cells(convert.to_ipynb(path), {"days": "mon,sun"}, tmp_path)

@@ -97,6 +97,21 @@ def test_a_file_without_trailing_newline_and_with_crlf_header_parses():
     assert [c.source for c in notebook.cells] == ["print(1)"]
 
 
+def test_crlf_throughout_parses_as_lf_with_the_same_line_numbers():
+    """A workspace export saved on Windows: a bare '# MAGIC\\r' line is an empty line, not a plain one."""
+    crlf = EVERY_CONSTRUCT.replace("\n", "\r\n")
+    assert dbsource.parse(crlf, "x.py") == dbsource.parse(EVERY_CONSTRUCT, "x.py")
+
+
+def test_magic_lines_with_a_trailing_space_and_no_final_newline_parse():
+    text = "# Databricks notebook source\n# MAGIC %md \n# MAGIC Title \n# MAGIC \n# MAGIC text\n\n"
+    text += "# COMMAND ----------\n\n# MAGIC %run ./setup "
+    cells = dbsource.parse(text, "x.py").cells
+    assert [c.magic for c in cells] == ["md", "run"]
+    assert cells[0].body == "Title \n\ntext"
+    assert cells[1].magic_args == "./setup"
+
+
 def test_missing_header_names_file_and_line():
     with pytest.raises(NotebookFormatError) as error:
         dbsource.parse("print(1)\n", "notebooks/bad.py")

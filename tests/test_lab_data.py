@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import shutil
 import threading
 
 import pandas as pd
@@ -50,10 +51,64 @@ def test_synthetic_trips_have_the_lab_columns_and_plausible_fares(setup_notebook
     assert trips.equals(setup_notebook["synthetic_trips"](rows=5000, seed=1))
 
 
-@pytest.mark.skipif(not REAL_DATA.is_file(), reason=f"the lab's real data is not at {REAL_DATA}")
 def test_the_real_data_passes_validation(setup_notebook):
     trips, source = setup_notebook["load_trips"](str(REAL_DATA))
     assert len(trips) == 11734 and source == str(REAL_DATA)
+    assert setup_notebook["sha256_of"](REAL_DATA) == setup_notebook["LAB_DATA_SHA256"]
+
+
+@pytest.fixture
+def clone_without_data(setup_notebook, monkeypatch, tmp_path):
+    """A notebook folder (tmp/repo/notebooks/ja) as the working directory, with no data/ above it and no cache."""
+    folder = tmp_path / "repo" / "notebooks" / "ja"
+    folder.mkdir(parents=True)
+    monkeypatch.chdir(folder)
+    monkeypatch.setitem(setup_notebook, "LAB_DATA_CACHE", tmp_path / "cache" / "nyc-taxi.csv")
+    return tmp_path / "repo"
+
+
+def test_the_lab_data_beside_the_notebooks_is_found_from_a_nested_notebook_folder(setup_notebook, clone_without_data):
+    (clone_without_data / "data").mkdir()
+    shutil.copy(REAL_DATA, clone_without_data / "data" / "nyc-taxi.csv")
+    trips, source = setup_notebook["load_trips"]("")
+    assert len(trips) == 11734
+    assert source == f"{clone_without_data / 'data' / 'nyc-taxi.csv'} (the lab's data, checksum verified)"
+
+
+def test_a_changed_data_file_beside_the_notebooks_is_refused(setup_notebook, clone_without_data):
+    (clone_without_data / "data").mkdir()
+    changed = clone_without_data / "data" / "nyc-taxi.csv"
+    changed.write_bytes(REAL_DATA.read_bytes().replace(b"\n", b"\r\n"))  # what a CRLF checkout would do
+    with pytest.raises(setup_notebook["LabDataError"], match=f"^{changed}: not the lab's data \\(its SHA-256 is"):
+        setup_notebook["load_trips"]("")
+
+
+def test_without_a_data_folder_the_verified_download_is_used_and_kept(
+    setup_notebook, clone_without_data, file_server, monkeypatch
+):
+    root, url = file_server
+    shutil.copy(REAL_DATA, root / "nyc-taxi.csv")
+    monkeypatch.setitem(setup_notebook, "LAB_DATA_URL", f"{url}/nyc-taxi.csv")
+    trips, source = setup_notebook["load_trips"]("")
+    assert len(trips) == 11734 and source == f"{url}/nyc-taxi.csv (checksum verified)"
+    (root / "nyc-taxi.csv").unlink()  # the second time, the download kept in the cache is used
+    trips, source = setup_notebook["load_trips"]("")
+    assert len(trips) == 11734 and "downloaded earlier, checksum verified" in source
+
+
+def test_without_data_or_network_the_error_says_what_to_pass(setup_notebook, clone_without_data, monkeypatch):
+    monkeypatch.setitem(setup_notebook, "LAB_DATA_URL", "http://127.0.0.1:9/nyc-taxi.csv")
+    with pytest.raises(setup_notebook["LabDataError"], match="pass the CSV's path as data_path .*synthetic:10000"):
+        setup_notebook["load_trips"]("")
+
+
+def test_synthetic_trips_only_when_asked_for_and_announced(setup_notebook):
+    trips, source = setup_notebook["load_trips"]("synthetic:500")
+    assert len(trips) == 500
+    assert source == "SYNTHETIC trips (500) made up by synthetic_trips(), not the real lab data"
+    for bad in ("synthetic:", "synthetic:0", "synthetic:ten"):
+        with pytest.raises(setup_notebook["LabDataError"], match=f"^data_path '{bad}': expected synthetic:ROWS"):
+            setup_notebook["load_trips"](bad)
 
 
 def test_a_missing_file_is_named(setup_notebook, tmp_path):
@@ -122,17 +177,11 @@ def test_no_network_is_a_clear_error(setup_notebook, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_without_data_or_cache_the_synthetic_trips_are_announced(setup_notebook, monkeypatch, tmp_path):
-    monkeypatch.setitem(setup_notebook, "LAB_DATA_CACHE", tmp_path / "no-cache.csv")
-    trips, source = setup_notebook["load_trips"]("")
-    assert source.startswith("SYNTHETIC") and len(trips) == 10_000
-
-
-def test_a_corrupt_cache_is_not_used(setup_notebook, monkeypatch, tmp_path):
-    cache = tmp_path / "nyc-taxi.csv"
+def test_a_corrupt_cache_is_not_used(setup_notebook, clone_without_data):
+    cache = setup_notebook["LAB_DATA_CACHE"]
+    cache.parent.mkdir()
     cache.write_text("passengerCount\n1\n")
-    monkeypatch.setitem(setup_notebook, "LAB_DATA_CACHE", cache)
-    with pytest.raises(setup_notebook["LabDataError"], match="checksum does not match"):
+    with pytest.raises(setup_notebook["LabDataError"], match=f"^{cache}: not the lab's data"):
         setup_notebook["load_trips"]("")
 
 

@@ -53,6 +53,12 @@ def test_exactly_three_runs_with_the_lab_hyperparameters(lab):
     assert all(r.info.status == "FINISHED" for r in runs)
 
 
+def test_each_run_names_its_notebook_as_its_source_as_on_databricks(lab):
+    for run in lab_runs(lab):
+        assert run.data.tags["mlflow.source.name"] == "notebooks/01-using-mlflow-to-track-experiments.py"
+        assert run.data.tags["mlflow.source.type"] == "NOTEBOOK"
+
+
 def test_each_run_has_finite_metrics(lab):
     for run in lab_runs(lab):
         metrics = run.data.metrics
@@ -144,23 +150,19 @@ def test_the_runner_prints_the_runs_table(lab):
         assert f"{run.data.metrics['r2']:.4f}" in row
 
 
-def test_synthetic_data_is_announced_when_no_data_is_given(lab):
+def test_by_default_the_lab_runs_on_its_real_data_and_gets_the_courses_numbers(lab):
+    """No --data: the notebook finds data/nyc-taxi.csv above its folder, as a fresh clone has it."""
     loaded = output_text(cell_titled(lab.executed_notebook(), "Load the data"))
-    setup_cache = "~/.cache/dp090-mlflow-lab/nyc-taxi.csv"
-    if "SYNTHETIC" not in loaded:
-        assert "checksum verified" in loaded, f"neither synthetic nor the verified cache {setup_cache}:\n{loaded}"
-    else:
-        assert "not the real lab data" in loaded
+    assert f"Loaded 11,734 trips from {REAL_DATA} (the lab's data, checksum verified)" in loaded
+    least_squares = next(r for r in lab_runs(lab) if r.data.params["reg_param"] == "0.0")
+    assert least_squares.data.metrics["r2"] == pytest.approx(0.864, abs=0.005)
 
 
-@pytest.mark.skipif(not REAL_DATA.is_file(), reason=f"the lab's real data is not at {REAL_DATA}")
-def test_least_squares_on_the_real_data_explains_most_of_the_variance(tracking_server, tmp_path):
-    lab = execute_lab(tracking_server.uri, tmp_path, "--data", str(REAL_DATA)).check()
-    runs = lab_runs(lab)
-    least_squares = next(r for r in runs if r.data.params["reg_param"] == "0.0")
-    assert least_squares.data.metrics["r2"] >= 0.7
+def test_synthetic_trips_only_when_asked_for_and_announced(tracking_server, tmp_path):
+    lab = execute_lab(tracking_server.uri, tmp_path, "--synthetic", "2000").check()
     loaded = output_text(cell_titled(lab.executed_notebook(), "Load the data"))
-    assert f"Loaded 11,734 trips from {REAL_DATA}" in loaded
+    assert "Loaded 2,000 trips from SYNTHETIC trips (2,000) made up by synthetic_trips(), not the real" in loaded
+    assert len(lab_runs(lab)) == 3
 
 
 def test_running_the_lab_twice_in_one_store_adds_three_runs_and_keeps_the_first(tracking_server, tmp_path):

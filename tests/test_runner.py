@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from conftest import PROJECT, SCRIPTS, run_lab
 from conftest import write_notebook as notebook
+from mlflow.tracking import MlflowClient
 
 # With pytest -n, on one worker: the module's fixture runs once.
 pytestmark = pytest.mark.xdist_group("runner")
@@ -189,6 +190,40 @@ def test_missing_data_file_is_named(tmp_path):
     assert result.stderr == f"error: --data {tmp_path / 'nope.csv'}: no such file\n"
 
 
+BAD_OPTIONS = {
+    "data-is-a-folder": (["--data", "{tmp}"], "--data {tmp}: is a folder; pass the CSV file itself"),
+    "cell-timeout-0": (["--cell-timeout", "0"], "--cell-timeout 0: a cell needs a time limit of more than 0 seconds"),
+    "cell-timeout-negative": (["--cell-timeout", "-5"], "--cell-timeout -5: a cell needs a time limit of more than 0"),
+    "synthetic-0": (["--synthetic", "0"], "--synthetic 0: the number of made-up trips must be at least 1"),
+    "data-and-synthetic": (["--data", "{tmp}/x.csv", "--synthetic", "5"], "--data and --synthetic both choose the"),
+    "out-under-proc": (["--out", "/proc/no-such/out"],
+                       "--out /proc/no-such/out: cannot create the output folder there (No such file or directory)"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OPTIONS))
+def test_a_bad_option_is_one_line_naming_it_and_nothing_starts(case, tmp_path):
+    args, expected = BAD_OPTIONS[case]
+    result = run_lab(*(arg.format(tmp=tmp_path) for arg in args))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.startswith("error: " + expected.format(tmp=tmp_path)), result.stderr
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.stderr
+    assert "Starting MLflow" not in result.stdout
+
+
+def test_a_tracking_uri_that_does_not_answer_is_one_line_before_any_kernel(tmp_path):
+    with socket.socket() as bound:  # bound, not listening: connections are refused
+        bound.bind(("127.0.0.1", 0))
+        uri = f"http://127.0.0.1:{bound.getsockname()[1]}"
+        result = run_lab("--tracking-uri", uri, "--out", str(tmp_path / "out"))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr.strip() == (
+        f"error: --tracking-uri {uri}: no MLflow tracking server answers "
+        f"(tried POST {uri}/api/2.0/mlflow/experiments/search: [Errno 111] Connection refused)"
+    )
+    assert "Running" not in result.stdout and not (tmp_path / "out" / "executed" / "kernel.log").exists()
+
+
 def test_data_with_a_missing_column_stops_the_lab_naming_column_and_cell(tracking_server, tmp_path):
     csv = tmp_path / "trips.csv"
     csv.write_text("passengerCount,totalAmount\n1,10.5\n")
@@ -305,6 +340,70 @@ def test_a_kernel_that_does_not_start_is_one_line_with_its_own_exit_status(tmp_p
     assert len(errors) == 1 and "the Jupyter kernel" in errors[0] and "did not start" in errors[0], result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     assert processes_mentioning(str(tmp_path / "out")) == []
+
+
+WAIT_FOR_RELEASE = """\
+# DBTITLE 1,Hold the output folder
+import os, pathlib, time
+pathlib.Path(f"{started}-{{os.getpid()}}").touch()
+while not pathlib.Path({release!r}).exists():
+    time.sleep(0.1)
+"""
+
+
+def test_two_runners_on_one_out_folder_take_turns_and_both_stores_survive(tmp_path):
+    """Two terminals, one clone, the default --out: the second waits for the first, saying so."""
+    started, release, out = tmp_path / "started", tmp_path / "release", tmp_path / "out"
+    path = notebook(tmp_path, "turns.py", LOG_ONE_RUN, WAIT_FOR_RELEASE.format(started=str(started),
+                                                                              release=str(release)))  # fmt: skip
+    command = [sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)]
+    runners = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)
+               for _ in range(2)]  # fmt: skip
+    outputs = [[], []]
+    readers = [threading.Thread(target=lambda r=r, o=o: o.extend(r.stdout))
+               for r, o in zip(runners, outputs, strict=True)]  # fmt: skip
+    for reader in readers:
+        reader.start()
+    waiting_line = f"{out} is in use by run_lab.py (pid "
+    while not (any(line.startswith(waiting_line) for output in outputs for line in list(output))
+               and list(tmp_path.glob("started-*"))):  # fmt: skip
+        assert len(list(tmp_path.glob("started-*"))) < 2, "both runners ran their notebook at once on one --out"
+        assert all(runner.poll() is None for runner in runners), "a runner ended before the other was released"
+        time.sleep(0.1)
+    release.touch()
+    for runner, reader, output in zip(runners, readers, outputs, strict=True):
+        runner.wait(timeout=300)
+        reader.join()
+        stderr = runner.stderr.read()
+        assert runner.returncode == 0, "".join(output) + stderr
+        assert "Traceback" not in stderr, stderr
+    said = [line for output in outputs for line in output if line.startswith(waiting_line)]
+    assert len(said) == 1 and "waiting for it to finish (Ctrl-C to stop waiting, or pass another --out" in said[0]
+    assert runs_in_store(out / "mlflow") == 2
+    assert len(metrics_by_run(out / "mlflow")) == 2
+
+
+def test_on_a_shared_server_the_table_lists_only_this_executions_runs_with_their_notebook(tracking_server, tmp_path):
+    started, release = tmp_path / "started", tmp_path / "release"
+    path = notebook(tmp_path, "shared.py", LOG_ONE_RUN, WAIT_FOR_RELEASE.format(started=str(started),
+                                                                               release=str(release)))  # fmt: skip
+    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(tmp_path / "out"),
+                               "--tracking-uri", tracking_server.uri],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)  # fmt: skip
+    while not list(tmp_path.glob("started-*")):
+        assert runner.poll() is None, runner.communicate()
+        time.sleep(0.1)
+    client = MlflowClient(tracking_server.uri)  # someone else, logging to the same server meanwhile
+    theirs = client.create_run(client.create_experiment(f"someone-else-{tmp_path.name}"), run_name="someone-else")
+    client.set_terminated(theirs.info.run_id)
+    release.touch()
+    stdout, stderr = runner.communicate(timeout=300)
+    assert runner.returncode == 0, stdout + stderr
+    [ours] = client.search_runs([client.get_experiment_by_name("runner-tests").experiment_id],
+                                filter_string=f"tags.`mlflow.source.name` = '{path}'")  # fmt: skip
+    assert ours.data.tags["mlflow.source.type"] == "NOTEBOOK"
+    rows = stdout.split("MLflow runs logged to", 1)[1].splitlines()[3:]  # after the header and its underline
+    assert [row.split()[0] for row in rows if row.strip()] == [ours.info.run_name], stdout
 
 
 def test_two_runners_at_once_use_separate_ports_and_stores(tmp_path):

@@ -11,6 +11,7 @@ Magics are translated to what a local kernel can do:
 | `%md`, `%md-sandbox` | a markdown cell                                            |
 | `%python`        | a code cell                                                    |
 | `%run ./other`   | the other notebook's code cells, inlined in the same namespace |
+|                  | (`$name=value` arguments set its widgets; a quoted path may hold spaces) |
 | `%pip`           | skipped with a printed note (requirements are installed first) |
 | `%sh`            | run by the shell through the local runtime                     |
 | `%fs`            | `dbutils.fs` of the local runtime                              |
@@ -20,6 +21,8 @@ Magics are translated to what a local kernel can do:
 
 from __future__ import annotations
 
+import os
+import shlex
 from pathlib import Path
 
 import nbformat
@@ -69,7 +72,7 @@ def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Pat
             if include_markdown:
                 cells.append(_markdown(cell.body, where))
         elif magic == "run":
-            cells += _inline_run(cell, path, root, run_stack, file_name)
+            cells += _inline_run(cell, where, path, root, run_stack)
         elif magic is None or magic == "python":
             if cell.body.strip():
                 code_line = cell.source_line + (magic is not None)
@@ -96,11 +99,12 @@ def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Pat
     return cells
 
 
-def _inline_run(cell: Cell, path: Path, root: Path, run_stack: list[Path], file_name: str) -> list:
+def _inline_run(cell: Cell, where: dict, path: Path, root: Path, run_stack: list[Path]) -> list:
     """The code cells of the notebook a `%run` names, as Databricks runs them: in our namespace."""
-    target_name = cell.magic_args.split()[0] if cell.magic_args else ""
-    if not target_name:
-        raise NotebookFormatError(file_name, cell.source_line, "%run needs a notebook path, e.g. %run ./setup")
+    file_name = where["file"]
+    target_name, arguments = _run_arguments(cell.magic_args, file_name, cell.source_line)
+    if target_name.startswith("/"):
+        raise NotebookFormatError(file_name, cell.source_line, _absolute_run_path(target_name, path, root))
     target = (path.parent / target_name).resolve()
     if target.suffix != ".py":
         target = target.with_name(target.name + ".py")
@@ -112,7 +116,49 @@ def _inline_run(cell: Cell, path: Path, root: Path, run_stack: list[Path], file_
     if target in chain:
         cycle = " -> ".join(_relative(p, root) for p in [*chain[chain.index(target) :], target])
         raise NotebookFormatError(file_name, cell.source_line, f"%run cycle: {cycle}")
-    return _convert(target, root, include_markdown=False, run_stack=chain)
+    cells = _convert(target, root, include_markdown=False, run_stack=chain)
+    if not arguments:
+        return cells
+    # The arguments hold while the included cells run, as widget values that win over the defaults.
+    return [_code(f"_local_runtime.enter_run({arguments!r})", where), *cells,
+            _code("_local_runtime.leave_run()", where)]  # fmt: skip
+
+
+def _run_arguments(magic_args: str, file_name: str, line: int) -> tuple[str, dict[str, str]]:
+    """`("./setup", {"mode": "test"})` for `%run ./setup $mode="test"`; the path may be quoted or hold spaces."""
+    try:
+        words = shlex.split(magic_args)
+    except ValueError as error:  # an unclosed quote
+        raise NotebookFormatError(file_name, line, f"%run {magic_args}: {error}") from None
+    path_words = []
+    for word in words:
+        if word.startswith("$"):
+            break
+        path_words.append(word)
+    if not path_words:
+        raise NotebookFormatError(file_name, line, "%run needs a notebook path, e.g. %run ./setup")
+    arguments = {}
+    for word in words[len(path_words) :]:
+        name, equals, value = word[1:].partition("=")
+        if not word.startswith("$") or not equals or not name.isidentifier():
+            raise NotebookFormatError(
+                file_name, line, f"%run {magic_args}: {word!r} is not a widget argument such as $name=\"value\""
+            )
+        arguments[name] = value
+    return " ".join(path_words), arguments
+
+
+def _absolute_run_path(target_name: str, path: Path, root: Path) -> str:
+    """The error for `%run /Users/...`: such paths exist only in a workspace; suggest the relative path."""
+    message = (f"%run {target_name}: an absolute path names a notebook in a workspace (/Workspace, /Users, /Repos), "
+               "which exists only there; write the path relative to this notebook")  # fmt: skip
+    parts = Path(target_name).parts[1:]
+    for start in range(len(parts)):  # the longest tail of the path that names a notebook here
+        candidate = root.joinpath(*parts[start:])
+        if candidate.with_name(candidate.name + ".py").is_file() or candidate.is_file():
+            relative = os.path.relpath(candidate, path.parent)
+            return f"{message}, e.g. %run {relative if relative.startswith('..') else './' + relative}"
+    return f"{message}, e.g. %run ./includes/setup"
 
 
 def _check_syntax(code: str, file_name: str, code_line: int) -> None:

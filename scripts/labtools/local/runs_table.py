@@ -1,17 +1,25 @@
-"""The closing table of `run_lab.py`: the runs a lab execution logged.
+"""The closing table of `run_lab.py`: the runs a lab execution logged; and whether a server answers.
 
 It asks the tracking server's REST API directly: importing the MLflow client
 would add about two seconds to every run of the runner, and the two calls
 below have not changed since MLflow 1.
+
+A runner's runs are those tagged with its invocation (`INVOCATION_TAG`, set through the kernel's
+environment, see session.py), so that on a shared server (`--tracking-uri`) the table lists this
+execution's runs only, not those others logged meanwhile.
 """
 
 from __future__ import annotations
 
 import json
+import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
 from ..text import format_table
+from .errors import TrackingServerError, UsageError
+
+INVOCATION_TAG = "run_lab.invocation"
 
 PARAMS = ["elastic_net_param", "reg_param", "max_iter"]
 METRICS = ["rmse", "mae", "r2"]
@@ -26,24 +34,41 @@ class Run:
     metrics: dict[str, float]
 
 
-def _post(tracking_uri: str, endpoint: str, body: dict) -> dict:
+def _post(tracking_uri: str, endpoint: str, body: dict, timeout: float = 30) -> dict:
     request = urllib.request.Request(
         f"{tracking_uri.rstrip('/')}/api/2.0/mlflow/{endpoint}",
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.load(response)
 
 
-def runs_since(tracking_uri: str, since_ms: int) -> list[Run]:
-    """Runs started at or after `since_ms` (epoch milliseconds) in any experiment, oldest first."""
+def check_server(tracking_uri: str, timeout: float = 10) -> None:
+    """Raise a one-line error unless an MLflow tracking server answers at `tracking_uri`."""
+    if not tracking_uri.startswith(("http://", "https://")):
+        raise UsageError(f"--tracking-uri {tracking_uri}: the runner needs the http(s) address of an MLflow "
+                         "tracking server, e.g. http://127.0.0.1:5000")  # fmt: skip
+    tried = f"tried POST {tracking_uri.rstrip('/')}/api/2.0/mlflow/experiments/search"
+    try:
+        _post(tracking_uri, "experiments/search", {"max_results": 1}, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        raise TrackingServerError(f"--tracking-uri {tracking_uri}: not an MLflow tracking server that lets you in "
+                                  f"({tried}: HTTP {error.code} {error.reason})") from None  # fmt: skip
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        reason = getattr(error, "reason", None) or error
+        message = f"--tracking-uri {tracking_uri}: no MLflow tracking server answers ({tried}: {reason})"
+        raise TrackingServerError(message) from None
+
+
+def runs_of(tracking_uri: str, invocation: str | None = None) -> list[Run]:
+    """The runs tagged with `invocation` (every run if None), in any experiment, oldest first."""
     experiments = _post(tracking_uri, "experiments/search", {"max_results": 1000}).get("experiments", [])
     if not experiments:
         return []
     found = _post(tracking_uri, "runs/search", {
         "experiment_ids": [e["experiment_id"] for e in experiments],
-        "filter": f"attributes.start_time >= {since_ms}",
+        "filter": f"tags.`{INVOCATION_TAG}` = '{invocation}'" if invocation else "",
         "order_by": ["attributes.start_time ASC"],
         "max_results": 1000,
     })  # fmt: skip

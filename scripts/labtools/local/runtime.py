@@ -5,8 +5,10 @@ defined. The local runner executes the same notebooks in a plain Jupyter
 kernel, so its first (injected) cell calls `install()` to define:
 
 - `dbutils.widgets` with job semantics: a value passed in (by a job, or by
-  `run_lab.py --param`) wins over the default the notebook declares, and
-  `get` of a name the notebook never declared fails, as it does on Databricks;
+  `run_lab.py --param`, or by `%run ./other $name=value` to the other notebook)
+  wins over the default the notebook declares, and `get` of a name the notebook
+  never declared fails, as it does on Databricks; text, dropdown, combobox and
+  multiselect widgets;
 - `dbutils.fs` over a local folder that stands for `dbfs:/`;
 - `dbutils.notebook.exit(value)`: records the value a job would read as the
   notebook's output, and prints it as Databricks shows it; it stops nothing;
@@ -39,24 +41,42 @@ class Widgets:
     def __init__(self, passed_values: dict[str, str] | None = None):
         self._passed = dict(passed_values or {})
         self._defaults: dict[str, str] = {}
+        # The `$name=value` arguments of each `%run` being run, innermost last: they win over passed values.
+        self._run_arguments: list[dict[str, str]] = []
 
     def text(self, name: str, defaultValue: str = "", label: str | None = None) -> None:  # noqa: N803 (Databricks' names)
         self._defaults[name] = str(defaultValue)
 
-    def dropdown(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
-        if defaultValue not in choices:
-            raise ValueError(f"widget {name!r}: default {defaultValue!r} is not one of its choices {choices}")
-        passed = self._passed.get(name)
-        if passed is not None and passed not in choices:
-            raise ValueError(f"widget {name!r}: value {passed!r} is not one of its choices {choices}")
-        self._defaults[name] = defaultValue
+    def combobox(self, name: str, defaultValue: str, choices=(), label: str | None = None) -> None:  # noqa: N803
+        self._defaults[name] = str(defaultValue)  # its choices are suggestions: any text is a valid value
 
-    combobox = text
+    def dropdown(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
+        self._choice(name, defaultValue, choices, multiple=False)
+
+    def multiselect(self, name: str, defaultValue: str, choices: list[str], label: str | None = None) -> None:  # noqa: N803
+        self._choice(name, defaultValue, choices, multiple=True)
+
+    def _choice(self, name: str, default: str, choices: list[str], multiple: bool) -> None:
+        """Declare a widget whose value must be one of `choices` (several, comma-separated, for a multiselect)."""
+        choices = [str(choice) for choice in choices]
+        for what, value in [("default", default), ("value", self._value_passed(name))]:
+            if value is None:
+                continue
+            outside = [part for part in (str(value).split(",") if multiple else [str(value)]) if part not in choices]
+            if outside:
+                raise ValueError(f"widget {name!r}: {what} {value!r} is not one of its choices {choices}")
+        self._defaults[name] = str(default)
+
+    def _value_passed(self, name: str) -> str | None:
+        if self._run_arguments and name in self._run_arguments[-1]:
+            return self._run_arguments[-1][name]
+        return self._passed.get(name)
 
     def get(self, name: str) -> str:
         if name not in self._defaults:
             raise InputWidgetNotDefined(f"No input widget named {name} is defined")
-        return self._passed.get(name, self._defaults[name])
+        passed = self._value_passed(name)
+        return self._defaults[name] if passed is None else passed
 
     getArgument = get  # noqa: N815 (Databricks' name)
 
@@ -157,6 +177,15 @@ def run_sql(query: str) -> None:
     result = spark.sql(query)
     if result.columns:
         display(result)
+
+
+def enter_run(arguments: dict[str, str]) -> None:
+    """Before the cells of `%run ./other $name=value`: the arguments become the widget values they run with."""
+    dbutils.widgets._run_arguments.append(dict(arguments))
+
+
+def leave_run() -> None:
+    dbutils.widgets._run_arguments.pop()
 
 
 def run_shell(script: str) -> None:

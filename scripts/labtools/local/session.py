@@ -13,17 +13,19 @@ interrupted halfway (which would leave `mlflow server` running).
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import nbformat
 
 from ..lab import PROJECT
 from . import convert, runs_table
-from .errors import TrackingServerError
+from .errors import TrackingServerError, UsageError
 from .execute import NotebookRun
 from .output import OutputFolders
 from .prelude import prelude
@@ -45,15 +47,24 @@ class LocalRun:
         self.cell_timeout = cell_timeout
         self.say = say
         self.server = None if tracking_uri else TrackingServer(folders.store, port=port, python=python)
-        self.tracking_uri = tracking_uri or self.server.uri
+        self.given_tracking_uri = tracking_uri
+        # Tags every run this execution logs (through the kernels' environment): the closing table lists
+        # these runs only, whoever else logs to the same server meanwhile.
+        self.invocation = uuid.uuid4().hex
         self.kernels: list[NotebookRun] = []
         self.started = time.monotonic()
-        self.started_ms = int(time.time() * 1000)
         # When the start-up steps finished, in seconds since the run started (printed by --timings).
         self.startup: dict[str, float] = {}
         self._previous_handlers: dict = {}
 
+    @property
+    def tracking_uri(self) -> str:
+        # The runner's own server may move to another port if its first one was taken (tracking_server.py).
+        return self.given_tracking_uri or self.server.uri
+
     def __enter__(self) -> LocalRun:
+        if self.given_tracking_uri:
+            runs_table.check_server(self.given_tracking_uri)  # before a kernel starts and fails on it
         for signal_number in (signal.SIGTERM, signal.SIGHUP):
             self._previous_handlers[signal_number] = signal.signal(signal_number, _raise_keyboard_interrupt)
         try:
@@ -86,9 +97,7 @@ class LocalRun:
         self.say(f"\nRunning {relative}")
         code = prelude(params, str(self.folders.dbfs), in_kernel=True, warm_up=self.server is not None,
                        spark_dir=str(self.folders.spark), start_spark=convert.needs_spark(notebook))  # fmt: skip
-        injected = nbformat.v4.new_code_cell(code)
-        injected.metadata["tags"] = ["injected-parameters"]
-        notebook.cells.insert(0, injected)
+        notebook.cells.insert(0, _injected(code))
 
         kernel = NotebookRun(notebook, cwd=path.parent, cell_timeout=self.cell_timeout, python=self.python)
         self.kernels.append(kernel)
@@ -103,13 +112,18 @@ class LocalRun:
 
         executed_path = self.folders.executed / (path.stem + ".ipynb")
         try:
-            kernel.start(env=self._kernel_env(), log_path=self.folders.executed / "kernel.log")
+            kernel_uri = self.tracking_uri
+            kernel.start(env=self._kernel_env(relative), log_path=self.folders.executed / "kernel.log")
             self._milestone("kernel ready")
             kernel.run_cells(range(0, 1), progress, timeout=300)  # imports, whatever --cell-timeout says
             self._milestone("imports done")
             if self.server:
-                self.server.wait_ready()
+                self.wait_for_server()
                 self._milestone("server ready")
+            if self.tracking_uri != kernel_uri:  # the server moved after the kernel started: tell the kernel
+                moved = f"import os\nos.environ['MLFLOW_TRACKING_URI'] = {self.tracking_uri!r}  # the server moved"
+                notebook.cells.insert(1, _injected(moved))
+                total += 1
             self._milestone("first lab cell starts")
             kernel.run_cells(range(1, len(notebook.cells)), progress)
         except BaseException:
@@ -121,9 +135,19 @@ class LocalRun:
             nbformat.write(notebook, executed_path)
         self.say(f"  done in {time.monotonic() - started:.1f}s; executed notebook: {executed_path}")
 
-    def _kernel_env(self) -> dict[str, str]:
+    def _kernel_env(self, notebook: Path) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("DATABRICKS_")}
         env["MLFLOW_TRACKING_URI"] = self.tracking_uri
+        # Tags MLflow gives each run it starts (MLFLOW_RUN_CONTEXT, read by its SystemEnvironmentContext in
+        # every version the profiles pin, and applied after the defaults): the source is the notebook, as on
+        # Databricks, not ipykernel_launcher.py; and this execution's id, for the closing table.
+        try:
+            tags = dict(json.loads(os.environ.get("MLFLOW_RUN_CONTEXT") or "{}"))
+        except (TypeError, ValueError):
+            raise UsageError("MLFLOW_RUN_CONTEXT in the environment is not a JSON object of tags; unset it") from None
+        tags.update({"mlflow.source.name": str(notebook), "mlflow.source.type": "NOTEBOOK",
+                     runs_table.INVOCATION_TAG: self.invocation})  # fmt: skip
+        env["MLFLOW_RUN_CONTEXT"] = json.dumps(tags)
         env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "2"  # a local server that stops answering will not come back
         # MLflow 2.13 (profile 15.4-lts-ml) imports setuptools in log_model; in a kernel, whose IPython has
         # already imported distutils, setuptools then warns on every later call. A local artefact: keep it out.
@@ -135,7 +159,7 @@ class LocalRun:
 
     def logged_runs(self) -> list[runs_table.Run]:
         """The runs the notebooks logged during this run, oldest first."""
-        return runs_table.runs_since(self.tracking_uri, self.started_ms)
+        return runs_table.runs_of(self.tracking_uri, self.invocation)
 
     def timings(self) -> str:
         milestones = ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.startup.items())
@@ -146,7 +170,11 @@ class LocalRun:
 
     def wait_for_server(self) -> None:
         if self.server:
+            port = self.server.port
             self.server.wait_ready()
+            if self.server.port != port:
+                self.say(f"Another server took port {port} before the runner's could; "
+                         f"the runner's tracking server is at {self.server.uri} instead.")  # fmt: skip
 
     def serve_until_interrupted(self, lab_runs: list[runs_table.Run]) -> None:
         """Keep the MLflow UI up, printing where to look, until Ctrl-C."""
@@ -163,3 +191,10 @@ class LocalRun:
             self.say("\nStopping the tracking server.")
             return
         raise TrackingServerError(f"the tracking server stopped; its log ends:\n{self.server.log_tail()}")
+
+
+def _injected(code: str) -> nbformat.NotebookNode:
+    """A cell of the runner's own, tagged so in the executed notebook."""
+    cell = nbformat.v4.new_code_cell(code)
+    cell.metadata["tags"] = ["injected-parameters"]
+    return cell

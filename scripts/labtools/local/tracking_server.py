@@ -5,10 +5,18 @@ a store folder the caller chooses. It spawns uvicorn workers (and, unless told
 not to, background job consumers); stopping only the parent pid would leave
 those running, so the server is started in a process group of its own and the
 whole group is stopped.
+
+The port is picked free, released, and bound by the server a few seconds later:
+another process (a second runner in a parallel CI job) can take it meanwhile.
+So `wait_ready()` does not trust whatever answers there: the server must list a
+folder that only this server's artifact store holds (`_proof`). If another one
+answers, ours fails to bind the port and exits: then it starts again on a new port.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import socket
@@ -17,9 +25,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 from .errors import TrackingServerError
+
+
+def _bindable(port: int, host: str) -> bool:
+    return free_port(port, host) == port
 
 
 def free_port(preferred: int | None = None, host: str = "127.0.0.1") -> int:
@@ -50,6 +63,9 @@ class TrackingServer:
         self.python = python
         self.process: subprocess.Popen | None = None
         self.log_path = self.store / "server.log"
+        # Listed by this server's artifact API, and by no other server's; removed once checked.
+        self._proof = self.store / "artifacts" / f"run_lab-server-check-{uuid.uuid4().hex[:12]}"
+        self.verified = False
 
     @property
     def uri(self) -> str:
@@ -57,6 +73,7 @@ class TrackingServer:
 
     def start(self) -> TrackingServer:
         self.store.mkdir(parents=True, exist_ok=True)
+        self._proof.mkdir(parents=True, exist_ok=True)
         command = [
             self.python, "-m", "mlflow", "server",
             "--host", self.host,
@@ -79,23 +96,48 @@ class TrackingServer:
             )  # fmt: skip
         return self
 
-    def wait_ready(self, timeout: float = 60.0) -> None:
+    def wait_ready(self, timeout: float = 60.0, attempts: int = 3) -> None:
+        """Return once this server answers; start it again on another port if its port was taken."""
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        if self.verified and self.process.poll() is not None:
+            raise TrackingServerError(f"mlflow server stopped (status {self.process.returncode}); "
+                                      f"last lines of {self.log_path}:\n{self.log_tail()}")  # fmt: skip
+        while not self.verified:
             if self.process.poll() is not None:
-                raise TrackingServerError(
-                    f"mlflow server exited with status {self.process.returncode} before it was ready; "
-                    f"last lines of {self.log_path}:\n{self.log_tail()}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.uri}/health", timeout=1) as response:
-                    if response.read().strip() == b"OK":
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise TrackingServerError(f"mlflow server not ready after {timeout:.0f} s; see {self.log_path}")
+                if _bindable(self.port, self.host):
+                    raise TrackingServerError(
+                        f"mlflow server exited with status {self.process.returncode} before it was ready; "
+                        f"last lines of {self.log_path}:\n{self.log_tail()}"
+                    )
+                # Another process bound the port first, and ours gave up binding it (after preparing the
+                # store: stopping it earlier could cut its database migration short). Again, on a new port.
+                attempts -= 1
+                if attempts == 0:
+                    raise TrackingServerError(f"port {self.port}: taken by another process; pass another --port")
+                self.stop()
+                self.port = free_port(None, self.host)
+                self.start()
+                deadline = time.monotonic() + timeout
+            elif self._answers():
+                self.verified = True
+                self._remove_proof()
+            elif time.monotonic() > deadline:
+                self.stop()
+                raise TrackingServerError(f"mlflow server not ready after {timeout:.0f} s; see {self.log_path}")
+            else:
+                time.sleep(0.1)  # nothing answers yet, or another server does until ours gives up its port
+
+    def _answers(self) -> bool:
+        """Whether this server answers on the port: it lists the proof folder, which no other server has."""
+        try:
+            with urllib.request.urlopen(f"{self.uri}/health", timeout=1) as response:
+                if response.read().strip() != b"OK":
+                    return False
+            with urllib.request.urlopen(f"{self.uri}/api/2.0/mlflow-artifacts/artifacts", timeout=5) as response:
+                listed = {item.get("path") for item in json.load(response).get("files", [])}
+        except (OSError, ValueError, AttributeError):  # nothing listens yet, or not a server of ours
+            return False
+        return self._proof.name in listed
 
     def is_alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -113,6 +155,11 @@ class TrackingServer:
                 break
         self.process.wait()  # reap it
         self.process = None
+        self._remove_proof()
+
+    def _remove_proof(self) -> None:
+        with contextlib.suppress(OSError):
+            self._proof.rmdir()
 
     def log_tail(self, lines: int = 20) -> str:
         try:

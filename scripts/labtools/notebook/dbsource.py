@@ -117,8 +117,10 @@ def read(path: str | Path) -> Notebook:
 
 
 def parse(text: str, path: str = "<string>") -> Notebook:
+    # Exported on Windows, or checked out with core.autocrlf: CRLF line endings. Line numbers stay the same.
+    text = text.replace("\r\n", "\n")
     lines = text.split("\n")
-    if lines[0].rstrip("\r") != HEADER:
+    if lines[0] != HEADER:
         raise NotebookFormatError(
             path, 1, f"first line must be exactly {HEADER!r}; without it a workspace imports a plain file"
         )

@@ -1,0 +1,55 @@
+"""`LocalRun` in this process, where a test can arrange what a command line cannot: a port race.
+
+A real kernel and real `mlflow server` processes, as in test_runner.py.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import urllib.request
+
+from conftest import PROJECT, write_notebook
+
+from labtools.local import convert
+from labtools.local import tracking_server as server_module
+from labtools.local.output import OutputFolders
+from labtools.local.session import LocalRun
+
+
+def experiment_names(uri: str) -> set[str]:
+    request = urllib.request.Request(f"{uri}/api/2.0/mlflow/experiments/search", data=b'{"max_results": 1000}',
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return {e["name"] for e in json.load(response).get("experiments", [])}
+
+
+def test_a_port_taken_between_picking_and_binding_moves_the_server_and_the_kernel_follows(
+    tracking_server, tmp_path, monkeypatch
+):
+    """Another server (the session's) takes the port the runner picked: the runs must not go to it."""
+    other = tracking_server
+    real_free_port = server_module.free_port
+    picked = []
+
+    def racing_free_port(preferred=None, host="127.0.0.1"):
+        if preferred is None and not picked:  # the runner's first pick: the port another server binds meanwhile
+            picked.append(other.port)
+            return other.port
+        return real_free_port(preferred, host)
+
+    monkeypatch.setattr(server_module, "free_port", racing_free_port)
+    experiment = f"port-race-{tmp_path.name}"
+    path = write_notebook(tmp_path, "race.py", f"import mlflow\nmlflow.set_experiment({experiment!r})\n"
+                          "with mlflow.start_run():\n    mlflow.log_param('logged', 'here')")  # fmt: skip
+    said = []
+    folders = OutputFolders(tmp_path / "out").create()
+    with LocalRun(folders, say=lambda *args, **kwargs: said.append(" ".join(map(str, args)))) as run:
+        run.execute(path, convert.to_ipynb(path, root=PROJECT), {})
+        uri = run.tracking_uri
+    assert picked and uri != other.uri
+    assert f"Another server took port {other.port} before the runner's could" in "\n".join(said)
+    assert experiment not in experiment_names(other.uri), "a run went to the other server"
+    with sqlite3.connect(folders.store / "mlflow.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
+    assert not list((folders.store / "artifacts").glob("run_lab-server-check-*")), "the proof folder is removed"
