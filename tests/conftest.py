@@ -88,7 +88,8 @@ def tracking_server(tmp_path_factory):
 @pytest.fixture(scope="session")
 def lab(tracking_server, tmp_path_factory) -> LabExecution:
     """The lab notebooks, executed once as a fresh clone runs them: on the lab's data, data/nyc-taxi.csv."""
-    return execute_lab(tracking_server.uri, tmp_path_factory.mktemp("lab")).check()
+    # The scikit-learn notebook alone: the Spark one has tests of its own (test_spark_lab.py).
+    return execute_lab(tracking_server.uri, tmp_path_factory.mktemp("lab"), str(LAB_NOTEBOOK)).check()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REAL_DATA, execute_lab, run_lab
+from conftest import LAB_NOTEBOOK, REAL_DATA, execute_lab, run_lab
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
@@ -159,17 +159,17 @@ def test_by_default_the_lab_runs_on_its_real_data_and_gets_the_courses_numbers(l
 
 
 def test_synthetic_trips_only_when_asked_for_and_announced(tracking_server, tmp_path):
-    lab = execute_lab(tracking_server.uri, tmp_path, "--synthetic", "2000").check()
+    lab = execute_lab(tracking_server.uri, tmp_path, "--synthetic", "2000", str(LAB_NOTEBOOK)).check()
     loaded = output_text(cell_titled(lab.executed_notebook(), "Load the data"))
     assert "Loaded 2,000 trips from SYNTHETIC trips (2,000) made up by synthetic_trips(), not the real" in loaded
     assert len(lab_runs(lab)) == 3
 
 
 def test_running_the_lab_twice_in_one_store_adds_three_runs_and_keeps_the_first(tracking_server, tmp_path):
-    first = execute_lab(tracking_server.uri, tmp_path / "first").check()
+    first = execute_lab(tracking_server.uri, tmp_path / "first", str(LAB_NOTEBOOK)).check()
     before = {r.info.run_id: (r.data.params, r.data.metrics) for r in lab_runs(first)}
     # The same experiment on the same server: what a learner who runs the notebook again does.
-    again = run_lab("--tracking-uri", tracking_server.uri, "--out", str(tmp_path / "again"),
+    again = run_lab(str(LAB_NOTEBOOK), "--tracking-uri", tracking_server.uri, "--out", str(tmp_path / "again"),
                     "--param", f"experiment_name={first.experiment_name}")  # fmt: skip
     assert again.returncode == 0, again.stderr
     after = {r.info.run_id: (r.data.params, r.data.metrics) for r in lab_runs(first)}
