@@ -40,7 +40,8 @@ def test_the_notebook_returns_its_runs_and_library_versions(lab):
     assert summary["experiment"] == lab.experiment_name
     assert summary["libraries"]["mlflow"] == importlib.metadata.version("mlflow")
     assert summary["libraries"]["scikit-learn"] == importlib.metadata.version("scikit-learn")
-    assert summary["libraries"]["spark"] is None and summary["runtime"] is None  # not in a workspace
+    assert summary["libraries"]["spark"] == importlib.metadata.version("pyspark")  # requirements.txt's pyspark
+    assert summary["runtime"] is None  # not in a workspace
 
 
 def shape(value):

@@ -309,7 +309,12 @@ def lab_summary(run_ids):
             libraries[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             libraries[package] = None
-    libraries["spark"] = spark.version if spark is not None else None  # no Spark outside a workspace
+    try:  # pyspark's own version, which is Spark's: asking the session would start one where none runs yet
+        import pyspark
+
+        libraries["spark"] = pyspark.__version__
+    except ImportError:
+        libraries["spark"] = None
     runs = [mlflow.get_run(run_id) for run_id in run_ids]
     experiment = mlflow.get_experiment(runs[0].info.experiment_id).name if runs else None
     return json.dumps({
