@@ -26,6 +26,8 @@
 import inspect
 import os
 import tempfile
+import uuid
+from datetime import datetime, timezone
 
 import matplotlib.pyplot as plt
 import mlflow
@@ -49,13 +51,15 @@ print(f"Loaded libraries: MLflow {mlflow.__version__}, scikit-learn {sklearn.__v
 # MAGIC %md
 # MAGIC ### パラメーター
 # MAGIC このラボには 2 つのパラメーターがあります。既定値を使用するには空白のままにします。ジョブ (またはローカル ランナーの `--param`) で設定することもできます。
-# MAGIC - `data_path`: 乗車データの CSV ファイル。空白の場合は、コースの最初のラボで作成した `nyc_taxi` テーブルを使用し、テーブルがなければラボの CSV ファイルをダウンロードし、チェックサムを確認して使用します。
+# MAGIC - `data_path`: 乗車データの CSV ファイル。空白の場合、ワークスペースでは、コースの最初のラボで作成した `nyc_taxi` テーブルを使用し、テーブルがなければラボの CSV ファイルをダウンロードし、チェックサムを確認して使用します。それ以外の環境では、以前にダウンロードしたそのファイルのコピーを使用し、それもなければ合成の乗車データを使用します。
 # MAGIC - `experiment_name`: 実行を受け取る MLflow の実験。空白の場合は、ワークスペースでは `/Users/<you>/dp090-using-mlflow-to-track-experiments`、それ以外の環境では `dp090-using-mlflow-to-track-experiments` です。
+# MAGIC
+# MAGIC 実験は実行を保持し続けます。このノートブックをもう一度実行すると、実験にはすべてのセッションの実行が含まれます。そこでこのセルは、ノートブックのこのセッションを表す ID `lab_session` も作成し、このセッションで開始するすべての実行にその ID をタグとして付けます。後で、このタグを使ってこのセッションの実行を選び出します。このセルをもう一度実行すると、新しいセッションが始まります。
 
 # COMMAND ----------
 
 # DBTITLE 1,パラメーター: データと実験
-dbutils.widgets.text("data_path", "", "Trips CSV (blank: nyc_taxi table)")
+dbutils.widgets.text("data_path", "", "Trips CSV (blank: the lab's data)")
 dbutils.widgets.text("experiment_name", "", "MLflow experiment (blank: default)")
 
 data_path = dbutils.widgets.get("data_path")
@@ -64,6 +68,10 @@ experiment_name = dbutils.widgets.get("experiment_name") or default_experiment_n
 # Every run this notebook starts goes to this experiment; it is created if it does not exist yet.
 experiment = mlflow.set_experiment(experiment_name)
 print(f"MLflow experiment: {experiment.name} (id {experiment.experiment_id})")
+
+# The time this session started, and a few random characters in case two sessions start in the same second.
+lab_session = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+print(f"Lab session: {lab_session}")
 
 # COMMAND ----------
 
@@ -169,9 +177,12 @@ print("Created regression quality plot function")
 # MAGIC - `reg_param`: そのペナルティの強さ (正則化)。
 # MAGIC - `max_iter`: ソルバーが行える反復の最大回数。
 # MAGIC
-# MAGIC scikit-learn への対応は次のとおりです。`reg_param = 0` の場合はペナルティがありません。そのとき Spark は、`max_iter` の値にかかわらず通常の最小二乗法を閉形式で解きます。scikit-learn の `LinearRegression` も同じです。それ以外の場合、モデルは `ElasticNet(l1_ratio=elastic_net_param, alpha=reg_param, max_iter=max_iter)` になります。Spark はペナルティを適用する前にすべての特徴量を標準化します。`StandardScaler` ステップも同じことを行い、ペナルティがすべての特徴量に等しく効くようにします。
+# MAGIC 関数は、これらを次のように scikit-learn に対応付けます。`reg_param = 0` の場合はペナルティがありません。そのとき Spark は、`max_iter` の値にかかわらず通常の最小二乗法を閉形式で解きます (ただし、ほかの特徴量の組み合わせで表せる特徴量がない場合に限ります。Spark のワンホット エンコーダーが各列のカテゴリを 1 つ削除するのはそのためです)。scikit-learn の `LinearRegression` も同じです。それ以外の場合、モデルは `ElasticNet(l1_ratio=elastic_net_param, alpha=reg_param, max_iter=max_iter)` になります。Spark はペナルティを適用する前にすべての特徴量を標準化します。`StandardScaler` ステップも同じことを行い、ペナルティがすべての特徴量に等しく効くようにします。
+# MAGIC
+# MAGIC この移植は近似的なものです。Spark は学習 (fit) の際に、ラベルをその標準偏差 `std(label)` で割ることも行います。そのため、ペナルティの L1 部分は scikit-learn とほぼ同じになりますが、L2 部分は弱くなります。おおよそ、Spark の L2 部分は scikit-learn の L2 部分を `std(label)` で割ったものです。したがって、実行 2 (純粋な L1) は Spark での実行 2 に近くなりますが、実行 3 では、ペナルティの L2 の半分が、このノートブックでは Spark より約 `std(label)` 倍強くなります。MLflow がログに記録するパラメーターが scikit-learn の使用した値そのものになるように、ノートブックは直接の対応付けのままにしています。この違いがどの程度影響するかは、実行 3 の後のセルで示します。
 # MAGIC
 # MAGIC 関数は 1 つの MLflow の実行の中で、次のものを記録します。
+# MAGIC * タグ `lab_session` (`mlflow.start_run` に渡し、実行がこのセッションのものであることを示します)
 # MAGIC * パラメーター (`mlflow.log_params` を使用)
 # MAGIC * メトリック RMSE、MAE、R² (`mlflow.log_metrics` を使用)
 # MAGIC * モデル (`mlflow.sklearn.log_model` を使用)
@@ -180,7 +191,7 @@ print("Created regression quality plot function")
 # MAGIC **ヒント:** 新しい MLflow の実行を作成するには `with mlflow.start_run():` を使用します。これは、ノートブックのセルで MLflow を使用するときに推奨される方法です。コードが完了しても失敗しても `with` ブロックが実行を終了するため、`mlflow.end_run()` を呼び出す必要はありません。
 # MAGIC
 # MAGIC ランタイムの MLflow のバージョンによって異なる点が 2 つあり、コードはどちらも見える形で処理しています。
-# MAGIC - MLflow 3 (ML ランタイム 17.3 LTS 以降) では、ログに記録するモデルに `name=` で名前を付けます。MLflow 2 (15.4 LTS と 16.4 LTS) では、同じ引数を `artifact_path=` と呼びます。どちらの場合も、モデルは実行の中に `model` として保存されます。
+# MAGIC - MLflow 3 (ML ランタイム 17.3 LTS 以降) では、ログに記録するモデルに `name=` で名前を付けます。MLflow 2 (15.4 LTS と 16.4 LTS) では、同じ引数を `artifact_path=` と呼びます。どちらの場合も、後で `runs:/<run_id>/model` でそのモデルを指定できます。MLflow 3 はモデルを、実行にリンクされたログ記録済みモデル (logged model) として保持し、MLflow 2 は実行の成果物の中に保持します。
 # MAGIC - 最近の MLflow のリリースは、Databricks の外では scikit-learn モデルを安全な *skops* 形式で保存します。この形式は、信頼するように指定された型だけを読み込みます。パイプラインの補完器は `numpy.dtype` を保持しているため、MLflow に `skops_trusted_types` 引数がある場合、コードはその型を信頼済みとして指定します。古いリリースはモデルを pickle で保存し、この引数はありません。
 # MAGIC
 # MAGIC モデルの `pip_requirements` (モデルに必要なパッケージと、そのモデルをトレーニングしたときのバージョン) を渡すと、MLflow がそれを調べるのにかかる時間を、実行ごとに数秒節約できます。
@@ -215,8 +226,9 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
     model = Pipeline([("featurize", sklearn.clone(featurizer)), ("standardize", StandardScaler()),
                       ("regression", regression)])  # fmt: skip
 
-    # Start an MLflow run; the "with" keyword ensures we'll close the run even if this cell crashes
-    with mlflow.start_run() as run:
+    # Start an MLflow run tagged with this session; the "with" keyword ensures we'll close the run even if
+    # this cell crashes
+    with mlflow.start_run(tags={"lab_session": lab_session}) as run:
         model.fit(train_df[feature_columns], train_df[label_column])
         predictions = model.predict(test_df[feature_columns])
         (rmse, mae, r2) = eval_metrics(test_df[label_column], predictions)
@@ -262,7 +274,7 @@ print("Created training and evaluation function")
 # COMMAND ----------
 
 # DBTITLE 1,実行 1: 最小二乗法
-# L2 penalty, regularization parameter 0.0, 1 iteration
+# No penalty (regularization parameter 0.0): least squares in closed form, so max_iter = 1 does not apply
 run_1 = train_nyc_taxi(train_df, test_df, label_column, 0.0, 0.0, 1)
 
 # COMMAND ----------
@@ -294,7 +306,7 @@ display(run_1["figure"])
 # COMMAND ----------
 
 # DBTITLE 1,実行 2: L1 ペナルティ
-# L1 penalty, regularization parameter 0.3, 50 iterations
+# L1 penalty, regularization parameter 0.3, at most 50 iterations
 run_2 = train_nyc_taxi(train_df, test_df, label_column, 1.0, 0.3, 50)
 
 # COMMAND ----------
@@ -348,7 +360,7 @@ for name, result in [("run 1", run_1), ("run 2", run_2)]:
 # COMMAND ----------
 
 # DBTITLE 1,実行 3: L1 と L2 の混合
-# 50/50 mixed L1 and L2, regularization parameter 0.9, 1000 iterations
+# 50/50 mixed L1 and L2, regularization parameter 0.9, at most 1000 iterations
 run_3 = train_nyc_taxi(train_df, test_df, label_column, 0.5, 0.9, 1000)
 
 # COMMAND ----------
@@ -365,20 +377,41 @@ display(run_3["figure"])
 # COMMAND ----------
 
 # MAGIC %md
+# MAGIC ### Spark とはどのくらい近いか
+# MAGIC
+# MAGIC 実行 3 は、scikit-learn への移植の違いが効いてくる実行です (上の「*MLflow の実行を作成する*」を参照)。ペナルティの半分が L2 で、scikit-learn はその半分をそのままの強さで適用しますが、Spark ではおおよそラベルの標準偏差で割られます。次のセルは、Spark と同じようにスケーリングしたペナルティで実行 3 のモデルをもう一度学習させ (セットアップ ノートブックの `spark_like_penalty` が scikit-learn の `alpha` と `l1_ratio` を求めます)、その R² を実行 3 の R² と並べて出力します。このセルは MLflow の実行を開始しないので、セッションの実行は 3 つのままです。3 つの実行についての Spark 自身の数値は、ラボの Spark ML ノートブックで得られます。このノートブックは、Spark の `LinearRegression` で 3 つの実行のモデルをトレーニングします。
+
+# COMMAND ----------
+
+# DBTITLE 1,Spark のペナルティのスケーリングでの実行 3
+label_std = float(train_df[label_column].std())
+alpha, l1_ratio = spark_like_penalty(elastic_net_param=0.5, reg_param=0.9, label_std=label_std)
+spark_like_model = Pipeline([("featurize", sklearn.clone(featurizer)), ("standardize", StandardScaler()),
+                             ("regression", ElasticNet(l1_ratio=l1_ratio, alpha=alpha, max_iter=1000))])  # fmt: skip
+spark_like_model.fit(train_df[feature_columns], train_df[label_column])
+spark_like_r2 = r2_score(test_df[label_column], spark_like_model.predict(test_df[feature_columns]))
+
+print(f"Standard deviation of {label_column} in the training data: {label_std:.2f}")
+print(f"Run 3 as logged:             ElasticNet(l1_ratio=0.5, alpha=0.9), R2 {run_3['r2']:.4f}")
+print(f"Run 3 with Spark's scaling:  ElasticNet(l1_ratio={l1_ratio:.3f}, alpha={alpha:.3f}), R2 {spark_like_r2:.4f}")
+
+# COMMAND ----------
+
+# MAGIC %md
 # MAGIC これで、この情報は MLflow 追跡サーバーに保存されました。次に、この情報を 2 つの方法で扱います。ユーザー インターフェイスで実験を確認する方法と、コードから MLflow を使用する方法です。
 # MAGIC
 # MAGIC ## 実験のメトリックを確認する
 # MAGIC
 # MAGIC ### Databricks UI を使用して実験、実行、および実行の詳細を表示する
 # MAGIC
-# MAGIC 1. ノートブックの右側のサイド パネルで **[実験]** アイコン (フラスコ) を選択します。パネルには、このノートブックがログを記録した実験の実行が、パラメーターとメトリックと共に一覧表示されます。3 つの実行を比較してください。RMSE が最も低いのはどの実行でしょうか。
-# MAGIC 1. 実行の名前を選択して、その **実行の詳細ページ** を開きます。パラメーターとメトリック、タグ (`mlflow.set_tags()` で設定することも、後から UI で追加することもできます)、および **成果物** が表示されます。成果物の中には `LinearRegressionPrediction.png` があります。PNG を選択するとプロットが表示されます。このプロットは、このノートブックの結果をクリアした後も実行と共に残ります。モデルもここにあります。MLflow 3 では実行の概要の **[Logged models]** に、MLflow 2 では成果物の `model` フォルダーとして表示されます。
-# MAGIC 1. 実験のページ (サイド パネルから開きます) で 3 つの実行を選択し、**[比較]** を選択すると、パラメーターとメトリックを並べて比較できます。
+# MAGIC 1. ノートブックの右側のサイド パネルで **[実験]** アイコン (フラスコ) を選択します。パネルには、このノートブックがログを記録した実験の実行が、パラメーターとメトリックと共に一覧表示されます。このセッションの 3 つの実行のほか、以前のセッションがあればその実行も表示されます。このセッションの 3 つの実行 (最も新しい 3 つ) を比較してください。RMSE が最も低いのはどの実行でしょうか。
+# MAGIC 1. 実行の名前を選択して、その **実行の詳細ページ** を開きます。パラメーターとメトリック、タグ (その中に `lab_session` があります。タグは `mlflow.set_tags()` で設定することも、後から UI で追加することもできます)、および **成果物** が表示されます。成果物の中には `LinearRegressionPrediction.png` があります。PNG を選択するとプロットが表示されます。このプロットは、このノートブックの結果をクリアした後も実行と共に残ります。モデルもここにあります。MLflow 3 では実行の概要の **[Logged models]** に、MLflow 2 では成果物の `model` フォルダーとして表示されます。
+# MAGIC 1. 実験のページ (サイド パネルから開きます) でこのセッションの 3 つの実行を選択し、**[比較]** を選択すると、パラメーターとメトリックを並べて比較できます。これらの実行だけを一覧表示するには、*パラメーター* のセルが出力した ID を使って `tags.lab_session = '<id>'` で検索します。
 # MAGIC
 # MAGIC #### 実行を再現する
 # MAGIC 再現性があれば、運用環境のモデルが期待どおりのモデルであると確信できます。実行の詳細ページで **[Reproduce run]** (ワークスペースで提供されている場合) を選択すると、その実行を行ったバージョンのノートブックが複製され、クラスターの設定が再作成されるので、もう一度実行できます。
 # MAGIC
-# MAGIC **ローカルで実行している場合:** 同じ画面は、ローカルの追跡サーバーの MLflow UI にあります。`python scripts/run_lab.py --keep-server` を実行し、出力される実験の URL を開いてください (どこをクリックするかは、ラボ ガイド `docs/lab-guide.md` に記載されています。日本語版もあります)。次のセルは、追跡サーバーがローカルの場合にその URL を出力します。
+# MAGIC **ローカルで実行している場合:** 同じ画面は、ローカルの追跡サーバーの MLflow UI にあります。`python scripts/run_lab.py --keep-server` を実行し、出力される実験の URL を開いてください (どこをクリックするかは、ラボ ガイド `docs/lab-guide.md` に記載されています。日本語版もあります)。次のセルは、ローカルのサーバーのように追跡サーバーに HTTP でアクセスしている場合に、実験の URL を出力します。
 
 # COMMAND ----------
 
@@ -406,19 +439,20 @@ print("Loaded MLflow Client")
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC 次に、表示できる実験を、最近使用されたものから順に一覧表示します (ここでは最大 10 件)。
+# MAGIC 次に、表示できる実験を `last_update_time` の新しいものから順に一覧表示します (ここでは最大 10 件)。名前に反して、この時刻は実行がログに記録されても変わりません。MLflow の追跡サーバーは、実験の作成時にこの時刻を設定し、実験の名前が変更されたとき、削除されたとき、または復元されたときにだけ変更します。そのため、この順序は、実験を最後に使用した順序ではありません。
 
 # COMMAND ----------
 
 # DBTITLE 1,実験を一覧表示する
 experiments = client.search_experiments(order_by=["last_update_time DESC"], max_results=10)
 for listed in experiments:
-    print(f"{listed.experiment_id:>20}  {listed.name}")
+    last_update = datetime.fromtimestamp(listed.last_update_time / 1000, timezone.utc)
+    print(f"{listed.experiment_id:>20}  last update {last_update:%Y-%m-%d %H:%M:%S} UTC  {listed.name}")
 
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC このラボの実験は、一覧内の位置ではなく名前で選びます。位置は、実験が作成されたり使用されたりするたびに変わるためです。`search_experiments` は、`search_runs` と同じようにフィルターを受け取ります。次に、`mlflow.search_runs` が実験の実行を pandas DataFrame として返します。1 行が 1 つの実行で、ログに記録されたメトリック (`metrics.*`)、パラメーター (`params.*`)、タグ (`tags.*`) が含まれます。
+# MAGIC このラボの実験は、一覧内の位置ではなく名前で選びます。位置は、実験が作成、名前変更、削除されるたびに変わるためです。`search_experiments` は、`search_runs` と同じようにフィルターを受け取ります。次に、`mlflow.search_runs` が実験の実行を pandas DataFrame として返します。1 行が 1 つの実行で、新しいものから順に並び、ログに記録されたメトリック (`metrics.*`)、パラメーター (`params.*`)、タグ (`tags.*`) が含まれます。返されるのは実験のすべての実行で、このセッションの実行も、以前のすべてのセッションの実行も含まれます。
 
 # COMMAND ----------
 
@@ -427,26 +461,41 @@ for listed in experiments:
 experiment_id = lab_experiment.experiment_id
 runs_df = mlflow.search_runs([experiment_id])
 
+print(f"Experiment {experiment_name} holds {len(runs_df)} runs")
 display(runs_df)
 
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC この表には各実行のすべての情報が含まれているので、実験をさらに分析するのが簡単になります。
-# MAGIC
-# MAGIC 次に、この実験の最後の実行 (開始時刻が最も新しいもの) を取得します。`data.metrics` には、その実行のメトリックがキーと値のペアとして 1 つずつ含まれます。
+# MAGIC 各行には、実行の ID、状態、時刻、パラメーター、各メトリックの最後の値、タグが含まれます。モデルとプロットは追跡サーバーに残り、実行 ID を使って見つけることができます。このような表を使うと、実験をさらに分析するのが簡単になります。たとえば、このセッションの実行を選び出すことができます。`filter_string` は、`lab_session` タグがこのセッションのものである実行だけを残します (実験のページの検索ボックスでも同じ構文を使用できます)。
+
+# COMMAND ----------
+
+# DBTITLE 1,このセッションの実行
+session_runs_df = mlflow.search_runs([experiment_id], filter_string=f"tags.lab_session = '{lab_session}'",
+                                     order_by=["attributes.start_time ASC"])  # fmt: skip
+
+print(f"Session {lab_session} logged {len(session_runs_df)} of the experiment's {len(runs_df)} runs")
+display(session_runs_df[["run_id", "tags.mlflow.runName", "params.elastic_net_param", "params.reg_param",
+                         "params.max_iter", "metrics.rmse", "metrics.mae", "metrics.r2"]])  # fmt: skip
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC 次に、この実験の最後の実行 (開始時刻が最も新しいもの) を取得します。このノートブックを上から順に実行した場合、それはこのセッションの 3 つ目の実行です。`data.metrics` には、その実行のメトリックがキーと値のペアとして 1 つずつ含まれます。
 
 # COMMAND ----------
 
 # DBTITLE 1,最新の実行のメトリック
 runs = client.search_runs([experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
 last_run = runs[0]
+print(f"Latest run: {last_run.info.run_name} (run id {last_run.info.run_id})")
 last_run.data.metrics
 
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC 実行がログに記録したモデルを読み込んで使用することもできます。`runs:/<run_id>/model` は、実行が `model` としてログに記録したモデルを指します。`info.run_id` は実行の一意の ID です。モデルには特徴量の作成が含まれているので、`test_df` の列をそのまま受け取ります。最初の 3 つのテスト乗車の料金を予測してみましょう。
+# MAGIC 実行がログに記録したモデルを読み込んで使用することもできます。`runs:/<run_id>/model` は、実行が `model` としてログに記録したモデルを指します。`info.run_id` は実行の一意の ID です。モデルには特徴量の作成が含まれているので、`test_df` の列をそのまま受け取ります。最新の実行のモデルを読み込み、最初の 3 つのテスト乗車の料金を予測してみましょう。
 
 # COMMAND ----------
 
@@ -458,6 +507,42 @@ display(top_rows.assign(prediction=loaded_model.predict(top_rows[feature_columns
 # COMMAND ----------
 
 # MAGIC %md
+# MAGIC 最新の実行は最後にトレーニングした実行であり、最も良い予測をする実行とは限りません。最も良い実行を見つけるには、このセッションの実行を RMSE の低い順に並べて取得し、最初の実行を選びます。
+
+# COMMAND ----------
+
+# DBTITLE 1,このセッションの最良の実行
+best_run = client.search_runs([experiment_id], filter_string=f"tags.lab_session = '{lab_session}'",
+                              order_by=["metrics.rmse ASC"], max_results=1)[0]  # fmt: skip
+
+print(f"Best run of this session: {best_run.info.run_name} (run id {best_run.info.run_id})")
+print(f"  parameters: {best_run.data.params}")
+print(f"  RMSE {best_run.data.metrics['rmse']:.4f}; the latest run, {last_run.info.run_name}, "
+      f"has RMSE {last_run.data.metrics['rmse']:.4f}")  # fmt: skip
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC 同じ方法で最良の実行のモデルを読み込み、同じ 3 つの乗車の料金を予測します。
+
+# COMMAND ----------
+
+# DBTITLE 1,最良のモデルを読み込んで予測する
+best_model_uri = f"runs:/{best_run.info.run_id}/model"
+best_model = mlflow.sklearn.load_model(best_model_uri)
+print(f"Loaded {best_model_uri}")
+display(top_rows.assign(prediction=best_model.predict(top_rows[feature_columns])))
+
+# COMMAND ----------
+
+# MAGIC %md
 # MAGIC ## クリーンアップ
 # MAGIC
 # MAGIC 実行は次の演習のために実験に残しておきます。コースを終えたら、**[実験]** ページから実験を削除し、このラボのためにクラスターを起動した場合は **[コンピューティング]** ページでそのクラスターを終了します。
+
+# COMMAND ----------
+
+# DBTITLE 1,ジョブに概要を返す
+# When a job runs this notebook (deploy.py run --runtime, the bundle's lab_matrix job), this summary is the
+# task's output: the library versions of this runtime and the three runs above with their metrics.
+dbutils.notebook.exit(lab_summary([run_1["run_id"], run_2["run_id"], run_3["run_id"]]))

@@ -8,6 +8,7 @@
 # MAGIC - `load_trips(data_path)`: 指定した CSV ファイルから NYC タクシーの乗車データを読み込みます。ファイルを指定しない場合は、(ワークスペースでは) コースの最初のラボで作成する `nyc_taxi` テーブルを使用し、テーブルもなければラボの公開 CSV をダウンロードし、SHA-256 チェックサムを確認して使用します。ワークスペースの外でファイルを指定しない場合は、以前にダウンロードしたコピーを使用し、それもなければ合成の乗車データを使用して、その旨を表示します。
 # MAGIC - `validate_trips(trips, source)`: 欠けている列や型が正しくない列があれば、その列の名前を示すエラーで停止します。
 # MAGIC - `check_hyperparameters(...)`: 範囲外のハイパーパラメーターを指定したトレーニングの呼び出しを、MLflow の実行を開始する前に停止します。
+# MAGIC - `spark_like_penalty(...)`: 同じハイパーパラメーターで Spark ML の `LinearRegression` が適用するペナルティに最も近い、scikit-learn の `ElasticNet` のペナルティを求めます。
 
 # COMMAND ----------
 
@@ -154,6 +155,25 @@ def check_hyperparameters(elastic_net_param, reg_param, max_iter):
     if isinstance(max_iter, bool) or not isinstance(max_iter, int) or max_iter < 1:
         raise ValueError(f"max_iter must be a whole number of at least 1, not {max_iter!r}")
 
+
+def spark_like_penalty(elastic_net_param, reg_param, label_std):
+    """`(alpha, l1_ratio)` for scikit-learn's ElasticNet that penalize as Spark ML's LinearRegression does.
+
+    scikit-learn minimizes  1/(2n) |y - Xw|^2 + alpha * l1_ratio * |w|_1 + alpha * (1 - l1_ratio) / 2 * |w|^2.
+    Spark (with standardization, as the lab has it) fits the label divided by its standard deviation `s`,
+    with regParam / s as the penalty. Written back in the label's units, that is the objective above with
+        L1 strength  reg_param * elastic_net_param          (as scikit-learn has it), and
+        L2 strength  reg_param * (1 - elastic_net_param) / s (weaker than scikit-learn's by the factor s).
+    Spark takes `s` with n - 1 in the denominator (pandas' default). Other differences between the two
+    pipelines (e.g. Spark's one-hot encoder drops a category) remain, so the match is approximate.
+    """
+    if reg_param <= 0:
+        raise ValueError(f"reg_param must be above 0 for a penalty, not {reg_param}")
+    l1_strength = reg_param * elastic_net_param
+    l2_strength = reg_param * (1 - elastic_net_param) / label_std
+    alpha = l1_strength + l2_strength
+    return alpha, l1_strength / alpha
+
 # COMMAND ----------
 
 def synthetic_trips(rows=10_000, seed=42):
@@ -219,3 +239,34 @@ def load_trips(data_path=""):
         trips, source = synthetic_trips(), "SYNTHETIC trips made up by synthetic_trips(), not the real lab data"
     validate_trips(trips, source)
     return trips, source
+
+# COMMAND ----------
+
+# What the lab notebook returns to a job when it ends (dbutils.notebook.exit): `deploy.py run --runtime` and
+# the bundle's matrix job read it per runtime. Kept apart from the data plumbing above.
+
+def lab_summary(run_ids):
+    """A JSON summary of this notebook's session: the runtime and library versions it ran with, and each run
+    it logged, with its parameters and metrics, read back from the tracking server."""
+    import json
+    import platform
+
+    import mlflow
+
+    libraries = {}
+    for package in ["mlflow", "scikit-learn", "pandas", "numpy"]:
+        try:
+            libraries[package] = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            libraries[package] = None
+    libraries["spark"] = spark.version if spark is not None else None  # no Spark outside a workspace
+    runs = [mlflow.get_run(run_id) for run_id in run_ids]
+    experiment = mlflow.get_experiment(runs[0].info.experiment_id).name if runs else None
+    return json.dumps({
+        "runtime": os.environ.get("DATABRICKS_RUNTIME_VERSION"),
+        "python": platform.python_version(),
+        "libraries": libraries,
+        "experiment": experiment,
+        "runs": [{"run_id": run.info.run_id, "run_name": run.info.run_name, "params": dict(run.data.params),
+                  "metrics": dict(run.data.metrics)} for run in runs],
+    })  # fmt: skip

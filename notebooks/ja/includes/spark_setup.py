@@ -1,0 +1,96 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Spark ML ノートブックのラボのセットアップ
+# MAGIC
+# MAGIC ラボの Spark ML 版は、`%run ./includes/spark_setup` でこのノートブックを実行します。このノートブックは、まずラボのセットアップ ノートブック (`./setup`。`TRIP_COLUMNS`、`LabDataError`、`load_trips()`、`check_hyperparameters()` などのヘルパーを定義します) を実行し、続いて次のものを定義します。
+# MAGIC
+# MAGIC - `load_spark_trips(data_path)`: NYC タクシーの乗車データを Spark DataFrame として読み込みます。指定した CSV ファイル (ボリューム、DBFS、またはワークスペース ファイルのパス) から読み込み、ファイルを指定しない場合はコースの最初のラボで作成する `nyc_taxi` テーブルを使用し、テーブルもなければ、`load_trips()` が scikit-learn のノートブックのために見つけるのと同じ方法でラボのデータ ファイルを使用します。
+# MAGIC - `validate_spark_trips(trips, source)`: DataFrame の Spark スキーマと照らし合わせ、欠けている列や型が正しくない列があれば、その列の名前を示すエラーで停止します。
+
+# COMMAND ----------
+
+# MAGIC %run ./setup
+
+# COMMAND ----------
+
+from pyspark.sql import functions as F  # noqa: N812 (PySpark's usual names)
+from pyspark.sql import types as T  # noqa: N812
+
+# The Spark types that hold each kind of value in TRIP_COLUMNS (setup).
+SPARK_KINDS = {
+    "number": (T.NumericType,),
+    "text": (T.StringType,),
+    "boolean": (T.BooleanType, T.NumericType),  # a number column passes if it holds only 0 and 1
+}
+
+
+def spark_path(path):
+    """The path as Spark reads it: DBFS and workspace files as a cluster's local paths name them."""
+    if path.startswith("/dbfs/"):
+        return "dbfs:/" + path[len("/dbfs/") :]
+    if path.startswith("/Workspace/"):
+        return "file:" + path  # workspace files are files of the driver, not of DBFS
+    return path  # dbfs:/..., /Volumes/..., cloud storage URLs; locally, a file of this machine
+
+
+def first_line(error):
+    """The first informative line of an error's message; a Java error's starts with "An error occurred"."""
+    lines = [line.strip(": \t") for line in str(error).splitlines() if line.strip(": \t")]
+    useful = [line for line in lines if not line.startswith("An error occurred while calling")]
+    return (useful or lines or [type(error).__name__])[0]
+
+
+def read_spark_trips_csv(path):
+    try:
+        # inferSchema reads the file twice, once to find each column's type; on data much larger than
+        # the lab's, pass a schema instead (spark.read.csv(path, header=True, schema="passengerCount DOUBLE, ...")).
+        trips = spark.read.csv(spark_path(path), header=True, inferSchema=True)  # noqa: F821 (defined by Databricks)
+    except Exception as error:  # e.g. [PATH_NOT_FOUND], or no file system for the path's scheme
+        raise LabDataError(f"{path}: could not read it ({first_line(error)}). Check the data_path parameter.") from None
+    if not trips.columns:
+        raise LabDataError(f"{path}: the file is empty. Pass the lab's nyc-taxi.csv as data_path.")
+    return trips
+
+
+def validate_spark_trips(trips, source):
+    """Stop before training if a column the lab needs is missing or holds the wrong kind of values."""
+    missing = [column for column in TRIP_COLUMNS if column not in trips.columns]
+    if missing:
+        raise LabDataError(f"{source}: missing column(s) {', '.join(missing)}; the lab needs {list(TRIP_COLUMNS)}")
+    types = {field.name: field.dataType for field in trips.schema.fields}
+    for column, kind in TRIP_COLUMNS.items():
+        if isinstance(types[column], SPARK_KINDS[kind]):
+            if kind == "boolean" and isinstance(types[column], T.NumericType):
+                wrong = trips.filter(~F.col(column).isin(0, 1)).select(column).first()  # nulls pass, as in setup
+            else:
+                wrong = None
+        else:
+            # A column without any value has no type to check (a CSV reader calls it text), as in setup.
+            wrong = trips.select(column).dropna().first()
+        if wrong is not None:
+            raise LabDataError(
+                f"{source}: column {column} should hold {kind} values, but is of type "
+                f"{types[column].simpleString()} and holds e.g. {wrong[0]!r}"
+            )
+    if trips.filter(F.col("totalAmount").isNotNull()).limit(1).count() == 0:
+        raise LabDataError(f"{source}: column totalAmount (the label) has no values, so there is nothing to learn")
+    return trips
+
+
+def load_spark_trips(data_path=""):
+    """The lab's trips as a Spark DataFrame, and a sentence saying where they came from."""
+    if data_path:
+        trips, source = read_spark_trips_csv(data_path), data_path
+    elif spark.catalog.tableExists(LAB_TABLE):  # noqa: F821
+        trips, source = spark.table(LAB_TABLE), f"the {LAB_TABLE} table"  # noqa: F821
+    else:
+        # The lab's CSV file as the scikit-learn notebook finds it (downloaded and checked, or a copy
+        # downloaded earlier, or synthetic trips), read by pandas and handed to Spark.
+        pandas_trips, source = load_trips("")
+        pandas_trips = pandas_trips.copy()
+        # pandas reads the holiday name "None" (no holiday) as missing; Spark's CSV reader and the course's
+        # table keep it as the text "None".
+        pandas_trips["normalizeHolidayName"] = pandas_trips["normalizeHolidayName"].fillna("None")
+        trips = spark.createDataFrame(pandas_trips)  # noqa: F821
+    validate_spark_trips(trips, source)
+    return trips, source
