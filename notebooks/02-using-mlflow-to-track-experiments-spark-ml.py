@@ -250,8 +250,9 @@ print("Created regression quality plot function")
 # MAGIC
 # MAGIC Spark solves the problem in one of two ways. Without an L1 penalty it first tries the **closed form**,
 # MAGIC the normal equations, where `max_iter` plays no part. That fails when some features can be computed
-# MAGIC from others; Spark then falls back to an **iterative solver** (L-BFGS), as it does anyway with an L1
-# MAGIC penalty, and that solver stops after at most `max_iter` iterations. The function prints which happened.
+# MAGIC from others; Spark then falls back to an **iterative solver** (L-BFGS, or its variant OWL-QN when there
+# MAGIC is an L1 penalty, which always needs it), and that solver stops after at most `max_iter` iterations. The
+# MAGIC function prints which happened.
 # MAGIC
 # MAGIC Inside one MLflow run the function records:
 # MAGIC * the parameters, with `mlflow.log_params`;
@@ -567,8 +568,8 @@ for seed in [97, 1, 2]:
 # MAGIC
 # MAGIC **Running locally?** The same views are in the MLflow UI of the local tracking server: run
 # MAGIC `python scripts/run_lab.py --keep-server` and open the experiment URL it prints (the lab guide,
-# MAGIC `docs/lab-guide.md`, shows where to click). The next cell prints the URL when the tracking server is a
-# MAGIC local one.
+# MAGIC `docs/lab-guide.md`, shows where to click). The next cell prints the experiment's URL when the tracking
+# MAGIC server is reached over HTTP, as the local one is.
 
 # COMMAND ----------
 
@@ -596,7 +597,10 @@ print("Loaded MLflow Client")
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC Next, list the experiments you can see, most recently used first (at most ten here).
+# MAGIC Next, list the experiments you can see, ordered by their `last_update_time`, latest first (at most ten
+# MAGIC here). Despite its name, that time does not change when runs are logged: MLflow's tracking server sets
+# MAGIC it when an experiment is created and changes it only when the experiment is renamed, deleted or
+# MAGIC restored. So the order is not the order in which you last used the experiments.
 
 # COMMAND ----------
 
@@ -609,9 +613,9 @@ for listed in experiments:
 
 # MAGIC %md
 # MAGIC Pick this lab's experiment by its name rather than by its position in the list: positions change as
-# MAGIC experiments are created and used. `search_experiments` takes a filter, just as `search_runs` does. Then
-# MAGIC `mlflow.search_runs` returns the experiment's runs as a pandas DataFrame, one row a run, with the logged
-# MAGIC metrics (`metrics.*`), parameters (`params.*`) and tags (`tags.*`).
+# MAGIC experiments are created, renamed and deleted. `search_experiments` takes a filter, just as `search_runs`
+# MAGIC does. Then `mlflow.search_runs` returns the experiment's runs as a pandas DataFrame, one row a run, with
+# MAGIC the logged metrics (`metrics.*`), parameters (`params.*`) and tags (`tags.*`).
 
 # COMMAND ----------
 

@@ -5,7 +5,7 @@
 # MAGIC ラボのノートブックは、`%run ./includes/setup` でこのノートブックを実行します。このノートブックには、レッスンで見せる必要のない処理がまとめられています。そうすることで、ラボ自体は MLflow の内容に集中できます。
 # MAGIC
 # MAGIC - `running_on_databricks()`、`default_experiment_name()`、および `pinned_requirements(packages)`。
-# MAGIC - `load_trips(data_path)`: 指定した CSV ファイルから NYC タクシーの乗車データを読み込みます。ファイルを指定しない場合は、(ワークスペースでは) コースの最初のラボで作成する `nyc_taxi` テーブルを使用し、テーブルもなければラボの公開 CSV をダウンロードし、SHA-256 チェックサムを確認して使用します。ワークスペースの外でファイルを指定しない場合は、以前にダウンロードしたコピーを使用し、それもなければ合成の乗車データを使用して、その旨を表示します。
+# MAGIC - `load_trips(data_path)`: 指定した CSV ファイルから NYC タクシーの乗車データを読み込みます。ファイルを指定しない場合は、(ワークスペースでは) コースの最初のラボで作成する `nyc_taxi` テーブルを使用し、なければノートブックと同じリポジトリにあるラボのファイル `data/nyc-taxi.csv`、それもなければダウンロードしたラボの公開 CSV を使用します。ラボのファイルは SHA-256 チェックサムで確認します。`data_path = "synthetic:10000"` を指定すると、代わりにその件数の乗車データを合成し、その旨を表示します。
 # MAGIC - `validate_trips(trips, source)`: 欠けている列や型が正しくない列があれば、その列の名前を示すエラーで停止します。
 # MAGIC - `check_hyperparameters(...)`: 範囲外のハイパーパラメーターを指定したトレーニングの呼び出しを、MLflow の実行を開始する前に停止します。
 # MAGIC - `spark_like_penalty(...)`: 同じハイパーパラメーターで Spark ML の `LinearRegression` が適用するペナルティに最も近い、scikit-learn の `ElasticNet` のペナルティを求めます。
@@ -25,6 +25,10 @@ import pandas as pd
 LAB_DATA_URL = "https://raw.githubusercontent.com/MicrosoftLearning/dp-090-databricks-ml/master/data/nyc-taxi.csv"
 LAB_DATA_SHA256 = "a8b019952bbaf8317a959231d38b55602db43b0edf6090930db4628481124fb0"
 LAB_DATA_CACHE = Path.home() / ".cache" / "dp090-mlflow-lab" / "nyc-taxi.csv"
+# Where the repository keeps the lab's file, relative to a folder at or above the notebook's own.
+LAB_DATA_FILE = Path("data") / "nyc-taxi.csv"
+# A data_path of "synthetic:ROWS" asks for made-up trips.
+SYNTHETIC_PREFIX = "synthetic:"
 LAB_TABLE = "nyc_taxi"
 LAB_EXPERIMENT = "dp090-using-mlflow-to-track-experiments"
 
@@ -95,7 +99,8 @@ def download_lab_data(url=LAB_DATA_URL, destination=LAB_DATA_CACHE, sha256=LAB_D
     except OSError as error:
         partial.unlink(missing_ok=True)
         raise LabDataError(
-            f"Could not download {url} ({error}). Check the network, or pass the CSV's path as data_path."
+            f"Could not download {url} ({error}). Check the network, or pass the CSV's path as data_path "
+            f"(or {SYNTHETIC_PREFIX}10000 as data_path for made-up trips)."
         ) from None
     actual = sha256_of(partial)
     if actual != sha256:
@@ -106,6 +111,40 @@ def download_lab_data(url=LAB_DATA_URL, destination=LAB_DATA_CACHE, sha256=LAB_D
         )
     partial.replace(destination)
     return destination
+
+
+def lab_data_beside_notebooks(start=None):
+    """`data/nyc-taxi.csv` in the notebook's folder or the nearest folder above it that has one, else None.
+
+    A notebook's working directory is its own folder: in the local runner's kernel, and in a workspace for a
+    notebook in a Git folder or a bundle (whose files include data/). So notebooks/ and notebooks/ja/ both
+    find the repository's data/ without knowing how deep they are. An imported archive has no data/.
+    """
+    folder = Path(start or os.getcwd()).resolve()
+    for parent in [folder, *folder.parents]:
+        if (parent / LAB_DATA_FILE).is_file():
+            return parent / LAB_DATA_FILE
+    return None
+
+
+def read_lab_data(path):
+    """The lab's own CSV at `path`, refused if its checksum says it is some other file."""
+    actual = sha256_of(path)
+    if actual != LAB_DATA_SHA256:
+        raise LabDataError(
+            f"{path}: not the lab's data (its SHA-256 is {actual}, not {LAB_DATA_SHA256}). Restore or delete "
+            "the file, or pass a CSV's path as data_path."
+        )
+    return read_trips_csv(path)
+
+
+def synthetic_rows(data_path):
+    """ROWS of a `synthetic:ROWS` data_path."""
+    rows = data_path[len(SYNTHETIC_PREFIX) :]
+    if not rows.isdigit() or int(rows) < 1:
+        raise LabDataError(f"data_path {data_path!r}: expected {SYNTHETIC_PREFIX}ROWS with ROWS a whole number "
+                           f"of at least 1, e.g. {SYNTHETIC_PREFIX}10000")  # fmt: skip
+    return int(rows)
 
 
 def read_trips_csv(path):
@@ -224,19 +263,24 @@ def synthetic_trips(rows=10_000, seed=42):
 
 def load_trips(data_path=""):
     """The lab's trips and a sentence saying where they came from."""
-    if data_path:
+    if data_path.startswith(SYNTHETIC_PREFIX):
+        rows = synthetic_rows(data_path)
+        trips = synthetic_trips(rows)
+        source = f"SYNTHETIC trips ({rows:,}) made up by synthetic_trips(), not the real lab data"
+    elif data_path:
         trips, source = read_trips_csv(data_path), data_path
     elif running_on_databricks() and spark.catalog.tableExists(LAB_TABLE):  # noqa: F821
         trips, source = spark.table(LAB_TABLE).toPandas(), f"the {LAB_TABLE} table"  # noqa: F821
-    elif running_on_databricks():
-        path = download_lab_data(destination=Path(tempfile.gettempdir()) / "nyc-taxi.csv")
-        trips, source = read_trips_csv(path), f"{LAB_DATA_URL} (checksum verified)"
-    elif LAB_DATA_CACHE.is_file():
-        if sha256_of(LAB_DATA_CACHE) != LAB_DATA_SHA256:
-            raise LabDataError(f"{LAB_DATA_CACHE}: checksum does not match the lab's data; delete the file.")
-        trips, source = read_trips_csv(LAB_DATA_CACHE), f"{LAB_DATA_CACHE} (the lab's data, checksum verified)"
+    elif (beside := lab_data_beside_notebooks()) is not None:
+        trips, source = read_lab_data(beside), f"{beside} (the lab's data, checksum verified)"
     else:
-        trips, source = synthetic_trips(), "SYNTHETIC trips made up by synthetic_trips(), not the real lab data"
+        # No data/ folder beside the notebooks (an imported archive): a verified download, once.
+        cache = Path(tempfile.gettempdir()) / "nyc-taxi.csv" if running_on_databricks() else LAB_DATA_CACHE
+        if cache.is_file():
+            trips, source = read_lab_data(cache), f"{cache} (the lab's data, downloaded earlier, checksum verified)"
+        else:
+            downloaded = download_lab_data(LAB_DATA_URL, cache)
+            trips, source = read_trips_csv(downloaded), f"{LAB_DATA_URL} (checksum verified)"
     validate_trips(trips, source)
     return trips, source
 
@@ -259,7 +303,12 @@ def lab_summary(run_ids):
             libraries[package] = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             libraries[package] = None
-    libraries["spark"] = spark.version if spark is not None else None  # no Spark outside a workspace
+    try:  # pyspark's own version, which is Spark's: asking the session would start one where none runs yet
+        import pyspark
+
+        libraries["spark"] = pyspark.__version__
+    except ImportError:
+        libraries["spark"] = None
     runs = [mlflow.get_run(run_id) for run_id in run_ids]
     experiment = mlflow.get_experiment(runs[0].info.experiment_id).name if runs else None
     return json.dumps({
