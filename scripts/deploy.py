@@ -5,7 +5,7 @@ For users without the Databricks CLI; it needs only the Python SDK (databricks-s
 the bundle (bundle.yml) does the same: see docs/deploy.md.
 
   python scripts/deploy.py deploy      import the notebooks into /Users/<you>/dp090-mlflow-lab
-  python scripts/deploy.py run         run the lab notebooks once on a new single-node ML cluster
+  python scripts/deploy.py run         run both lab notebooks once, each on a new single-node ML cluster
   python scripts/deploy.py clean-up    delete the folder and the runs `run` submitted
 
 For a class: `deploy --learners FILE` (or `--group NAME`) gives each learner a copy in their own
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from labtools.lab import DEPLOY_EXPERIMENT, LAB_FOLDER, LTS_ML_RUNTIMES  # noqa: E402 (needs the path above)
+from labtools.lab import DEPLOY_EXPERIMENT, DEPLOY_SPARK_EXPERIMENT, LAB_FOLDER, LTS_ML_RUNTIMES  # noqa: E402
 from labtools.workspace import classroom, commands, connection, matrix  # noqa: E402
 from labtools.workspace.client import DryRunWorkspace, Workspace  # noqa: E402
 from labtools.workspace.errors import DeployError  # noqa: E402
@@ -93,8 +93,12 @@ def parser() -> argparse.ArgumentParser:
     run_command.add_argument("--cluster-id", help="run on this existing cluster instead of a new job cluster")
     run_command.add_argument("--node-type", help="VM type of the new cluster (default: by cloud, "
                              + ", ".join(f"{cloud} {node}" for cloud, node in NODE_TYPES.items()) + ")")  # fmt: skip
-    run_command.add_argument("--experiment-name",
-                             help=f"MLflow experiment (default: /Users/<you>/{DEPLOY_EXPERIMENT})")  # fmt: skip
+    run_command.add_argument("--num-workers", type=_workers, default=0, metavar="N",
+                             help="workers of the Spark ML notebook's new cluster, for data beyond one machine "
+                             "(default: 0, a single-node cluster, as the scikit-learn notebook's)")  # fmt: skip
+    run_command.add_argument("--experiment-name", metavar="NAME",
+                             help=f"the first notebook's MLflow experiment; the Spark ML notebook's is NAME-spark-ml "
+                             f"(default: /Users/<you>/{DEPLOY_EXPERIMENT} and {DEPLOY_SPARK_EXPERIMENT})")  # fmt: skip
     run_command.add_argument("--data-path", help="the notebook's data_path parameter (default: blank)")
     run_command.add_argument("--timeout", type=_positive_int, default=3600,
                              help="seconds to wait for the run before cancelling it (default: 3600)")  # fmt: skip
@@ -102,8 +106,9 @@ def parser() -> argparse.ArgumentParser:
 
     clean = commands.add_parser("clean-up", parents=[common, learners], help="delete the folder and the runs of `run`")
     clean.add_argument("--delete-experiment", action="store_true", help="also delete the lab's MLflow experiment(s)")
-    clean.add_argument("--experiment-name",
-                       help=f"the experiment to delete (default: /Users/<you>/{DEPLOY_EXPERIMENT})")  # fmt: skip
+    clean.add_argument("--experiment-name", metavar="NAME",
+                       help="the --experiment-name `run` was given: its experiments are deleted (default: /Users/"
+                       f"<you>/{DEPLOY_EXPERIMENT}, {DEPLOY_SPARK_EXPERIMENT}, their -<runtime> ones)")  # fmt: skip
     clean.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     return main
 
@@ -120,6 +125,12 @@ def _workspace_path(value: str) -> str:
     if not value.startswith("/"):
         raise argparse.ArgumentTypeError(f"{value!r} is not an absolute workspace path like /Users/you@example.com/lab")
     return value.rstrip("/")
+
+
+def _workers(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of workers (0: a single-node cluster)")
+    return int(value)
 
 
 def _positive_int(value: str) -> int:

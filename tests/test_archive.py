@@ -94,20 +94,51 @@ def test_our_archive_has_the_original_document_shape(built, original):
     assert set(our_manifest) == set(manifest) and our_manifest["version"] == "Manifest"
 
 
+# The English archive's entries: both lab notebooks (scikit-learn, Spark ML) and both includes, in this order.
+ENGLISH_ENTRIES = [
+    "manifest.mf",
+    f"{TOP}/",
+    f"{TOP}/01-using-mlflow-to-track-experiments.python",
+    f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml.python",
+    f"{TOP}/includes/",
+    f"{TOP}/includes/setup.python",
+    f"{TOP}/includes/spark_setup.python",
+]
+# Where each %run of the English notebooks leads, inside the archive.
+ENGLISH_RUNS = {
+    (f"{TOP}/01-using-mlflow-to-track-experiments", f"{TOP}/includes/setup"),
+    (f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml", f"{TOP}/includes/spark_setup"),
+    (f"{TOP}/includes/spark_setup", f"{TOP}/includes/setup"),
+}
+
+
 def test_entry_paths_keep_the_folder_layout(each_language):
-    _, top, (dbc_path, _) = each_language
+    notebooks_dir, top, (dbc_path, _) = each_language
     with zipfile.ZipFile(dbc_path) as archive:
         names = archive.namelist()
         folder = json.loads(archive.read(f"{top}/includes/"))
-    # The English archive holds no ja/ folder: the Japanese notebooks are an archive of their own.
-    assert names == [
-        "manifest.mf",
-        f"{top}/",
-        f"{top}/01-using-mlflow-to-track-experiments.python",
-        f"{top}/includes/",
-        f"{top}/includes/setup.python",
-    ]
+    # The English archive holds no ja/ folder: the Japanese notebooks are an archive of their own, with the
+    # English layout under its own top folder, less any notebook not translated yet.
+    expected = [name.replace(TOP, top, 1) for name in ENGLISH_ENTRIES]
+    if notebooks_dir != lab.NOTEBOOKS:
+        expected = [name for name in expected if not name.endswith(".python") or
+                    (notebooks_dir / name.split("/", 1)[1]).with_suffix(".py").is_file()]  # fmt: skip
+    assert names == expected
     assert folder["version"] == "FolderV1" and folder["name"] == "includes"
+
+
+def test_the_english_archive_holds_both_lab_notebooks_and_their_includes(built):
+    dbc_path, zip_path = built
+    assert zipfile.ZipFile(dbc_path).namelist() == ENGLISH_ENTRIES
+    assert zipfile.ZipFile(zip_path).namelist() == [
+        f"{TOP}/01-using-mlflow-to-track-experiments.py",
+        f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml.py",
+        f"{TOP}/includes/setup.py",
+        f"{TOP}/includes/spark_setup.py",
+    ]
+    runs = {(notebook.path, f"{notebook.path.rsplit('/', 1)[0]}/{command.command.split()[1][2:]}")
+            for notebook in dbc.read(dbc_path) for command in notebook.commands if command.magic == "run"}  # fmt: skip
+    assert runs == ENGLISH_RUNS
 
 
 def test_the_archives_are_named_by_language(each_language):

@@ -23,6 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "bundle.yml"
 SCHEMA_TOOL = ROOT.parent / "shared" / "tools" / "validate_bundle_schema.py"
 EXPERIMENT_PATH = "/Users/${workspace.current_user.userName}/dp090-using-mlflow-to-track-experiments"
+SPARK_EXPERIMENT_PATH = "/Users/${workspace.current_user.userName}/dp090-using-mlflow-to-track-experiments-spark-ml"
+NOTEBOOK = "../notebooks/01-using-mlflow-to-track-experiments.py"
+SPARK_NOTEBOOK = "../notebooks/02-using-mlflow-to-track-experiments-spark-ml.py"
 
 needs_schema_tool = pytest.mark.skipif(
     not SCHEMA_TOOL.is_file(), reason=f"{SCHEMA_TOOL} is absent (shared tools exist only beside the repo)"
@@ -99,8 +102,9 @@ def test_every_job_parses_with_the_databricks_bundles_models(files):
 
 def test_the_job_runs_the_lab_on_a_single_node_lts_ml_cluster(config):
     job = config["resources"]["jobs"]["lab_notebook"]
-    [cluster] = job["job_clusters"]
-    spec = cluster["new_cluster"]
+    clusters = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in job["job_clusters"]}
+    assert list(clusters) == ["spark_ml_workers", "single_node_ml"]
+    spec = clusters["single_node_ml"]
     spark_version = spec["spark_version"]
     if spark_version.startswith("${var."):
         spark_version = config["variables"][spark_version[len("${var.") : -1]]["default"]
@@ -108,17 +112,50 @@ def test_the_job_runs_the_lab_on_a_single_node_lts_ml_cluster(config):
     assert spark_version.split(".x")[0] in {"16.4", "17.3"}, f"{spark_version} is not 16.4 or 17.3 LTS"
     assert spec["node_type_id"] == "${var.node_type_id}" and config["variables"]["node_type_id"]["default"]
     assert spec["num_workers"] == 0 and spec["spark_conf"]["spark.databricks.cluster.profile"] == "singleNode"
-    [task] = job["tasks"]
-    assert task["job_cluster_key"] == cluster["job_cluster_key"]
-    assert Path(task["notebook_task"]["notebook_path"]).name == "01-using-mlflow-to-track-experiments.py"
+    # Both notebooks, each its own task; the scikit-learn one always on the single-node cluster.
+    tasks = {task["task_key"]: task for task in job["tasks"]}
+    assert list(tasks) == ["using_mlflow_to_track_experiments", "num_workers_above_0",
+                           "using_mlflow_to_track_experiments_spark_ml",
+                           "using_mlflow_to_track_experiments_spark_ml_on_workers"]  # fmt: skip
+    first = tasks["using_mlflow_to_track_experiments"]
+    assert (first["job_cluster_key"], first["notebook_task"]["notebook_path"]) == ("single_node_ml", NOTEBOOK)
+    assert "depends_on" not in first  # the notebooks are independent of each other
 
 
-def test_the_experiment_is_a_resource_whose_deployed_name_the_job_passes(config):
-    key, experiment = "lab_experiment", config["resources"]["experiments"]["lab_experiment"]
-    assert experiment["name"] == EXPERIMENT_PATH
-    parameters = {p["name"]: p["default"] for p in config["resources"]["jobs"]["lab_notebook"]["parameters"]}
-    # A reference, not the path again: development mode prefixes the experiment's name.
-    assert parameters["experiment_name"] == f"${{resources.experiments.{key}.name}}"
+def test_the_spark_notebook_runs_on_the_single_node_cluster_or_on_num_workers(config):
+    """num_workers 0 (the default): the Spark ML notebook's task on the single-node cluster; more: on a cluster of
+    that many workers without the single-node settings. An if/else task picks; the other task is excluded."""
+    job = config["resources"]["jobs"]["lab_notebook"]
+    assert config["variables"]["num_workers"]["default"] == 0
+    clusters = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in job["job_clusters"]}
+    assert clusters["spark_ml_workers"] == {"spark_version": "${var.spark_version}",
+                                            "node_type_id": "${var.node_type_id}", "data_security_mode": "SINGLE_USER",
+                                            "num_workers": "${var.num_workers}"}  # fmt: skip
+    tasks = {task["task_key"]: task for task in job["tasks"]}
+    assert tasks["num_workers_above_0"] == {"task_key": "num_workers_above_0", "condition_task": {
+        "op": "GREATER_THAN", "left": "${var.num_workers}", "right": "0"}}  # fmt: skip
+    spark_ml = {"notebook_path": SPARK_NOTEBOOK,
+                "base_parameters": {"experiment_name": "${resources.experiments.spark_ml_experiment.name}"}}
+    for key, outcome, cluster in [
+        ("using_mlflow_to_track_experiments_spark_ml", "false", "single_node_ml"),
+        ("using_mlflow_to_track_experiments_spark_ml_on_workers", "true", "spark_ml_workers"),
+    ]:  # fmt: skip
+        assert tasks[key] == {"task_key": key, "job_cluster_key": cluster, "notebook_task": spark_ml, "max_retries": 0,
+                              "depends_on": [{"task_key": "num_workers_above_0", "outcome": outcome}]}  # fmt: skip
+
+
+def test_each_notebook_logs_to_its_own_experiment_resource_whose_deployed_name_its_task_passes(config):
+    experiments = config["resources"]["experiments"]
+    assert experiments["lab_experiment"]["name"] == EXPERIMENT_PATH
+    assert experiments["spark_ml_experiment"]["name"] == SPARK_EXPERIMENT_PATH
+    job = config["resources"]["jobs"]["lab_notebook"]
+    # A reference, not the path again: development mode prefixes the experiment's name. Per task, not a job
+    # parameter, which would override every task's own.
+    passed = {task["notebook_task"]["notebook_path"]: task["notebook_task"]["base_parameters"]["experiment_name"]
+              for task in job["tasks"] if "notebook_task" in task}  # fmt: skip
+    assert passed == {NOTEBOOK: "${resources.experiments.lab_experiment.name}",
+                      SPARK_NOTEBOOK: "${resources.experiments.spark_ml_experiment.name}"}  # fmt: skip
+    assert [parameter["name"] for parameter in job["parameters"]] == ["data_path"]
 
 
 def test_targets_dev_by_default_and_prod_with_root_path_and_permissions(config):
@@ -215,11 +252,26 @@ def test_check_reports_a_file_that_is_not_a_notebook(tmp_path):
 
 
 def test_check_reports_a_parameter_the_notebook_does_not_declare(tmp_path):
+    """A job parameter reaches every task: each notebook task that does not declare it is a problem."""
     copy = _copy_bundle(tmp_path)
     job_file = _edit_job(copy, lambda job: job["parameters"].append({"name": "learning_rate", "default": "0.1"}))
-    [problem] = _problems(copy)
-    assert problem.startswith(f"{job_file}: resources.jobs.lab_notebook.tasks[0].notebook_task: ")
-    assert "passes parameter 'learning_rate'" in problem
+    problems = _problems(copy)
+    assert [problem.split(": passes parameter 'learning_rate', which ")[0] for problem in problems] == [
+        f"{job_file}: resources.jobs.lab_notebook.tasks[{index}].notebook_task" for index in (0, 2, 3)]
+
+
+def test_check_reports_a_parameter_only_the_spark_notebook_lacks(tmp_path):
+    """The Spark ML notebook declares its own widgets: a job parameter must be a widget of both notebooks."""
+    copy = _copy_bundle(tmp_path)
+    spark_notebook = copy / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py"
+    spark_notebook.write_text(spark_notebook.read_text().replace('dbutils.widgets.text("data_path", ', 'dbutils.'
+                              'widgets.text("trips_path", '))  # fmt: skip
+    job_file = copy / "resources" / "lab_job.yml"
+    problems = _problems(copy)
+    passes = [p for p in problems if ".lab_notebook." in p and "passes parameter 'data_path'" in p]
+    assert [problem.split(": passes")[0] for problem in passes] == [
+        f"{job_file}: resources.jobs.lab_notebook.tasks[{index}].notebook_task" for index in (2, 3)]
+    assert all("does not declare (widgets: ['experiment_name', 'trips_path'])" in problem for problem in passes)
 
 
 def test_check_reports_a_blank_default_widget_the_job_does_not_pass(tmp_path):
@@ -227,9 +279,11 @@ def test_check_reports_a_blank_default_widget_the_job_does_not_pass(tmp_path):
     job_file = _edit_job(
         copy, lambda job: job.update(parameters=[p for p in job["parameters"] if p["name"] != "data_path"])
     )
-    [problem] = _problems(copy)
-    assert problem.startswith(f"{job_file}: resources.jobs.lab_notebook.tasks[0].notebook_task: ")
-    assert "does not pass parameter 'data_path'" in problem
+    assert _problems(copy) == [
+        f"{job_file}: resources.jobs.lab_notebook.tasks[{index}].notebook_task: does not pass parameter "
+        f"'data_path', which {path} declares with a blank default"
+        for index, path in [(0, NOTEBOOK), (2, SPARK_NOTEBOOK), (3, SPARK_NOTEBOOK)]
+    ]
 
 
 def test_check_reports_a_reference_to_an_undeclared_resource(tmp_path):
@@ -241,44 +295,87 @@ def test_check_reports_a_reference_to_an_undeclared_resource(tmp_path):
     experiment_file.write_text(yaml.safe_dump(document))
     [problem] = _problems(copy)
     assert problem == (
-        f"{copy / 'resources' / 'lab_job.yml'}: resources.jobs.lab_notebook.parameters[0].default: "
+        f"{copy / 'resources' / 'lab_job.yml'}: "
+        "resources.jobs.lab_notebook.tasks[0].notebook_task.base_parameters.experiment_name: "
         "refers to resources.experiments.lab_experiment, which no file declares"
     )
+
+
+def test_check_reports_a_reference_to_an_undeclared_variable(tmp_path):
+    copy = _copy_bundle(tmp_path)
+    document = yaml.safe_load((copy / "bundle.yml").read_text())
+    del document["variables"]["num_workers"]
+    (copy / "bundle.yml").write_text(yaml.safe_dump(document))
+    job_file = copy / "resources" / "lab_job.yml"
+    assert _problems(copy) == [
+        f"{job_file}: resources.jobs.lab_notebook.job_clusters[0].new_cluster.num_workers: "
+        "refers to var.num_workers, which no file declares",
+        f"{job_file}: resources.jobs.lab_notebook.tasks[1].condition_task.left: "
+        "refers to var.num_workers, which no file declares",
+    ]
+
+
+def test_check_reports_a_dependency_on_a_task_the_job_lacks(tmp_path):
+    copy = _copy_bundle(tmp_path)
+    job_file = _edit_job(copy, lambda job: job["tasks"][2]["depends_on"][0].update(task_key="workers_above_0"))
+    assert _problems(copy) == [f"{job_file}: resources.jobs.lab_notebook.tasks[2].depends_on: depends on task "
+                               "'workers_above_0', which the job does not have"]  # fmt: skip
 
 
 # The runtime matrix job: the lab on each LTS ML runtime, each on the single-node cluster of lab_notebook.
 
 
-def test_the_matrix_job_runs_each_lts_ml_runtime_on_the_lab_jobs_cluster(config):
+def test_the_matrix_job_runs_both_notebooks_on_each_lts_ml_runtime_on_the_lab_jobs_cluster(config):
     from labtools.lab import LTS_ML_RUNTIMES
 
     jobs = config["resources"]["jobs"]
     variables = {name: variable.get("default") for name, variable in config["variables"].items()}
-    [base] = jobs["lab_notebook"]["job_clusters"]
+    base = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in jobs["lab_notebook"]["job_clusters"]}
     matrix = jobs["lab_matrix"]
     clusters = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in matrix["job_clusters"]}
     runtimes = []
-    for task in matrix["tasks"]:
-        cluster = clusters[task["job_cluster_key"]]
-        # The same settings as lab_notebook's cluster (merged in by the YAML anchor); only the runtime differs.
+    for cluster in clusters.values():
+        # The same settings as lab_notebook's single-node cluster (merged in by the YAML anchor); only the
+        # runtime differs.
         assert {k: v for k, v in cluster.items() if k != "spark_version"} == \
-            {k: v for k, v in base["new_cluster"].items() if k != "spark_version"}  # fmt: skip
+            {k: v for k, v in base["single_node_ml"].items() if k != "spark_version"}  # fmt: skip
         key = variables[cluster["spark_version"].removeprefix("${var.").removesuffix("}")]
         assert "-cpu-ml-" in key, key
         runtimes.append(key.split(".x-")[0].removesuffix(".0"))
-        assert Path(task["notebook_task"]["notebook_path"]).name == "01-using-mlflow-to-track-experiments.py"
     assert runtimes == list(LTS_ML_RUNTIMES)
-    # One experiment per task, each a resource of the bundle (destroy deletes it); no job-level one,
-    # which would override them all.
-    names = [task["notebook_task"]["base_parameters"]["experiment_name"] for task in matrix["tasks"]]
-    assert len(set(names)) == len(names)
-    assert all(name.startswith("${resources.experiments.matrix_experiment_") for name in names)
+    # Each runtime's cluster runs both notebooks, each task logging to an experiment of its own, each a
+    # resource of the bundle (destroy deletes it); no job-level one, which would override them all.
+    assert [(task["task_key"], task["job_cluster_key"], task["notebook_task"]["notebook_path"],
+             task["notebook_task"]["base_parameters"]["experiment_name"]) for task in matrix["tasks"]] == [
+        (f"{prefix}_on_{runtime}", f"lts_ml_{runtime}", notebook,
+         f"${{resources.experiments.{experiment}_{runtime}.name}}")
+        for runtime in ["15_4", "16_4", "17_3", "18"]
+        for prefix, notebook, experiment in [("lab", NOTEBOOK, "matrix_experiment"),
+                                             ("spark_ml", SPARK_NOTEBOOK, "matrix_spark_ml_experiment")]
+    ]  # fmt: skip
     assert "experiment_name" not in {parameter["name"] for parameter in matrix.get("parameters", [])}
     assert variables["spark_version"] == variables["spark_version_17_3"]
 
 
-def test_the_matrix_shares_the_cluster_through_an_anchor_not_copies():
+def test_every_experiment_the_jobs_use_is_named_for_its_notebook_and_runtime(config):
+    user = "/Users/${workspace.current_user.userName}/"
+    names = {key: experiment["name"].removeprefix(user) for key, experiment in
+             config["resources"]["experiments"].items()}  # fmt: skip
+    lab = "dp090-using-mlflow-to-track-experiments"
+    assert names == {
+        "lab_experiment": lab, "spark_ml_experiment": f"{lab}-spark-ml",
+        **{f"matrix_experiment_{r.replace('.', '_')}": f"{lab}-matrix-{r}" for r in ["15.4", "16.4", "17.3", "18"]},
+        **{f"matrix_spark_ml_experiment_{r.replace('.', '_')}": f"{lab}-spark-ml-matrix-{r}"
+           for r in ["15.4", "16.4", "17.3", "18"]},
+    }  # fmt: skip
+
+
+def test_the_clusters_share_their_settings_through_anchors_not_copies():
     text = (ROOT / "resources" / "lab_job.yml").read_text(encoding="utf-8")
+    assert text.count("&ml_cluster") == 1 and text.count("<<: *ml_cluster") == 1
     assert text.count("&single_node_ml_cluster") == 1
     assert text.count("<<: *single_node_ml_cluster") == 4
     assert text.count("spark.databricks.cluster.profile") == 1  # the settings are written once
+    assert text.count("data_security_mode:") == 1 and text.count("node_type_id:") == 1
+    # The CLI merges only an alias (`<<: *name`), not a mapping written in place (`<<: &name {...}`).
+    assert "<<: &" not in text

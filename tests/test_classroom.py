@@ -14,7 +14,8 @@ from workspace_stub import WorkspaceStub
 
 INSTRUCTOR = "instructor@example.com"
 LEARNERS = ["ana@example.com", "bo@example.com"]
-LAB_FILES = {"01-using-mlflow-to-track-experiments", "includes/setup"}
+LAB_FILES = {"01-using-mlflow-to-track-experiments", "02-using-mlflow-to-track-experiments-spark-ml",
+             "includes/setup", "includes/spark_setup"}  # fmt: skip
 OTHER_TOKEN = "dapi-FAKE-second-workspace-token-never-print-me"
 
 
@@ -52,7 +53,7 @@ def test_deploy_gives_each_learner_a_copy_and_reports_each(stub, home, learners_
     assert result.returncode == 1, result.stderr  # a row failed
     table = rows(result.stdout)
     assert set(table) == {"ana@example.com", "bo@example.com", "nobody@example.com"}
-    assert "deployed" in table["ana@example.com"]
+    assert "deployed (4 notebooks)" in table["ana@example.com"]
     assert "/Users/ana@example.com/dp090-mlflow-lab" in table["ana@example.com"]
     assert "permission denied (HTTP 403)" in table["bo@example.com"]
     assert "has no user nobody@example.com" in table["nobody@example.com"]
@@ -165,20 +166,26 @@ def test_a_bad_learners_file_is_one_line_naming_file_and_line(stub, home, learne
 def test_clean_up_removes_the_copies_and_only_with_the_option_the_experiments(stub, home, learners_file):
     learners_file.write_text("\n".join(LEARNERS) + "\n")
     assert run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home).returncode == 0
-    for index, learner in enumerate(LEARNERS):  # each learner ran the notebook: their own experiment exists
-        name = f"/Users/{learner}/dp090-using-mlflow-to-track-experiments"
-        stub.experiments[name] = {"experiment_id": str(90 + index), "name": name, "lifecycle_stage": "active"}
+    for index, learner in enumerate(LEARNERS):  # each learner ran both notebooks: their own experiments exist
+        for suffix in ["", "-spark-ml"]:
+            name = f"/Users/{learner}/dp090-using-mlflow-to-track-experiments{suffix}"
+            stub.experiments[name] = {"experiment_id": f"9{index}{suffix}", "name": name, "lifecycle_stage": "active"}
+    someone_elses = "/Users/ana@example.com/dp090-using-mlflow-to-track-experiments-deploy-py"
+    stub.experiments[someone_elses] = {"experiment_id": "80", "name": someone_elses, "lifecycle_stage": "active"}
 
     kept = run_deploy("clean-up", "--learners", str(learners_file), host=stub.url, home=home)
     assert kept.returncode == 0, kept.stdout + kept.stderr
     assert all(lab_files(stub, learner) == set() for learner in LEARNERS)
     assert all(experiment["lifecycle_stage"] == "active" for experiment in stub.experiments.values())
-    assert "kept the experiment" in rows(kept.stdout)["ana@example.com"]
+    assert "kept the experiments (--delete-experiment deletes them)" in rows(kept.stdout)["ana@example.com"]
 
     removed = run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url, home=home)
     assert removed.returncode == 0, removed.stdout + removed.stderr
-    assert all(experiment["lifecycle_stage"] == "deleted" for experiment in stub.experiments.values())
-    assert "deleted the experiment" in rows(removed.stdout)["bo@example.com"]
+    assert sorted(name for name, experiment in stub.experiments.items() if experiment["lifecycle_stage"] == "deleted") \
+        == [f"/Users/{learner}/dp090-using-mlflow-to-track-experiments{suffix}"
+            for learner in LEARNERS for suffix in ["", "-spark-ml"]]  # fmt: skip
+    assert stub.experiments[someone_elses]["lifecycle_stage"] == "active"  # deploy.py run's is not the learner's
+    assert "deleted 2 experiments" in rows(removed.stdout)["bo@example.com"]
 
     again = run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url, home=home)
     assert again.returncode == 0 and "nothing was there" in rows(again.stdout)["ana@example.com"]

@@ -10,6 +10,7 @@ in deploy.py or the SDK is patched: the requests the stub records are the ones a
 from __future__ import annotations
 
 import base64
+import json
 import socket
 from pathlib import Path
 
@@ -24,13 +25,24 @@ from labtools.workspace import spec
 USER = "learner@example.com"
 FOLDER = f"/Users/{USER}/dp090-mlflow-lab"
 NOTEBOOK = f"{FOLDER}/01-using-mlflow-to-track-experiments"
-# deploy.py's own experiment; the notebook's default (a learner's runs, the bundle's prod target) is another.
+SPARK_NOTEBOOK = f"{FOLDER}/02-using-mlflow-to-track-experiments-spark-ml"
+TASK, SPARK_TASK = "using_mlflow_to_track_experiments", "using_mlflow_to_track_experiments_spark_ml"
+# deploy.py's own experiments, one per notebook; the notebooks' defaults (a learner's runs, the bundle's prod
+# target) are others.
 EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-deploy-py"
+SPARK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-spark-ml-deploy-py"
 NOTEBOOK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments"
+SPARK_NOTEBOOK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-spark-ml"
 NOTEBOOK_FILES = {
     f"{FOLDER}/01-using-mlflow-to-track-experiments": ROOT / "notebooks" / "01-using-mlflow-to-track-experiments.py",
+    f"{FOLDER}/02-using-mlflow-to-track-experiments-spark-ml":
+        ROOT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py",
     f"{FOLDER}/includes/setup": ROOT / "notebooks" / "includes" / "setup.py",
+    f"{FOLDER}/includes/spark_setup": ROOT / "notebooks" / "includes" / "spark_setup.py",
 }
+SINGLE_NODE = {"spark_version": "17.3.x-cpu-ml-scala2.13", "node_type_id": "Standard_D4ds_v5", "num_workers": 0,
+               "spark_conf": {"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*, 4]"},
+               "custom_tags": {"ResourceClass": "SingleNode"}, "data_security_mode": "SINGLE_USER"}  # fmt: skip
 FAST = ["--poll-seconds", "0.01"]
 
 
@@ -38,6 +50,17 @@ FAST = ["--poll-seconds", "0.01"]
 def stub():
     with workspace(TOKEN, USER) as started:
         yield started
+
+
+def put_lab_notebooks(stub) -> None:
+    """Both lab notebooks in the workspace, as deploy would have put them."""
+    stub.put_notebook(NOTEBOOK)
+    stub.put_notebook(SPARK_NOTEBOOK)
+
+
+def tasks_of(submit) -> dict[str, dict]:
+    """A runs/submit request's tasks by task key."""
+    return {task["task_key"]: task for task in submit.body["tasks"]}
 
 
 @pytest.fixture
@@ -69,10 +92,16 @@ def test_help_and_dry_run_work_without_credentials(home):
 
     dry = run_deploy("deploy", "--dry-run", home=home, token=None)
     assert dry.returncode == 0, dry.stderr
-    imports = [line for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line]
-    assert len(imports) == len(NOTEBOOK_FILES)
-    assert all('"format": "SOURCE"' in line and '"language": "PYTHON"' in line for line in imports)
-    assert any("/dp090-mlflow-lab/includes/setup" in line for line in imports)
+    imports = [json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1])
+               for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line]  # fmt: skip
+    assert [body["path"] for body in imports] == [
+        "/Users/<you>/dp090-mlflow-lab/01-using-mlflow-to-track-experiments",
+        "/Users/<you>/dp090-mlflow-lab/02-using-mlflow-to-track-experiments-spark-ml",
+        "/Users/<you>/dp090-mlflow-lab/includes/setup",
+        "/Users/<you>/dp090-mlflow-lab/includes/spark_setup",
+    ]
+    assert all(body["format"] == "SOURCE" and body["language"] == "PYTHON" for body in imports)
+    assert "<base64 of notebooks/includes/spark_setup.py, " in imports[3]["content"]
 
 
 @pytest.mark.parametrize(
@@ -144,10 +173,12 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
         assert base64.b64decode(request.body["content"]) == NOTEBOOK_FILES[request.body["path"]].read_bytes()
     # The includes folder exists before setup is imported into it, so `%run ./includes/setup` finds it.
     order = [(r.path, (r.body or {}).get("path")) for r in stub.requests]
-    assert order.index(("/api/2.0/workspace/mkdirs", f"{FOLDER}/includes")) < order.index(
-        ("/api/2.0/workspace/import", f"{FOLDER}/includes/setup")
-    )
-    assert stub.objects[f"{FOLDER}/includes/setup"]["object_type"] == "NOTEBOOK"
+    for include in ["setup", "spark_setup"]:
+        assert order.index(("/api/2.0/workspace/mkdirs", f"{FOLDER}/includes")) < order.index(
+            ("/api/2.0/workspace/import", f"{FOLDER}/includes/{include}")
+        )
+        assert stub.objects[f"{FOLDER}/includes/{include}"]["object_type"] == "NOTEBOOK"
+    assert f"Deployed 4 notebooks to {FOLDER}" in result.stdout
     assert f"{stub.url}/browse/folders/{stub.objects[FOLDER]['object_id']}" in result.stdout
 
     again = run_deploy("deploy", host=stub.url, home=home)  # overwrite: deploying twice is fine
@@ -173,7 +204,9 @@ def test_deploy_to_another_folder(stub, home):
     result = run_deploy("deploy", "--folder", "/Shared/dp090/", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     paths = {request.body["path"] for request in stub.calls("POST", "/workspace/import")}
-    assert paths == {"/Shared/dp090/01-using-mlflow-to-track-experiments", "/Shared/dp090/includes/setup"}
+    assert paths == {"/Shared/dp090/01-using-mlflow-to-track-experiments",
+                     "/Shared/dp090/02-using-mlflow-to-track-experiments-spark-ml",
+                     "/Shared/dp090/includes/setup", "/Shared/dp090/includes/spark_setup"}  # fmt: skip
     assert stub.calls("GET", "/scim/v2/Me") == []  # the user name is not needed
 
 
@@ -204,12 +237,16 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
     result = run_deploy("run", *FAST, host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
 
+    # One run, a task per lab notebook, each with its own experiment, each on a single-node cluster of its own
+    # (Standard_D4ds_v5: the stub says it is an Azure workspace).
     [submit] = stub.calls("POST", "/jobs/runs/submit")
-    [task] = submit.body["tasks"]
-    assert task["notebook_task"] == {"notebook_path": NOTEBOOK, "base_parameters": {"experiment_name": EXPERIMENT}}
-    cluster = task["new_cluster"]
-    assert "-ml-" in cluster["spark_version"] and cluster["num_workers"] == 0
-    assert cluster["node_type_id"] == "Standard_D4ds_v5"  # the stub says it is an Azure workspace
+    assert tasks_of(submit) == {
+        TASK: {"task_key": TASK, "new_cluster": SINGLE_NODE,
+               "notebook_task": {"notebook_path": NOTEBOOK, "base_parameters": {"experiment_name": EXPERIMENT}}},
+        SPARK_TASK: {"task_key": SPARK_TASK, "new_cluster": SINGLE_NODE,
+                     "notebook_task": {"notebook_path": SPARK_NOTEBOOK,
+                                       "base_parameters": {"experiment_name": SPARK_EXPERIMENT}}},
+    }  # fmt: skip
     assert submit.body["run_name"] == workspace_deploy.RUN_NAME
 
     run_id = max(stub.runs)
@@ -219,23 +256,80 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
     assert states == sorted(states)
     assert f"{stub.url}/jobs/runs/{run_id}" in result.stdout
     assert "Final state: TERMINATED SUCCESS" in result.stdout
+    # Both notebooks are reported, each with the experiment that holds its runs.
+    assert f"  {NOTEBOOK} -> experiment {EXPERIMENT}" in lines
+    assert f"  {SPARK_NOTEBOOK} -> experiment {SPARK_EXPERIMENT}" in lines
+    assert lines[-2:] == [
+        f"  01-using-mlflow-to-track-experiments: SUCCESS; its runs are in the MLflow experiment {EXPERIMENT}",
+        f"  02-using-mlflow-to-track-experiments-spark-ml: SUCCESS; its runs are in the MLflow experiment "
+        f"{SPARK_EXPERIMENT}",
+    ]
+    assert {name for name, experiment in stub.experiments.items() if experiment["lifecycle_stage"] == "active"} == \
+        {EXPERIMENT, SPARK_EXPERIMENT}  # fmt: skip
     assert len(stub.calls("GET", "/jobs/runs/get")) == len(stub.runs[run_id]["tasks"][0]["script"])
     assert stub.calls("GET", "/jobs/runs/get-output") == []
 
 
 def test_run_on_an_existing_cluster(stub, home):
-    stub.put_notebook(NOTEBOOK)  # as deploy would have
+    put_lab_notebooks(stub)
     result = run_deploy("run", "--cluster-id", EXISTING_CLUSTER, *FAST, host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     [submit] = stub.calls("POST", "/jobs/runs/submit")
-    assert submit.body["tasks"][0]["existing_cluster_id"] == EXISTING_CLUSTER
-    assert "new_cluster" not in submit.body["tasks"][0]
+    tasks = tasks_of(submit)
+    assert set(tasks) == {TASK, SPARK_TASK}
+    for task in tasks.values():
+        assert task["existing_cluster_id"] == EXISTING_CLUSTER and "new_cluster" not in task
+
+
+def test_run_with_workers_puts_only_the_spark_notebook_on_them(stub, home):
+    """--num-workers N: the Spark ML notebook's cluster has N workers and none of the single-node settings."""
+    put_lab_notebooks(stub)
+    result = run_deploy("run", "--num-workers", "3", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
+    assert tasks[SPARK_TASK]["new_cluster"] == {"spark_version": "17.3.x-cpu-ml-scala2.13",
+                                                "node_type_id": "Standard_D4ds_v5", "num_workers": 3,
+                                                "data_security_mode": "SINGLE_USER"}  # fmt: skip
+    assert tasks[TASK]["new_cluster"] == SINGLE_NODE  # scikit-learn would leave workers idle
+    assert "the Spark ML notebook's with 3 workers" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "message"),
+    [(["--num-workers", "two"], 2, "--num-workers: 'two' is not a number of workers (0: a single-node cluster)"),
+     (["--num-workers", "-1"], 2, "--num-workers: '-1' is not a number of workers"),
+     (["--num-workers", "2", "--cluster-id", EXISTING_CLUSTER], 1,
+      "--num-workers sizes the new cluster of the Spark ML notebook; with --cluster-id")],
+)  # fmt: skip
+def test_bad_workers_are_refused_before_any_run(stub, home, args, status, message):
+    put_lab_notebooks(stub)
+    result = run_deploy("run", *args, host=stub.url, home=home)
+    assert result.returncode == status
+    assert message in result.stderr.strip().splitlines()[-1]
+    if status == 1:
+        one_line(result.stderr)
+    assert stub.calls("POST", "/jobs/runs/submit") == []
+
+
+def test_run_with_an_experiment_name_gives_the_spark_notebook_its_own(stub, home):
+    put_lab_notebooks(stub)
+    result = run_deploy("run", "--experiment-name", "/Shared/dp090-class", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
+    assert tasks[TASK]["notebook_task"]["base_parameters"] == {"experiment_name": "/Shared/dp090-class"}
+    assert tasks[SPARK_TASK]["notebook_task"]["base_parameters"] == {"experiment_name": "/Shared/dp090-class-spark-ml"}
+    cleaned = run_deploy("clean-up", "--experiment-name", "/Shared/dp090-class", "--delete-experiment",
+                         host=stub.url, home=home)  # fmt: skip
+    assert cleaned.returncode == 0, cleaned.stderr
+    assert "deleted experiment /Shared/dp090-class\n" in cleaned.stdout
+    assert "deleted experiment /Shared/dp090-class-spark-ml\n" in cleaned.stdout
+    assert {experiment["lifecycle_stage"] for experiment in stub.experiments.values()} == {"deleted"}
 
 
 @pytest.mark.parametrize("status", [404, 400])
 def test_run_on_a_missing_cluster_says_so(stub, home, status):
     stub.missing_cluster_status = status  # 400 "Cluster ... does not exist" is what some workspaces send
-    stub.put_notebook(NOTEBOOK)  # as deploy would have
+    put_lab_notebooks(stub)
     result = run_deploy("run", "--cluster-id", "0000-000000-gone", host=stub.url, home=home)
     assert result.returncode != 0
     assert "cluster 0000-000000-gone does not exist" in one_line(result.stderr)
@@ -246,11 +340,18 @@ def test_run_before_deploy_says_to_deploy_first(stub, home):
     result = run_deploy("run", host=stub.url, home=home)
     assert result.returncode != 0
     assert f"no notebook at {NOTEBOOK}: deploy it first" in one_line(result.stderr)
+    # A copy deployed before the Spark ML notebook existed: deploy again, and nothing is submitted till then.
+    stub.put_notebook(NOTEBOOK)
+    result = run_deploy("run", host=stub.url, home=home)
+    assert result.returncode != 0
+    assert f"no notebook at {SPARK_NOTEBOOK}: deploy it first (python scripts/deploy.py deploy)" in \
+        one_line(result.stderr)  # fmt: skip
+    assert stub.calls("POST", "/jobs/runs/submit") == []
 
 
 def run_ending(outcome: str, stub, home, *args):
-    """`deploy.py run` of the deployed notebook, the stub's runs ending as `outcome` says."""
-    stub.put_notebook(NOTEBOOK)  # as deploy would have
+    """`deploy.py run` of the deployed notebooks, the stub's runs ending as `outcome` says."""
+    put_lab_notebooks(stub)
     stub.run_outcome = outcome
     return run_deploy("run", *(args or FAST), host=stub.url, home=home)
 
@@ -259,12 +360,34 @@ def test_a_failed_run_prints_the_notebooks_error(stub, home):
     result = run_ending("FAILED", stub, home)
     assert result.returncode == 1
     assert "Final state: TERMINATED RUN_EXECUTION_ERROR" in result.stdout
-    first = result.stderr.splitlines()[0]
-    assert first.startswith(f"run {max(stub.runs)} failed (TERMINATED RUN_EXECUTION_ERROR): {NOTEBOOK}: LabDataError:")
+    run_id = max(stub.runs)
+    firsts = [line for line in result.stderr.splitlines() if line.startswith(f"run {run_id} failed")]
+    assert [line.split(": LabDataError:")[0] for line in firsts] == [
+        f"run {run_id} failed (TERMINATED RUN_EXECUTION_ERROR): {NOTEBOOK}",
+        f"run {run_id} failed (TERMINATED RUN_EXECUTION_ERROR): {SPARK_NOTEBOOK}",
+    ]
     assert "load_trips(data_path)" in result.stderr and "\x1b[" not in result.stderr
-    # The output is asked for the task's run, not the parent run (which a workspace refuses).
-    [output] = stub.calls("GET", "/jobs/runs/get-output")
-    assert int(output.query["run_id"]) == stub.runs[max(stub.runs)]["tasks"][0]["run_id"]
+    # The output is asked for each task's run, not the parent run (which a workspace refuses).
+    asked = [int(output.query["run_id"]) for output in stub.calls("GET", "/jobs/runs/get-output")]
+    assert asked == [task["run_id"] for task in stub.runs[run_id]["tasks"]]
+
+
+def test_one_notebook_failing_is_reported_by_name_and_the_other_succeeds(stub, home):
+    stub.outcome_by_notebook = {SPARK_NOTEBOOK: "FAILED"}
+    result = run_ending("SUCCESS", stub, home)
+    assert result.returncode == 1
+    run_id = max(stub.runs)
+    assert "Final state: TERMINATED RUN_EXECUTION_ERROR" in result.stdout
+    assert result.stdout.splitlines()[-2:] == [
+        f"  01-using-mlflow-to-track-experiments: SUCCESS; its runs are in the MLflow experiment {EXPERIMENT}",
+        "  02-using-mlflow-to-track-experiments-spark-ml: RUN_EXECUTION_ERROR",
+    ]
+    assert result.stderr.splitlines()[0] == (f"run {run_id} failed (TERMINATED RUN_EXECUTION_ERROR): {SPARK_NOTEBOOK}: "
+                                             "LabDataError: /dbfs/missing.csv: no such file. Check the data_path "
+                                             "parameter.")  # fmt: skip
+    assert NOTEBOOK + ":" not in result.stderr
+    [output] = stub.calls("GET", "/jobs/runs/get-output")  # only the failed task's output is read
+    assert int(output.query["run_id"]) == stub.task_runs(run_id)[SPARK_TASK]["run_id"]
 
 
 def test_a_run_that_never_finishes_is_cancelled_at_the_timeout(stub, home):
@@ -274,21 +397,27 @@ def test_a_run_that_never_finishes_is_cancelled_at_the_timeout(stub, home):
     run_id = max(stub.runs)
     assert f"run {run_id} did not finish within --timeout 1 s (still RUNNING)" in line and "cancelled" in line
     assert [int(r.body["run_id"]) for r in stub.calls("POST", "/jobs/runs/cancel")] == [run_id]
-    assert stub.runs[run_id]["tasks"][0]["script"][-1].result == "CANCELED"
+    assert [task["script"][-1].result for task in stub.runs[run_id]["tasks"]] == ["CANCELED", "CANCELED"]
     assert stub.calls("POST", "/jobs/runs/submit")[0].body["timeout_seconds"] == 1
 
 
 def test_a_run_whose_cluster_never_started_reports_its_state_message(stub, home):
     result = run_ending("NO_CLUSTER", stub, home)
     assert result.returncode == 1
-    assert "Final state: TERMINATED CLOUD_FAILURE" in result.stdout
-    [line] = result.stderr.splitlines()
-    assert line.startswith(f"run {max(stub.runs)} failed (TERMINATED CLOUD_FAILURE): {NOTEBOOK}: Cluster ")
-    assert "QuotaExceeded" in line and "get the output" not in line
+    # The run of two tasks failed as a whole; each task says why: its cluster never started.
+    assert "Final state: TERMINATED RUN_EXECUTION_ERROR" in result.stdout
+    assert result.stdout.splitlines()[-2:] == ["  01-using-mlflow-to-track-experiments: CLOUD_FAILURE",
+                                               "  02-using-mlflow-to-track-experiments-spark-ml: CLOUD_FAILURE"]
+    lines = result.stderr.splitlines()
+    assert [line.split(": Cluster ")[0] for line in lines] == [
+        f"run {max(stub.runs)} failed (TERMINATED RUN_EXECUTION_ERROR): {NOTEBOOK}",
+        f"run {max(stub.runs)} failed (TERMINATED RUN_EXECUTION_ERROR): {SPARK_NOTEBOOK}",
+    ]
+    assert all("QuotaExceeded" in line and "get the output" not in line for line in lines)
 
 
 def test_run_follows_the_status_not_the_deprecated_state(stub, home):
-    stub.put_notebook(NOTEBOOK)  # as deploy would have
+    put_lab_notebooks(stub)
     stub.sends_deprecated_state = False
     result = run_deploy("run", "--timeout", "60", *FAST, host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
@@ -296,17 +425,20 @@ def test_run_follows_the_status_not_the_deprecated_state(stub, home):
 
 
 def test_run_logs_to_its_own_experiment_which_clean_up_may_delete(stub, home):
-    """Not the notebook's default experiment, which a learner's own runs and a prod bundle use."""
-    stub.experiments[NOTEBOOK_EXPERIMENT] = {"experiment_id": "77", "name": NOTEBOOK_EXPERIMENT,
-                                             "lifecycle_stage": "active"}  # fmt: skip
-    stub.put_notebook(NOTEBOOK)  # as deploy would have
+    """Not the notebooks' default experiments, which a learner's own runs and a prod bundle use."""
+    for number, name in enumerate([NOTEBOOK_EXPERIMENT, SPARK_NOTEBOOK_EXPERIMENT]):
+        stub.experiments[name] = {"experiment_id": f"7{number}", "name": name, "lifecycle_stage": "active"}
+    put_lab_notebooks(stub)
     assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
-    [submit] = stub.calls("POST", "/jobs/runs/submit")
-    assert submit.body["tasks"][0]["notebook_task"]["base_parameters"]["experiment_name"] == EXPERIMENT
+    tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
+    assert tasks[TASK]["notebook_task"]["base_parameters"]["experiment_name"] == EXPERIMENT
+    assert tasks[SPARK_TASK]["notebook_task"]["base_parameters"]["experiment_name"] == SPARK_EXPERIMENT
     result = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "deleted"
+    assert stub.experiments[SPARK_EXPERIMENT]["lifecycle_stage"] == "deleted"
     assert stub.experiments[NOTEBOOK_EXPERIMENT]["lifecycle_stage"] == "active"
+    assert stub.experiments[SPARK_NOTEBOOK_EXPERIMENT]["lifecycle_stage"] == "active"
 
 
 # --- clean-up ---------------------------------------------------------------------------------
@@ -319,15 +451,17 @@ def test_clean_up_removes_what_deploy_and_run_made_and_is_idempotent(stub, home)
     someone_elses = stub.add_run("nightly", "/Users/other@example.com/etl")
     same_name_other_folder = stub.add_run(workspace_deploy.RUN_NAME, "/Shared/elsewhere/01-using-mlflow")
     assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "active"
+    assert stub.experiments[SPARK_EXPERIMENT]["lifecycle_stage"] == "active"
 
     first = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
     assert first.returncode == 0, first.stderr
-    assert f"deleted run {lab_run}" in first.stdout
-    assert f"deleted folder {FOLDER}" in first.stdout
-    assert f"deleted experiment {EXPERIMENT}" in first.stdout
+    assert first.stdout.splitlines()[1:] == [f"deleted run {lab_run}", f"deleted folder {FOLDER}",
+                                             f"deleted experiment {EXPERIMENT}",
+                                             f"deleted experiment {SPARK_EXPERIMENT}"]  # fmt: skip
     assert not [path for path in stub.objects if path.startswith(FOLDER)]
     assert set(stub.runs) == {someone_elses, same_name_other_folder}
-    assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "deleted"
+    assert {name: experiment["lifecycle_stage"] for name, experiment in stub.experiments.items()} == \
+        {EXPERIMENT: "deleted", SPARK_EXPERIMENT: "deleted"}  # fmt: skip
     assert len(stub.calls("GET", "/jobs/runs/list")) >= 2  # it read every page
 
     second = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
@@ -336,12 +470,14 @@ def test_clean_up_removes_what_deploy_and_run_made_and_is_idempotent(stub, home)
     assert len(stub.calls("POST", "/workspace/delete")) == 1  # the second clean-up found nothing to delete
 
 
-def test_clean_up_keeps_the_experiment_unless_asked(stub, home):
-    stub.put_notebook(NOTEBOOK)  # as deploy would have
+def test_clean_up_keeps_the_experiments_unless_asked(stub, home):
+    put_lab_notebooks(stub)
     assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
     result = run_deploy("clean-up", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "active"
+    assert stub.experiments[SPARK_EXPERIMENT]["lifecycle_stage"] == "active"
+    assert f"Kept the MLflow experiments {EXPERIMENT} and {SPARK_EXPERIMENT} (if any" in result.stdout
     assert "--delete-experiment" in result.stdout
     assert stub.calls("POST", "/mlflow/experiments/delete") == []
 
@@ -382,14 +518,45 @@ def test_the_token_appears_in_no_output_or_log(stub, home):
 # --- the pieces, directly -----------------------------------------------------------------------
 
 
+def bundle_clusters(num_workers: int) -> dict[str, dict]:
+    """lab_notebook's job clusters by key, with the bundle's variables as `--var` would set them."""
+    variables = {name: variable["default"] for name, variable in
+                 yaml.safe_load((ROOT / "bundle.yml").read_text())["variables"].items()}  # fmt: skip
+    variables["num_workers"] = num_workers
+    job = yaml.safe_load((ROOT / "resources" / "lab_job.yml").read_text())["resources"]["jobs"]["lab_notebook"]
+    return {cluster["job_cluster_key"]: {key: variables[value[6:-1]] if str(value).startswith("${var.") else value
+                                         for key, value in cluster["new_cluster"].items()}
+            for cluster in job["job_clusters"]}  # fmt: skip
+
+
 def test_the_run_cluster_is_the_bundles_job_cluster():
     """deploy.py run and `databricks bundle run` use the same runtime and single-node settings."""
-    bundle = yaml.safe_load((ROOT / "bundle.yml").read_text())
-    job = yaml.safe_load((ROOT / "resources" / "lab_job.yml").read_text())["resources"]["jobs"]["lab_notebook"]
-    bundle_cluster = dict(job["job_clusters"][0]["new_cluster"])
-    bundle_cluster["spark_version"] = bundle["variables"]["spark_version"]["default"]
-    bundle_cluster["node_type_id"] = bundle["variables"]["node_type_id"]["default"]
-    assert spec.single_node_cluster(spec.NODE_TYPES["azure"]) == bundle_cluster
+    assert spec.single_node_cluster(spec.NODE_TYPES["azure"]) == bundle_clusters(0)["single_node_ml"] == SINGLE_NODE
+    assert spec.cluster(spec.NODE_TYPES["azure"], workers=0) == SINGLE_NODE
+
+
+def test_the_spark_notebooks_workers_are_the_bundles_workers_cluster():
+    """--num-workers 4 and --var="num_workers=4" give the Spark ML notebook the same cluster."""
+    assert spec.cluster(spec.NODE_TYPES["azure"], workers=4) == bundle_clusters(4)["spark_ml_workers"] == {
+        "spark_version": "17.3.x-cpu-ml-scala2.13", "node_type_id": "Standard_D4ds_v5", "num_workers": 4,
+        "data_security_mode": "SINGLE_USER",
+    }  # fmt: skip
+
+
+def test_every_lab_notebook_has_its_own_experiment_for_run():
+    notebooks = spec.lab_notebooks("/Users/me/lab")
+    assert [notebook.task_key for notebook in notebooks] == [TASK, SPARK_TASK]
+    assert [notebook.uses_spark for notebook in notebooks] == [False, True]
+    default = spec.Experiments("/Users/me")
+    assert default.every(notebooks) == [
+        "/Users/me/dp090-using-mlflow-to-track-experiments-deploy-py",
+        *(f"/Users/me/dp090-using-mlflow-to-track-experiments-deploy-py-{r}" for r in ["15.4", "16.4", "17.3", "18"]),
+        "/Users/me/dp090-using-mlflow-to-track-experiments-spark-ml-deploy-py",
+        *(f"/Users/me/dp090-using-mlflow-to-track-experiments-spark-ml-deploy-py-{r}"
+          for r in ["15.4", "16.4", "17.3", "18"]),
+    ]  # fmt: skip
+    assert [spec.Experiments(None, "/Shared/x").of(notebook, "18") for notebook in notebooks] == \
+        ["/Shared/x-18", "/Shared/x-spark-ml-18"]  # fmt: skip
 
 
 def test_local_notebooks_names_a_file_that_is_not_a_notebook(tmp_path):

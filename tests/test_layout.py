@@ -101,5 +101,12 @@ def test_the_notebooks_and_the_bundle_use_the_labs_names(setup_notebook):
 
     assert setup_notebook["LAB_EXPERIMENT"] == lab.LAB_EXPERIMENT
     assert (lab.NOTEBOOKS / f"{lab.LAB_NOTEBOOK}.py").is_file()
+    assert (lab.NOTEBOOKS / f"{lab.LAB_SPARK_NOTEBOOK}.py").is_file()
+    # Every lab notebook's default experiment is known (deploy.py names its own after it).
+    assert list(lab.LAB_EXPERIMENTS) == [path.stem for path in lab.lab_notebooks()]
+    spark = (lab.NOTEBOOKS / f"{lab.LAB_SPARK_NOTEBOOK}.py").read_text(encoding="utf-8")
+    suffix = lab.LAB_SPARK_EXPERIMENT.removeprefix(lab.LAB_EXPERIMENT)
+    assert suffix == "-spark-ml"
+    assert f'dbutils.widgets.get("experiment_name") or default_experiment_name() + "{suffix}"' in spark
     experiment = (PROJECT / "resources" / "lab_experiment.yml").read_text(encoding="utf-8")
-    assert f"/{lab.LAB_EXPERIMENT}\n" in experiment
+    assert f"/{lab.LAB_EXPERIMENT}\n" in experiment and f"/{lab.LAB_SPARK_EXPERIMENT}\n" in experiment

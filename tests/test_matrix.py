@@ -15,7 +15,9 @@ from labtools.workspace import matrix
 
 USER = "learner@example.com"
 NOTEBOOK = f"/Users/{USER}/dp090-mlflow-lab/01-using-mlflow-to-track-experiments"
+SPARK_NOTEBOOK = f"/Users/{USER}/dp090-mlflow-lab/02-using-mlflow-to-track-experiments-spark-ml"
 EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-deploy-py"
+SPARK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-spark-ml-deploy-py"
 FAST = ["--poll-seconds", "0.01"]
 KEYS = {"15.4": "15.4.x-cpu-ml-scala2.12", "16.4": "16.4.x-cpu-ml-scala2.12", "17.3": "17.3.x-cpu-ml-scala2.13",
         "18": "18.0.x-cpu-ml-scala2.13"}  # fmt: skip
@@ -25,14 +27,15 @@ KEYS = {"15.4": "15.4.x-cpu-ml-scala2.12", "16.4": "16.4.x-cpu-ml-scala2.12", "1
 def stub():
     with workspace(TOKEN, USER) as started:
         started.put_notebook(NOTEBOOK)  # as deploy would have
+        started.put_notebook(SPARK_NOTEBOOK)
         yield started
 
 
-def table_rows(stdout: str) -> dict[str, str]:
-    """runtime -> its row of the printed table."""
+def table_rows(stdout: str) -> dict[tuple[str, str], str]:
+    """(runtime, notebook number) -> its row of the printed table."""
     lines = stdout.splitlines()
     start = next(index for index, line in enumerate(lines) if line.startswith("runtime ")) + 2
-    return {line.split()[0]: line for line in lines[start:] if line[:1].isdigit()}
+    return {tuple(line.split()[:2]): line for line in lines[start:] if line[:1].isdigit()}
 
 
 def test_all_runtimes_in_one_run_each_on_its_own_cluster(stub, home):
@@ -40,27 +43,50 @@ def test_all_runtimes_in_one_run_each_on_its_own_cluster(stub, home):
     assert result.returncode == 0, result.stdout + result.stderr
     [submit] = stub.calls("POST", "/jobs/runs/submit")
     tasks = submit.body["tasks"]
-    # The keys are the workspace's, resolved from its list (not the GPU, non-LTS or standard builds).
-    assert [task["new_cluster"]["spark_version"] for task in tasks] == list(KEYS.values())
-    assert len({task["task_key"] for task in tasks}) == 4
+    # A task per runtime and notebook. The keys are the workspace's, resolved from its list (not the GPU,
+    # non-LTS or standard builds).
+    assert [(task["task_key"], task["new_cluster"]["spark_version"], task["notebook_task"]["notebook_path"],
+             task["notebook_task"]["base_parameters"]["experiment_name"]) for task in tasks] == [
+        ("using_mlflow_to_track_experiments_15_4", KEYS["15.4"], NOTEBOOK, f"{EXPERIMENT}-15.4"),
+        ("using_mlflow_to_track_experiments_spark_ml_15_4", KEYS["15.4"], SPARK_NOTEBOOK, f"{SPARK_EXPERIMENT}-15.4"),
+        ("using_mlflow_to_track_experiments_16_4", KEYS["16.4"], NOTEBOOK, f"{EXPERIMENT}-16.4"),
+        ("using_mlflow_to_track_experiments_spark_ml_16_4", KEYS["16.4"], SPARK_NOTEBOOK, f"{SPARK_EXPERIMENT}-16.4"),
+        ("using_mlflow_to_track_experiments_17_3", KEYS["17.3"], NOTEBOOK, f"{EXPERIMENT}-17.3"),
+        ("using_mlflow_to_track_experiments_spark_ml_17_3", KEYS["17.3"], SPARK_NOTEBOOK, f"{SPARK_EXPERIMENT}-17.3"),
+        ("using_mlflow_to_track_experiments_18", KEYS["18"], NOTEBOOK, f"{EXPERIMENT}-18"),
+        ("using_mlflow_to_track_experiments_spark_ml_18", KEYS["18"], SPARK_NOTEBOOK, f"{SPARK_EXPERIMENT}-18"),
+    ]  # fmt: skip
     assert all(task["new_cluster"]["num_workers"] == 0 and task["new_cluster"]["node_type_id"] == "Standard_D4ds_v5"
+               and task["new_cluster"]["spark_conf"]["spark.databricks.cluster.profile"] == "singleNode"
                for task in tasks)  # fmt: skip
-    experiments = [task["notebook_task"]["base_parameters"]["experiment_name"] for task in tasks]
-    assert experiments == [f"{EXPERIMENT}-{runtime}" for runtime in KEYS]
     assert len(stub.calls("GET", "/clusters/spark-versions")) == 1
+    assert "8 tasks, one per runtime (15.4, 16.4, 17.3, 18) and notebook (01, 02)" in result.stdout
 
     rows = table_rows(result.stdout)
-    assert list(rows) == list(KEYS)
+    assert list(rows) == [(runtime, notebook) for runtime in KEYS for notebook in ("01", "02")]
     for runtime, mlflow_version, sklearn_version, spark_version in [
         ("15.4", "2.13.1", "1.3.0", "3.5.0"), ("16.4", "2.21.3", "1.4.2", "3.5.2"),
         ("17.3", "3.0.1", "1.6.1", "4.0.0"), ("18", "3.8.1", "1.6.1", "4.1.0"),
     ]:  # fmt: skip
-        row = rows[runtime].split()
-        assert row[2:6] == [mlflow_version, sklearn_version, spark_version, "SUCCESS"], rows[runtime]
-        assert row[6] == "4:00" and row[7:10] == ["0.864", "0.857", "0.731"]
-        run_id = stub.task_runs(max(stub.runs))[tasks[list(KEYS).index(runtime)]["task_key"]]["run_id"]
-        assert row[10] == f"{stub.url}/jobs/runs/{run_id}"
-    assert len(stub.calls("GET", "/jobs/runs/get-output")) == 4
+        for number, task in zip(("01", "02"), tasks[2 * list(KEYS).index(runtime):][:2], strict=True):
+            row = rows[runtime, number].split()
+            assert row[2:6] == [mlflow_version, sklearn_version, spark_version, "SUCCESS"], rows[runtime, number]
+            assert row[6] == "4:00" and row[7:10] == ["0.864", "0.857", "0.731"]
+            run_id = stub.task_runs(max(stub.runs))[task["task_key"]]["run_id"]
+            assert row[10] == f"{stub.url}/jobs/runs/{run_id}"
+    assert len(stub.calls("GET", "/jobs/runs/get-output")) == 8
+
+
+def test_workers_go_to_the_spark_notebooks_tasks_only(stub, home):
+    result = run_deploy("run", "--runtime", "15.4,18", "--num-workers", "2", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [submit] = stub.calls("POST", "/jobs/runs/submit")
+    clusters = {task["task_key"]: task["new_cluster"] for task in submit.body["tasks"]}
+    for runtime, key in [("15_4", KEYS["15.4"]), ("18", KEYS["18"])]:
+        assert clusters[f"using_mlflow_to_track_experiments_spark_ml_{runtime}"] == {
+            "spark_version": key, "node_type_id": "Standard_D4ds_v5", "num_workers": 2,
+            "data_security_mode": "SINGLE_USER"}  # fmt: skip
+        assert clusters[f"using_mlflow_to_track_experiments_{runtime}"]["num_workers"] == 0
 
 
 def test_one_runtime_failing_is_a_row_with_the_failing_cells_error(stub, home):
@@ -68,12 +94,26 @@ def test_one_runtime_failing_is_a_row_with_the_failing_cells_error(stub, home):
     result = run_deploy("run", "--runtime", "15.4,16.4,18", *FAST, host=stub.url, home=home)
     assert result.returncode == 1
     rows = table_rows(result.stdout)
-    assert "SUCCESS" in rows["15.4"] and "RUN_EXECUTION_ERROR" in rows["16.4"] and "CLOUD_FAILURE" in rows["18"]
+    for notebook in ("01", "02"):
+        assert "SUCCESS" in rows["15.4", notebook] and "RUN_EXECUTION_ERROR" in rows["16.4", notebook]
+        assert "CLOUD_FAILURE" in rows["18", notebook]
     errors = result.stderr.splitlines()
-    assert "16.4 01-using-mlflow-to-track-experiments: LabDataError: /dbfs/missing.csv: no such file. " \
-           "Check the data_path parameter." in errors  # fmt: skip
-    [cluster_error] = [line for line in errors if line.startswith("18 ")]
-    assert "QuotaExceeded" in cluster_error and "get the output" not in result.stderr
+    for stem in ["01-using-mlflow-to-track-experiments", "02-using-mlflow-to-track-experiments-spark-ml"]:
+        assert f"16.4 {stem}: LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter." in errors
+    cluster_errors = [line for line in errors if line.startswith("18 ")]
+    assert [line.split(":")[0] for line in cluster_errors] == ["18 01-using-mlflow-to-track-experiments",
+                                                               "18 02-using-mlflow-to-track-experiments-spark-ml"]
+    assert all("QuotaExceeded" in line for line in cluster_errors) and "get the output" not in result.stderr
+
+
+def test_one_notebook_failing_on_one_runtime_is_its_row_only(stub, home):
+    stub.outcome_by_notebook = {SPARK_NOTEBOOK: "FAILED"}
+    result = run_deploy("run", "--runtime", "17.3", *FAST, host=stub.url, home=home)
+    assert result.returncode == 1
+    rows = table_rows(result.stdout)
+    assert "SUCCESS" in rows["17.3", "01"] and "RUN_EXECUTION_ERROR" in rows["17.3", "02"]
+    assert result.stderr.splitlines() == ["17.3 02-using-mlflow-to-track-experiments-spark-ml: LabDataError: "
+                                          "/dbfs/missing.csv: no such file. Check the data_path parameter."]
 
 
 def test_a_runtime_the_workspace_lacks_is_named_and_the_others_run(stub, home):
@@ -82,9 +122,11 @@ def test_a_runtime_the_workspace_lacks_is_named_and_the_others_run(stub, home):
     assert result.returncode == 1
     assert f"{stub.url} does not offer the LTS ML runtime 18 (it offers 15.4, 16.4, 17.3)" in result.stderr
     [submit] = stub.calls("POST", "/jobs/runs/submit")
-    assert [task["new_cluster"]["spark_version"] for task in submit.body["tasks"]] == [KEYS["17.3"]]
+    assert [task["new_cluster"]["spark_version"] for task in submit.body["tasks"]] == [KEYS["17.3"]] * 2
     rows = table_rows(result.stdout)
-    assert "SUCCESS" in rows["17.3"] and "NOT OFFERED" in rows["18"]
+    assert list(rows) == [("17.3", "01"), ("17.3", "02"), ("18", "01"), ("18", "02")]
+    assert "SUCCESS" in rows["17.3", "01"] and "SUCCESS" in rows["17.3", "02"]
+    assert "NOT OFFERED" in rows["18", "01"] and "NOT OFFERED" in rows["18", "02"]
 
 
 def test_a_workspace_with_none_of_them_submits_nothing(stub, home):

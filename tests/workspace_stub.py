@@ -31,7 +31,8 @@ and a successful one returns the notebook's summary (`dbutils.notebook.exit`) as
 
 Faults to inject: a token it rejects (401), folders the user may not write to (403), a caller who is
 not an admin, an unknown cluster (404, or the 400 "does not exist" some workspaces send), runtimes the
-workspace does not offer, a task that fails, never finishes, or whose cluster never starts.
+workspace does not offer, a task that fails, never finishes, or whose cluster never starts (every task,
+the tasks of one runtime, or the tasks of one notebook).
 """
 
 from __future__ import annotations
@@ -154,6 +155,7 @@ class WorkspaceStub:
         self.denied_prefixes: list[str] = []
         self.run_outcome = "SUCCESS"
         self.outcome_by_spark_version: dict[str, str] = {}
+        self.outcome_by_notebook: dict[str, str] = {}  # notebook path -> outcome, before the others
         self.missing_cluster_status = 404
         self.sends_deprecated_state = True  # False: runs carry only `status`, as the SDK would have us read
         self.page_size = 2  # small, so that listing runs takes several pages
@@ -434,8 +436,9 @@ class WorkspaceStub:
         for task in request["tasks"]:
             self._next_id += 1
             spark_version = (task.get("new_cluster") or {}).get("spark_version", "")
-            outcome = self.outcome_by_spark_version.get(spark_version, self.run_outcome)
             path = task["notebook_task"]["notebook_path"]
+            outcome = self.outcome_by_notebook.get(path) or self.outcome_by_spark_version.get(spark_version,
+                                                                                              self.run_outcome)
             task_script = script or SCRIPTS[outcome]
             if script is None and self.objects.get(path, {}).get("object_type") != "NOTEBOOK":
                 # The jobs service accepts the run and fails the task when it opens the notebook.

@@ -29,9 +29,15 @@ LAB_SPARK_NOTEBOOK = "02-using-mlflow-to-track-experiments-spark-ml"
 # The notebook's default experiment, under /Users/<you>/ in a workspace (notebooks/includes/setup.py).
 # The bundle's prod target owns an experiment of this name too (resources/lab_experiment.yml).
 LAB_EXPERIMENT = "dp090-using-mlflow-to-track-experiments"
-# The experiment `deploy.py run` logs to, under /Users/<you>/: a name of its own, so that
-# `deploy.py clean-up --delete-experiment` never deletes what a prod bundle or a learner's own run uses.
-DEPLOY_EXPERIMENT = f"{LAB_EXPERIMENT}-deploy-py"
+# The Spark ML notebook's default experiment: the first's name with "-spark-ml" added (the notebook says so).
+LAB_SPARK_EXPERIMENT = f"{LAB_EXPERIMENT}-spark-ml"
+# Each lab notebook's default experiment: what it logs to when its experiment_name widget is blank.
+LAB_EXPERIMENTS = {LAB_NOTEBOOK: LAB_EXPERIMENT, LAB_SPARK_NOTEBOOK: LAB_SPARK_EXPERIMENT}
+# What `deploy.py run` adds to each notebook's default experiment, under /Users/<you>/: names of its own, so
+# that `deploy.py clean-up --delete-experiment` never deletes what a prod bundle or a learner's own run uses.
+DEPLOY_SUFFIX = "-deploy-py"
+DEPLOY_EXPERIMENT = f"{LAB_EXPERIMENT}{DEPLOY_SUFFIX}"
+DEPLOY_SPARK_EXPERIMENT = f"{LAB_SPARK_EXPERIMENT}{DEPLOY_SUFFIX}"
 # The LTS ML runtimes the lab supports (one runtime profile each in profiles/), oldest first.
 LTS_ML_RUNTIMES = ("15.4", "16.4", "17.3", "18")
 

@@ -10,7 +10,9 @@ in a workspace:
 - each parameter a job passes is a widget its notebook declares, and each widget whose default is
   blank is passed: a blank default defers to the environment at run time, and a deployed job
   should say what it runs against;
-- each `${resources.<type>.<key>...}` reference names a resource the bundle declares.
+- each `${resources.<type>.<key>...}` reference names a resource the bundle declares, and each
+  `${var.<name>}` a variable it declares;
+- each task's `depends_on` names a task of the same job.
 
 `check(root_file)` returns `Problem`s; `str(problem)` reads `<file>: <key path>: <message>`.
 """
@@ -28,6 +30,7 @@ import yaml
 from ..notebook import dbsource, widgets
 
 RESOURCE_REFERENCE = re.compile(r"\$\{resources\.([\w-]+)\.([\w-]+)(?:\.[\w.\[\]-]+)?\}")
+VARIABLE_REFERENCE = re.compile(r"\$\{var\.([\w-]+)")
 
 
 @dataclass
@@ -91,21 +94,25 @@ def check(root_file: str | Path) -> list[Problem]:
         for kind, resources in (file.document.get("resources") or {}).items()
         for key in resources or {}
     }
+    variables = {name for file in files for name in file.document.get("variables") or {}}
     problems = []
     for file in files:
-        problems += _check_references(file, declared)
+        problems += _check_references(file, declared, variables)
     for file, key, job in jobs(files):
         problems += _check_job(file, key, job, sync_paths)
     return problems
 
 
-def _check_references(file: BundleFile, declared: set[tuple[str, str]]) -> list[Problem]:
+def _check_references(file: BundleFile, declared: set[tuple[str, str]], variables: set[str]) -> list[Problem]:
     problems = []
     for where, value in _strings(file.document, ""):
         for kind, key in RESOURCE_REFERENCE.findall(value):
             if (kind, key) not in declared:
                 message = f"refers to resources.{kind}.{key}, which no file declares"
                 problems.append(Problem(str(file.path), where, message))
+        for name in VARIABLE_REFERENCE.findall(value):
+            if name not in variables:
+                problems.append(Problem(str(file.path), where, f"refers to var.{name}, which no file declares"))
     return problems
 
 
@@ -130,6 +137,13 @@ def _check_job(file: BundleFile, key: str, job: dict, sync_paths: list[Path]) ->
         Job.from_dict(copy.deepcopy(job))  # from_dict may consume keys of what it is given
     except (ValueError, TypeError) as error:
         problems.append(Problem(str(file.path), where, f"not a valid job: {error}"))
+
+    task_keys = {task.get("task_key") for task in job.get("tasks") or []}
+    for index, task in enumerate(job.get("tasks") or []):
+        for dependency in task.get("depends_on") or []:
+            if dependency.get("task_key") not in task_keys:
+                message = f"depends on task {dependency.get('task_key')!r}, which the job does not have"
+                problems.append(Problem(str(file.path), f"{where}.tasks[{index}].depends_on", message))
 
     passed_by_job = {parameter.get("name") for parameter in job.get("parameters") or []}
     for index, task in notebook_tasks(job):

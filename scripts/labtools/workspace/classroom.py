@@ -1,8 +1,8 @@
 """A class in one command: `deploy.py deploy|clean-up --learners FILE | --group NAME [--profile P ...]`.
 
 Each learner gets a copy of the lab in their own home folder (`/Users/<learner>/dp090-mlflow-lab`),
-so each runs their own notebooks and logs to their own experiment (the notebook's default,
-`/Users/<learner>/dp090-using-mlflow-to-track-experiments`). Workspaces (one per `--profile`) are
+so each runs their own notebooks and logs to their own experiments (each notebook's default,
+`/Users/<learner>/dp090-using-mlflow-to-track-experiments` and `...-spark-ml`). Workspaces (one per `--profile`) are
 handled in turn. The result is one table, a row per workspace and learner: a learner the workspace
 does not know, or a folder it will not let us write, is a row with the reason, and the others go on;
 the exit status is 1 if any row failed. Running it again is safe: it says what was already there.
@@ -79,14 +79,18 @@ def clean_up(open_workspace, profiles: list, args, say) -> int:
             ws.delete(folder)
             done.append("deleted the folder")
         if args.delete_experiment:
-            name = f"/Users/{user}/{lab.LAB_EXPERIMENT}"  # the notebook's default: the learner's own runs
-            experiment_id = ws.experiment_id(name)
-            if experiment_id:
-                ws.delete_experiment(experiment_id, name)
-                done.append("deleted the experiment")
+            deleted = 0
+            for notebook in lab.lab_notebooks():  # each notebook's default: the learner's own runs
+                name = f"/Users/{user}/{lab.LAB_EXPERIMENTS[notebook.stem]}"
+                experiment_id = ws.experiment_id(name)
+                if experiment_id:
+                    ws.delete_experiment(experiment_id, name)
+                    deleted += 1
+            if deleted:
+                done.append(f"deleted {deleted} experiment{'s' if deleted > 1 else ''}")
         result = "would delete what is there" if ws.dry_run else "; ".join(done) or "nothing was there"
         if not args.delete_experiment:
-            result += "; kept the experiment (--delete-experiment deletes it)"
+            result += "; kept the experiments (--delete-experiment deletes them)"
         return Row(host, user, folder, result)
 
     return _each_learner(open_workspace, profiles, args, say, one)

@@ -29,44 +29,63 @@ def deploy(ws, args, say) -> int:
     return 0
 
 
-def _names(ws, args, needs_experiment: bool = True) -> tuple[str, str]:
-    """The lab's folder and the base name of `run`'s experiments, asking for the user name only if needed."""
+def _names(ws, args, needs_experiment: bool = True) -> tuple[str, spec.Experiments]:
+    """The lab's folder and `run`'s experiments, asking for the user name only if needed."""
     needs_user = not args.folder or (needs_experiment and not args.experiment_name)
     user = ws.current_user() if needs_user else None
     folder = args.folder or f"/Users/{user}/{lab.LAB_FOLDER}"
-    return folder, args.experiment_name or f"/Users/{user}/{lab.DEPLOY_EXPERIMENT}"
+    return folder, spec.Experiments(f"/Users/{user}" if user else None, args.experiment_name)
 
 
 def run(ws, args, say) -> int:
-    folder, experiment = _names(ws, args)
+    folder, experiments = _names(ws, args)
     notebooks = spec.lab_notebooks(folder)
     for notebook in notebooks:
         if not ws.status(notebook.workspace_path):
             folder_option = f" --folder {args.folder}" if args.folder else ""
             raise DeployError(f"no notebook at {notebook.workspace_path}: deploy it first "
                               f"(python scripts/deploy.py deploy{folder_option})")  # fmt: skip
+    if args.cluster_id and args.num_workers:
+        raise DeployError("--num-workers sizes the new cluster of the Spark ML notebook; with --cluster-id the "
+                          "tasks run on that cluster as it is: leave out one of the two")  # fmt: skip
     if args.runtime:
-        return matrix.run(ws, args, say, notebooks, experiment)
+        return matrix.run(ws, args, say, notebooks, experiments)
     if args.cluster_id:
         ws.require_cluster(args.cluster_id)
-    cluster = args.cluster_id or spec.single_node_cluster(args.node_type or spec.NODE_TYPES[ws.cloud()])
-    tasks = [spec.notebook_task(notebook.task_key, notebook, parameters(args, notebook.experiment(experiment)), cluster)
-             for notebook in notebooks]  # fmt: skip
+    node_type = args.node_type or spec.NODE_TYPES[ws.cloud()]
+    tasks = []
+    for notebook in notebooks:
+        cluster = args.cluster_id or spec.cluster(node_type, workers=args.num_workers if notebook.uses_spark else 0)
+        tasks.append(spec.notebook_task(notebook.task_key, notebook, parameters(args, experiments.of(notebook)),
+                                        cluster))  # fmt: skip
     run_id = ws.submit(spec.run_spec(tasks, args.timeout))
     if ws.dry_run:
         say(f"  then GET /api/2.2/jobs/runs/get every {args.poll_seconds:g} s until the run ends (POST runs/cancel "
             f"after {args.timeout} s), and GET /api/2.2/jobs/runs/get-output of a failed task")  # fmt: skip
         return 0
-    experiments = ", ".join(notebook.experiment(experiment) for notebook in notebooks)
-    say(f"Submitted run {run_id} of {', '.join(n.workspace_path for n in notebooks)} (experiment {experiments})")
+    say(f"Submitted run {run_id}: {len(tasks)} notebooks, each a task on {_where(args)}",
+        *(f"  {notebook.workspace_path} -> experiment {experiments.of(notebook)}" for notebook in notebooks))
     ended = runs.wait(ws, run_id, args.timeout, args.poll_seconds, say)
     final = runs.progress(ended)
     say(f"Final state: {final}")
+    by_key = {task.task_key: runs.progress(task) for task in ended.tasks or []}
+    for notebook in notebooks:  # each notebook's own result: one may fail while the other succeeds
+        done = by_key.get(notebook.task_key)
+        if done and done.succeeded:
+            say(f"  {notebook.file.stem}: SUCCESS; its runs are in the MLflow experiment {experiments.of(notebook)}")
+        else:
+            say(f"  {notebook.file.stem}: {(done.result or done.life) if done else 'no task in the run'}")
     if final.succeeded:
-        say(f"The runs are in the MLflow experiment {experiments}")
         return 0
     runs.report_failure(ws, run_id, ended, say)
     return 1
+
+
+def _where(args) -> str:
+    if args.cluster_id:
+        return f"cluster {args.cluster_id}"
+    workers = f"; the Spark ML notebook's with {args.num_workers} workers" if args.num_workers else ""
+    return f"a new cluster of its own (single node{workers})"
 
 
 def parameters(args, experiment: str) -> dict:
@@ -74,13 +93,9 @@ def parameters(args, experiment: str) -> dict:
     return {"experiment_name": experiment, **({"data_path": args.data_path} if args.data_path else {})}
 
 
-def run_experiments(notebooks: list[spec.LabNotebook], base: str) -> list[str]:
-    """Every experiment `run` may have logged to: each notebook's, alone and per runtime of the matrix."""
-    return [notebook.experiment(base, runtime) for notebook in notebooks for runtime in (None, *lab.LTS_ML_RUNTIMES)]
-
-
 def clean_up(ws, args, say) -> int:
-    folder, experiment = _names(ws, args, needs_experiment=args.delete_experiment)
+    folder, experiments = _names(ws, args, needs_experiment=args.delete_experiment)
+    notebooks = spec.lab_notebooks(folder)
     removed = []
 
     # The runs first: an active run still uses the notebooks.
@@ -93,9 +108,8 @@ def clean_up(ws, args, say) -> int:
     if ws.status(folder):
         ws.delete(folder)
         removed.append(f"folder {folder}")
-    experiments = run_experiments(spec.lab_notebooks(folder), experiment)
     if args.delete_experiment:
-        for name in experiments:
+        for name in experiments.every(notebooks):
             experiment_id = ws.experiment_id(name)
             if experiment_id:
                 ws.delete_experiment(experiment_id, name)
@@ -106,11 +120,13 @@ def clean_up(ws, args, say) -> int:
     if removed:
         say(*(f"deleted {what}" for what in removed))
     else:
-        none = f", no experiment {experiment}" if args.delete_experiment else ""
+        none = ", no experiment of `run`" if args.delete_experiment else ""
         say(f"Nothing was left to clean up: no folder {folder}, no runs of its notebooks{none}.")
     if not args.delete_experiment:
-        say(f"Kept the MLflow experiment {experiment} (if any; and its -<runtime> siblings of `run --runtime`); "
-            "add --delete-experiment to delete it.")  # fmt: skip
+        known = experiments.home or experiments.given  # with --folder and no --delete-experiment: not asked
+        kept = " and ".join(experiments.of(notebook) for notebook in notebooks) if known else "of `run`"
+        say(f"Kept the MLflow experiments {kept} (if any; and their -<runtime> siblings of `run --runtime`); "
+            "add --delete-experiment to delete them.")  # fmt: skip
     return 0
 
 

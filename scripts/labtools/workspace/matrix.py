@@ -1,10 +1,10 @@
 """`deploy.py run --runtime 15.4,16.4,17.3,18|all`: the lab on several runtimes of one workspace, at once.
 
-One run, with a task per runtime (and per lab notebook), each on its own single-node job cluster, so
-the runtimes go on side by side. Each runtime's `spark_version` key comes from the workspace's own list
-(clusters API, `spark-versions`), not from a string written here: keys differ between clouds and
-change with maintenance releases. A runtime the workspace does not offer is a row saying so; the others
-still run.
+One run, with a task per runtime and lab notebook, each on its own single-node job cluster (the Spark ML
+notebook's with `--num-workers` workers, if given), so the runtimes go on side by side. Each runtime's
+`spark_version` key comes from the workspace's own list (clusters API, `spark-versions`), not from a
+string written here: keys differ between clouds and change with maintenance releases. A runtime the
+workspace does not offer is a row saying so; the others still run.
 
 Each lab notebook ends by returning a JSON summary (`dbutils.notebook.exit`): the library versions it
 met and the runs it logged, with their metrics. The matrix reads it back from each task's output and
@@ -82,7 +82,7 @@ class Row:
         return self.result == "SUCCESS"
 
 
-def run(ws, args, say, notebooks: list[spec.LabNotebook], experiment: str) -> int:
+def run(ws, args, say, notebooks: list[spec.LabNotebook], experiments: spec.Experiments) -> int:
     if args.cluster_id:
         raise DeployError("--runtime runs each runtime on a new job cluster of its own; leave out --cluster-id")
     runtimes = parse_runtimes(args.runtime)
@@ -103,16 +103,18 @@ def run(ws, args, say, notebooks: list[spec.LabNotebook], experiment: str) -> in
             if not key:
                 row.result, row.error = "NOT OFFERED", f"{ws.host} has no {runtime} LTS ML runtime"
                 continue
-            parameters = {"experiment_name": notebook.experiment(experiment, runtime),
+            parameters = {"experiment_name": experiments.of(notebook, runtime),
                           **({"data_path": args.data_path} if args.data_path else {})}  # fmt: skip
-            cluster = spec.single_node_cluster(node_type, key)
+            cluster = spec.cluster(node_type, key, workers=args.num_workers if notebook.uses_spark else 0)
             tasks.append(spec.notebook_task(_task_key(notebook, runtime), notebook, parameters, cluster))
     run_id = ws.submit(spec.run_spec(tasks, args.timeout))
     if ws.dry_run:
         say(f"  then GET /api/2.2/jobs/runs/get every {args.poll_seconds:g} s until the run ends, and "
             "GET /api/2.2/jobs/runs/get-output of each task (the notebook's summary, or its error)")  # fmt: skip
         return 0
-    say(f"Submitted run {run_id}: {len(tasks)} tasks, one per runtime ({', '.join(k for k in keys if keys[k])})")
+    offered_runtimes = ", ".join(runtime for runtime, key in keys.items() if key)
+    say(f"Submitted run {run_id}: {len(tasks)} tasks, one per runtime ({offered_runtimes}) and notebook "
+        f"({', '.join(notebook.file.stem.split('-')[0] for notebook in notebooks)})")  # fmt: skip
     ended = runs.wait(ws, run_id, args.timeout, args.poll_seconds, say)
     for task in ended.tasks or []:
         _fill(rows[task.task_key], runs.outcome(ws, task), task)

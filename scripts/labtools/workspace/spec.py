@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .. import lab
 from ..notebook import widgets
+from .errors import DeployError
 
 RUN_NAME = "dp090-mlflow-lab"  # how clean-up recognises the runs `run` submitted
 # The same runtime as the bundle's job (bundle.yml, variable spark_version): 17.3 LTS ML, MLflow 3.
@@ -28,11 +29,45 @@ class LabNotebook:
         """`01-using-mlflow-to-track-experiments` -> `using_mlflow_to_track_experiments`."""
         return re.sub(r"\W+", "_", self.file.stem.split("-", 1)[-1]).strip("_")
 
-    def experiment(self, base: str, runtime: str | None = None) -> str:
-        """The notebook's own experiment: `base` for the first notebook, `base-02` for the second, and
-        `-<runtime>` for one runtime of the matrix, so that runs that go on at once never share one."""
-        name = base if self.file.stem == lab.LAB_NOTEBOOK else f"{base}-{self.file.stem.split('-')[0]}"
+    @property
+    def uses_spark(self) -> bool:
+        """Whether Spark does its work: the one notebook that workers (`--num-workers`) make faster."""
+        return self.file.stem == lab.LAB_SPARK_NOTEBOOK
+
+    @property
+    def default_experiment(self) -> str:
+        """What the notebook logs to with its experiment_name widget blank (under /Users/<you>/ in a workspace)."""
+        try:
+            return lab.LAB_EXPERIMENTS[self.file.stem]
+        except KeyError:
+            raise DeployError(f"{self.file.name}: no default experiment in labtools/lab.py's LAB_EXPERIMENTS; "
+                              "add the one the notebook uses") from None  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Experiments:
+    """The experiments `deploy.py run` logs to: one per lab notebook, and per runtime for `run --runtime`.
+
+    By default each notebook's is its own default experiment with `-deploy-py` added, in `home`
+    (`/Users/<you>`): `...-experiments-deploy-py`, `...-experiments-spark-ml-deploy-py`. With
+    `--experiment-name NAME` the first notebook's is NAME, and each other's NAME plus what its default adds
+    to the first's (`NAME-spark-ml`). `-<runtime>` ends the matrix's, so that runs going on at once never
+    share an experiment.
+    """
+
+    home: str | None
+    given: str | None = None
+
+    def of(self, notebook: LabNotebook, runtime: str | None = None) -> str:
+        if self.given:
+            name = self.given + notebook.default_experiment.removeprefix(lab.LAB_EXPERIMENT)
+        else:
+            name = f"{self.home}/{notebook.default_experiment}{lab.DEPLOY_SUFFIX}"
         return f"{name}-{runtime}" if runtime else name
+
+    def every(self, notebooks: list[LabNotebook]) -> list[str]:
+        """Every experiment `run` may have logged to: each notebook's, alone and per runtime of the matrix."""
+        return [self.of(notebook, runtime) for notebook in notebooks for runtime in (None, *lab.LTS_ML_RUNTIMES)]
 
 
 def lab_notebooks(folder: str) -> list[LabNotebook]:
@@ -41,7 +76,7 @@ def lab_notebooks(folder: str) -> list[LabNotebook]:
 
 
 def single_node_cluster(node_type: str, spark_version: str = SPARK_VERSION) -> dict:
-    """A single-node ML cluster, as the bundle's job cluster (resources/lab_job.yml)."""
+    """A single-node ML cluster, as the bundle's job cluster (resources/lab_job.yml, `single_node_ml`)."""
     return {
         "spark_version": spark_version,
         "node_type_id": node_type,
@@ -50,6 +85,15 @@ def single_node_cluster(node_type: str, spark_version: str = SPARK_VERSION) -> d
         "custom_tags": {"ResourceClass": "SingleNode"},
         "data_security_mode": "SINGLE_USER",
     }
+
+
+def cluster(node_type: str, spark_version: str = SPARK_VERSION, workers: int = 0) -> dict:
+    """The single-node cluster, or with `workers` > 0 one of that many workers, as the bundle's
+    `spark_ml_workers` job cluster: then without the single-node settings, which would keep Spark on the driver."""
+    if not workers:
+        return single_node_cluster(node_type, spark_version)
+    return {"spark_version": spark_version, "node_type_id": node_type, "num_workers": workers,
+            "data_security_mode": "SINGLE_USER"}  # fmt: skip
 
 
 def notebook_task(task_key: str, notebook: LabNotebook, parameters: dict, cluster: dict | str) -> dict:
