@@ -11,7 +11,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import LAB_NOTEBOOK, PROJECT, REAL_DATA, execute_lab, run_lab
+from conftest import LAB_NOTEBOOK, PROJECT, REAL_DATA, LabExecution, execute_lab, run_lab
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
@@ -188,3 +188,16 @@ def test_running_the_lab_twice_in_one_store_adds_three_runs_and_keeps_the_first(
     after = {r.info.run_id: (r.data.params, r.data.metrics) for r in lab_runs(first)}
     assert len(before) == 3 and len(after) == 6
     assert all(after[run_id] == logged for run_id, logged in before.items())
+
+
+def test_the_experiment_is_found_again_whatever_its_name(tracking_server, tmp_path):
+    """A quote in the name, and a /Workspace path: the "Runs of this lab's experiment" cell still finds it."""
+    name = "/Workspace/Users/o'brien@example.com/dp090 lab"
+    result = run_lab(str(LAB_NOTEBOOK), "--tracking-uri", tracking_server.uri, "--out", str(tmp_path),
+                     "--synthetic", "2000", "--param", f"experiment_name={name}")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    experiment = MlflowClient(tracking_server.uri).get_experiment_by_name(name)
+    notebook = LabExecution([], 0, "", "", tmp_path, tracking_server.uri, name).executed_notebook()
+    shown = output_text(cell_titled(notebook, "Runs of this lab's experiment"))
+    runs = MlflowClient(tracking_server.uri).search_runs([experiment.experiment_id])
+    assert len(runs) == 3 and all(run.info.run_id in shown for run in runs)

@@ -503,7 +503,11 @@ for listed in experiments:
 # COMMAND ----------
 
 # DBTITLE 1,このラボの実験の実行
-[lab_experiment] = client.search_experiments(filter_string=f"name = '{experiment_name}'")
+# The name as the tracking server stored it (a workspace drops a /Workspace prefix), quoted with the kind of
+# quote it does not contain: a ' inside '...' would end the filter's string early.
+stored_name = experiment.name
+quote = '"' if "'" in stored_name else "'"
+[lab_experiment] = client.search_experiments(filter_string=f"name = {quote}{stored_name}{quote}")
 experiment_id = lab_experiment.experiment_id
 runs_df = mlflow.search_runs([experiment_id])
 
