@@ -8,6 +8,9 @@ the bundle (bundle.yml) does the same: see docs/deploy.md.
   python scripts/deploy.py run         run both lab notebooks once, each on a new single-node ML cluster
   python scripts/deploy.py clean-up    delete the folder and the runs `run` submitted
 
+`deploy --lang ja` imports the Japanese notebooks (notebooks/ja/) into /Users/<you>/dp090-mlflow-lab-ja
+instead, `--lang all` both; `clean-up --lang` removes the same folders.
+
 For a class: `deploy --learners FILE` (or `--group NAME`) gives each learner a copy in their own
 home folder; `clean-up` with the same option takes them away. `run --runtime 15.4,16.4,17.3,18`
 (or `all`) runs the lab on each runtime at once and prints a table. `--profile` may be repeated:
@@ -27,7 +30,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from labtools.lab import DEPLOY_EXPERIMENT, DEPLOY_SPARK_EXPERIMENT, LAB_FOLDER, LTS_ML_RUNTIMES  # noqa: E402
+from labtools.lab import (  # noqa: E402
+    DEPLOY_EXPERIMENT,
+    DEPLOY_SPARK_EXPERIMENT,
+    LAB_FOLDER,
+    LANGUAGES,
+    LTS_ML_RUNTIMES,
+    SOURCE_LANGUAGE,
+    lab_folder,
+)
 from labtools.workspace import classroom, commands, connection, matrix  # noqa: E402
 from labtools.workspace.client import DryRunWorkspace, Workspace  # noqa: E402
 from labtools.workspace.errors import DeployError  # noqa: E402
@@ -78,13 +89,18 @@ def parser() -> argparse.ArgumentParser:
     who.add_argument("--learners", metavar="FILE", help="a class: one learner's e-mail a line (# comments); "
                      f"each gets /Users/<learner>/{LAB_FOLDER}")  # fmt: skip
     who.add_argument("--group", metavar="NAME", help="a class: the members of this workspace group")
+    language = argparse.ArgumentParser(add_help=False)
+    language.add_argument("--lang", choices=[*LANGUAGES, "all"], default=SOURCE_LANGUAGE,
+                          help=f"the notebooks' language: en into {LAB_FOLDER}, ja (notebooks/ja/) into "
+                          f"{lab_folder('ja')}, all both (default: %(default)s)")  # fmt: skip
 
     main = argparse.ArgumentParser(
         prog="deploy.py", description=__doc__.split("\n\n")[0],
         epilog="Run `deploy.py <command> --help` for a command's options; docs/deploy.md has the details.",
     )  # fmt: skip
     commands = main.add_subparsers(dest="command", required=True, metavar="{deploy,run,clean-up}")
-    commands.add_parser("deploy", parents=[common, learners], help="import the notebooks (SOURCE, PYTHON, overwrite)")
+    commands.add_parser("deploy", parents=[common, learners, language],
+                        help="import the notebooks (SOURCE, PYTHON, overwrite)")  # fmt: skip
 
     run_command = commands.add_parser("run", parents=[common], help="run the lab notebooks once and wait for them")
     run_command.add_argument("--runtime", type=_runtimes, metavar="LIST",
@@ -104,7 +120,8 @@ def parser() -> argparse.ArgumentParser:
                              help="seconds to wait for the run before cancelling it (default: 3600)")  # fmt: skip
     run_command.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
 
-    clean = commands.add_parser("clean-up", parents=[common, learners], help="delete the folder and the runs of `run`")
+    clean = commands.add_parser("clean-up", parents=[common, learners, language],
+                                help="delete the folder and the runs of `run`")  # fmt: skip
     clean.add_argument("--delete-experiment", action="store_true", help="also delete the lab's MLflow experiment(s)")
     clean.add_argument("--experiment-name", metavar="NAME",
                        help="the --experiment-name `run` was given: its experiments are deleted (default: /Users/"
@@ -140,7 +157,10 @@ def _positive_int(value: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    cli = parser()
+    args = cli.parse_args(argv)
+    if getattr(args, "lang", None) == "all" and args.folder:
+        cli.error("--lang all puts each language in its own folder; --folder names one: give --lang en or ja")
     profiles = args.profile or [None]
     _secrets.extend(connection.tokens(profiles))  # known before anything is contacted or printed
     handler = logging.StreamHandler(sys.stderr)

@@ -26,6 +26,8 @@ EXPERIMENT_PATH = "/Users/${workspace.current_user.userName}/dp090-using-mlflow-
 SPARK_EXPERIMENT_PATH = "/Users/${workspace.current_user.userName}/dp090-using-mlflow-to-track-experiments-spark-ml"
 NOTEBOOK = "../notebooks/01-using-mlflow-to-track-experiments.py"
 SPARK_NOTEBOOK = "../notebooks/02-using-mlflow-to-track-experiments-spark-ml.py"
+JA_NOTEBOOK = "../notebooks/ja/01-using-mlflow-to-track-experiments.py"
+JA_SPARK_NOTEBOOK = "../notebooks/ja/02-using-mlflow-to-track-experiments-spark-ml.py"
 
 needs_schema_tool = pytest.mark.skipif(
     not SCHEMA_TOOL.is_file(), reason=f"{SCHEMA_TOOL} is absent (shared tools exist only beside the repo)"
@@ -156,6 +158,27 @@ def test_each_notebook_logs_to_its_own_experiment_resource_whose_deployed_name_i
     assert passed == {NOTEBOOK: "${resources.experiments.lab_experiment.name}",
                       SPARK_NOTEBOOK: "${resources.experiments.spark_ml_experiment.name}"}  # fmt: skip
     assert [parameter["name"] for parameter in job["parameters"]] == ["data_path"]
+
+
+def test_the_japanese_job_runs_the_japanese_notebooks_on_the_lab_jobs_cluster_into_the_same_experiments(config):
+    jobs = config["resources"]["jobs"]
+    job = jobs["lab_notebook_ja"]
+    assert [(task["task_key"], task["job_cluster_key"], task["notebook_task"]["notebook_path"],
+             task["notebook_task"]["base_parameters"]["experiment_name"]) for task in job["tasks"]] == [
+        ("using_mlflow_to_track_experiments_ja", "single_node_ml", JA_NOTEBOOK,
+         "${resources.experiments.lab_experiment.name}"),
+        ("using_mlflow_to_track_experiments_spark_ml_ja", "single_node_ml", JA_SPARK_NOTEBOOK,
+         "${resources.experiments.spark_ml_experiment.name}"),
+    ]  # fmt: skip
+    # lab_notebook's single-node cluster itself (the anchor), and its job parameters.
+    base = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in jobs["lab_notebook"]["job_clusters"]}
+    assert job["job_clusters"] == [{"job_cluster_key": "single_node_ml", "new_cluster": base["single_node_ml"]}]
+    assert job["parameters"] == jobs["lab_notebook"]["parameters"]
+    # Each task is its English task's notebook in notebooks/ja/, which the bundle syncs.
+    english = {task["notebook_task"]["notebook_path"] for task in jobs["lab_notebook"]["tasks"]
+               if "notebook_task" in task}  # fmt: skip
+    assert {path.replace("../notebooks/", "../notebooks/ja/") for path in english} == {JA_NOTEBOOK, JA_SPARK_NOTEBOOK}
+    assert "notebooks" in config["sync"]["paths"]
 
 
 def test_targets_dev_by_default_and_prod_with_root_path_and_permissions(config):
@@ -301,12 +324,13 @@ def test_check_reports_a_reference_to_an_undeclared_resource(tmp_path):
     experiments = document["resources"]["experiments"]
     experiments["renamed"] = experiments.pop("lab_experiment")
     experiment_file.write_text(yaml.safe_dump(document))
-    [problem] = _problems(copy)
-    assert problem == (
+    # Both jobs that log to it (the English and the Japanese) are named, each at its task.
+    assert _problems(copy) == [
         f"{copy / 'resources' / 'lab_job.yml'}: "
-        "resources.jobs.lab_notebook.tasks[0].notebook_task.base_parameters.experiment_name: "
+        f"resources.jobs.{job}.tasks[0].notebook_task.base_parameters.experiment_name: "
         "refers to resources.experiments.lab_experiment, which no file declares"
-    )
+        for job in ["lab_notebook", "lab_notebook_ja"]
+    ]
 
 
 def test_check_reports_a_reference_to_an_undeclared_variable(tmp_path):
@@ -383,6 +407,7 @@ def test_the_clusters_share_their_settings_through_anchors_not_copies():
     assert text.count("&ml_cluster") == 1 and text.count("<<: *ml_cluster") == 1
     assert text.count("&single_node_ml_cluster") == 1
     assert text.count("<<: *single_node_ml_cluster") == 4
+    assert text.count("new_cluster: *single_node_ml_cluster") == 1  # lab_notebook_ja's, as it is
     assert text.count("spark.databricks.cluster.profile") == 1  # the settings are written once
     assert text.count("data_security_mode:") == 1 and text.count("node_type_id:") == 1
     # The CLI merges only an alias (`<<: *name`), not a mapping written in place (`<<: &name {...}`).

@@ -6,10 +6,11 @@ tests/workspace_stub.py servers, each standing in for a workspace with its users
 
 from __future__ import annotations
 
+import base64
 import socket
 
 import pytest
-from deploy_cli import TOKEN, one_line, run_deploy, workspace, write_profiles
+from deploy_cli import ROOT, TOKEN, one_line, run_deploy, workspace, write_profiles
 from workspace_stub import WorkspaceStub
 
 INSTRUCTOR = "instructor@example.com"
@@ -34,8 +35,8 @@ def learners_file(home):
     return path
 
 
-def lab_files(stub, learner: str) -> set[str]:
-    folder = f"/Users/{learner}/dp090-mlflow-lab/"
+def lab_files(stub, learner: str, lab_folder: str = "dp090-mlflow-lab") -> set[str]:
+    folder = f"/Users/{learner}/{lab_folder}/"
     return {path[len(folder) :] for path, entry in stub.objects.items()
             if path.startswith(folder) and entry["object_type"] == "NOTEBOOK"}  # fmt: skip
 
@@ -189,6 +190,30 @@ def test_clean_up_removes_the_copies_and_only_with_the_option_the_experiments(st
 
     again = run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url, home=home)
     assert again.returncode == 0 and "nothing was there" in rows(again.stdout)["ana@example.com"]
+
+
+def test_lang_ja_gives_each_learner_the_japanese_notebooks_and_takes_them_away(stub, home, learners_file):
+    learners_file.write_text("\n".join(LEARNERS) + "\n")
+    result = run_deploy("deploy", "--learners", str(learners_file), "--lang", "ja", host=stub.url, home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for learner in LEARNERS:
+        assert lab_files(stub, learner, "dp090-mlflow-lab-ja") == LAB_FILES
+        assert lab_files(stub, learner) == set()  # no English copy
+        assert f"/Users/{learner}/dp090-mlflow-lab-ja " in rows(result.stdout)[learner]
+    sent = {request.body["path"]: request.body["content"] for request in stub.calls("POST", "/workspace/import")}
+    ja = (ROOT / "notebooks" / "ja" / "01-using-mlflow-to-track-experiments.py").read_bytes()
+    first = "/Users/ana@example.com/dp090-mlflow-lab-ja/01-using-mlflow-to-track-experiments"
+    assert base64.b64decode(sent[first]) == ja
+
+    both = run_deploy("deploy", "--learners", str(learners_file), "--lang", "all", host=stub.url, home=home)
+    assert both.returncode == 0, both.stdout + both.stderr
+    assert "4 of 4 done" in both.stdout  # a row per learner and language
+    assert all(lab_files(stub, learner) == LAB_FILES for learner in LEARNERS)
+
+    removed = run_deploy("clean-up", "--learners", str(learners_file), "--lang", "ja", host=stub.url, home=home)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert all(lab_files(stub, learner, "dp090-mlflow-lab-ja") == set() for learner in LEARNERS)
+    assert all(lab_files(stub, learner) == LAB_FILES for learner in LEARNERS)  # the English copies stay
 
 
 def documented_deploy_commands() -> list[list[str]]:

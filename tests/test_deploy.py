@@ -40,6 +40,16 @@ NOTEBOOK_FILES = {
     f"{FOLDER}/includes/setup": ROOT / "notebooks" / "includes" / "setup.py",
     f"{FOLDER}/includes/spark_setup": ROOT / "notebooks" / "includes" / "spark_setup.py",
 }
+# The Japanese notebooks (notebooks/ja/, `deploy --lang ja`), in a folder of their own beside the English one.
+JA_FOLDER = f"/Users/{USER}/dp090-mlflow-lab-ja"
+JA_NOTEBOOK_FILES = {
+    f"{JA_FOLDER}/01-using-mlflow-to-track-experiments":
+        ROOT / "notebooks" / "ja" / "01-using-mlflow-to-track-experiments.py",
+    f"{JA_FOLDER}/02-using-mlflow-to-track-experiments-spark-ml":
+        ROOT / "notebooks" / "ja" / "02-using-mlflow-to-track-experiments-spark-ml.py",
+    f"{JA_FOLDER}/includes/setup": ROOT / "notebooks" / "ja" / "includes" / "setup.py",
+    f"{JA_FOLDER}/includes/spark_setup": ROOT / "notebooks" / "ja" / "includes" / "spark_setup.py",
+}
 SINGLE_NODE = {"spark_version": "17.3.x-cpu-ml-scala2.13", "node_type_id": "Standard_D4ds_v5", "num_workers": 0,
                "spark_conf": {"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*, 4]"},
                "custom_tags": {"ResourceClass": "SingleNode"}, "data_security_mode": "SINGLE_USER"}  # fmt: skip
@@ -208,6 +218,62 @@ def test_deploy_to_another_folder(stub, home):
                      "/Shared/dp090/02-using-mlflow-to-track-experiments-spark-ml",
                      "/Shared/dp090/includes/setup", "/Shared/dp090/includes/spark_setup"}  # fmt: skip
     assert stub.calls("GET", "/scim/v2/Me") == []  # the user name is not needed
+
+
+def imported(stub) -> dict[str, bytes]:
+    """What deploy imported: each workspace path and the content it sent."""
+    return {request.body["path"]: base64.b64decode(request.body["content"])
+            for request in stub.calls("POST", "/workspace/import")}  # fmt: skip
+
+
+def test_deploy_lang_ja_imports_exactly_the_japanese_notebooks_into_their_own_folder(stub, home):
+    result = run_deploy("deploy", "--lang", "ja", host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    assert sorted(imported(stub)) == [
+        "/Users/learner@example.com/dp090-mlflow-lab-ja/01-using-mlflow-to-track-experiments",
+        "/Users/learner@example.com/dp090-mlflow-lab-ja/02-using-mlflow-to-track-experiments-spark-ml",
+        "/Users/learner@example.com/dp090-mlflow-lab-ja/includes/setup",
+        "/Users/learner@example.com/dp090-mlflow-lab-ja/includes/spark_setup",
+    ]
+    assert imported(stub) == {path: file.read_bytes() for path, file in JA_NOTEBOOK_FILES.items()}
+    first = imported(stub)[f"{JA_FOLDER}/01-using-mlflow-to-track-experiments"]
+    assert first != NOTEBOOK_FILES[f"{FOLDER}/01-using-mlflow-to-track-experiments"].read_bytes()  # not the English
+    assert "実験" in first.decode("utf-8")
+    assert f"Deployed 4 notebooks to {JA_FOLDER}\n" in result.stdout
+
+    dry = run_deploy("deploy", "--lang", "ja", "--dry-run", home=home, token=None)
+    assert dry.returncode == 0, dry.stderr
+    assert [json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1])["path"]
+            for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line] == [
+        "/Users/<you>/dp090-mlflow-lab-ja/01-using-mlflow-to-track-experiments",
+        "/Users/<you>/dp090-mlflow-lab-ja/02-using-mlflow-to-track-experiments-spark-ml",
+        "/Users/<you>/dp090-mlflow-lab-ja/includes/setup",
+        "/Users/<you>/dp090-mlflow-lab-ja/includes/spark_setup",
+    ]  # fmt: skip
+    assert "<base64 of notebooks/ja/includes/spark_setup.py, " in dry.stdout
+
+
+def test_deploy_lang_all_imports_both_languages_each_into_its_folder(stub, home):
+    result = run_deploy("deploy", "--lang", "all", host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    expected = {**NOTEBOOK_FILES, **JA_NOTEBOOK_FILES}
+    assert len(expected) == 8
+    assert imported(stub) == {path: file.read_bytes() for path, file in expected.items()}
+    assert f"Deployed 4 notebooks to {FOLDER}\n" in result.stdout
+    assert f"Deployed 4 notebooks to {JA_FOLDER}\n" in result.stdout
+    assert len(stub.calls("GET", "/scim/v2/Me")) == 1  # the user name is asked once
+
+
+def test_deploy_lang_en_is_the_default(stub, home):
+    result = run_deploy("deploy", "--lang", "en", host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    assert imported(stub) == {path: file.read_bytes() for path, file in NOTEBOOK_FILES.items()}
+
+
+def test_lang_all_with_one_folder_is_refused_before_any_call(stub, home):
+    result = run_deploy("deploy", "--lang", "all", "--folder", "/Shared/dp090", host=stub.url, home=home)
+    assert result.returncode == 2 and "--folder names one: give --lang en or ja" in result.stderr
+    assert stub.requests == []
 
 
 def test_401_says_the_token_is_invalid_or_expired(stub, home):
@@ -468,6 +534,21 @@ def test_clean_up_removes_what_deploy_and_run_made_and_is_idempotent(stub, home)
     assert second.returncode == 0, second.stderr
     assert "Nothing was left to clean up" in second.stdout
     assert len(stub.calls("POST", "/workspace/delete")) == 1  # the second clean-up found nothing to delete
+
+
+def test_clean_up_lang_ja_removes_the_japanese_folder_only(stub, home):
+    assert run_deploy("deploy", "--lang", "all", host=stub.url, home=home).returncode == 0
+    result = run_deploy("clean-up", "--lang", "ja", host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    assert [request.body["path"] for request in stub.calls("POST", "/workspace/delete")] == [JA_FOLDER]
+    assert not [path for path in stub.objects if path.startswith(JA_FOLDER)]
+    assert {path for path in stub.objects if path.startswith(FOLDER + "/")} >= set(NOTEBOOK_FILES)  # English kept
+    assert f"deleted folder {JA_FOLDER}" in result.stdout
+
+    both = run_deploy("clean-up", "--lang", "all", host=stub.url, home=home)
+    assert both.returncode == 0, both.stderr
+    assert [request.body["path"] for request in stub.calls("POST", "/workspace/delete")] == [JA_FOLDER, FOLDER]
+    assert not [path for path in stub.objects if path.startswith(FOLDER)]
 
 
 def test_clean_up_keeps_the_experiments_unless_asked(stub, home):

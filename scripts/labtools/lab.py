@@ -49,6 +49,14 @@ def notebooks_dir(lang: str = SOURCE_LANGUAGE) -> Path:
     return NOTEBOOKS if lang == SOURCE_LANGUAGE else NOTEBOOKS / lang
 
 
+def languages(choice: str | None) -> tuple[str, ...]:
+    """The languages a `--lang` option names: one of LANGUAGES, or "all"; None is English."""
+    if choice == "all":
+        return LANGUAGES
+    notebooks_dir(choice or SOURCE_LANGUAGE)  # an unknown language is refused here
+    return (choice or SOURCE_LANGUAGE,)
+
+
 def lab_folder(lang: str = SOURCE_LANGUAGE) -> str:
     """The top folder of the archive in `lang`: dp090-mlflow-lab, dp090-mlflow-lab-ja."""
     return LAB_FOLDER if lang == SOURCE_LANGUAGE else f"{LAB_FOLDER}-{lang}"

@@ -1,6 +1,7 @@
 """A class in one command: `deploy.py deploy|clean-up --learners FILE | --group NAME [--profile P ...]`.
 
-Each learner gets a copy of the lab in their own home folder (`/Users/<learner>/dp090-mlflow-lab`),
+Each learner gets a copy of the lab in their own home folder (`/Users/<learner>/dp090-mlflow-lab`; with
+`--lang ja` the Japanese notebooks in `/Users/<learner>/dp090-mlflow-lab-ja`, with `--lang all` both, a row each),
 so each runs their own notebooks and logs to their own experiments (each notebook's default,
 `/Users/<learner>/dp090-using-mlflow-to-track-experiments` and `...-spark-ml`). Workspaces (one per `--profile`) are
 handled in turn. The result is one table, a row per workspace and learner: a learner the workspace
@@ -56,10 +57,11 @@ class Row:
 
 
 def deploy(open_workspace, profiles: list, args, say) -> int:
-    notebooks = local_notebooks(lab.NOTEBOOKS)  # a broken notebook stops us before any call
+    # Every language's notebooks read first: a broken notebook stops us before any call.
+    notebooks_of = {lang: local_notebooks(lab.notebooks_dir(lang)) for lang in lab.languages(args.lang)}
 
-    def one(ws, host: str, user: str) -> Row:
-        folder = f"/Users/{user}/{lab.LAB_FOLDER}"
+    def one(ws, host: str, user: str, lang: str, folder: str) -> Row:
+        notebooks = notebooks_of[lang]
         existed = ws.status(folder) is not None
         for path in folders_to_create(folder, notebooks):
             ws.mkdirs(path)
@@ -72,8 +74,7 @@ def deploy(open_workspace, profiles: list, args, say) -> int:
 
 
 def clean_up(open_workspace, profiles: list, args, say) -> int:
-    def one(ws, host: str, user: str) -> Row:
-        folder = f"/Users/{user}/{lab.LAB_FOLDER}"
+    def one(ws, host: str, user: str, lang: str, folder: str) -> Row:
         done = []
         if ws.status(folder):
             ws.delete(folder)
@@ -118,16 +119,20 @@ def _each_learner(open_workspace, profiles: list, args, say, one) -> int:
             rows.append(Row(host, "-", "-", str(error), ok=False))
             continue
         for learner in members:
-            user_name = None
             try:
                 user_name = ws.find_user(learner)
-                if user_name is None:
-                    rows.append(Row(host, learner, "-", f"not done: {host} has no user {learner}", ok=False))
-                    continue
-                rows.append(one(ws, host, user_name))
-            except DeployError as error:  # e.g. a folder it may not write: this learner only
-                folder = f"/Users/{user_name}/{lab.LAB_FOLDER}" if user_name else "-"
-                rows.append(Row(host, user_name or learner, folder, f"not done: {error}", ok=False))
+            except DeployError as error:
+                rows.append(Row(host, learner, "-", f"not done: {error}", ok=False))
+                continue
+            if user_name is None:
+                rows.append(Row(host, learner, "-", f"not done: {host} has no user {learner}", ok=False))
+                continue
+            for lang in lab.languages(args.lang):  # a row per language: each is a folder of its own
+                folder = f"/Users/{user_name}/{lab.lab_folder(lang)}"
+                try:
+                    rows.append(one(ws, host, user_name, lang, folder))
+                except DeployError as error:  # e.g. a folder it may not write: this learner only
+                    rows.append(Row(host, user_name, folder, f"not done: {error}", ok=False))
     say(*format_table(["workspace", "learner", "folder", "result"],
                       [[row.workspace, row.learner, row.folder, row.result] for row in rows]).splitlines())  # fmt: skip
     failed = [row for row in rows if not row.ok]

@@ -15,30 +15,33 @@ from .errors import DeployError
 
 
 def deploy(ws, args, say) -> int:
-    notebooks = local_notebooks(lab.NOTEBOOKS)  # a broken notebook stops us before any call
-    folder = args.folder or f"/Users/{ws.current_user()}/{lab.LAB_FOLDER}"
-    for path in folders_to_create(folder, notebooks):
-        ws.mkdirs(path)
-    for notebook in notebooks:
-        target = f"{folder}/{notebook.relative}"
-        ws.import_notebook(target, notebook.content, source=str(notebook.file.relative_to(lab.PROJECT)))
-        if not ws.dry_run:
-            say(f"imported {notebook.file.relative_to(lab.PROJECT)} -> {target}")
-    verb = "Would deploy" if ws.dry_run else "Deployed"
-    say(f"{verb} {len(notebooks)} notebooks to {folder}", f"Open it: {ws.folder_url(folder)}")
+    # Every language's notebooks read first: a broken notebook stops us before any call.
+    notebooks_of = {lang: local_notebooks(lab.notebooks_dir(lang)) for lang in lab.languages(args.lang)}
+    user = None if args.folder else ws.current_user()
+    for lang, notebooks in notebooks_of.items():
+        folder = args.folder or f"/Users/{user}/{lab.lab_folder(lang)}"
+        for path in folders_to_create(folder, notebooks):
+            ws.mkdirs(path)
+        for notebook in notebooks:
+            target = f"{folder}/{notebook.relative}"
+            ws.import_notebook(target, notebook.content, source=str(notebook.file.relative_to(lab.PROJECT)))
+            if not ws.dry_run:
+                say(f"imported {notebook.file.relative_to(lab.PROJECT)} -> {target}")
+        verb = "Would deploy" if ws.dry_run else "Deployed"
+        say(f"{verb} {len(notebooks)} notebooks to {folder}", f"Open it: {ws.folder_url(folder)}")
     return 0
 
 
-def _names(ws, args, needs_experiment: bool = True) -> tuple[str, spec.Experiments]:
-    """The lab's folder and `run`'s experiments, asking for the user name only if needed."""
+def _names(ws, args, needs_experiment: bool = True, langs=(lab.SOURCE_LANGUAGE,)) -> tuple[list, spec.Experiments]:
+    """The lab's folder in each language and `run`'s experiments, asking for the user name only if needed."""
     needs_user = not args.folder or (needs_experiment and not args.experiment_name)
     user = ws.current_user() if needs_user else None
-    folder = args.folder or f"/Users/{user}/{lab.LAB_FOLDER}"
-    return folder, spec.Experiments(f"/Users/{user}" if user else None, args.experiment_name)
+    folders = [args.folder or f"/Users/{user}/{lab.lab_folder(lang)}" for lang in langs]
+    return folders, spec.Experiments(f"/Users/{user}" if user else None, args.experiment_name)
 
 
 def run(ws, args, say) -> int:
-    folder, experiments = _names(ws, args)
+    (folder,), experiments = _names(ws, args)
     notebooks = spec.lab_notebooks(folder)
     for notebook in notebooks:
         if not ws.status(notebook.workspace_path):
@@ -94,21 +97,22 @@ def parameters(args, experiment: str) -> dict:
 
 
 def clean_up(ws, args, say) -> int:
-    folder, experiments = _names(ws, args, needs_experiment=args.delete_experiment)
-    notebooks = spec.lab_notebooks(folder)
+    folders, experiments = _names(ws, args, needs_experiment=args.delete_experiment, langs=lab.languages(args.lang))
+    notebooks = spec.lab_notebooks(folders[0])  # the same names in every language: for the experiments' names
     removed = []
 
-    # The runs first: an active run still uses the notebooks.
-    for lab_run in ws.lab_runs(folder):
-        if not runs.progress(lab_run).ended:
-            ws.cancel(lab_run.run_id)
-            runs.wait_until_ended(ws, lab_run.run_id, args.poll_seconds)
-        ws.delete_run(lab_run.run_id)
-        removed.append(f"run {lab_run.run_id}")
-    if ws.status(folder):
-        ws.delete(folder)
-        removed.append(f"folder {folder}")
-    if args.delete_experiment:
+    for folder in folders:
+        # The runs first: an active run still uses the notebooks.
+        for lab_run in ws.lab_runs(folder):
+            if not runs.progress(lab_run).ended:
+                ws.cancel(lab_run.run_id)
+                runs.wait_until_ended(ws, lab_run.run_id, args.poll_seconds)
+            ws.delete_run(lab_run.run_id)
+            removed.append(f"run {lab_run.run_id}")
+        if ws.status(folder):
+            ws.delete(folder)
+            removed.append(f"folder {folder}")
+    if args.delete_experiment:  # `run`'s experiments, whichever language's notebooks it ran
         for name in experiments.every(notebooks):
             experiment_id = ws.experiment_id(name)
             if experiment_id:
@@ -121,7 +125,7 @@ def clean_up(ws, args, say) -> int:
         say(*(f"deleted {what}" for what in removed))
     else:
         none = ", no experiment of `run`" if args.delete_experiment else ""
-        say(f"Nothing was left to clean up: no folder {folder}, no runs of its notebooks{none}.")
+        say(f"Nothing was left to clean up: no folder {' or '.join(folders)}, no runs of its notebooks{none}.")
     if not args.delete_experiment:
         known = experiments.home or experiments.given  # with --folder and no --delete-experiment: not asked
         kept = " and ".join(experiments.of(notebook) for notebook in notebooks) if known else "of `run`"
