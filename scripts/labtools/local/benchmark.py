@@ -206,8 +206,10 @@ def bench_scale(uri: str, work: Path, sizes: list[int], notebooks: list[Path]) -
                 seconds, peak, _ = timed_run([sys.executable, str(script)], env, memory=True)
             except RuntimeError as error:
                 results[notebook.stem][rows] = {"error": str(error).splitlines()[-1][:200]}
-                continue
-            results[notebook.stem][rows] = {"wall_s": seconds, "python_peak_mib": peak["python"],
-                                            "java_peak_mib": peak["java"]}  # fmt: skip
+            else:
+                results[notebook.stem][rows] = {"wall_s": seconds, "python_peak_mib": peak["python"],
+                                                "java_peak_mib": peak["java"]}  # fmt: skip
+            # Each size as it is measured: the largest take many minutes, and an interrupted run keeps these.
+            print(f"scale {notebook.stem} {rows:,} rows: {results[notebook.stem][rows]}", flush=True)
         csv.unlink()
     return results
