@@ -21,9 +21,6 @@ from .prelude import SCRIPTS, prelude
 
 LAB = NOTEBOOKS / f"{LAB_NOTEBOOK}.py"
 SPARK_LAB = NOTEBOOKS / f"{LAB_SPARK_NOTEBOOK}.py"
-# The MLflow functions a training run calls; `train` times each call.
-MLFLOW_CALLS = ["start_run", "log_params", "log_metrics", "log_artifact", "sklearn.log_model", "end_run",
-                "infer_signature"]  # fmt: skip
 
 
 def plain_script(params: dict[str, str], fs_root: Path, notebook: Path = LAB) -> str:

@@ -59,11 +59,6 @@ class LocalSpark:
             self._session = self._start()
         return self._session
 
-    def stop(self) -> None:
-        if self._session is not None:
-            self._session.stop()
-            self._session = None
-
     def _start(self):
         problem = java_problem()
         if problem:
