@@ -30,10 +30,13 @@ def plain_script(params: dict[str, str], fs_root: Path, notebook: Path = LAB) ->
 
 
 class ProcessTreeMemory(threading.Thread):
-    """Samples the resident memory of a process and its descendants, keeping the peak of Java's and Python's.
+    """Samples a process and its descendants, keeping the peak resident memory of the largest Python and Java one.
 
     A Spark notebook's memory is mostly the JVM driver's, a child of the Python process, which the
-    Python process's own peak (`ru_maxrss`) does not count.
+    Python process's own peak (`ru_maxrss`) does not count. Each process's own high-water mark (`VmHWM`)
+    is read, and the largest of each kind kept, not a sum: a child started with vfork or posix_spawn
+    shares its parent's memory until it execs, and a sum would count that memory twice. (Spark's Python
+    workers, the other Python processes, hold tens of MiB here.)
     """
 
     def __init__(self, pid: int, every: float = 0.2):
@@ -44,17 +47,15 @@ class ProcessTreeMemory(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            now = {"python": 0.0, "java": 0.0}
             for pid in _tree(self.pid):
                 try:
                     status = Path(f"/proc/{pid}/status").read_text()
                 except OSError:
                     continue
-                name = status.split("\n", 1)[0].split()[-1]
-                rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-                now["java" if name == "java" else "python"] += rss / 1024
-            for kind, mib in now.items():
-                self.peak_mib[kind] = max(self.peak_mib[kind], mib)
+                fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+                kind = "java" if fields["Name"].strip() == "java" else "python"
+                peak_kib = int(fields.get("VmHWM", fields.get("VmRSS", "0 kB")).split()[0])
+                self.peak_mib[kind] = max(self.peak_mib[kind], peak_kib / 1024)
             self.done.wait(self.every)
 
 
