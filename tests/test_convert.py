@@ -2,6 +2,7 @@
 
 
 import pytest
+from conftest import PROJECT
 from conftest import write_notebook as write
 
 from labtools.local import convert
@@ -73,6 +74,35 @@ def test_a_sql_cell_runs_through_the_local_spark_session(tmp_path):
     [cell] = convert.to_ipynb(path).cells
     assert cell.cell_type == "code"
     assert cell.source == "_local_runtime.run_sql(\"SELECT 'it''s' AS word\")"
+
+
+@pytest.mark.parametrize(("code", "uses_spark"), [
+    ("from pyspark.sql import functions as F", True),
+    ("from pyspark.ml import Pipeline", True),
+    ("    import pyspark.sql.functions", True),
+    ("import pyspark\nprint(pyspark.__version__)", False),  # what the lab's setup does: starts no JVM
+    ("print('from pyspark.sql import x')", False),
+])  # fmt: skip
+def test_a_notebook_needs_spark_when_it_imports_from_pysparks_api(tmp_path, code, uses_spark):
+    path = write(tmp_path / "notebooks", "n.py", code)
+    assert convert.needs_spark(convert.to_ipynb(path)) is uses_spark
+
+
+@pytest.mark.parametrize(("notebook", "uses_spark"), [
+    ("01-using-mlflow-to-track-experiments.py", False),
+    ("ja/01-using-mlflow-to-track-experiments.py", False),
+    ("02-using-mlflow-to-track-experiments-spark-ml.py", True),
+    ("ja/02-using-mlflow-to-track-experiments-spark-ml.py", True),
+])  # fmt: skip
+def test_only_the_spark_ml_notebook_starts_spark_or_needs_java(notebook, uses_spark):
+    """The scikit-learn notebook, %run includes and all, neither starts a JVM nor is skipped without Java."""
+    path = PROJECT / "notebooks" / notebook
+    assert convert.needs_spark(convert.to_ipynb(path, root=PROJECT)) is uses_spark
+
+
+def test_a_sql_cell_needs_spark(tmp_path):
+    path = write(tmp_path / "notebooks", "sql.py", "# MAGIC %sql\n# MAGIC SELECT 1")
+    assert convert.needs_spark(convert.to_ipynb(path))
 
 
 def test_a_separator_inside_a_string_is_reported_where_it_splits(tmp_path):

@@ -22,6 +22,7 @@ Magics are translated to what a local kernel can do:
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from pathlib import Path
 
@@ -197,8 +198,15 @@ def declared_widgets(notebook: nbformat.NotebookNode) -> dict[str, str]:
     return widgets.declared_widgets(cell.source for cell in notebook.cells if cell.cell_type == "code")
 
 
+# `from pyspark... import ...` or `import pyspark.sql` (a module of the API), at the start of a line.
+_SPARK_API_IMPORT = re.compile(r"^[ \t]*(from[ \t]+pyspark\b|import[ \t]+pyspark\.)", re.MULTILINE)
+
+
 def needs_spark(notebook: nbformat.NotebookNode) -> bool:
-    """Whether a converted notebook uses Spark: it imports pyspark, or has `%sql` cells."""
-    code = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
-    return any("import pyspark" in source or "from pyspark" in source or "_local_runtime.run_sql(" in source
-               for source in code)  # fmt: skip
+    """Whether a converted notebook uses Spark: it imports from pyspark's API, or has `%sql` cells.
+
+    A bare `import pyspark` does not count: the lab's setup does that only to read pyspark's version, and
+    the scikit-learn notebook must neither start a JVM nor be skipped where Java is missing.
+    """
+    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    return bool(_SPARK_API_IMPORT.search(code)) or "_local_runtime.run_sql(" in code
