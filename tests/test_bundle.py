@@ -387,6 +387,9 @@ def test_the_matrix_job_runs_both_notebooks_on_each_lts_ml_runtime_on_the_lab_jo
         assert "-cpu-ml-" in key, key
         runtimes.append(key.split(".x-")[0].removesuffix(".0"))
     assert runtimes == list(LTS_ML_RUNTIMES)
+    # Each cluster its own runtime's variable, not spark_version (lab_notebook's, which --var may change).
+    assert [cluster["spark_version"] for cluster in clusters.values()] == [
+        f"${{var.spark_version_{runtime}}}" for runtime in ["15_4", "16_4", "17_3", "18"]]  # fmt: skip
     # Each runtime's cluster runs both notebooks, each task logging to an experiment of its own, each a
     # resource of the bundle (destroy deletes it); no job-level one, which would override them all.
     assert [(task["task_key"], task["job_cluster_key"], task["notebook_task"]["notebook_path"],
