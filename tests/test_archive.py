@@ -216,6 +216,19 @@ def test_build_names_a_file_that_is_not_a_notebook(tmp_path):
     assert str(error.value).startswith(f"{notebooks / 'helper.py'}:1:")
 
 
+def test_reader_orders_commands_by_position_not_by_their_order_in_the_document(tmp_path):
+    """An export may list commands in any order (the original course archive happens to list them in order)."""
+    path = tmp_path / "shuffled.dbc"
+    commands = [{"command": "third", "position": 3.0}, {"command": "first", "position": 1.0},
+                {"command": "second", "position": 2.0}, {"command": "also second", "position": 2.0}]  # fmt: skip
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.mf", "{}")
+        archive.writestr("top/lab.python", json.dumps({"version": "NotebookV1", "commands": commands}))
+    [notebook] = dbc.read(path)
+    # Equal positions keep the document's order.
+    assert [c.command for c in notebook.commands] == ["first", "second", "also second", "third"]
+
+
 def test_reader_names_the_archive_and_entry_at_fault(tmp_path):
     no_manifest = tmp_path / "no-manifest.dbc"
     with zipfile.ZipFile(no_manifest, "w") as archive:

@@ -282,6 +282,18 @@ def test_check_reports_a_file_that_is_not_a_notebook(tmp_path):
     assert "plain.py:1: first line must be exactly '# Databricks notebook source'" in problem
 
 
+def test_check_reports_a_notebook_outside_the_synced_paths(tmp_path):
+    """A notebook the bundle does not upload (sync.paths: notebooks, data) would be missing in the workspace."""
+    copy = _copy_bundle(tmp_path)
+    (copy / "extra").mkdir()
+    shutil.copy(copy / "notebooks" / "01-using-mlflow-to-track-experiments.py", copy / "extra" / "lab.py")
+    job_file = _edit_job(copy, lambda job: job["tasks"][0]["notebook_task"].update(notebook_path="../extra/lab.py"))
+    assert _problems(copy) == [
+        f"{job_file}: resources.jobs.lab_notebook.tasks[0].notebook_task.notebook_path: "
+        "../extra/lab.py is outside the synced paths, so it would not be uploaded"
+    ]
+
+
 def test_check_reports_a_parameter_the_notebook_does_not_declare(tmp_path):
     """A job parameter reaches every task: each notebook task that does not declare it is a problem."""
     copy = _copy_bundle(tmp_path)
@@ -375,6 +387,9 @@ def test_the_matrix_job_runs_both_notebooks_on_each_lts_ml_runtime_on_the_lab_jo
         assert "-cpu-ml-" in key, key
         runtimes.append(key.split(".x-")[0].removesuffix(".0"))
     assert runtimes == list(LTS_ML_RUNTIMES)
+    # Each cluster its own runtime's variable, not spark_version (lab_notebook's, which --var may change).
+    assert [cluster["spark_version"] for cluster in clusters.values()] == [
+        f"${{var.spark_version_{runtime}}}" for runtime in ["15_4", "16_4", "17_3", "18"]]  # fmt: skip
     # Each runtime's cluster runs both notebooks, each task logging to an experiment of its own, each a
     # resource of the bundle (destroy deletes it); no job-level one, which would override them all.
     assert [(task["task_key"], task["job_cluster_key"], task["notebook_task"]["notebook_path"],

@@ -58,6 +58,11 @@ def test_run_cycle_is_reported_with_its_chain(tmp_path):
     with pytest.raises(NotebookFormatError) as error:
         convert.to_ipynb(path)
     assert str(error.value) == "notebooks/b.py:2: %run cycle: notebooks/a.py -> notebooks/b.py -> notebooks/a.py"
+    # The shortest cycle: a notebook that runs itself.
+    itself = write(tmp_path / "notebooks", "self.py", "# MAGIC %run ./self")
+    with pytest.raises(NotebookFormatError) as error:
+        convert.to_ipynb(itself)
+    assert str(error.value) == "notebooks/self.py:2: %run cycle: notebooks/self.py -> notebooks/self.py"
 
 
 def test_unknown_and_cluster_only_magics_name_file_and_line(tmp_path):

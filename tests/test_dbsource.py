@@ -122,6 +122,10 @@ def test_a_magic_cell_mixed_with_plain_lines_names_the_line():
     text = "# Databricks notebook source\n# MAGIC %md\n# MAGIC Title\nprint(1)\n"
     with pytest.raises(NotebookFormatError, match=r"^x.py:4: a magic cell mixes"):
         dbsource.parse(text, "x.py")
+    # Under a title the cell's text starts a line later: the line named is still the plain line's own (5).
+    titled = "# Databricks notebook source\n# DBTITLE 1,Intro\n# MAGIC %md\n# MAGIC Title\nprint(1)\n"
+    with pytest.raises(NotebookFormatError, match=r"^x.py:5: a magic cell mixes"):
+        dbsource.parse(titled, "x.py")
 
 
 def test_non_utf8_file_names_file_and_line(tmp_path):

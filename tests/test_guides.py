@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from deploy_cli import run_deploy
 
 PROJECT = Path(__file__).resolve().parent.parent
 GUIDES = [PROJECT / "docs" / "lab-guide.md", PROJECT / "docs" / "lab-guide.ja.md"]
@@ -123,8 +124,8 @@ def commands(guide: Guide) -> list[list[str]]:
     return [shlex.split(line) for block in guide.code_blocks for line in block.splitlines() if line.strip()]
 
 
-def test_commands_name_existing_scripts_and_options(guides, tmp_path):
-    """`python scripts/X.py ...` names a script that exists; run_lab.py's options are ones it accepts."""
+def test_commands_name_existing_scripts_and_options(guides, tmp_path, home):
+    """`python scripts/X.py ...` names a script that exists; run_lab.py and deploy.py accept the options given."""
     python_commands = [words for words in commands(guides[0]) if words[0] == "python" and len(words) > 1]
     assert python_commands, f"{guides[0].path}: no python commands found"
     for words in python_commands:
@@ -138,6 +139,14 @@ def test_commands_name_existing_scripts_and_options(guides, tmp_path):
             result = subprocess.run(check, capture_output=True, text=True, timeout=60)
             assert result.returncode == 0, (
                 f"{guides[0].path.name}: `{' '.join(words)}`: run_lab.py rejects these options:\n{result.stderr}"
+            )
+        elif script.name == "deploy.py":
+            # A dry run sends nothing and needs no credentials, but takes the options and reads a --learners file.
+            (tmp_path / "class.txt").write_text("learner@example.com\n", encoding="utf-8")
+            args = [str(tmp_path / word) if word == "class.txt" else word for word in words[2:]]
+            result = run_deploy(*args, "--dry-run", home=home, token=None)
+            assert result.returncode == 0, (
+                f"{guides[0].path.name}: `{' '.join(words)}`: deploy.py rejects it:\n{result.stderr}"
             )
 
 
