@@ -14,6 +14,7 @@ experiment, not in this session, would then pick a run of the first session.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -126,7 +127,9 @@ def two_sessions(tracking_server, tmp_path_factory, setup_notebook) -> TwoSessio
     # The learner runs the notebook again: same server, same experiment.
     args = ["--tracking-uri", tracking_server.uri, "--out", str(out / "second"), "--data", str(REAL_DATA),
             "--param", f"experiment_name={first.experiment_name}", str(LAB_NOTEBOOK)]  # fmt: skip
-    result = run_lab(*args)
+    # Its kernel's local time zone is not UTC (JST-9, a POSIX rule that needs no tz database): a listing that
+    # printed local times while saying "UTC" would be off by nine hours.
+    result = run_lab(*args, env={**os.environ, "TZ": "JST-9"})
     second = LabExecution(args, result.returncode, result.stdout, result.stderr, out / "second",
                           tracking_server.uri, first.experiment_name).check()  # fmt: skip
 
