@@ -268,6 +268,11 @@ def test_deploy_lang_en_is_the_default(stub, home):
     result = run_deploy("deploy", "--lang", "en", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     assert imported(stub) == {path: file.read_bytes() for path, file in NOTEBOOK_FILES.items()}
+    # Without --lang: the English notebooks, and nothing else (not the Japanese folder too).
+    stub.requests.clear()
+    default = run_deploy("deploy", host=stub.url, home=home)
+    assert default.returncode == 0, default.stderr
+    assert imported(stub) == {path: file.read_bytes() for path, file in NOTEBOOK_FILES.items()}
 
 
 def test_lang_all_with_one_folder_is_refused_before_any_call(stub, home):
