@@ -20,7 +20,7 @@ from deploy_cli import ROOT, TOKEN, one_line, run_deploy, workspace, write_profi
 from workspace_stub import EXISTING_CLUSTER
 
 from labtools.workspace import client as workspace_deploy
-from labtools.workspace import spec
+from labtools.workspace import runs, spec
 
 USER = "learner@example.com"
 FOLDER = f"/Users/{USER}/dp090-mlflow-lab"
@@ -267,6 +267,11 @@ def test_deploy_lang_all_imports_both_languages_each_into_its_folder(stub, home)
 def test_deploy_lang_en_is_the_default(stub, home):
     result = run_deploy("deploy", "--lang", "en", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
+    assert imported(stub) == {path: file.read_bytes() for path, file in NOTEBOOK_FILES.items()}
+    # Without --lang: the English notebooks, and nothing else (not the Japanese folder too).
+    stub.requests.clear()
+    default = run_deploy("deploy", host=stub.url, home=home)
+    assert default.returncode == 0, default.stderr
     assert imported(stub) == {path: file.read_bytes() for path, file in NOTEBOOK_FILES.items()}
 
 
@@ -653,3 +658,25 @@ def test_folders_to_create_lists_parents_first():
     assert workspace_deploy.folders_to_create("/Users/me/lab", notebooks) == [
         "/Users/me/lab", "/Users/me/lab/includes", "/Users/me/lab/includes/deep",
     ]  # fmt: skip
+
+
+def test_a_failed_tasks_error_is_read_without_colour_codes():
+    """A notebook's error and stack trace may come coloured (ANSI codes, as the notebook shows them): the one-line
+    error and the trace deploy.py prints are plain text."""
+    from databricks.sdk.service import jobs
+
+    ended = {"code": "RUN_EXECUTION_ERROR", "message": "Workload failed"}
+    task = jobs.RunTask.from_dict({"task_key": "lab", "run_id": 7,
+                                   "status": {"state": "TERMINATED", "termination_details": ended}})  # fmt: skip
+    red, plain = "\x1b[0;31m", "\x1b[0m"
+
+    class Workspace:
+        def output(self, task_run_id):
+            assert task_run_id == 7
+            error = f"{red}LabDataError{plain}: /dbfs/missing.csv: no such file."
+            trace = f"{red}LabDataError{plain} Traceback\n----> 1 x"
+            return jobs.RunOutput.from_dict({"error": error, "error_trace": trace})
+
+    told = runs.outcome(Workspace(), task)
+    assert told.error == "LabDataError: /dbfs/missing.csv: no such file."
+    assert told.trace == ["LabDataError Traceback", "----> 1 x"]

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from workspace_stub import IMPORT_LIMIT, WorkspaceStub
+from workspace_stub import WorkspaceStub
 
 TOKEN = "dapi-stub-test"
 NOTEBOOK = "/Users/learner@example.com/lab/01-lab"
@@ -91,10 +91,22 @@ def test_a_missing_path_is_404_resource_does_not_exist(stub):
 
 
 def test_import_refuses_more_than_10_mb(stub):
-    content = base64.b64encode(b"# Databricks notebook source\n" + b"x" * IMPORT_LIMIT).decode()
-    body = {"path": NOTEBOOK, "content": content, "format": "SOURCE", "language": "PYTHON", "overwrite": True}
-    assert_rejected(call(stub, "POST", "/api/2.0/workspace/import", body=body), 400, "MAX_NOTEBOOK_SIZE_EXCEEDED")
-    assert stub.objects[NOTEBOOK]["content"] == b"# Databricks notebook source\n"
+    # The limit is stated here, not read from the stub: 10 MiB of base64 content, as the workspace API documents.
+    ten_mb = 10 * 1024 * 1024
+    header = b"# Databricks notebook source\n"
+
+    def body(size: int) -> dict:  # a notebook of `size` bytes: 4 characters of base64 for each 3
+        content = base64.b64encode(header + b"x" * (size - len(header))).decode()
+        return {"path": NOTEBOOK, "content": content, "format": "SOURCE", "language": "PYTHON", "overwrite": True}
+
+    over = body(ten_mb // 4 * 3 + 1)  # one byte more: 4 characters of base64 over the limit
+    assert len(over["content"]) == ten_mb + 4
+    assert_rejected(call(stub, "POST", "/api/2.0/workspace/import", body=over), 400, "MAX_NOTEBOOK_SIZE_EXCEEDED")
+    assert stub.objects[NOTEBOOK]["content"] == header
+    at_the_limit = body(ten_mb // 4 * 3)
+    assert len(at_the_limit["content"]) == ten_mb
+    assert call(stub, "POST", "/api/2.0/workspace/import", body=at_the_limit) == (200, {})
+    assert len(stub.objects[NOTEBOOK]["content"]) == ten_mb // 4 * 3
 
 
 def test_import_does_not_replace_a_folder_with_a_notebook(stub):
