@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import shutil
+import socket
 import threading
 
 import pandas as pd
@@ -175,6 +176,30 @@ def test_no_network_is_a_clear_error(setup_notebook, tmp_path):
     with pytest.raises(setup_notebook["LabDataError"], match=message):
         setup_notebook["download_lab_data"](url=url, destination=tmp_path / "x.csv", timeout=5)
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_a_download_cut_short_is_a_clear_error_and_leaves_no_partial_file(setup_notebook, tmp_path):
+    """The host sends the first bytes, then nothing: the download gives up after its timeout, keeping nothing."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def send_the_start_only():
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npassengerCount,tripDistance\n")
+            done.wait(60)
+
+    threading.Thread(target=send_the_start_only, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/nyc-taxi.csv"
+    destination = tmp_path / "cache" / "nyc-taxi.csv"
+    try:
+        with pytest.raises(setup_notebook["LabDataError"], match=f"^Could not download {url} .*pass the CSV's path"):
+            setup_notebook["download_lab_data"](url=url, destination=destination, timeout=1)
+    finally:
+        done.set()
+        listener.close()
+    assert list(destination.parent.iterdir()) == [], "the part that arrived is not kept"
 
 
 def test_a_corrupt_cache_is_not_used(setup_notebook, clone_without_data):

@@ -138,7 +138,10 @@ def test_keep_server_prints_the_urls_and_ctrl_c_stops_it(one_run):
     assert one_run["health"] == b"OK", "the UI answered while the runner kept it up"
     experiment_url = stdout.split("  experiment: ", 1)[1].split()[0]
     run_url = stdout.split("  run ", 1)[1].split(": ", 1)[1].split()[0]
-    assert run_url.startswith(experiment_url + "/runs/")
+    # The link opens the run the notebook logged: its id, as the store holds it, not its name.
+    with sqlite3.connect(one_run["out"] / "mlflow" / "mlflow.db") as db:
+        [(run_id,)] = db.execute("SELECT run_uuid FROM runs").fetchall()
+    assert run_url == f"{experiment_url}/runs/{run_id}"
     assert "Stopping the tracking server." in stdout
     assert processes_mentioning(str(one_run["out"])) == []
 
@@ -468,6 +471,9 @@ def test_no_secret_appears_in_output_logs_or_executed_notebooks(one_run):
     result = one_run["result"]
     executed = (one_run["out"] / "executed" / "one-run.ipynb").read_text()
     assert "MLFLOW_TRACKING_PASSWORD" in executed, "the notebook printed the names in its environment"
+    # The runner keeps its DATABRICKS_ settings from the kernel: a workspace's token has no business in a local
+    # notebook, and DATABRICKS_RUNTIME_VERSION there would make the notebooks believe they run in a workspace.
+    assert "'DATABRICKS_" not in executed, "a DATABRICKS_ setting reached the kernel's environment"
     assert SECRET not in result.stdout + result.stderr
     files = [file for file in one_run["out"].rglob("*") if file.is_file()]
     assert any(file.suffix == ".ipynb" for file in files) and any(file.name == "server.log" for file in files)
@@ -509,10 +515,16 @@ def test_clean_removes_only_what_the_runner_created_and_says_so(one_run, tmp_pat
     out = tmp_path / "out"
     shutil.copytree(one_run["out"], out)
     (out / "notes.txt").write_text("mine")
+    # A folder of a name the runner uses, made by someone else (no marker of the runner's in it): kept.
+    shutil.rmtree(out / "spark")
+    (out / "spark").mkdir()
+    (out / "spark" / "my-notes.txt").write_text("mine too")
     result = run_lab("--clean", "--out", str(out))
     assert result.returncode == 0, result.stderr
     for folder in ("mlflow", "executed", "dbfs"):
         assert f"Removing {out / folder}" in result.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"]
+    assert f"Removing {out / 'spark'}" not in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "spark"]
+    assert (out / "spark" / "my-notes.txt").read_text() == "mine too"
     again = run_lab("--clean", "--out", str(out))
     assert again.returncode == 0 and "Nothing to remove" in again.stdout
