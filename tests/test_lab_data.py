@@ -178,8 +178,10 @@ def test_no_network_is_a_clear_error(setup_notebook, tmp_path):
     assert not (tmp_path / "x.csv").exists()
 
 
-def test_a_download_cut_short_is_a_clear_error_and_leaves_no_partial_file(setup_notebook, tmp_path):
-    """The host sends the first bytes, then nothing: the download gives up after its timeout, keeping nothing."""
+@pytest.mark.parametrize("then", ["stall", "close"])
+def test_a_download_cut_short_is_a_clear_error_and_leaves_no_partial_file(setup_notebook, tmp_path, then):
+    """The host sends the first bytes, then nothing (the download times out) or it closes the connection
+    (http.client's IncompleteRead, not an OSError): one clear error either way, and nothing kept."""
     listener = socket.create_server(("127.0.0.1", 0))
     done = threading.Event()
 
@@ -188,7 +190,8 @@ def test_a_download_cut_short_is_a_clear_error_and_leaves_no_partial_file(setup_
         with connection:
             connection.recv(65536)
             connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\npassengerCount,tripDistance\n")
-            done.wait(60)
+            if then == "stall":
+                done.wait(60)
 
     threading.Thread(target=send_the_start_only, daemon=True).start()
     url = f"http://127.0.0.1:{listener.getsockname()[1]}/nyc-taxi.csv"

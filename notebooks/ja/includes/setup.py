@@ -13,6 +13,7 @@
 # COMMAND ----------
 
 import hashlib
+import http.client
 import importlib.metadata
 import os
 import tempfile
@@ -96,7 +97,7 @@ def download_lab_data(url=LAB_DATA_URL, destination=LAB_DATA_CACHE, sha256=LAB_D
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as file:
             file.write(response.read())
-    except OSError as error:
+    except (OSError, http.client.HTTPException) as error:  # e.g. no network, a timeout, a connection cut short
         partial.unlink(missing_ok=True)
         raise LabDataError(
             f"Could not download {url} ({error}). Check the network, or pass the CSV's path as data_path "
