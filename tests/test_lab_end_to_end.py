@@ -9,9 +9,16 @@ import re
 
 import mlflow
 import numpy as np
-import pandas as pd
 import pytest
-from conftest import LAB_NOTEBOOK, PROJECT, REAL_DATA, LabExecution, execute_lab, run_lab
+from conftest import (
+    LAB_NOTEBOOK,
+    REAL_DATA,
+    REAL_DATA_METRICS,
+    LabExecution,
+    execute_lab,
+    real_trips,
+    run_lab,
+)
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
@@ -58,29 +65,12 @@ def test_each_run_names_its_notebook_as_its_source_as_on_databricks(lab):
         assert run.data.tags["mlflow.source.type"] == "NOTEBOOK"
 
 
-# The real data's figures (rmse, mae, r2) of runs 1, 2, 3: what the course's numbers are, to 0.005.
-REAL_DATA_METRICS = [(4.2707, 2.1574, 0.8643), (4.3796, 2.2105, 0.8572), (6.0104, 3.2839, 0.7311)]
-
-
 def test_each_run_has_the_real_datas_metrics(lab):
     for run, (rmse, mae, r2) in zip(lab_runs(lab), REAL_DATA_METRICS, strict=True):
         metrics = run.data.metrics
         assert metrics["rmse"] == pytest.approx(rmse, abs=0.005)
         assert metrics["mae"] == pytest.approx(mae, abs=0.005)
         assert metrics["r2"] == pytest.approx(r2, abs=0.005)
-
-
-def real_trips(rows: int = 200) -> tuple[pd.DataFrame, pd.Series]:
-    """The first trips of the lab's data with a fare, featurized as the notebook's "Featurize" cell does."""
-    trips = pd.read_csv(PROJECT / "data" / "nyc-taxi.csv").dropna(subset=["totalAmount"]).head(rows)
-    angle = trips["hour_of_day"] * (2.0 * np.pi / 24)
-    features = trips.assign(hour_sine=np.sin(angle), hour_cosine=np.cos(angle),
-                            isPaidTimeOff=trips["isPaidTimeOff"].astype(int),
-                            normalizeHolidayName=trips["normalizeHolidayName"].fillna("None"))  # fmt: skip
-    columns = ["passengerCount", "tripDistance", "snowDepth", "precipTime", "precipDepth", "temperature",
-               "hour_sine", "hour_cosine", "day_of_week", "month_num", "normalizeHolidayName", "isPaidTimeOff"]
-    numbers = [column for column in columns if column != "normalizeHolidayName"]
-    return features[columns].astype(dict.fromkeys(numbers, float)), trips["totalAmount"]
 
 
 def test_each_model_loads_and_predicts_fares_near_the_actual_ones(lab):

@@ -16,7 +16,6 @@ between the versions, so each is read by the version that wrote it.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import subprocess
@@ -26,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
-from conftest import LAB_NOTEBOOK, PROJECT, run_lab
+from conftest import LAB_NOTEBOOK, PROJECT, REAL_DATA_METRICS, real_trips, run_lab
 
 from labtools.local import profiles
 from labtools.local.tracking_server import TrackingServer
@@ -239,13 +239,9 @@ experiment_name = sys.argv[1]
 client = MlflowClient()
 experiment = client.get_experiment_by_name(experiment_name)
 runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"]) if experiment else []
-trips = pd.DataFrame({
-    "passengerCount": [1.0, np.nan, 3.0], "tripDistance": [0.8, 3.5, 12.0], "snowDepth": [0.0, 0.0, 5.0],
-    "precipTime": [0.0, 2.0, 24.0], "precipDepth": [0.0, 1.0, 30.0], "temperature": [12.0, 3.5, 25.0],
-    "hour_sine": [0.0, 1.0, -0.5], "hour_cosine": [1.0, 0.0, -0.87], "day_of_week": [0.0, 3.0, 6.0],
-    "month_num": [1.0, 4.0, 6.0], "normalizeHolidayName": ["None", "Memorial Day", "None"],
-    "isPaidTimeOff": [0.0, 1.0, 0.0],
-})
+# The lab's first real trips (conftest.real_trips), as pandas' "split" JSON: the model predicts their fares.
+trips = pd.read_json(open(sys.argv[2]), orient="split", dtype=False)
+trips = trips.astype({column: float for column in trips.columns if column != "normalizeHolidayName"})
 found = []
 for run in runs:
     run_id = run.info.run_id
@@ -296,8 +292,10 @@ def profile_lab(request, tmp_path_factory) -> ProfileLab:
     with TrackingServer(out / "mlflow", python=python) as server:
         with urllib.request.urlopen(f"{server.uri}/version", timeout=10) as response:
             server_version = response.read().decode().strip()
+        trips_json = out / "trips.json"
+        trips_json.write_text(real_trips()[0].to_json(orient="split"))
         check = subprocess.run(
-            [python, "-c", CHECK_RUNS, experiment_name], capture_output=True, text=True, timeout=600,
+            [python, "-c", CHECK_RUNS, experiment_name, str(trips_json)], capture_output=True, text=True, timeout=600,
             cwd=out, env=_plain_env(MLFLOW_TRACKING_URI=server.uri),
         )  # fmt: skip
     assert check.returncode == 0, f"reading the runs back in {name} failed:\n{check.stderr}"
@@ -333,20 +331,22 @@ def test_profile_logs_exactly_the_three_lab_runs(profile_lab):
 
 
 @pytest.mark.profile
-def test_profile_runs_have_finite_metrics(profile_lab):
-    for run in profile_lab.runs:
+def test_profile_runs_have_the_real_datas_metrics(profile_lab):
+    """The runtime's library versions give the course's numbers on the real data, as requirements.txt's do."""
+    for run, (rmse, mae, r2) in zip(profile_lab.runs, REAL_DATA_METRICS, strict=True):
         metrics = run["metrics"]
-        assert math.isfinite(metrics["rmse"]) and metrics["rmse"] >= 0
-        assert math.isfinite(metrics["mae"]) and metrics["mae"] >= 0
-        assert math.isfinite(metrics["r2"]) and metrics["r2"] <= 1
+        assert metrics["rmse"] == pytest.approx(rmse, abs=0.01), (profile_lab.name, run["params"])
+        assert metrics["mae"] == pytest.approx(mae, abs=0.01), (profile_lab.name, run["params"])
+        assert metrics["r2"] == pytest.approx(r2, abs=0.01), (profile_lab.name, run["params"])
 
 
 @pytest.mark.profile
-def test_profile_models_load_and_predict_finite_values(profile_lab):
+def test_profile_models_load_and_predict_fares_near_the_actual_ones(profile_lab):
     # MLflow 3 keeps a model apart from its run's artifacts (a "logged model"); `runs:/<id>/model` finds it either way.
-    for run in profile_lab.runs:
-        assert len(run["predictions"]) == 3
-        assert all(math.isfinite(value) for value in run["predictions"]), run["predictions"]
+    fares = real_trips()[1].to_numpy()
+    for run, (_, mae, _) in zip(profile_lab.runs, REAL_DATA_METRICS, strict=True):
+        # On the lab's first 200 trips a model errs about as on its test trips (that run's MAE), not twice as much.
+        assert np.mean(np.abs(np.array(run["predictions"]) - fares)) < 2 * mae, (profile_lab.name, run["params"])
 
 
 @pytest.mark.profile
