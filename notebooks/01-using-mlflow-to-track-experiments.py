@@ -18,9 +18,10 @@
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC ### Start your cluster
-# MAGIC Attach this notebook to a cluster running a **Databricks Runtime for Machine Learning** (an LTS ML
-# MAGIC runtime: 15.4, 16.4, 17.3 or 18). It comes with MLflow, scikit-learn, pandas and matplotlib installed.
+# MAGIC ### Choose your compute
+# MAGIC Attach this notebook to **serverless** compute (environment version 4 or later; Databricks Free Edition
+# MAGIC has only serverless), or to a cluster running a **Databricks Runtime for Machine Learning** (an LTS ML
+# MAGIC runtime: 15.4, 16.4, 17.3 or 18). Each comes with MLflow, scikit-learn, pandas and matplotlib installed.
 # MAGIC
 # MAGIC The next cell runs the lab's setup notebook, which defines `load_trips()` and a few helpers.
 
@@ -54,6 +55,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 
 print(f"Loaded libraries: MLflow {mlflow.__version__}, scikit-learn {sklearn.__version__}, pandas {pd.__version__}")
+print(f"Compute: {compute_description()}")
 
 # COMMAND ----------
 

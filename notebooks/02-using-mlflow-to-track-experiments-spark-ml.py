@@ -23,11 +23,12 @@
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC ### Start your cluster
-# MAGIC Attach this notebook to a cluster running a **Databricks Runtime for Machine Learning** (an LTS ML
-# MAGIC runtime: 15.4 or 16.4, which run Spark 3.5, or 17.3 or 18, which run Spark 4). It comes with Spark,
+# MAGIC ### Choose your compute
+# MAGIC Attach this notebook to **serverless** compute (environment version 4 or later; Databricks Free Edition
+# MAGIC has only serverless), or to a cluster running a **Databricks Runtime for Machine Learning** (an LTS ML
+# MAGIC runtime: 15.4 or 16.4, which run Spark 3.5, or 17.3 or 18, which run Spark 4). Each comes with Spark,
 # MAGIC MLflow and matplotlib, and defines `spark`, the notebook's `SparkSession`. The code below is the same
-# MAGIC for Spark 3.5 and Spark 4.
+# MAGIC on all of them.
 # MAGIC
 # MAGIC The next cell runs the lab's Spark setup notebook, which runs the lab's setup notebook and defines
 # MAGIC `load_spark_trips()` and a few helpers.
@@ -58,12 +59,13 @@ from pyspark.ml.regression import LinearRegression
 from pyspark.sql import functions as F  # noqa: N812 (PySpark's usual name)
 
 print(f"Loaded libraries: MLflow {mlflow.__version__}, Spark {spark.version}")
+print(f"Compute: {compute_description()}")
 
 # COMMAND ----------
 
 # MAGIC %md
 # MAGIC ### Parameters
-# MAGIC The lab has two parameters. Leave them blank to use the defaults; a job (or the local runner's `--param`)
+# MAGIC The lab has three parameters. Leave them blank to use the defaults; a job (or the local runner's `--param`)
 # MAGIC can set them.
 # MAGIC - `data_path`: a CSV file of trips, as Spark reads it: a volume path (`/Volumes/...`), a DBFS path
 # MAGIC   (`dbfs:/...` or `/dbfs/...`) or a workspace file (`/Workspace/...`). Blank: the `nyc_taxi` table
@@ -73,6 +75,10 @@ print(f"Loaded libraries: MLflow {mlflow.__version__}, Spark {spark.version}")
 # MAGIC   `/Users/<you>/dp090-using-mlflow-to-track-experiments-spark-ml` in a workspace,
 # MAGIC   `dp090-using-mlflow-to-track-experiments-spark-ml` elsewhere: an experiment of its own, so that the
 # MAGIC   runs of the two notebooks do not mix.
+# MAGIC - `volume`: on serverless compute and standard access mode, `mlflow.spark` passes a model's files through
+# MAGIC   a Unity Catalog **volume**, `catalog.schema.volume`; the cell creates it if it does not exist. Blank:
+# MAGIC   `dp090_mlflow_lab` in your current catalog and schema (on Free Edition, `workspace.default`). Other
+# MAGIC   compute needs no volume.
 # MAGIC
 # MAGIC Databricks ML runtimes turn on MLflow **autologging**, which logs every Spark ML model fit on its own,
 # MAGIC even fits outside a run, such as the featurization below. This lab logs each run by hand, to show every
@@ -83,10 +89,16 @@ print(f"Loaded libraries: MLflow {mlflow.__version__}, Spark {spark.version}")
 # DBTITLE 1,Parameters: data and experiment
 dbutils.widgets.text("data_path", "", "Trips CSV (blank: nyc_taxi table)")
 dbutils.widgets.text("experiment_name", "", "MLflow experiment (blank: default)")
+dbutils.widgets.text("volume", "", "Volume for model files (blank: default)")
 
 data_path = dbutils.widgets.get("data_path")
 # The scikit-learn notebook's default experiment name, with "-spark-ml" added.
 experiment_name = dbutils.widgets.get("experiment_name") or default_experiment_name() + "-spark-ml"
+
+# Where mlflow.spark stages a model's files: a folder of the volume on serverless and standard access mode, else None.
+model_dfs_tmpdir = spark_model_volume(dbutils.widgets.get("volume"))
+if model_dfs_tmpdir:
+    print(f"Model files pass through {model_dfs_tmpdir}")
 
 # Every run this notebook starts goes to this experiment; it is created if it does not exist yet.
 experiment = mlflow.set_experiment(experiment_name)
@@ -148,7 +160,8 @@ display(trips)
 # MAGIC The data is split into 70% for training and 30% for testing with `randomSplit`, with a fixed seed so
 # MAGIC that every run sees the same split. The featurization is a `Pipeline` **fitted on the training data
 # MAGIC only**, so that the median, the scaling and the categories are learned without looking at the test
-# MAGIC data. Both DataFrames are cached: every run reads them several times.
+# MAGIC data. Both DataFrames are cached where the compute allows it (`cache_if_supported`): every run reads them
+# MAGIC several times.
 
 # COMMAND ----------
 
@@ -184,7 +197,7 @@ featurizer = Pipeline(stages=[
 ])  # fmt: skip
 
 train_df, test_df = trips_clean.randomSplit([0.7, 0.3], seed=97)
-train_df, test_df = train_df.cache(), test_df.cache()
+train_df, test_df = cache_if_supported(train_df), cache_if_supported(test_df)
 featurizer_model = featurizer.fit(train_df)
 
 feature_count = featurizer_model.transform(train_df.limit(1)).first()["features"].size
@@ -269,6 +282,9 @@ print("Created regression quality plot function")
 # MAGIC (`artifact_path`) in MLflow 2 (ML runtimes 15.4 and 16.4 LTS) and MLflow 3 (17.3 LTS and later) alike;
 # MAGIC the scikit-learn notebook's `mlflow.sklearn.log_model` needs `name=` with MLflow 3 instead. The model's
 # MAGIC **signature**, the columns and types it takes and returns, comes from the Spark DataFrames' schemas.
+# MAGIC `dfs_tmpdir` is where Spark writes the model's files before MLflow uploads them: the volume folder of the
+# MAGIC *Parameters* cell on serverless compute and standard access mode, and `None` (MLflow's own choice)
+# MAGIC elsewhere.
 # MAGIC Passing the model's `pip_requirements` (the packages it needs, at the versions that trained it) saves
 # MAGIC MLflow a few seconds per run that it would otherwise spend working them out.
 
@@ -303,7 +319,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
         # The fitted featurization and the regression as one model, from the trips' columns to a prediction
         model = PipelineModel(stages=[featurizer_model, lr_model])
         # Keep the two columns the evaluation needs, cached: the metrics and the plot read them several times
-        predictions = model.transform(test_df).select(label_column, "prediction").cache()
+        predictions = cache_if_supported(model.transform(test_df).select(label_column, "prediction"))
         (rmse, mae, r2) = eval_metrics(predictions, label_column)
 
         # Print out model metrics
@@ -326,7 +342,8 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
 
         # Log the model itself, with the input columns and output it expects (its signature)
         signature = infer_signature(test_df.select(feature_columns), predictions.select("prediction"))
-        mlflow.spark.log_model(model, "model", signature=signature, pip_requirements=model_requirements)
+        mlflow.spark.log_model(model, "model", signature=signature, pip_requirements=model_requirements,
+                               dfs_tmpdir=model_dfs_tmpdir)  # fmt: skip
 
         # Generate a plot and log it (an artifact: any file you want to keep with the run)
         png_path = os.path.join(tempfile.mkdtemp(), "LinearRegressionPrediction.png")
@@ -668,8 +685,9 @@ else:
 # MAGIC %md
 # MAGIC You can also load the model a run logged and use it. `runs:/<run_id>/model` names the model that the run
 # MAGIC logged as `model`; `info.run_id` is the run's unique id. `mlflow.spark.load_model` gives back the
-# MAGIC Spark `PipelineModel`, featurization included, so it takes the columns of `test_df` as they are.
-# MAGIC Predict the fares of three test trips with the latest run's model:
+# MAGIC Spark `PipelineModel`, featurization included, so it takes the columns of `test_df` as they are (it
+# MAGIC stages the model's files in `dfs_tmpdir`, as `log_model` did). Predict the fares of three test trips
+# MAGIC with the latest run's model:
 
 # COMMAND ----------
 
@@ -677,7 +695,7 @@ else:
 # mlflow.spark logs at INFO level where it copies the model from and to (URI ... does not point to the current
 # DFS, ... not found on DFS, will attempt to upload); keep its warnings only.
 logging.getLogger("mlflow.spark").setLevel(logging.WARNING)
-loaded_model = mlflow.spark.load_model(f"runs:/{last_run.info.run_id}/model")
+loaded_model = mlflow.spark.load_model(f"runs:/{last_run.info.run_id}/model", dfs_tmpdir=model_dfs_tmpdir)
 top_rows = test_df.limit(3)
 display(loaded_model.transform(top_rows).select(*feature_columns, label_column, "prediction"))
 
@@ -688,4 +706,13 @@ display(loaded_model.transform(top_rows).select(*feature_columns, label_column, 
 # MAGIC
 # MAGIC The runs stay in the experiment for the next exercises. When you are done with the course, delete the
 # MAGIC experiment from the **Experiments** page, and terminate your cluster on the **Compute** page if you
-# MAGIC started one for this lab.
+# MAGIC started one for this lab (serverless compute stops by itself). On serverless compute and standard access
+# MAGIC mode, the *Parameters* cell also created the volume it printed: drop it in **Catalog** when you no longer
+# MAGIC need it.
+
+# COMMAND ----------
+
+# DBTITLE 1,Return a summary to the job
+# When a job runs this notebook (deploy.py run --runtime, the bundle's lab_matrix job), this summary is the
+# task's output: the library versions of this runtime and the three runs above with their metrics.
+dbutils.notebook.exit(lab_summary([run_1["run_id"], run_2["run_id"], run_3["run_id"]]))

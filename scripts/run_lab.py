@@ -7,6 +7,7 @@
     python scripts/run_lab.py --keep-server        # then leave the MLflow UI up until Ctrl-C
     python scripts/run_lab.py --tracking-uri http://127.0.0.1:5000   # use a running server
     python scripts/run_lab.py --lang ja            # the Japanese notebooks (notebooks/ja/)
+    python scripts/run_lab.py --serverless         # as serverless compute runs them (Spark Connect, volumes)
 
 The notebooks are the same Databricks source files a workspace imports. Each is converted
 (labtools/local/convert.py), executed cell by cell in a Jupyter kernel with local stand-ins for
@@ -28,10 +29,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools import lab  # noqa: E402 (needs the path above when run as a script)
-from labtools.local import convert, errors, profiles, runs_table, spark  # noqa: E402
+from labtools.local import convert, errors, profiles, runs_table, spark, volumes  # noqa: E402
 from labtools.local.errors import UsageError  # noqa: E402
 from labtools.local.output import DEFAULT_OUT, OutputFolders  # noqa: E402
-from labtools.local.session import LocalRun  # noqa: E402
+from labtools.local.session import SERVERLESS_ENVIRONMENT, LocalRun  # noqa: E402
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -56,6 +57,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"output folder: tracking store, executed notebooks (default: {DEFAULT_OUT.name}/)")
     parser.add_argument("--cell-timeout", type=float, default=600, help="seconds a cell may run (default: 600)")
     parser.add_argument("--timings", action="store_true", help="print each cell's wall time after the run")
+    parser.add_argument("--serverless", action="store_true",
+                        help="run the notebooks as serverless compute would: a Spark Connect session that refuses "
+                             "cache(), DATABRICKS_RUNTIME_VERSION as serverless sets it, /Volumes for Unity Catalog "
+                             "volumes, a working directory that is not the notebook's")
     parser.add_argument("--profile", help="run server and kernel in the virtual environment of profiles/<PROFILE>.txt "
                                           "(a Databricks ML runtime's versions), or 'all' profiles in turn")
     parser.add_argument("--ui", action="store_true",
@@ -107,10 +112,18 @@ def run_lab(args: argparse.Namespace) -> int:
     check_params(params, notebooks)
     python = profile_python(args) if args.profile else sys.executable
 
-    skipped = skip_spark_notebooks(notebooks, python)
+    skipped = skip_spark_notebooks(notebooks, python, args.serverless)
+    if args.serverless and any(convert.needs_spark(notebook) for notebook in notebooks.values()):
+        problem = volumes.problem()
+        if problem:
+            raise UsageError(f"--serverless: {problem}")
 
     with OutputFolders(args.out.resolve()).lock() as folders, \
-            LocalRun(folders.create(), args.tracking_uri, args.port, python, args.cell_timeout) as run:  # fmt: skip
+            LocalRun(folders.create(), args.tracking_uri, args.port, python, args.cell_timeout,
+                     serverless=args.serverless) as run:  # fmt: skip
+        if args.serverless:
+            print("Serverless mode: Spark Connect without cache(), DATABRICKS_RUNTIME_VERSION="
+                  f"{SERVERLESS_ENVIRONMENT['DATABRICKS_RUNTIME_VERSION']}, {volumes.VOLUMES} for volumes.")
         if args.port and run.server and run.server.port != args.port:
             print(f"Port {args.port} is taken; using {run.server.port} instead.")
         for path, notebook in notebooks.items():
@@ -126,10 +139,10 @@ def run_lab(args: argparse.Namespace) -> int:
     return errors.MISSING_PREREQUISITE if skipped and args.notebooks else errors.OK
 
 
-def skip_spark_notebooks(notebooks: dict, python: str) -> list[Path]:
+def skip_spark_notebooks(notebooks: dict, python: str, connect: bool = False) -> list[Path]:
     """Take out the notebooks that need Spark when this machine cannot start it, saying what to install."""
     spark_notebooks = [path for path, notebook in notebooks.items() if convert.needs_spark(notebook)]
-    problem = spark.missing(python) if spark_notebooks else None
+    problem = spark.missing(python, connect) if spark_notebooks else None
     if not problem:
         return []
     for path in spark_notebooks:

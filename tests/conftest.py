@@ -34,6 +34,22 @@ from labtools.local.tracking_server import TrackingServer  # noqa: E402
 # The real data's figures (rmse, mae, r2) of runs 1, 2, 3: what the course's numbers are, to 0.005.
 REAL_DATA_METRICS = [(4.2707, 2.1574, 0.8643), (4.3796, 2.2105, 0.8572), (6.0104, 3.2839, 0.7311)]
 
+# The classic local mode's metrics (rmse, mae, r2) on the lab's data, to full precision, as `run_lab.py` (no
+# --serverless) logged them on 2026-12-02 with requirements.txt's versions: test_lab_end_to_end.py and
+# test_spark_lab.py hold the classic runs to them, test_serverless.py the serverless ones.
+CLASSIC_METRICS = {
+    "01-using-mlflow-to-track-experiments": [
+        (4.270724095712803, 2.1574002928779383, 0.8642502366631442),
+        (4.379612947874818, 2.2105421705249944, 0.8572396800710049),
+        (6.010424203841452, 3.283922274613975, 0.7311275528652277),
+    ],
+    "02-using-mlflow-to-track-experiments-spark-ml": [
+        (3.8631997786948054, 2.3854884930494027, 0.8731459849748959),
+        (3.700674333162709, 2.143307577773297, 0.8835950044798069),
+        (3.8397945453009243, 2.241547431602789, 0.8746784212948499),
+    ],
+}
+
 
 def real_trips(rows: int = 200) -> tuple[pd.DataFrame, pd.Series]:
     """The first trips of the lab's data with a fare, featurized as the notebook's "Featurize" cell does."""

@@ -11,6 +11,7 @@ import mlflow
 import numpy as np
 import pytest
 from conftest import (
+    CLASSIC_METRICS,
     LAB_NOTEBOOK,
     REAL_DATA,
     REAL_DATA_METRICS,
@@ -71,6 +72,13 @@ def test_each_run_has_the_real_datas_metrics(lab):
         assert metrics["rmse"] == pytest.approx(rmse, abs=0.005)
         assert metrics["mae"] == pytest.approx(mae, abs=0.005)
         assert metrics["r2"] == pytest.approx(r2, abs=0.005)
+
+
+def test_the_runs_metrics_are_the_classic_figures_to_full_precision(lab):
+    """The figures test_serverless.py holds the serverless mode to are this mode's, to 1e-6."""
+    got = [(r.data.metrics["rmse"], r.data.metrics["mae"], r.data.metrics["r2"]) for r in lab_runs(lab)]
+    for logged, expected in zip(got, CLASSIC_METRICS[LAB_NOTEBOOK.stem], strict=True):
+        assert logged == pytest.approx(expected, abs=1e-6)
 
 
 def test_each_model_loads_and_predicts_fares_near_the_actual_ones(lab):

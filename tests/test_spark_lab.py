@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROJECT, REAL_DATA, LabExecution, run_lab
+from conftest import CLASSIC_METRICS, PROJECT, REAL_DATA, LabExecution, run_lab
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
@@ -74,6 +74,14 @@ def test_three_runs_with_the_labs_hyperparameters_and_the_real_datas_metrics(spa
         assert run.data.metrics["rmse"] == pytest.approx(rmse, abs=0.01)
         assert run.data.metrics["mae"] == pytest.approx(mae, abs=0.01)
         assert run.data.metrics["r2"] == pytest.approx(r2, abs=0.005)
+
+
+def test_the_runs_metrics_are_the_classic_figures_to_full_precision(spark_lab):
+    """The figures test_serverless.py holds the serverless mode to are this mode's, to 1e-6."""
+    runs = lab_runs(spark_lab)
+    got = [(r.data.metrics["rmse"], r.data.metrics["mae"], r.data.metrics["r2"]) for r in runs]
+    for logged, expected in zip(got, CLASSIC_METRICS[SPARK_NOTEBOOK.stem], strict=True):
+        assert logged == pytest.approx(expected, abs=1e-6)
 
 
 def test_each_run_logged_a_spark_model_and_its_plot(spark_lab, tmp_path):

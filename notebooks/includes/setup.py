@@ -5,10 +5,12 @@
 # MAGIC The lab notebook runs this one with `%run ./includes/setup`. It holds the plumbing the lesson
 # MAGIC does not need to show, so that the lab itself stays about MLflow:
 # MAGIC
-# MAGIC - `running_on_databricks()`, `default_experiment_name()` and `pinned_requirements(packages)`;
+# MAGIC - `running_on_databricks()`, `compute_description()`, `default_experiment_name()` and
+# MAGIC   `pinned_requirements(packages)`;
 # MAGIC - `load_trips(data_path)`: the NYC-taxi trips from a CSV file you name, else (in a workspace) the
-# MAGIC   `nyc_taxi` table the course's first lab creates, else the lab's file `data/nyc-taxi.csv` beside the
-# MAGIC   notebooks, else the lab's public CSV, downloaded. The lab's file is checked against its SHA-256
+# MAGIC   `nyc_taxi` table the course's first lab creates, else the lab's file `data/nyc-taxi.csv` in the
+# MAGIC   notebook's folder or one above it (a Git folder, a bundle), else the lab's public CSV, downloaded.
+# MAGIC   The lab's file is checked against its SHA-256
 # MAGIC   checksum. `data_path = "synthetic:10000"` makes up that many trips instead, and says so;
 # MAGIC - `validate_trips(trips, source)`: stops with an error naming any missing or mistyped column;
 # MAGIC - `check_hyperparameters(...)`: stops a training call with out-of-range hyperparameters before it
@@ -63,6 +65,32 @@ class LabDataError(ValueError):
 
 def running_on_databricks():
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def running_on_serverless():
+    """Serverless compute sets DATABRICKS_RUNTIME_VERSION to "client." and its environment version."""
+    return os.environ.get("DATABRICKS_RUNTIME_VERSION", "").startswith("client.")
+
+
+def spark_connect_mode():
+    """Whether `spark` is a Spark Connect session: on serverless and on standard access mode clusters."""
+    try:
+        from pyspark.sql.utils import is_remote
+    except ImportError:
+        return False
+    return running_on_serverless() or is_remote()
+
+
+def compute_description():
+    """The kind of compute running this notebook, in a few words."""
+    version = os.environ.get("DATABRICKS_RUNTIME_VERSION")
+    if version is None:
+        return "this machine, outside Databricks"
+    if running_on_serverless():
+        return f"serverless compute, environment version {version.split('.')[1]} (Spark Connect)"
+    if spark_connect_mode():
+        return f"a cluster in standard access mode (Spark Connect), Databricks Runtime {version}"
+    return f"a cluster in dedicated access mode, Databricks Runtime {version}"
 
 
 def default_experiment_name():
@@ -120,14 +148,29 @@ def download_lab_data(url=LAB_DATA_URL, destination=LAB_DATA_CACHE, sha256=LAB_D
     return destination
 
 
+def notebook_folder():
+    """The running notebook's folder as a file path: `/Workspace/...` in a workspace, else the working directory.
+
+    Serverless compute does not promise that a notebook's working directory is its folder, so in a workspace
+    the folder comes from the notebook's context (the notebook that `%run` this one). Outside a workspace
+    the working directory is the notebook's folder, as the local runner starts its kernel there.
+    """
+    if running_on_databricks():
+        try:
+            context = dbutils.notebook.entry_point.getDbutils().notebook().getContext()  # noqa: F821
+            return Path("/Workspace" + context.notebookPath().get()).parent
+        except Exception:  # an older runtime or environment without it: fall back to the working directory
+            pass
+    return Path(os.getcwd())
+
+
 def lab_data_beside_notebooks(start=None):
     """`data/nyc-taxi.csv` in the notebook's folder or the nearest folder above it that has one, else None.
 
-    A notebook's working directory is its own folder: in the local runner's kernel, and in a workspace for a
-    notebook in a Git folder or a bundle (whose files include data/). So notebooks/ and notebooks/ja/ both
-    find the repository's data/ without knowing how deep they are. An imported archive has no data/.
+    So notebooks/ and notebooks/ja/ of a Git folder or a bundle (whose files include data/) both find the
+    repository's data/ without knowing how deep they are. An imported archive has no data/.
     """
-    folder = Path(start or os.getcwd()).resolve()
+    folder = Path(start or notebook_folder()).resolve()
     for parent in [folder, *folder.parents]:
         if (parent / LAB_DATA_FILE).is_file():
             return parent / LAB_DATA_FILE

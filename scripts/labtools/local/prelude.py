@@ -18,7 +18,7 @@ import sys
 sys.path.insert(0, {scripts!r})
 from labtools.local import runtime as _local_runtime
 _local_runtime.install(globals(), widget_values={params!r}, fs_root={fs_root!r}, spark_dir={spark_dir!r},
-                       lab_data={lab_data!r})
+                       lab_data={lab_data!r}, serverless={serverless!r})
 """
 _KERNEL_ONLY = """\
 # Figures are shown as drawn; the default, cropping them tight, draws every figure twice.
@@ -31,11 +31,11 @@ WARM_UP_SPARK = "_local_runtime.spark.session()  # started while the tracking se
 
 
 def prelude(params: dict[str, str], fs_root: str, in_kernel: bool = True, warm_up: bool = False,
-            spark_dir: str | None = None, start_spark: bool = False) -> str:  # fmt: skip
+            spark_dir: str | None = None, start_spark: bool = False, serverless: bool = False) -> str:  # fmt: skip
     """The injected cell; `spark_dir` holds the local Spark session's warehouse and scratch files."""
     spark_dir = spark_dir or str(Path(fs_root).parent / "spark")
     code = _STAND_INS.format(scripts=str(SCRIPTS), params=params, fs_root=str(fs_root), spark_dir=spark_dir,
-                             lab_data=str(LAB_DATA))  # fmt: skip
+                             lab_data=str(LAB_DATA), serverless=serverless)  # fmt: skip
     if in_kernel:
         code += _KERNEL_ONLY
     if warm_up:

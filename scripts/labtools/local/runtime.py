@@ -15,10 +15,12 @@ kernel, so its first (injected) cell calls `install()` to define:
 - `display`, IPython's: DataFrames render as tables, figures as images, and a Spark DataFrame as a
   table of its first rows, as a workspace shows it;
 - `spark`, a local Spark session started on first use (`spark.py`), so that a notebook that never
-  touches it does not pay for a JVM.
+  touches it does not pay for a JVM; with `serverless=True`, a Spark Connect session as on serverless
+  compute.
 
 `DATABRICKS_RUNTIME_VERSION` is not set, which is how the notebooks tell
-where they run.
+where they run; in serverless mode the runner sets it as serverless compute
+does (`session.py`), so that the notebooks and MLflow take their serverless paths.
 """
 
 from __future__ import annotations
@@ -146,11 +148,57 @@ class NotebookWorkflow:
         print(f"Notebook exited: {self.exit_value}")
 
 
+class _NoValue:
+    """An empty Scala `Option`, as the notebook context's accessors return one: `isDefined()` is False."""
+
+    def isDefined(self) -> bool:  # noqa: N802 (Scala's name)
+        return False
+
+    def get(self):
+        raise LookupError("None.get")  # Scala's java.util.NoSuchElementException
+
+
+class _EmptyMap:
+    def get(self, key: str) -> _NoValue:
+        return _NoValue()
+
+
+class NotebookContext:
+    """`dbutils.notebook.entry_point.getDbutils().notebook().getContext()` knowing nothing: no notebook path,
+    job, workspace URL or token, as outside a workspace. Only for serverless mode, where MLflow (which thinks
+    it is in a workspace there) asks for it; the lab's setup then falls back as it does on older runtimes."""
+
+    def tags(self) -> _EmptyMap:
+        return _EmptyMap()
+
+    extraContext = tags  # noqa: N815 (Databricks' name)
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _NoValue  # every other accessor: notebookPath(), jobId(), apiUrl(), apiToken(), ...
+
+
+class _EntryPoint:
+    """The smallest part of a workspace's `dbutils.entry_point` that MLflow calls on import: its context."""
+
+    def getDbutils(self):  # noqa: N802 (Databricks' name)
+        return self
+
+    def notebook(self):
+        return self
+
+    def getContext(self) -> NotebookContext:  # noqa: N802
+        return NotebookContext()
+
+
 class DBUtils:
-    def __init__(self, widget_values: dict[str, str], fs_root: str | Path):
+    def __init__(self, widget_values: dict[str, str], fs_root: str | Path, serverless: bool = False):
         self.widgets = Widgets(widget_values)
         self.fs = FileSystem(fs_root)
         self.notebook = NotebookWorkflow()
+        if serverless:
+            self.entry_point = self.notebook.entry_point = _EntryPoint()
 
 
 dbutils: DBUtils | None = None
@@ -158,11 +206,11 @@ spark: LocalSpark | None = None
 
 
 def install(namespace: dict, widget_values: dict[str, str], fs_root: str | Path, spark_dir: str | Path | None = None,
-            lab_data: str | Path | None = None) -> None:  # fmt: skip
+            lab_data: str | Path | None = None, serverless: bool = False) -> None:  # fmt: skip
     """Define `dbutils`, `display` and `spark` in the notebook's namespace."""
     global dbutils, spark
-    dbutils = DBUtils(widget_values, fs_root)
-    spark = LocalSpark(spark_dir or Path(fs_root).parent / "spark", lab_data)
+    dbutils = DBUtils(widget_values, fs_root, serverless)
+    spark = LocalSpark(spark_dir or Path(fs_root).parent / "spark", lab_data, serverless=serverless)
     namespace.update(dbutils=dbutils, display=display, spark=spark)
 
 

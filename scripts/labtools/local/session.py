@@ -31,6 +31,13 @@ from .output import OutputFolders
 from .prelude import prelude
 from .tracking_server import TrackingServer
 
+# What serverless compute sets in a notebook's environment: DATABRICKS_RUNTIME_VERSION is "client.", the
+# environment version and a minor version (values seen on environment 4: "client.4.9"), DATABRICKS_ENV_VERSION
+# the environment version alone. MLflow (databricks_utils.get_databricks_runtime_version) and the lab's setup
+# read them. Environment 4 is the first whose serverless compute runs pyspark.ml and mlflow.spark, and the
+# strictest the lab supports: it refuses cache() (environment 5 may allow it).
+SERVERLESS_ENVIRONMENT = {"DATABRICKS_RUNTIME_VERSION": "client.4.9", "DATABRICKS_ENV_VERSION": "4"}
+
 # The signals that end a run. SIGINT raises KeyboardInterrupt by Python's default; the others are made to.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -41,8 +48,12 @@ def _raise_keyboard_interrupt(signal_number, frame):
 
 class LocalRun:
     def __init__(self, folders: OutputFolders, tracking_uri: str | None = None, port: int | None = None,
-                 python: str = sys.executable, cell_timeout: float = 600, say=print):  # fmt: skip
+                 python: str = sys.executable, cell_timeout: float = 600, say=print,
+                 serverless: bool = False):  # fmt: skip
         self.folders = folders
+        # Run the notebooks as serverless compute would (spark.py, volumes.py): Spark Connect, no caching,
+        # DATABRICKS_RUNTIME_VERSION as serverless sets it, and a working directory that is not theirs.
+        self.serverless = serverless
         self.python = python
         self.cell_timeout = cell_timeout
         self.say = say
@@ -96,10 +107,17 @@ class LocalRun:
         relative = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
         self.say(f"\nRunning {relative}")
         code = prelude(params, str(self.folders.dbfs), in_kernel=True, warm_up=self.server is not None,
-                       spark_dir=str(self.folders.spark), start_spark=convert.needs_spark(notebook))  # fmt: skip
+                       spark_dir=str(self.folders.spark), start_spark=convert.needs_spark(notebook),
+                       serverless=self.serverless)  # fmt: skip
         notebook.cells.insert(0, _injected(code))
 
-        kernel = NotebookRun(notebook, cwd=path.parent, cell_timeout=self.cell_timeout, python=self.python)
+        # A notebook's own folder is its working directory in a kernel, as on a cluster; serverless compute
+        # does not promise that, so there a notebook runs from a folder of its own, which holds nothing.
+        cwd = path.parent
+        if self.serverless:
+            cwd = self.folders.spark / "serverless-cwd"
+            cwd.mkdir(exist_ok=True)
+        kernel = NotebookRun(notebook, cwd=cwd, cell_timeout=self.cell_timeout, python=self.python)
         self.kernels.append(kernel)
         started = time.monotonic()
         total = sum(cell.cell_type == "code" for cell in notebook.cells)
@@ -149,6 +167,8 @@ class LocalRun:
                      runs_table.INVOCATION_TAG: self.invocation})  # fmt: skip
         env["MLFLOW_RUN_CONTEXT"] = json.dumps(tags)
         env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "2"  # a local server that stops answering will not come back
+        if self.serverless:
+            env.update(SERVERLESS_ENVIRONMENT)
         # MLflow 2.13 (profile 15.4-lts-ml) imports setuptools in log_model; in a kernel, whose IPython has
         # already imported distutils, setuptools then warns on every later call. A local artefact: keep it out.
         env["SETUPTOOLS_USE_DISTUTILS"] = "stdlib"

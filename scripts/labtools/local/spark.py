@@ -6,6 +6,12 @@ session on first use: local mode on this machine's cores, no Spark UI, quiet log
 and scratch space under the runner's output folder. The lab's data file is registered as the
 `nyc_taxi` table, as the course's first lab creates it in a workspace.
 
+With `serverless=True` (`run_lab.py --serverless`) the session is what serverless compute gives a
+notebook: a Spark Connect session (`pyspark.sql.connect`), so `spark.sparkContext` and `.rdd` fail as
+they do there; `cache()` and `persist()` fail with serverless' own error; `CREATE VOLUME IF NOT EXISTS`
+makes a folder under `/Volumes` (`volumes.py`). The Spark Connect server runs in this kernel's JVM,
+on a port of its own, so that two kernels (two runners, or the tests' workers) do not share one.
+
 This module runs inside the notebook's kernel (through `runtime.install`); pyspark is imported only
 when the session starts, so a kernel without pyspark runs every notebook that does not touch it.
 """
@@ -18,7 +24,11 @@ import subprocess
 from contextlib import contextmanager
 from pathlib import Path
 
+from . import volumes
+
 LAB_TABLE = "nyc_taxi"
+# What serverless compute says to cache() and persist(), word for word (see the README's serverless facts).
+SERVERLESS_PERSIST_ERROR = "PERSIST TABLE is not supported on serverless compute."
 
 
 def java_problem() -> str | None:
@@ -29,21 +39,25 @@ def java_problem() -> str | None:
     return None
 
 
-def missing(python: str) -> str | None:
-    """What the interpreter `python` lacks to run a Spark notebook (Java, pyspark), in one sentence, or None."""
-    found = subprocess.run([python, "-c", "import importlib.util as u; print(u.find_spec('pyspark') is not None)"],
-                           capture_output=True, text=True)  # fmt: skip
-    if found.stdout.strip() != "True":
-        return f"pyspark is not installed for {python}: pip install -r requirements.txt"
+def missing(python: str, connect: bool = False) -> str | None:
+    """What the interpreter `python` lacks to run a Spark notebook (Java, pyspark; with `connect`, Spark Connect's
+    client libraries, pyspark[connect]), in one sentence, or None."""
+    modules = ["pyspark", "grpc", "google.rpc"] if connect else ["pyspark"]
+    check = f"import importlib.util as u; print([m for m in {modules!r} if u.find_spec(m) is None])"
+    found = subprocess.run([python, "-c", check], capture_output=True, text=True)
+    if found.stdout.strip() != "[]":
+        what = "pyspark" if "pyspark" in found.stdout or not connect else "Spark Connect's client (pyspark[connect])"
+        return f"{what} is not installed for {python}: pip install -r requirements.txt"
     return java_problem()
 
 
 class LocalSpark:
     """Behaves as `spark` does in a notebook; the first attribute looked up starts the session."""
 
-    def __init__(self, work_dir: str | Path, lab_data: str | Path | None = None):
+    def __init__(self, work_dir: str | Path, lab_data: str | Path | None = None, serverless: bool = False):
         self._work_dir = Path(work_dir)
         self._lab_data = Path(lab_data) if lab_data else None
+        self._serverless = serverless
         self._session = None
 
     def __getattr__(self, name: str):
@@ -59,6 +73,13 @@ class LocalSpark:
             self._session = self._start()
         return self._session
 
+    def sql(self, query: str, *args, **kwargs):
+        """`spark.sql`; on serverless, a volume's CREATE statement goes to the local stand-in for volumes."""
+        session = self.session()
+        if self._serverless and volumes.create_volume_statement(query):
+            return session.range(0).select()  # what a DDL statement returns: no rows, no columns
+        return session.sql(query, *args, **kwargs)
+
     def _start(self):
         problem = java_problem()
         if problem:
@@ -72,6 +93,8 @@ class LocalSpark:
         with open(self._work_dir / "driver.log", "ab") as log, _stderr_to(log):
             session = self._build(SparkSession)
         session.sparkContext.setLogLevel("ERROR")
+        if self._serverless:
+            session = _connect_to(session)
         if self._lab_data and self._lab_data.is_file():
             trips = session.read.csv(str(self._lab_data), header=True, inferSchema=True)
             trips.createOrReplaceTempView(LAB_TABLE)
@@ -79,8 +102,19 @@ class LocalSpark:
 
     def _build(self, SparkSession):  # noqa: N803 (the class, imported late)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine's own address: no hostname lookup
+        builder = SparkSession.builder
+        if self._serverless:
+            # The Spark Connect server, as pyspark's own local Connect mode starts it (SparkConnectPlugin and
+            # artifact isolation), but on a free port: pyspark's mode always takes port 15002.
+            builder = (
+                builder.config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+                .config("spark.connect.grpc.binding.address", "127.0.0.1")
+                .config("spark.connect.grpc.binding.port", str(_free_port()))
+                .config("spark.sql.artifact.isolation.enabled", "true")
+                .config("spark.sql.artifact.isolation.alwaysApplyClassloader", "true")
+            )
         return (
-            SparkSession.builder.master(f"local[{os.cpu_count() or 1}]")
+            builder.master(f"local[{os.cpu_count() or 1}]")
             .appName("dp090-mlflow-lab")
             .config("spark.ui.enabled", "false")  # no web server on this machine's ports
             # Spark's default driver heap, 1 GB, is sized for a cluster's driver; locally the driver does all the
@@ -97,6 +131,44 @@ class LocalSpark:
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .getOrCreate()
         )
+
+
+def _connect_to(server_session):
+    """A Spark Connect session to the server that `server_session`'s JVM runs, as serverless compute gives one.
+
+    From here on the kernel is in pyspark's Connect mode (SPARK_CONNECT_MODE_ENABLED, as pyspark sets it for its
+    own local Connect sessions): `pyspark.ml` sends its work to the server, and MLflow takes its Connect paths.
+    """
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    port = server_session.conf.get("spark.connect.grpc.binding.port")
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    session = ConnectSession.builder.remote(f"sc://127.0.0.1:{port}").getOrCreate()
+    _refuse_persist()
+    # The session's current catalog and schema exist, as a workspace's default ones do: volumes go there.
+    volumes.make_schema(session.catalog.currentCatalog(), session.catalog.currentDatabase())
+    return session
+
+
+def _refuse_persist():
+    """Make cache() and persist() of Connect DataFrames fail as serverless compute makes them fail."""
+    from pyspark.errors.exceptions.connect import AnalysisException
+    from pyspark.sql.connect.dataframe import DataFrame
+
+    def refused(self, *args, **kwargs):
+        raise AnalysisException(message=f"[NOT_SUPPORTED_WITH_SERVERLESS] {SERVERLESS_PERSIST_ERROR} SQLSTATE: 0A000",
+                                errorClass="NOT_SUPPORTED_WITH_SERVERLESS", sql_state="0A000")  # fmt: skip
+
+    DataFrame.cache = refused
+    DataFrame.persist = refused
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def _quarter_of_memory_mib() -> int:

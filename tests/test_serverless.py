@@ -1,0 +1,197 @@
+"""The lab as serverless compute runs it: `run_lab.py --serverless`, against the runner's own real `mlflow server`.
+
+Serverless compute (and Databricks Free Edition, which has nothing else) runs Spark through Spark Connect, refuses
+`cache()` before environment version 5, and makes `mlflow.spark` stage model files in a Unity Catalog volume.
+The runner's serverless mode reproduces those rules with a real local Spark Connect session
+(scripts/labtools/local/spark.py, volumes.py). These tests run both notebooks that way and check that they give
+the classic local mode's runs, and that each of the notebooks' guards is what keeps them running.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import uuid
+from importlib.util import find_spec
+from pathlib import Path
+
+import pytest
+from conftest import CLASSIC_METRICS, PROJECT, SCRIPTS, run_lab
+from conftest import write_notebook as notebook
+from mlflow.tracking import MlflowClient
+
+sys.path.insert(0, str(SCRIPTS))
+from labtools.local import volumes  # noqa: E402
+
+pytestmark = [
+    pytest.mark.xdist_group("serverless"),
+    pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
+                       reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)"),
+    pytest.mark.skipif(volumes.problem() is not None, reason=f"serverless mode needs {volumes.VOLUMES}: "
+                                                             f"{volumes.problem()}"),
+]  # fmt: skip
+
+NOTEBOOKS = PROJECT / "notebooks"
+SKLEARN_NOTEBOOK = NOTEBOOKS / "01-using-mlflow-to-track-experiments.py"
+SPARK_NOTEBOOK = NOTEBOOKS / "02-using-mlflow-to-track-experiments-spark-ml.py"
+HYPERPARAMETERS = [("0.0", "0.0", "1"), ("1.0", "0.3", "50"), ("0.5", "0.9", "1000")]
+
+
+@pytest.fixture(scope="module")
+def test_volume():
+    """A volume of the tests' own in the local stand-in's default schema, removed afterwards."""
+    name = f"test_{uuid.uuid4().hex[:8]}"
+    yield f"spark_catalog.default.{name}"
+    shutil.rmtree(volumes.VOLUMES / "spark_catalog" / "default" / name, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def serverless_lab(tmp_path_factory, test_volume):
+    """Both notebooks, run once as serverless compute would, with the runner's own tracking server."""
+    out = tmp_path_factory.mktemp("serverless-lab")
+    result = run_lab("--serverless", "--out", str(out), "--param", f"volume={test_volume}", timeout=900)
+    assert result.returncode == 0, f"run_lab.py --serverless failed:\n{result.stdout}\n{result.stderr}"
+    return out, result
+
+
+def stored_runs(out: Path) -> dict[str, list]:
+    """The runs in the serverless run's own store, by notebook (its mlflow.source.name tag), oldest first."""
+    client = MlflowClient(f"sqlite:///{out / 'mlflow' / 'mlflow.db'}")
+    runs: dict[str, list] = {}
+    experiments = client.search_experiments()
+    for run in client.search_runs([e.experiment_id for e in experiments], order_by=["attributes.start_time ASC"]):
+        runs.setdefault(Path(run.data.tags["mlflow.source.name"]).stem, []).append(run)
+    return runs
+
+
+def cell_text(out: Path, stem: str) -> str:
+    import nbformat
+
+    executed = nbformat.read(out / "executed" / f"{stem}.ipynb", as_version=4)
+    return "\n".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def test_both_notebooks_give_the_classic_runs(serverless_lab):
+    out, result = serverless_lab
+    runs = stored_runs(out)
+    assert sorted(runs) == sorted(CLASSIC_METRICS), result.stdout
+    for stem, metrics in CLASSIC_METRICS.items():
+        logged = [(r.data.params["elastic_net_param"], r.data.params["reg_param"], r.data.params["max_iter"])
+                  for r in runs[stem]]  # fmt: skip
+        assert logged == HYPERPARAMETERS, stem
+        for run, (rmse, mae, r2) in zip(runs[stem], metrics, strict=True):
+            assert run.info.status == "FINISHED"
+            got = run.data.metrics
+            assert (got["rmse"], got["mae"], got["r2"]) == pytest.approx((rmse, mae, r2), abs=1e-6), stem
+    # The closing table lists all six, each row ending with its r2.
+    r2_values = {f"{metrics[2]:.4f}" for all_metrics in CLASSIC_METRICS.values() for metrics in all_metrics}
+    table_rows = [line for line in result.stdout.splitlines() if line.split() and line.split()[-1] in r2_values]
+    assert len(table_rows) == 6, result.stdout
+
+
+def test_each_notebook_names_its_compute_and_the_spark_models_use_the_volume(serverless_lab, test_volume):
+    out, _ = serverless_lab
+    for stem in CLASSIC_METRICS:
+        assert "Compute: serverless compute, environment version 4 (Spark Connect)" in cell_text(out, stem), stem
+    folder = "/Volumes/" + test_volume.replace(".", "/")
+    assert f"Model files pass through {folder}/mlflow-tmp" in cell_text(out, SPARK_NOTEBOOK.stem)
+    assert Path(folder).is_dir()  # created by the notebook's CREATE VOLUME IF NOT EXISTS
+
+
+def test_the_spark_models_are_logged_with_the_spark_flavor(serverless_lab, tmp_path):
+    import yaml
+
+    out, _ = serverless_lab
+    client = MlflowClient(f"sqlite:///{out / 'mlflow' / 'mlflow.db'}")
+    for run in stored_runs(out)[SPARK_NOTEBOOK.stem]:
+        files = {item.path for item in client.list_artifacts(run.info.run_id)}
+        assert "LinearRegressionPrediction.png" in files
+    # The logged model itself, through the tracking server's store.
+    mlmodels = list((out / "mlflow" / "artifacts").rglob("MLmodel"))
+    flavors = [set(yaml.safe_load(path.read_text())["flavors"]) for path in mlmodels]
+    assert sum({"spark", "python_function"} <= f for f in flavors) == 3, flavors
+
+
+def copy_of_notebooks(tmp_path: Path) -> Path:
+    """The English notebooks and their includes, copied to edit one line."""
+    copy = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, copy, ignore=shutil.ignore_patterns("ja", "__pycache__"))
+    return copy
+
+
+@pytest.mark.parametrize(("guarded", "unguarded", "serverless_says"), [
+    ("train_df, test_df = cache_if_supported(train_df), cache_if_supported(test_df)",
+     "train_df, test_df = train_df.cache(), test_df.cache()",
+     "[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute"),
+    ("pip_requirements=model_requirements,\n                               dfs_tmpdir=model_dfs_tmpdir)",
+     "pip_requirements=model_requirements)",
+     "UC volume path must be provided to save, log or load SparkML models"),
+], ids=["cache", "dfs_tmpdir"])  # fmt: skip
+def test_without_its_guard_the_spark_notebook_fails_as_serverless_does(tmp_path, test_volume, guarded, unguarded,
+                                                                         serverless_says):  # fmt: skip
+    copy = copy_of_notebooks(tmp_path)
+    spark_notebook = copy / SPARK_NOTEBOOK.name
+    source = spark_notebook.read_text()
+    assert source.count(guarded) == 1, "the guard moved: update this test"
+    spark_notebook.write_text(source.replace(guarded, unguarded))
+
+    result = run_lab(str(spark_notebook), "--serverless", "--out", str(tmp_path / "out"),
+                     "--param", f"volume={test_volume}", timeout=600)  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert serverless_says in result.stderr
+
+
+def test_serverless_rules_in_a_notebook_of_its_own(tmp_path):
+    """What serverless compute refuses, refused; and what it differs in from a cluster, different."""
+    path = notebook(tmp_path / "nb", "serverless_rules.py", '''
+        import os
+        from pathlib import Path
+
+        assert os.environ["DATABRICKS_RUNTIME_VERSION"].startswith("client."), os.environ["DATABRICKS_RUNTIME_VERSION"]
+        assert Path.cwd() != Path(NOTEBOOK_FOLDER), "the working directory is the notebook's folder"
+        from mlflow.utils import databricks_utils
+        assert databricks_utils.is_in_databricks_serverless_runtime()
+        ''', '''
+        def refused(action):
+            try:
+                action()
+            except Exception as error:
+                return str(error)
+            raise AssertionError("not refused")
+
+        print("sparkContext:", refused(lambda: spark.sparkContext)[:60])
+        print("rdd:", refused(lambda: spark.range(3).rdd)[:40])
+        print("cache:", refused(lambda: spark.range(3).cache()))
+        print("persist:", refused(lambda: spark.range(3).persist()))
+        create = "CREATE VOLUME IF NOT EXISTS no_such_catalog.no_such_schema.v"
+        print("schema:", refused(lambda: spark.sql(create))[:40])
+        print("rows:", spark.range(3).count())
+        '''.replace("NOTEBOOK_FOLDER", repr(str(tmp_path / "nb"))))  # fmt: skip
+    result = run_lab(str(path), "--serverless", "--out", str(tmp_path / "out"), timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    import nbformat
+
+    executed = nbformat.read(tmp_path / "out" / "executed" / "serverless_rules.ipynb", as_version=4)
+    text = "\n".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert "sparkContext: [JVM_ATTRIBUTE_NOT_SUPPORTED]" in text
+    assert "rdd: [NOT_IMPLEMENTED] rdd is not implemented" in text
+    serverless_error = ("[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute. "
+                        "SQLSTATE: 0A000")
+    assert f"cache: {serverless_error}" in text and f"persist: {serverless_error}" in text
+    assert "schema: [SCHEMA_NOT_FOUND] The schema `no_such_catalog`" in text
+    assert "rows: 3" in text
+
+
+def test_the_volume_stand_in(tmp_path):
+    root = tmp_path / "Volumes"
+    assert volumes.problem(root) is None and root.is_dir()
+    assert not volumes.create_volume_statement("SELECT 1", root)
+    with pytest.raises(Exception, match=r"\[SCHEMA_NOT_FOUND\] The schema `workspace`.`default` cannot be found"):
+        volumes.create_volume_statement("CREATE VOLUME IF NOT EXISTS workspace.default.lab", root)
+    volumes.make_schema("workspace", "default", root)
+    assert volumes.create_volume_statement("create volume if not exists `workspace`.`default`.`lab`", root)
+    assert (root / "workspace" / "default" / "lab").is_dir()
+    assert volumes.create_volume_statement("CREATE VOLUME IF NOT EXISTS workspace.default.lab", root)  # again: fine
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")
+    assert "cannot be made" in volumes.problem(blocked / "Volumes")
