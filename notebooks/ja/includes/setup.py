@@ -2,6 +2,8 @@
 # MAGIC %md
 # MAGIC # ラボのセットアップ
 # MAGIC
+# MAGIC > **注:** このノートブックのコード セルは英語版と同じです。そのため、セルの出力とウィジェットのラベルは英語で表示されます。
+# MAGIC
 # MAGIC ラボのノートブックは、`%run ./includes/setup` でこのノートブックを実行します。このノートブックには、レッスンで見せる必要のない処理がまとめられています。そうすることで、ラボ自体は MLflow の内容に集中できます。
 # MAGIC
 # MAGIC - `running_on_databricks()`、`default_experiment_name()`、および `pinned_requirements(packages)`。
