@@ -74,6 +74,35 @@ def test_unknown_and_cluster_only_magics_name_file_and_line(tmp_path):
         convert.to_ipynb(path)
 
 
+def test_a_magic_exported_with_two_spaces_converts(tmp_path):
+    path = write(tmp_path / "notebooks", "lab.py", "# MAGIC  %md\n# MAGIC # Title", "# MAGIC  %python\n# MAGIC y = 2")
+    markdown, code = convert.to_ipynb(path).cells
+    assert (markdown.cell_type, markdown.source) == ("markdown", "# Title")
+    assert (code.cell_type, code.source) == ("code", "y = 2")
+
+
+def test_ipython_line_magics_run_in_python_cells(tmp_path):
+    """%load_ext, %autoreload, %matplotlib: Databricks runs them (its Python is IPython), so does the local kernel.
+
+    As a cell's first line a workspace exports them as a '# MAGIC' cell; after code, as plain lines."""
+    path = write(
+        tmp_path / "notebooks", "lab.py",
+        "# MAGIC %load_ext autoreload\n# MAGIC %autoreload 2",
+        "import os\n%matplotlib inline\nif True:\n    %autoreload 2\nprint(os.sep)",
+    )  # fmt: skip
+    magics, code = convert.to_ipynb(path).cells
+    assert (magics.cell_type, magics.source) == ("code", "%load_ext autoreload\n%autoreload 2")
+    assert magics.metadata["databricks"]["code_line"] == 2  # the magic is code here: its line is the code's
+    assert (code.cell_type, code.source) == ("code", "import os\n%matplotlib inline\nif True:\n    %autoreload 2\n"
+                                                     "print(os.sep)")  # fmt: skip
+
+
+def test_a_syntax_error_after_a_line_magic_keeps_its_line(tmp_path):
+    path = write(tmp_path / "notebooks", "lab.py", "# MAGIC %matplotlib inline\n# MAGIC x = (")
+    with pytest.raises(NotebookFormatError, match=r"^notebooks/lab.py:3: syntax error"):
+        convert.to_ipynb(path)
+
+
 def test_a_sql_cell_runs_through_the_local_spark_session(tmp_path):
     path = write(tmp_path / "notebooks", "sql.py", "# MAGIC %sql\n# MAGIC SELECT 'it''s' AS word")
     [cell] = convert.to_ipynb(path).cells

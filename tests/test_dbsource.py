@@ -141,3 +141,14 @@ def test_new_magic_cells_are_written_with_prefixes():
     assert dbsource.dumps(notebook) == (
         "# Databricks notebook source\n# DBTITLE 1,Intro\n# MAGIC %md\n# MAGIC # Title\n# MAGIC\n# MAGIC Text\n"
     )
+
+
+def test_a_magic_exported_with_two_spaces_is_the_same_magic():
+    """Some workspaces export `# MAGIC  %md` (the cell's text began with a space); Databricks runs it as %md."""
+    text = "# Databricks notebook source\n# MAGIC  %md\n# MAGIC # A title\n\n# COMMAND ----------\n\n" \
+           "# MAGIC  %run ./includes/setup\n\n# COMMAND ----------\n\n# MAGIC  %md Same line\n"  # fmt: skip
+    markdown, run, same_line = dbsource.parse(text, "x.py").cells
+    assert (markdown.magic, markdown.body) == ("md", "# A title")
+    assert (run.magic, run.magic_args) == ("run", "./includes/setup")
+    assert (same_line.magic, same_line.body) == ("md", "Same line")
+    assert dbsource.dumps(dbsource.parse(text, "x.py")) == text  # written back as it came

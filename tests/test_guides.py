@@ -4,6 +4,10 @@ Checks that hold for both: every relative link and image resolves (anchors inclu
 the two editions have the same structure (heading levels, in order) and the same
 commands (their fenced code blocks, text for text), the commands name scripts and
 options that exist, and the screenshots shown are the ones tests/test_browser.py takes.
+
+The guides are edited by hand, so the two editions are also held to agree, section by section,
+on everything that is not prose: inline code, numbers, paths and link targets. An edit that
+updates one edition and not the other, or loses a sentence, fails here.
 """
 
 from __future__ import annotations
@@ -31,11 +35,21 @@ EXTERNAL = re.compile(r"^[a-z][a-z0-9+.-]*:", re.IGNORECASE)  # http:, https:, m
 
 
 @dataclass
+class Section:
+    """A heading and the text under it up to the next heading, code blocks left out."""
+
+    heading: str  # as written, "## Clean up"; "(top)" for the text before the first heading
+    line: int
+    text: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Guide:
     path: Path
     headings: list[tuple[int, str]] = field(default_factory=list)
     code_blocks: list[str] = field(default_factory=list)
     links: list[tuple[int, bool, str]] = field(default_factory=list)  # (line, is_image, target)
+    sections: list[Section] = field(default_factory=list)
 
 
 def parse(path: Path) -> Guide:
@@ -46,6 +60,7 @@ def parse(path: Path) -> Guide:
     if lines and lines[0] == "---":  # YAML front matter, as the original lab pages have
         start = lines.index("---", 1) + 1
     block: list[str] | None = None
+    guide.sections.append(Section("(top)", start + 1))
     for number, line in enumerate(lines[start:], start=start + 1):
         if FENCE.match(line):
             if block is None:
@@ -59,6 +74,9 @@ def parse(path: Path) -> Guide:
             continue
         if match := HEADING.match(line):
             guide.headings.append((len(match.group(1)), match.group(2)))
+            guide.sections.append(Section(line.strip(), number))
+        else:
+            guide.sections[-1].text.append(line)
         for match in LINK.finditer(INLINE_CODE.sub("", line)):
             guide.links.append((number, match.group(1) == "!", match.group(2)))
     assert block is None, f"{path}: a fenced code block is never closed"
@@ -118,6 +136,97 @@ def test_both_languages_have_the_same_commands(guides):
         f"{english.path.name} has {len(english.code_blocks)} code blocks, {japanese.path.name} "
         f"{len(japanese.code_blocks)}"
     )
+
+
+# What the editions must share besides their commands, section by section: the prose is a translation,
+# the rest is not. Sets, not lists: a translation orders a sentence its own way, and may name a thing twice.
+CODE_SPAN = re.compile(r"`([^`\n]+)`")
+LINK_TARGET = re.compile(r"\]\(\s*<?([^)\s>]+)")
+# 12,000, 0.864, 3.10, and a scale word: "7 million" and the Japanese "700 万" are the same number.
+NUMBER = re.compile(r"(?<![A-Za-z0-9.,])(\d+(?:[.,]\d+)*)(?:\s*(million\b|万))?")
+UNIT = re.compile(r"\s*(?:GB|s\b|秒|%)")
+PATH = re.compile(r"(?<![\w/.-])(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]*|\b[A-Za-z0-9_-]+\.(?:md|py|csv|dbc|txt|png)\b")
+# The Japanese guide has the learner use the Japanese notebooks, so in these sections (by English
+# heading) it names their folder or archive: {the English guide's inline code: the Japanese guide's
+# instead}, and the inline code it adds.
+JAPANESE_OWN_NAMES: dict[str, tuple[dict[str, str], set[str]]] = {
+    "Run the notebook": ({}, {"dp090-mlflow-lab-ja", "ja"}),  # where the Japanese notebooks are
+    "Clean up": ({"dp090-mlflow-lab": "dp090-mlflow-lab-ja"}, set()),  # the folder its archive made
+}
+
+
+def numbers(prose: str) -> set[str]:
+    """The numbers of `prose` (code and link targets removed), as digits without separators."""
+    found = set()
+    for match in NUMBER.finditer(prose):
+        digits, scale = match.groups()
+        value = digits.replace(",", "")
+        if scale:
+            value = str(round(float(value) * (1_000_000 if scale == "million" else 10_000)))
+        elif value.isdigit() and int(value) < 10 and not UNIT.match(prose, match.end()):
+            continue  # a count: English spells it ("three runs"), Japanese writes the digit ("3 つの実行")
+        found.add(value)
+    return found
+
+
+def link_targets(guide: Guide, text: str) -> set[str]:
+    """The link targets of `text`: an anchor in the guide itself as its heading's place, the other edition as one."""
+    anchors = {slug(heading): index for index, (_, heading) in enumerate(guide.headings)}
+    found = set()
+    for target in LINK_TARGET.findall(text):
+        file_part, _, anchor = target.partition("#")
+        if not file_part:
+            found.add(f"the guide's heading {anchors.get(anchor, anchor)}")
+        elif file_part in {path.name for path in GUIDES} - {guide.path.name}:
+            found.add(f"the other edition{'#' + anchor if anchor else ''}")
+        else:
+            found.add(target)
+    return found
+
+
+def not_prose(guide: Guide, section: Section) -> dict[str, set[str]]:
+    text = " ".join(section.text)
+    prose = CODE_SPAN.sub(" ", LINK_TARGET.sub("](", text))
+    return {
+        "inline code": set(CODE_SPAN.findall(text)),
+        "numbers": numbers(prose),
+        "paths": set(PATH.findall(prose)),
+        "link targets": link_targets(guide, text),
+    }
+
+
+def test_both_languages_agree_on_everything_but_prose(guides):
+    """Section by section: the same inline code, numbers, paths and links (the Japanese's own folder aside)."""
+    english, japanese = guides
+    assert len(english.sections) == len(japanese.sections) > 10
+    problems = []
+    for en_section, ja_section in zip(english.sections, japanese.sections, strict=True):
+        expected, found = not_prose(english, en_section), not_prose(japanese, ja_section)
+        replaced, added = JAPANESE_OWN_NAMES.get(en_section.heading.lstrip("# "), ({}, set()))
+        expected["inline code"] = {replaced.get(code, code) for code in expected["inline code"]} | added
+        for what in expected:
+            if expected[what] != found[what]:
+                lacks, adds = sorted(expected[what] - found[what]), sorted(found[what] - expected[what])
+                problems.append(
+                    f"{japanese.path.name}:{ja_section.line} {ja_section.heading!r} ({english.path.name}:"
+                    f"{en_section.line} {en_section.heading!r}): {what}: "
+                    + "; ".join(part for part in (f"lacks {lacks}" if lacks else "", f"adds {adds}" if adds else "")
+                                if part)  # fmt: skip
+                )
+    assert not problems, "the editions differ in more than prose:\n" + "\n".join(problems)
+
+
+def test_the_prose_check_sees_what_it_compares(guides):
+    """The extraction the check above relies on finds what the English guide holds (else it compares nothing)."""
+    english = guides[0]
+    found = {what: set().union(*(not_prose(english, s)[what] for s in english.sections)) for what in
+             ("inline code", "numbers", "paths", "link targets")}  # fmt: skip
+    assert {"data/nyc-taxi.csv", "02-using-mlflow-to-track-experiments-spark-ml"} <= found["inline code"]
+    assert {"12000", "0.864", "3.10", "7000000", "25000000", "9", "6"} <= found["numbers"]
+    assert "1" not in found["numbers"]  # a count ("run 1") is not compared
+    assert "docs/deploy.md" in found["paths"]
+    assert {"deploy.md", "the other edition", "deploy.md#before-class"} <= found["link targets"]
+    assert numbers("約 700 万件、2,500 万件、3 つ、9 秒、86%") == {"7000000", "25000000", "9", "86"}
 
 
 def commands(guide: Guide) -> list[list[str]]:

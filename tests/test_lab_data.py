@@ -139,6 +139,57 @@ def test_a_mistyped_column_is_named(setup_notebook, tmp_path):
         setup_notebook["load_trips"](str(path))
 
 
+def test_a_bad_value_in_one_row_is_named_with_its_csv_line(setup_notebook, tmp_path):
+    """One 'abc' among numbers: the message names it and its line in the file (the header is line 1)."""
+    trips = setup_notebook["synthetic_trips"](50).astype({"tripDistance": object})
+    trips.loc[2, "tripDistance"] = "abc"  # the third trip: line 4 of the file
+    path = write_csv(tmp_path / "t.csv", trips)
+    with pytest.raises(setup_notebook["LabDataError"]) as raised:
+        setup_notebook["load_trips"](str(path))
+    assert str(raised.value) == f"{path}: column tripDistance should hold number values, but line 4 holds 'abc'"
+
+
+def test_several_bad_values_name_the_first_and_count_the_others(setup_notebook, tmp_path):
+    trips = setup_notebook["synthetic_trips"](50).astype({"isPaidTimeOff": object})
+    trips.loc[[5, 9, 30], "isPaidTimeOff"] = ["maybe", "no", "2"]
+    path = write_csv(tmp_path / "t.csv", trips)
+    with pytest.raises(setup_notebook["LabDataError"]) as raised:
+        setup_notebook["load_trips"](str(path))
+    assert str(raised.value) == (f"{path}: column isPaidTimeOff should hold boolean values, but line 7 holds "
+                                 "'maybe' (and 2 more lines like it)")  # fmt: skip
+
+
+def test_a_bad_value_in_a_table_is_named_by_its_row(setup_notebook):
+    """Trips that are not a CSV file (the nyc_taxi table, read with toPandas()): the row, counted from 1."""
+    trips = setup_notebook["synthetic_trips"](10).astype({"temperature": object})
+    trips.loc[3, "temperature"] = "warm"
+    with pytest.raises(setup_notebook["LabDataError"]) as raised:
+        setup_notebook["validate_trips"](trips, "the nyc_taxi table")
+    assert str(raised.value) == "the nyc_taxi table: column temperature should hold number values, but row 4 " \
+                                "holds 'warm'"  # fmt: skip
+
+
+def test_a_text_column_of_numbers_and_an_empty_column_are_named(setup_notebook):
+    trips = setup_notebook["synthetic_trips"](10)
+    trips["normalizeHolidayName"] = 0.0
+    with pytest.raises(setup_notebook["LabDataError"]) as raised:
+        setup_notebook["validate_trips"](trips, "t")
+    assert str(raised.value) == "t: column normalizeHolidayName should hold text values, but row 1 holds 0.0 " \
+                                "(and 9 more rows like it)"  # fmt: skip
+    trips = setup_notebook["synthetic_trips"](10)
+    trips["snowDepth"] = None
+    with pytest.raises(setup_notebook["LabDataError"]) as raised:
+        setup_notebook["validate_trips"](trips, "t")
+    assert str(raised.value) == "t: column snowDepth should hold number values, but has no values at all"
+
+
+def test_a_csv_with_a_header_and_no_rows_says_so(setup_notebook, tmp_path):
+    path = write_csv(tmp_path / "t.csv", setup_notebook["synthetic_trips"](10).iloc[:0])
+    with pytest.raises(setup_notebook["LabDataError"]) as raised:
+        setup_notebook["load_trips"](str(path))
+    assert str(raised.value) == f"{path}: the lab's columns, but no rows: there are no trips to train on"
+
+
 def test_all_labels_missing_is_named(setup_notebook, tmp_path):
     trips = setup_notebook["synthetic_trips"](50)
     trips["totalAmount"] = float("nan")

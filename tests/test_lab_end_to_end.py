@@ -154,8 +154,9 @@ def test_the_runner_prints_the_runs_table(lab):
     runs = lab_runs(lab)
     table = lab.stdout.split("MLflow runs logged to", 1)[1]
     for run in runs:
-        row = next(line for line in table.splitlines() if line.startswith(run.info.run_name))
-        assert re.sub(r"\s+", " ", row).split(" ")[1:4] == [
+        row = next(line for line in table.splitlines() if f" {run.info.run_name} " in line)
+        # notebook, run name, the three hyperparameters, the metrics
+        assert re.sub(r"\s+", " ", row).split(" ")[:5] == [f"notebooks/{LAB_NOTEBOOK.name}", run.info.run_name,
             run.data.params["elastic_net_param"], run.data.params["reg_param"], run.data.params["max_iter"],
         ]  # fmt: skip
         assert f"{run.data.metrics['r2']:.4f}" in row

@@ -105,11 +105,16 @@ LINK = re.compile(r"\]\(([^)\s]+)\)")
 BOLD = re.compile(r"\*\*[^*]+\*\*")
 
 
+# What the build adds for the language: its note at the top, and code spans it may name instead of the English.
+NOTE = translate.NOTES[LANG]
+ORIGINAL_CODE = {f"`{own}`": f"`{english}`" for english, own in translate.CODE_REPLACEMENTS[LANG].items()}
+
+
 def shape(text: str) -> dict:
     return {
         "heading levels": [len(level) for level in HEADING.findall(text)],
         "list items": len(LIST_ITEM.findall(text)),
-        "code spans": set(CODE_SPAN.findall(text)),
+        "code spans": {ORIGINAL_CODE.get(span, span) for span in CODE_SPAN.findall(text)},
         "link targets": sorted(LINK.findall(text)),
         "bold names": len(BOLD.findall(text)),
     }
@@ -121,6 +126,7 @@ def test_translations_keep_the_markdown_structure(english: Path):
     ja = markdown_cells(dbsource.read(JA / english.relative_to(lab.NOTEBOOKS)))
     assert len(en) == len(ja) and en
     for number, (en_text, ja_text) in enumerate(zip(en, ja, strict=True), start=1):
+        ja_text = ja_text.replace(f"> {NOTE}", "") if number == 1 else ja_text
         assert shape(ja_text) == shape(en_text), f"{english.name}, markdown cell {number}:\n{ja_text}"
         assert JAPANESE.search(ja_text), f"{english.name}, markdown cell {number} has no Japanese"
 
@@ -143,6 +149,90 @@ def test_ui_names_follow_the_japanese_lab_page():
     text = "\n".join("\n".join(markdown_cells(dbsource.read(path))) for path in lab.notebook_files(JA))
     for other in ("エクスペリメント", "アーティファクト", "メトリクス", "パラメータ ", "コンピュート"):
         assert other not in text, other
+
+
+# Terms the translation review settled (issue 21): one Japanese word per English one, in the notebooks
+# and in the guide. Each entry: a rendering that must not come back, and why.
+SETTLED = {
+    "テスト乗車": "'test trips' reads as a trial ride: write テスト セットの乗車",
+    "学習": "'fit' is 当てはめ(る) and 'train' トレーニング(する); 学習 stood for both",
+    "授業": "'class' is クラス",
+    "常に必要になるその派生": "OWL-QN: 'always' belongs to the L1 penalty needing the iterative solver",
+}
+
+
+def japanese_texts() -> dict[str, str]:
+    """The Japanese learners read: each notebook's markdown and cell titles, and the guide."""
+    texts = {}
+    for path in lab.notebook_files(JA):
+        cells = dbsource.read(path).cells
+        texts[relative(path, PROJECT)] = "\n".join(markdown_cells(dbsource.read(path)) +
+                                                   [cell.title for cell in cells if cell.title])  # fmt: skip
+    guide = PROJECT / "docs" / "lab-guide.ja.md"
+    texts[relative(guide, PROJECT)] = guide.read_text(encoding="utf-8")
+    return texts
+
+
+def test_the_settled_terms_are_used_throughout():
+    found = [f"{name}: {word!r} ({why})" for name, text in japanese_texts().items()
+             for word, why in SETTLED.items() if word in text]  # fmt: skip
+    assert not found, "\n".join(found)
+
+
+def test_the_japanese_notebooks_point_to_the_japanese_guide():
+    for path in lab.notebook_files(JA):
+        text = "\n".join(markdown_cells(dbsource.read(path)))
+        assert "`docs/lab-guide.md`" not in text, f"{path.name}: points to the English guide"
+    for path in lab.lab_notebooks(LANG):
+        assert "`docs/lab-guide.ja.md`" in "\n".join(markdown_cells(dbsource.read(path))), path.name
+
+
+def test_each_japanese_notebook_says_at_the_top_that_outputs_and_widget_labels_are_english():
+    for path in lab.notebook_files(JA):
+        cells = markdown_cells(dbsource.read(path))
+        assert cells, path.name
+        note = translate.NOTES[LANG]
+        assert "出力" in note and "ウィジェット" in note and "英語" in note
+        assert note in cells[0], f"{path.name}: its first markdown cell lacks the note"
+        assert sum(cell.count(note) for cell in cells) == 1, f"{path.name}: the note more than once"
+
+
+# The header fields `msgfmt -c` wants, and the template values it refuses (gettext's msgfmt.c, check_header_entry).
+HEADER_FIELDS = {
+    "Project-Id-Version": "PACKAGE VERSION",
+    "PO-Revision-Date": "YEAR-MO-DA HO:MI+ZONE",
+    "Last-Translator": "FULL NAME <EMAIL@ADDRESS>",
+    "Language-Team": "LANGUAGE <LL@li.org>",
+    "MIME-Version": None,
+    "Content-Type": "text/plain; charset=CHARSET",
+    "Content-Transfer-Encoding": "ENCODING",
+    "Language": "",
+}
+
+
+def header_problems(po: polib.POFile) -> list[str]:
+    problems = []
+    for name, template in HEADER_FIELDS.items():
+        value = po.metadata.get(name)
+        if value is None:
+            problems.append(f"header field {name!r} missing")
+        elif template is not None and (value == template or not value.strip()):
+            problems.append(f"header field {name!r} still has the template value {value!r}")
+    return problems
+
+
+def test_the_catalog_header_has_what_msgfmt_checks():
+    assert not header_problems(polib.pofile(str(CATALOG))), header_problems(polib.pofile(str(CATALOG)))
+    assert not header_problems(catalog.new_catalog(LANG))  # a new language's catalog starts complete
+    broken = polib.pofile(str(CATALOG))
+    del broken.metadata["Last-Translator"]
+    assert header_problems(broken) == ["header field 'Last-Translator' missing"]  # the check can fail
+
+
+@pytest.mark.skipif(not shutil.which("msgfmt"), reason="msgfmt (gettext) not installed: apt-get install gettext")
+def test_msgfmt_check_passes_without_warnings():
+    result = subprocess.run(["msgfmt", "-c", "-o", "/dev/null", str(CATALOG)], capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
 
 
 # An English edit without the catalog: the check fails, and says what to do (on a copy of the project).
@@ -375,7 +465,12 @@ def test_a_translation_that_breaks_the_markdown_stays_english_naming_the_entry(t
         "code spans: lacks mlflow.log_metrics; adds log_metrics; link targets: lacks https://mlflow.org" in problems[1]
     )
     assert "changes the Markdown structure" in problems[2]
-    assert built.files["lab.py"] == (tmp_path / "notebooks" / "lab.py").read_text()  # all of it still English
+
+    def english(text: str) -> list[str]:  # the lines of text but the note and the blank lines around it
+        return [line for line in text.splitlines() if line not in ("# MAGIC", f"# MAGIC > {NOTE}")]
+
+    assert f"# MAGIC > {NOTE}\n" in built.files["lab.py"]
+    assert english(built.files["lab.py"]) == english((tmp_path / "notebooks" / "lab.py").read_text())  # all English
 
 
 def test_an_english_text_kept_as_its_translation_is_refused(tmp_path):
@@ -384,11 +479,32 @@ def test_an_english_text_kept_as_its_translation_is_refused(tmp_path):
     assert str(problem).endswith("'Load the data': the translation has no ja text (is it still the English?)")
 
 
+def test_the_note_goes_under_the_title_or_first_and_never_runs_into_a_paragraph(tmp_path):
+    """Under a heading, or at the top of a cell without one; a blank line after it (else the paragraph that
+    follows would continue the quote); only in the first markdown cell."""
+    cells = ["# DBTITLE 1,Load\nprint(1)", "# MAGIC %md\n# MAGIC Text.", "# MAGIC %md\n# MAGIC # Title\n# MAGIC Text."]
+    built = build_one(tmp_path, cells, {"Load": "読み込む", "Text.": "本文。", "Title": "題名"})
+    assert not built.problems
+    assert f"# MAGIC %md\n# MAGIC > {NOTE}\n# MAGIC\n# MAGIC 本文。\n\n" in built.files["lab.py"]
+    assert "# MAGIC # 題名\n# MAGIC 本文。\n" in built.files["lab.py"] and built.files["lab.py"].count(NOTE) == 1
+
+
+def test_a_translation_may_name_the_languages_own_guide_and_nothing_else(tmp_path):
+    cells = ["# MAGIC %md\n# MAGIC # T\n# MAGIC\n# MAGIC See `docs/lab-guide.md`.\n# MAGIC\n"
+             "# MAGIC Or `docs/lab-guide.md`."]
+    built = build_one(tmp_path, cells, {"T": "題", "See `docs/lab-guide.md`.": "`docs/lab-guide.ja.md` を参照。",
+                                        "Or `docs/lab-guide.md`.": "または `docs/deploy.md`。"})  # fmt: skip
+    assert "`docs/lab-guide.ja.md` を参照。" in built.files["lab.py"]
+    [problem] = built.problems
+    assert "code spans: lacks docs/lab-guide.md; adds docs/deploy.md" in str(problem)
+
+
 def test_untranslated_and_fuzzy_units_stay_english(tmp_path):
     # "More text." has a translation, but a fuzzy one: it was made for other English, so gettext ignores it too.
     built = build_one(tmp_path, ["# MAGIC %md\n# MAGIC # Title\n# MAGIC\n# MAGIC Text.\n# MAGIC\n# MAGIC More text."],
                       {"Title": "題名", "More text.": "古い訳文。"}, fuzzy=("More text.",))  # fmt: skip
-    assert "# MAGIC # 題名\n# MAGIC\n# MAGIC Text.\n# MAGIC\n# MAGIC More text.\n" in built.files["lab.py"]
+    assert f"# MAGIC # 題名\n# MAGIC\n# MAGIC > {NOTE}\n# MAGIC\n# MAGIC Text.\n# MAGIC\n# MAGIC More text.\n" \
+           in built.files["lab.py"]  # fmt: skip
     assert [problem.message.split(": ", 1)[1] for problem in built.problems] == [
         "untranslated", "fuzzy (its English changed: review the translation, then drop the flag)"]  # fmt: skip
 

@@ -2,6 +2,8 @@
 # MAGIC %md
 # MAGIC # ラボのセットアップ
 # MAGIC
+# MAGIC > **注:** このノートブックのコード セルは英語版と同じです。そのため、セルの出力とウィジェットのラベルは英語で表示されます。
+# MAGIC
 # MAGIC ラボのノートブックは、`%run ./includes/setup` でこのノートブックを実行します。このノートブックには、レッスンで見せる必要のない処理がまとめられています。そうすることで、ラボ自体は MLflow の内容に集中できます。
 # MAGIC
 # MAGIC - `running_on_databricks()`、`default_experiment_name()`、および `pinned_requirements(packages)`。
@@ -157,9 +159,13 @@ def read_trips_csv(path):
     if os.path.getsize(path) == 0:
         raise LabDataError(f"{path}: the file is empty. Pass the lab's nyc-taxi.csv as data_path.")
     try:
-        return pd.read_csv(path)
+        trips = pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise LabDataError(f"{path}: not a readable CSV file ({error}).") from None
+    # So that validate_trips can name a bad value's line in the file: the header is line 1, each row one
+    # line after it (true of the lab's file; a quoted line break or a blank line would shift the count).
+    trips.attrs["first_line"] = 2
+    return trips
 
 
 def validate_trips(trips, source):
@@ -167,6 +173,8 @@ def validate_trips(trips, source):
     missing = [column for column in TRIP_COLUMNS if column not in trips.columns]
     if missing:
         raise LabDataError(f"{source}: missing column(s) {', '.join(missing)}; the lab needs {list(TRIP_COLUMNS)}")
+    if trips.empty:
+        raise LabDataError(f"{source}: the lab's columns, but no rows: there are no trips to train on")
     for column, kind in TRIP_COLUMNS.items():
         values = trips[column].dropna()
         if kind == "number":
@@ -176,11 +184,40 @@ def validate_trips(trips, source):
         else:
             ok = not pd.api.types.is_numeric_dtype(values) or values.empty
         if not ok:
-            example = values.iloc[0] if len(values) else None
-            raise LabDataError(f"{source}: column {column} should hold {kind} values, but holds e.g. {example!r}")
+            raise LabDataError(f"{source}: column {column} should hold {kind} values, but "
+                               f"{_bad_values(trips, column, kind)}")  # fmt: skip
     if trips["totalAmount"].isna().all():
         raise LabDataError(f"{source}: column totalAmount (the label) has no values, so there is nothing to learn")
     return trips
+
+
+def _is_value_of_kind(value, kind):
+    """Whether one value of a column that failed its check is of `kind` (to find the culprits)."""
+    if kind == "number":
+        return not isinstance(value, (bool, np.bool_)) and pd.notna(pd.to_numeric(value, errors="coerce"))
+    if kind == "boolean":
+        return isinstance(value, (bool, np.bool_)) or str(value) in ("True", "False", "true", "false", "0", "1")
+    return isinstance(value, str)
+
+
+def _bad_values(trips, column, kind):
+    """'line 4 holds 'abc' (and 2 more lines like it)': the first value that is not of `kind`, and where.
+
+    A CSV's rows are named by their line in the file (read_trips_csv marks where they start), other
+    trips (a table) by their row, counted from 1."""
+    present = trips[column].notna().to_numpy()
+    bad = [position for position, value in enumerate(trips[column])
+           if present[position] and not _is_value_of_kind(value, kind)]  # fmt: skip
+    if not bad:  # each value is fine on its own, only not as a column (numbers kept as text, say)
+        bad = [position for position in range(len(trips)) if present[position]]
+    if not bad:
+        return "has no values at all"
+    value = trips[column].iloc[bad[0]]
+    value = value.item() if isinstance(value, np.generic) else value  # 0.0, not np.float64(0.0)
+    first_line = trips.attrs.get("first_line")
+    unit, number = ("line", bad[0] + first_line) if first_line else ("row", bad[0] + 1)
+    more = f" (and {len(bad) - 1} more {unit}{'s' if len(bad) > 2 else ''} like it)" if len(bad) > 1 else ""
+    return f"{unit} {number} holds {value!r}{more}"
 
 
 def check_hyperparameters(elastic_net_param, reg_param, max_iter):

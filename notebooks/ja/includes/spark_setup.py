@@ -2,6 +2,8 @@
 # MAGIC %md
 # MAGIC # Spark ML ノートブックのラボのセットアップ
 # MAGIC
+# MAGIC > **注:** このノートブックのコード セルは英語版と同じです。そのため、セルの出力とウィジェットのラベルは英語で表示されます。
+# MAGIC
 # MAGIC ラボの Spark ML 版は、`%run ./includes/spark_setup` でこのノートブックを実行します。このノートブックは、まずラボのセットアップ ノートブック (`./setup`。`TRIP_COLUMNS`、`LabDataError`、`load_trips()`、`check_hyperparameters()` などのヘルパーを定義します) を実行し、続いて次のものを定義します。
 # MAGIC
 # MAGIC - `load_spark_trips(data_path)`: NYC タクシーの乗車データを Spark DataFrame として読み込みます。指定した CSV ファイル (ボリューム、DBFS、またはワークスペース ファイルのパス) から読み込み、ファイルを指定しない場合はコースの最初のラボで作成する `nyc_taxi` テーブルを使用し、テーブルもなければ、`load_trips()` が scikit-learn のノートブックのために見つけるのと同じ方法でラボのデータ ファイルを使用します。

@@ -16,6 +16,8 @@ Magics are translated to what a local kernel can do:
 | `%sh`            | run by the shell through the local runtime                     |
 | `%fs`            | `dbutils.fs` of the local runtime                              |
 | `%sql`           | the query through the local Spark session, shown as a table    |
+| `%load_ext`, `%autoreload`, `%matplotlib`, ... | Python: IPython runs these line magics, |
+|                  | in a workspace and in the local kernel alike (inside code too) |
 | anything else    | an error naming the file and line                              |
 """
 
@@ -34,6 +36,12 @@ from ..notebook.dbsource import Cell, NotebookFormatError
 MARKDOWN_MAGICS = {"md", "md-sandbox"}
 # Other languages need a cluster's interpreters; %sql runs through the local Spark session.
 CLUSTER_ONLY_MAGICS = {"scala", "r"}
+# IPython's line magics that notebooks use: a Databricks Python cell runs in IPython, so they are
+# Python code there, as in the local Jupyter kernel. A cell starting with one is exported as a
+# '# MAGIC' cell; one after code, as a plain line. Others stay "unknown", so that a typo is caught.
+IPYTHON_LINE_MAGICS = {"load_ext", "reload_ext", "unload_ext", "autoreload", "matplotlib"}
+# A line magic at the start of a line, for the syntax check to let IPython translate first.
+_LINE_MAGIC = re.compile(r"^[ \t]*%[A-Za-z]", re.MULTILINE)
 
 
 def to_ipynb(path: str | Path, root: str | Path | None = None) -> nbformat.NotebookNode:
@@ -79,6 +87,9 @@ def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Pat
                 code_line = cell.source_line + (magic is not None)
                 _check_syntax(cell.body, file_name, code_line)
                 cells.append(_code(cell.body, where, code_line))
+        elif magic in IPYTHON_LINE_MAGICS:  # the whole cell is Python, its first line included
+            _check_syntax(cell.source, file_name, cell.source_line)
+            cells.append(_code(cell.source, where, cell.source_line))
         elif magic == "pip":
             note = f"Skipped locally: %pip {cell.magic_args} (requirements.txt installs the lab's packages up front)"
             cells.append(_code(f"print({note!r})", where))
@@ -95,7 +106,8 @@ def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Pat
             )
         else:
             raise NotebookFormatError(
-                file_name, cell.source_line, f"unknown magic %{magic} (known: %md, %python, %run, %pip, %sh, %fs, %sql)"
+                file_name, cell.source_line, f"unknown magic %{magic} (known: %md, %python, %run, %pip, %sh, %fs, "
+                f"%sql, and IPython's %{', %'.join(sorted(IPYTHON_LINE_MAGICS))})",
             )
     return cells
 
@@ -164,6 +176,12 @@ def _absolute_run_path(target_name: str, path: Path, root: Path) -> str:
 
 def _check_syntax(code: str, file_name: str, code_line: int) -> None:
     """Report a syntax error where the user can find it, before anything runs."""
+    if _LINE_MAGIC.search(code):
+        # Line magics as IPython runs them (get_ipython().run_line_magic(...), one line for one line, so the
+        # line numbers hold). IPython comes with the kernel; imported only here, as it takes half a second.
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        code = TransformerManager().transform_cell(code)
     try:
         compile(code, file_name, "exec")
     except SyntaxError as error:

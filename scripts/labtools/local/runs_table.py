@@ -7,6 +7,9 @@ below have not changed since MLflow 1.
 A runner's runs are those tagged with its invocation (`INVOCATION_TAG`, set through the kernel's
 environment, see session.py), so that on a shared server (`--tracking-uri`) the table lists this
 execution's runs only, not those others logged meanwhile.
+
+Each row names the notebook that logged the run (its `mlflow.source.name` tag, which the runner
+sets as Databricks does): the lab's two notebooks log three runs each, with the same run names.
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
+from .. import lab
 from ..text import format_table
 from .errors import TrackingServerError, UsageError
 
 INVOCATION_TAG = "run_lab.invocation"
+SOURCE_TAG = "mlflow.source.name"  # the notebook that logged the run
 
 PARAMS = ["elastic_net_param", "reg_param", "max_iter"]
 METRICS = ["rmse", "mae", "r2"]
@@ -32,6 +38,7 @@ class Run:
     experiment_id: str
     params: dict[str, str]
     metrics: dict[str, float]
+    notebook: str = ""  # its SOURCE_TAG: a path on this machine, or a workspace path
 
 
 def _post(tracking_uri: str, endpoint: str, body: dict, timeout: float = 30) -> dict:
@@ -83,16 +90,27 @@ def _run(item: dict) -> Run:
         experiment_id=info["experiment_id"],
         params={p["key"]: p["value"] for p in data.get("params", [])},
         metrics={m["key"]: m["value"] for m in data.get("metrics", [])},
+        notebook=next((t["value"] for t in data.get("tags", []) if t["key"] == SOURCE_TAG), ""),
     )
+
+
+def _notebook(source: str) -> str:
+    """A notebook of the project as the runner names it elsewhere (notebooks/ja/01-....py), else as tagged."""
+    if not source:
+        return "(unknown)"
+    path = Path(source)
+    return path.relative_to(lab.PROJECT).as_posix() if path.is_absolute() and path.is_relative_to(lab.PROJECT) \
+        else source  # fmt: skip
 
 
 def format_runs(runs: list[Run]) -> str:
     rows = [
         [
+            _notebook(run.notebook),
             run.run_name,
             *(run.params.get(p, "") for p in PARAMS),
             *(f"{run.metrics[m]:.4f}" if m in run.metrics else "" for m in METRICS),
         ]
         for run in runs
     ]
-    return format_table(["run name", *PARAMS, *METRICS], rows)
+    return format_table(["notebook", "run name", *PARAMS, *METRICS], rows)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import polib
@@ -44,6 +45,9 @@ METADATA = {
     "Content-Transfer-Encoding": "8bit",
 }
 PLURAL_FORMS = {"ja": "nplurals=1; plural=0;"}
+# Who translates (gettext's `msgfmt -c` warns without these): the project's translators of each language,
+# through its repository; a translator's tool (Poedit) updates PO-Revision-Date as they work.
+TRANSLATORS = "dp090-mlflow-lab translators (pull requests to this repository)"
 
 
 class CatalogError(ValueError):
@@ -121,7 +125,9 @@ def new_catalog(lang: str) -> polib.POFile:
         "`python scripts/localize.py build`;\nARCHITECTURE.md says how."
     )
     plural_forms = PLURAL_FORMS.get(lang, "nplurals=2; plural=(n != 1);")
-    catalog.metadata = {**METADATA, "Language": lang, "Plural-Forms": plural_forms}
+    team = {"Last-Translator": TRANSLATORS, "Language-Team": f"dp090-mlflow-lab {lang} translators",
+            "PO-Revision-Date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M%z")}  # fmt: skip
+    catalog.metadata = {**METADATA, **team, "Language": lang, "Plural-Forms": plural_forms}
     return catalog
 
 

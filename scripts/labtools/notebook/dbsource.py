@@ -19,6 +19,8 @@ file as a plain file, not as a notebook. Cells are separated by a
 lines start with `# MAGIC` holds a magic command (`%md`, `%run`, `%pip`, ...);
 its text is stored with that prefix, a bare `# MAGIC` standing for an empty
 line. An optional first line `# DBTITLE 1,<title>` gives the cell a title.
+Some workspaces export `# MAGIC  %md`, with a second space (the cell's text
+began with one): Databricks runs it as `%md`, and so it is read here.
 
 No maintained library reads this format (jupytext issue #926), so this module
 owns it: `parse` turns text into a `Notebook` of `Cell`s that remember the line
@@ -35,7 +37,8 @@ HEADER = "# Databricks notebook source"
 SEPARATOR = "# COMMAND ----------"
 MAGIC_PREFIX = "# MAGIC"
 TITLE_PATTERN = re.compile(r"^# DBTITLE (\d+),(.*)$")
-MAGIC_NAME_PATTERN = re.compile(r"^%([A-Za-z][\w-]*)")
+# Spaces before the `%` are allowed, as Databricks allows them (`# MAGIC  %md`).
+MAGIC_NAME_PATTERN = re.compile(r"^[ \t]*%([A-Za-z][\w-]*)")
 
 
 class NotebookFormatError(ValueError):
@@ -79,8 +82,11 @@ class Cell:
     @property
     def magic_args(self) -> str:
         """The rest of the magic's first line: `./setup` for `%run ./setup`."""
-        first_line = self.source.split("\n", 1)[0]
-        return first_line[len(self.magic or "") + 1 :].strip()
+        return self._after_magic(self.source.split("\n", 1)[0])
+
+    def _after_magic(self, first_line: str) -> str:
+        """What follows `%name` on the first line (spaces before the `%` allowed)."""
+        return first_line.lstrip()[len(self.magic or "") + 1 :].strip()
 
     @property
     def body(self) -> str:
@@ -92,7 +98,7 @@ class Cell:
         if self.magic is None:
             return self.source
         first_line, _, rest = self.source.partition("\n")
-        same_line = first_line[len(self.magic) + 1 :].strip()
+        same_line = self._after_magic(first_line)
         return f"{same_line}\n{rest}" if same_line and rest else same_line or rest
 
 

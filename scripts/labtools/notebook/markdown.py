@@ -45,7 +45,8 @@ class Block:
     further lines start with. `line` is the block's first line in the cell body (0-based).
     """
 
-    kind: str  # "heading 1".."heading 6", "paragraph", "list item", "quote", "table row", "table rule", "code"
+    kind: str  # "heading 1".."heading 6", "paragraph", "list item", "quote", "table row", "table rule", "code",
+    # or "note": what translate.py adds for a language, not from the English
     text: str
     prefix: str = ""
     continuation: str = ""
@@ -152,12 +153,14 @@ def _unwrap(parts: list[str]) -> str:
     return text
 
 
-def problems(block: Block, translation: str) -> list[str]:
+def problems(block: Block, translation: str, code_replacements: dict[str, str] | None = None) -> list[str]:
     """What `translation` lost or changed of `block`'s Markdown; empty if nothing.
 
     Its structure: written in the block's place, the translation must read back as one block of
     the same kind and marker (no line break in a heading, no blank line, no '-' or '#' of its own).
-    Its content: the same code spans, the same link targets, as many bold names (UI names).
+    Its content: the same code spans, the same link targets, as many bold names (UI names). A code
+    span may be replaced by its value in `code_replacements` (`{english: the language's own}`, such
+    as the guide in that language), and only by that.
     """
     found = []
     alone = Block(block.kind, block.text, block.prefix, block.continuation)
@@ -165,7 +168,8 @@ def problems(block: Block, translation: str) -> list[str]:
         found.append("changes the Markdown structure (a line break, a blank line, or a marker such as '#', '-', '>')")
     source = block.text
     spans = {span for _, span in CODE_SPAN.findall(source)}
-    translated_spans = {span for _, span in CODE_SPAN.findall(translation)}
+    originals = {replacement: english for english, replacement in (code_replacements or {}).items()}
+    translated_spans = {originals.get(span, span) for _, span in CODE_SPAN.findall(translation)}
     if spans != translated_spans:
         found.append(_difference("code spans", spans, translated_spans))
     targets, translated_targets = sorted(LINK_TARGET.findall(source)), sorted(LINK_TARGET.findall(translation))

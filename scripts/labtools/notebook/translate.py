@@ -6,10 +6,16 @@ English, and is reported, when its entry is missing, untranslated or fuzzy (gett
 translation too: it was made for other English), or when its translation would break the notebook:
 different Markdown structure, code spans, links or bold names, or no text in the language at all.
 `stale_files` compares a build with the committed notebooks: the check of `localize.py build --check`.
+
+Two things a language has of its own, here rather than in the catalog because the English has no
+unit for them: the inline code a translation may name instead of the English (`CODE_REPLACEMENTS`:
+its own edition of the lab guide), and a note the build puts at the top of each notebook (`NOTES`:
+the code cells are the English ones, so what they print and the widgets' labels stay in English).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +30,13 @@ from . import catalog, dbsource, markdown
 SCRIPTS = {"ja": re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")}
 # What needs translating at all: letters outside code spans and link targets.
 PROSE = re.compile(r"[A-Za-z]{2,}")
+# Inline code a translation may replace with the language's own: {lang: {English: the language's}}.
+CODE_REPLACEMENTS = {"ja": {"docs/lab-guide.md": "docs/lab-guide.ja.md"}}
+# Said once, under the title of each notebook (its first markdown cell), as a quote.
+NOTES = {
+    "ja": "**注:** このノートブックのコード セルは英語版と同じです。そのため、セルの出力とウィジェットのラベルは"
+    "英語で表示されます。",
+}
 
 
 @dataclass
@@ -76,7 +89,7 @@ class _Translator:
 def translation_problems(unit: catalog.Unit, block: markdown.Block | None, translation: str, lang: str) -> list[str]:
     """What is wrong with `translation` of `unit`: its Markdown, or no text in `lang`'s script."""
     if block is not None:
-        found = markdown.problems(block, translation)
+        found = markdown.problems(block, translation, CODE_REPLACEMENTS.get(lang))
     else:  # a cell title: one line
         found = ["holds a line break; a cell title is one line"] if "\n" in translation else []
     script = SCRIPTS.get(lang)
@@ -89,16 +102,33 @@ def translation_problems(unit: catalog.Unit, block: markdown.Block | None, trans
 def translate_notebook(notebook: dbsource.Notebook, name: str, file: str, translate: _Translator) -> dbsource.Notebook:
     """`notebook` (the English file `file`, `name` under notebooks/) with its units translated."""
     cells = []
+    note = NOTES.get(translate.lang)
     for cell in notebook.cells:
         title = translate(catalog.title_unit(cell, name, file), None) if cell.title else cell.title
         source = cell.source
         if cell.magic in catalog.MARKDOWN_MAGICS:
             head, text, first_line = catalog.markdown_parts(cell)
-            source = head + text.join(
-                lambda block, at=first_line: translate(catalog.block_unit(block, name, file, at), block)
-            )
+            if note and text.blocks:
+                text, note = with_note(text, note), None  # the first markdown cell only
+
+            def translated(block: markdown.Block, at: int = first_line) -> str:
+                if block.kind == "note":
+                    return block.text
+                return translate(catalog.block_unit(block, name, file, at), block)
+
+            source = head + text.join(translated)
         cells.append(dbsource.Cell(source=source, title=title, line=cell.line, is_magic_text=cell.is_magic_text))
     return dbsource.Notebook(notebook.path, cells)
+
+
+def with_note(text: markdown.Markdown, note: str) -> markdown.Markdown:
+    """`text` with `note` as a quote after its first block (the title) or, without a title, before it."""
+    at = 1 if text.blocks[0].kind.startswith("heading") else 0
+    quote = markdown.Block("note", note, "> ", "> ", blank_before=1 if at else text.blocks[0].blank_before)
+    rest = text.blocks[at:]
+    if rest:  # a blank line after the quote, or the next paragraph would continue it
+        rest = [dataclasses.replace(rest[0], blank_before=max(1, rest[0].blank_before)), *rest[1:]]
+    return markdown.Markdown([*text.blocks[:at], quote, *rest], text.blank_after)
 
 
 def build(entries: polib.POFile, lang: str, catalog_file: str, notebooks_dir: Path = lab.NOTEBOOKS) -> Build:
