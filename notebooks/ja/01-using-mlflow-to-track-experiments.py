@@ -12,8 +12,8 @@
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC ### クラスターを起動する
-# MAGIC このノートブックを、**Databricks Runtime for Machine Learning** (LTS の ML ランタイム: 15.4、16.4、17.3、または 18) を実行しているクラスターにアタッチします。このランタイムには、MLflow、scikit-learn、pandas、matplotlib がインストールされています。
+# MAGIC ### コンピューティングを選ぶ
+# MAGIC このノートブックを、**サーバーレス** コンピューティング (環境バージョン 4 以降。Databricks Free Edition にはサーバーレスしかありません) か、**Databricks Runtime for Machine Learning** (LTS の ML ランタイム: 15.4、16.4、17.3、または 18) を実行しているクラスターにアタッチします。どちらにも MLflow、scikit-learn、pandas、matplotlib がインストールされています。
 # MAGIC
 # MAGIC 次のセルでは、ラボのセットアップ ノートブックを実行します。このノートブックは `load_trips()` といくつかのヘルパー関数を定義します。
 
@@ -47,6 +47,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 
 print(f"Loaded libraries: MLflow {mlflow.__version__}, scikit-learn {sklearn.__version__}, pandas {pd.__version__}")
+print(f"Compute: {compute_description()}")
 
 # COMMAND ----------
 

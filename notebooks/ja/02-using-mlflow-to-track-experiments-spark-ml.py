@@ -14,8 +14,8 @@
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC ### クラスターを起動する
-# MAGIC このノートブックを、**Databricks Runtime for Machine Learning** (LTS の ML ランタイム: Spark 3.5 を実行する 15.4 または 16.4、あるいは Spark 4 を実行する 17.3 または 18) を実行しているクラスターにアタッチします。このランタイムには Spark、MLflow、matplotlib が含まれており、ノートブックの `SparkSession` である `spark` が定義されています。以下のコードは、Spark 3.5 でも Spark 4 でも同じです。
+# MAGIC ### コンピューティングを選ぶ
+# MAGIC このノートブックを、**サーバーレス** コンピューティング (環境バージョン 4 以降。Databricks Free Edition にはサーバーレスしかありません) か、**Databricks Runtime for Machine Learning** (LTS の ML ランタイム: Spark 3.5 を実行する 15.4 または 16.4、あるいは Spark 4 を実行する 17.3 または 18) を実行しているクラスターにアタッチします。どちらにも Spark、MLflow、matplotlib が含まれており、ノートブックの `SparkSession` である `spark` が定義されています。以下のコードは、そのどれでも同じです。
 # MAGIC
 # MAGIC 次のセルでは、ラボの Spark 用のセットアップ ノートブックを実行します。このノートブックは、ラボのセットアップ ノートブックを実行し、`load_spark_trips()` といくつかのヘルパー関数を定義します。
 
@@ -45,14 +45,16 @@ from pyspark.ml.regression import LinearRegression
 from pyspark.sql import functions as F  # noqa: N812 (PySpark's usual name)
 
 print(f"Loaded libraries: MLflow {mlflow.__version__}, Spark {spark.version}")
+print(f"Compute: {compute_description()}")
 
 # COMMAND ----------
 
 # MAGIC %md
 # MAGIC ### パラメーター
-# MAGIC このラボには 2 つのパラメーターがあります。既定値を使用するには空白のままにします。ジョブ (またはローカル ランナーの `--param`) で設定することもできます。
+# MAGIC このラボには 3 つのパラメーターがあります。既定値を使用するには空白のままにします。ジョブ (またはローカル ランナーの `--param`) で設定することもできます。
 # MAGIC - `data_path`: 乗車データの CSV ファイル。Spark が読み取れるパスで指定します。ボリュームのパス (`/Volumes/...`)、DBFS のパス (`dbfs:/...` または `/dbfs/...`)、またはワークスペース ファイル (`/Workspace/...`) です。空白の場合は、コースの最初のラボで作成した `nyc_taxi` テーブルを使用し、テーブルがなければ、scikit-learn のノートブックと同じ方法で見つけたラボの CSV ファイルを使用します。
 # MAGIC - `experiment_name`: 実行を受け取る MLflow の実験。空白の場合は、ワークスペースでは `/Users/<you>/dp090-using-mlflow-to-track-experiments-spark-ml`、それ以外の環境では `dp090-using-mlflow-to-track-experiments-spark-ml` です。2 つのノートブックの実行が混ざらないように、専用の実験を使用します。
+# MAGIC - `volume`: サーバーレス コンピューティングと標準アクセス モードでは、`mlflow.spark` はモデルのファイルを Unity Catalog の **ボリューム** (`catalog.schema.volume`) 経由で受け渡します。ボリュームがなければ、このセルが作成します。空白の場合: 現在のカタログとスキーマ (Free Edition では `workspace.default`) の `dp090_mlflow_lab`。ほかのコンピューティングではボリュームは不要です。
 # MAGIC
 # MAGIC Databricks の ML ランタイムでは、MLflow の **自動ログ記録** (autologging) が有効になっています。自動ログ記録は、Spark ML のモデルの当てはめ (fit) をすべて自動的に記録します。以下の特徴量の作成のように、実行の外で行う当てはめも記録されます。このラボでは、すべての呼び出しを見せるために各実行を手動でログに記録するので、このセルでこのノートブックの自動ログ記録を無効にします。
 
@@ -61,10 +63,16 @@ print(f"Loaded libraries: MLflow {mlflow.__version__}, Spark {spark.version}")
 # DBTITLE 1,パラメーター: データと実験
 dbutils.widgets.text("data_path", "", "Trips CSV (blank: nyc_taxi table)")
 dbutils.widgets.text("experiment_name", "", "MLflow experiment (blank: default)")
+dbutils.widgets.text("volume", "", "Volume for model files (blank: default)")
 
 data_path = dbutils.widgets.get("data_path")
 # The scikit-learn notebook's default experiment name, with "-spark-ml" added.
 experiment_name = dbutils.widgets.get("experiment_name") or default_experiment_name() + "-spark-ml"
+
+# Where mlflow.spark stages a model's files: a folder of the volume on serverless and standard access mode, else None.
+model_dfs_tmpdir = spark_model_volume(dbutils.widgets.get("volume"))
+if model_dfs_tmpdir:
+    print(f"Model files pass through {model_dfs_tmpdir}")
 
 # Every run this notebook starts goes to this experiment; it is created if it does not exist yet.
 experiment = mlflow.set_experiment(experiment_name)
@@ -105,7 +113,7 @@ display(trips)
 # MAGIC
 # MAGIC Spark ML の `StringIndexer` は、各カテゴリに、出現頻度の高いものから順に番号を付けます。`handleInvalid` の設定は、トレーニング データになかったカテゴリをどう扱うかを指定します。`"error"` (既定値) はエラーで失敗し、`"skip"` はその行を削除します。`"skip"` では、テスト セットからも、ログに記録したモデルの予測からも、乗車が何の知らせもなく取り除かれてしまいます。ここで使用している `"keep"` は、そのようなカテゴリすべてに専用の番号を 1 つ追加で割り当てます。続く `OneHotEncoder` は、既定で最後のカテゴリを削除します (`dropLast=True`)。ここではそれがその追加の番号なので、未知のカテゴリは、scikit-learn の `OneHotEncoder(handle_unknown="ignore")` と同じく、すべて 0 としてエンコードされます。
 # MAGIC
-# MAGIC データは `randomSplit` を使用して、すべての実行で同じ分割になるように固定のシードで、トレーニング用に 70%、テスト用に 30% に分割します。特徴量の作成は、**トレーニング データだけに当てはめる (fit)** `Pipeline` です。そのため、中央値、スケーリング、カテゴリは、テスト データを見ずに求められます。どちらの DataFrame もキャッシュします。各実行がそれぞれを何度も読み込むためです。
+# MAGIC データは `randomSplit` を使用して、すべての実行で同じ分割になるように固定のシードで、トレーニング用に 70%、テスト用に 30% に分割します。特徴量の作成は、**トレーニング データだけに当てはめる (fit)** `Pipeline` です。そのため、中央値、スケーリング、カテゴリは、テスト データを見ずに求められます。どちらの DataFrame も、コンピューティングが許す場合はキャッシュします (`cache_if_supported`)。各実行がそれぞれを何度も読み込むためです。
 
 # COMMAND ----------
 
@@ -141,7 +149,7 @@ featurizer = Pipeline(stages=[
 ])  # fmt: skip
 
 train_df, test_df = trips_clean.randomSplit([0.7, 0.3], seed=97)
-train_df, test_df = train_df.cache(), test_df.cache()
+train_df, test_df = cache_if_supported(train_df), cache_if_supported(test_df)
 featurizer_model = featurizer.fit(train_df)
 
 feature_count = featurizer_model.transform(train_df.limit(1)).first()["features"].size
@@ -211,7 +219,7 @@ print("Created regression quality plot function")
 # MAGIC
 # MAGIC **ヒント:** 新しい MLflow の実行を作成するには `with mlflow.start_run():` を使用します。これは、ノートブックのセルで MLflow を使用するときに推奨される方法です。コードが完了しても失敗しても `with` ブロックが実行を終了するため、`mlflow.end_run()` を呼び出す必要はありません。
 # MAGIC
-# MAGIC `mlflow.spark.log_model` は、MLflow 2 (ML ランタイム 15.4 LTS と 16.4 LTS) でも MLflow 3 (17.3 LTS 以降) でも、実行の中でのモデルの名前 `"model"` を 2 番目の引数 (`artifact_path`) として受け取ります。一方、scikit-learn のノートブックの `mlflow.sklearn.log_model` は、MLflow 3 では代わりに `name=` を必要とします。モデルの **シグネチャ** (モデルが受け取る列と型、返す列と型) は、Spark DataFrame のスキーマから作られます。モデルの `pip_requirements` (モデルに必要なパッケージと、そのモデルをトレーニングしたときのバージョン) を渡すと、MLflow がそれを調べるのにかかる時間を、実行ごとに数秒節約できます。
+# MAGIC `mlflow.spark.log_model` は、MLflow 2 (ML ランタイム 15.4 LTS と 16.4 LTS) でも MLflow 3 (17.3 LTS 以降) でも、実行の中でのモデルの名前 `"model"` を 2 番目の引数 (`artifact_path`) として受け取ります。一方、scikit-learn のノートブックの `mlflow.sklearn.log_model` は、MLflow 3 では代わりに `name=` を必要とします。モデルの **シグネチャ** (モデルが受け取る列と型、返す列と型) は、Spark DataFrame のスキーマから作られます。`dfs_tmpdir` は、MLflow がアップロードする前に Spark がモデルのファイルを書き込む場所です。サーバーレス コンピューティングと標準アクセス モードでは *Parameters* セルのボリュームのフォルダー、それ以外では `None` (MLflow 自身が選ぶ場所) です。モデルの `pip_requirements` (モデルに必要なパッケージと、そのモデルをトレーニングしたときのバージョン) を渡すと、MLflow がそれを調べるのにかかる時間を、実行ごとに数秒節約できます。
 
 # COMMAND ----------
 
@@ -244,7 +252,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
         # The fitted featurization and the regression as one model, from the trips' columns to a prediction
         model = PipelineModel(stages=[featurizer_model, lr_model])
         # Keep the two columns the evaluation needs, cached: the metrics and the plot read them several times
-        predictions = model.transform(test_df).select(label_column, "prediction").cache()
+        predictions = cache_if_supported(model.transform(test_df).select(label_column, "prediction"))
         (rmse, mae, r2) = eval_metrics(predictions, label_column)
 
         # Print out model metrics
@@ -267,7 +275,8 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
 
         # Log the model itself, with the input columns and output it expects (its signature)
         signature = infer_signature(test_df.select(feature_columns), predictions.select("prediction"))
-        mlflow.spark.log_model(model, "model", signature=signature, pip_requirements=model_requirements)
+        mlflow.spark.log_model(model, "model", signature=signature, pip_requirements=model_requirements,
+                               dfs_tmpdir=model_dfs_tmpdir)  # fmt: skip
 
         # Generate a plot and log it (an artifact: any file you want to keep with the run)
         png_path = os.path.join(tempfile.mkdtemp(), "LinearRegressionPrediction.png")
@@ -549,7 +558,7 @@ else:
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC 実行がログに記録したモデルを読み込んで使用することもできます。`runs:/<run_id>/model` は、実行が `model` としてログに記録したモデルを指します。`info.run_id` は実行の一意の ID です。`mlflow.spark.load_model` は、特徴量の作成を含む Spark の `PipelineModel` を返すので、`test_df` の列をそのまま受け取ります。最新の実行のモデルで、テスト セットの 3 件の乗車の料金を予測してみましょう。
+# MAGIC 実行がログに記録したモデルを読み込んで使用することもできます。`runs:/<run_id>/model` は、実行が `model` としてログに記録したモデルを指します。`info.run_id` は実行の一意の ID です。`mlflow.spark.load_model` は、特徴量の作成を含む Spark の `PipelineModel` を返すので、`test_df` の列をそのまま受け取ります (`log_model` と同じく、モデルのファイルを `dfs_tmpdir` に置いてから読み込みます)。最新の実行のモデルで、テスト セットの 3 件の乗車の料金を予測してみましょう。
 
 # COMMAND ----------
 
@@ -557,7 +566,7 @@ else:
 # mlflow.spark logs at INFO level where it copies the model from and to (URI ... does not point to the current
 # DFS, ... not found on DFS, will attempt to upload); keep its warnings only.
 logging.getLogger("mlflow.spark").setLevel(logging.WARNING)
-loaded_model = mlflow.spark.load_model(f"runs:/{last_run.info.run_id}/model")
+loaded_model = mlflow.spark.load_model(f"runs:/{last_run.info.run_id}/model", dfs_tmpdir=model_dfs_tmpdir)
 top_rows = test_df.limit(3)
 display(loaded_model.transform(top_rows).select(*feature_columns, label_column, "prediction"))
 
@@ -566,4 +575,11 @@ display(loaded_model.transform(top_rows).select(*feature_columns, label_column, 
 # MAGIC %md
 # MAGIC ## クリーンアップ
 # MAGIC
-# MAGIC 実行は次の演習のために実験に残しておきます。コースを終えたら、**[実験]** ページから実験を削除し、このラボのためにクラスターを起動した場合は **[コンピューティング]** ページでそのクラスターを終了します。
+# MAGIC 実行は次の演習のために実験に残しておきます。コースを終えたら、**[実験]** ページから実験を削除し、このラボのためにクラスターを起動した場合は **[コンピューティング]** ページでそのクラスターを終了します (サーバーレス コンピューティングは自動的に停止します)。サーバーレス コンピューティングと標準アクセス モードでは、*Parameters* セルが表示したボリュームも作成しています。不要になったら **[カタログ]** で削除します。
+
+# COMMAND ----------
+
+# DBTITLE 1,ジョブに概要を返す
+# When a job runs this notebook (deploy.py run --runtime, the bundle's lab_matrix job), this summary is the
+# task's output: the library versions of this runtime and the three runs above with their metrics.
+dbutils.notebook.exit(lab_summary([run_1["run_id"], run_2["run_id"], run_3["run_id"]]))

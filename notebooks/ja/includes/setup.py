@@ -6,8 +6,8 @@
 # MAGIC
 # MAGIC ラボのノートブックは、`%run ./includes/setup` でこのノートブックを実行します。このノートブックには、レッスンで見せる必要のない処理がまとめられています。そうすることで、ラボ自体は MLflow の内容に集中できます。
 # MAGIC
-# MAGIC - `running_on_databricks()`、`default_experiment_name()`、および `pinned_requirements(packages)`。
-# MAGIC - `load_trips(data_path)`: 指定した CSV ファイルから NYC タクシーの乗車データを読み込みます。ファイルを指定しない場合は、(ワークスペースでは) コースの最初のラボで作成する `nyc_taxi` テーブルを使用し、なければノートブックと同じリポジトリにあるラボのファイル `data/nyc-taxi.csv`、それもなければダウンロードしたラボの公開 CSV を使用します。ラボのファイルは SHA-256 チェックサムで確認します。`data_path = "synthetic:10000"` を指定すると、代わりにその件数の乗車データを合成し、その旨を表示します。
+# MAGIC - `running_on_databricks()`、`compute_description()`、`default_experiment_name()`、および `pinned_requirements(packages)`。
+# MAGIC - `load_trips(data_path)`: 指定した CSV ファイルから NYC タクシーの乗車データを読み込みます。ファイルを指定しない場合は、(ワークスペースでは) コースの最初のラボで作成する `nyc_taxi` テーブルを使用し、なければノートブックのフォルダーかその上位のフォルダー (Git フォルダー、バンドル) にあるラボのファイル `data/nyc-taxi.csv`、それもなければダウンロードしたラボの公開 CSV を使用します。ラボのファイルは SHA-256 チェックサムで確認します。`data_path = "synthetic:10000"` を指定すると、代わりにその件数の乗車データを合成し、その旨を表示します。
 # MAGIC - `validate_trips(trips, source)`: 欠けている列や型が正しくない列があれば、その列の名前を示すエラーで停止します。
 # MAGIC - `check_hyperparameters(...)`: 範囲外のハイパーパラメーターを指定したトレーニングの呼び出しを、MLflow の実行を開始する前に停止します。
 # MAGIC - `spark_like_penalty(...)`: 同じハイパーパラメーターで Spark ML の `LinearRegression` が適用するペナルティに最も近い、scikit-learn の `ElasticNet` のペナルティを求めます。
@@ -59,6 +59,32 @@ class LabDataError(ValueError):
 
 def running_on_databricks():
     return "DATABRICKS_RUNTIME_VERSION" in os.environ
+
+
+def running_on_serverless():
+    """Serverless compute sets DATABRICKS_RUNTIME_VERSION to "client." and its environment version."""
+    return os.environ.get("DATABRICKS_RUNTIME_VERSION", "").startswith("client.")
+
+
+def spark_connect_mode():
+    """Whether `spark` is a Spark Connect session: on serverless and on standard access mode clusters."""
+    try:
+        from pyspark.sql.utils import is_remote
+    except ImportError:
+        return False
+    return running_on_serverless() or is_remote()
+
+
+def compute_description():
+    """The kind of compute running this notebook, in a few words."""
+    version = os.environ.get("DATABRICKS_RUNTIME_VERSION")
+    if version is None:
+        return "this machine, outside Databricks"
+    if running_on_serverless():
+        return f"serverless compute, environment version {version.split('.')[1]} (Spark Connect)"
+    if spark_connect_mode():
+        return f"a cluster in standard access mode (Spark Connect), Databricks Runtime {version}"
+    return f"a cluster in dedicated access mode, Databricks Runtime {version}"
 
 
 def default_experiment_name():
@@ -116,14 +142,29 @@ def download_lab_data(url=LAB_DATA_URL, destination=LAB_DATA_CACHE, sha256=LAB_D
     return destination
 
 
+def notebook_folder():
+    """The running notebook's folder as a file path: `/Workspace/...` in a workspace, else the working directory.
+
+    Serverless compute does not promise that a notebook's working directory is its folder, so in a workspace
+    the folder comes from the notebook's context (the notebook that `%run` this one). Outside a workspace
+    the working directory is the notebook's folder, as the local runner starts its kernel there.
+    """
+    if running_on_databricks():
+        try:
+            context = dbutils.notebook.entry_point.getDbutils().notebook().getContext()  # noqa: F821
+            return Path("/Workspace" + context.notebookPath().get()).parent
+        except Exception:  # an older runtime or environment without it: fall back to the working directory
+            pass
+    return Path(os.getcwd())
+
+
 def lab_data_beside_notebooks(start=None):
     """`data/nyc-taxi.csv` in the notebook's folder or the nearest folder above it that has one, else None.
 
-    A notebook's working directory is its own folder: in the local runner's kernel, and in a workspace for a
-    notebook in a Git folder or a bundle (whose files include data/). So notebooks/ and notebooks/ja/ both
-    find the repository's data/ without knowing how deep they are. An imported archive has no data/.
+    So notebooks/ and notebooks/ja/ of a Git folder or a bundle (whose files include data/) both find the
+    repository's data/ without knowing how deep they are. An imported archive has no data/.
     """
-    folder = Path(start or os.getcwd()).resolve()
+    folder = Path(start or notebook_folder()).resolve()
     for parent in [folder, *folder.parents]:
         if (parent / LAB_DATA_FILE).is_file():
             return parent / LAB_DATA_FILE

@@ -8,6 +8,8 @@
 # MAGIC
 # MAGIC - `load_spark_trips(data_path)`: NYC タクシーの乗車データを Spark DataFrame として読み込みます。指定した CSV ファイル (ボリューム、DBFS、またはワークスペース ファイルのパス) から読み込み、ファイルを指定しない場合はコースの最初のラボで作成する `nyc_taxi` テーブルを使用し、テーブルもなければ、`load_trips()` が scikit-learn のノートブックのために見つけるのと同じ方法でラボのデータ ファイルを使用します。
 # MAGIC - `validate_spark_trips(trips, source)`: DataFrame の Spark スキーマと照らし合わせ、欠けている列や型が正しくない列があれば、その列の名前を示すエラーで停止します。
+# MAGIC - `cache_if_supported(df)`: コンピューティングが許す場合は `df.cache()`、それ以外は `df` をそのまま返します (サーバーレス コンピューティングは、環境バージョン 5 より前ではキャッシュを拒否します)。
+# MAGIC - `spark_model_volume(volume)`: サーバーレス コンピューティングと標準アクセス モードで `mlflow.spark` がモデルのファイルに必要とする Unity Catalog ボリュームのフォルダー (なければ作成します)。ほかのコンピューティングでは None を返します。
 
 # COMMAND ----------
 
@@ -77,6 +79,44 @@ def validate_spark_trips(trips, source):
     if trips.filter(F.col("totalAmount").isNotNull()).limit(1).count() == 0:
         raise LabDataError(f"{source}: column totalAmount (the label) has no values, so there is nothing to learn")
     return trips
+
+
+def cache_if_supported(df):
+    """`df.cache()`, or `df` itself where the compute refuses caching (serverless, before environment 5).
+
+    Caching only saves time: the lab's results are the same either way. Serverless compute says no with the
+    error class NOT_SUPPORTED_WITH_SERVERLESS (environment 4), or CACHE_REQUIRES_NEWER_CLIENT_ON_SERVERLESS_GC
+    (a newer environment with an older client); any other error is a real one and is raised.
+    """
+    try:
+        return df.cache()
+    except Exception as error:
+        if "NOT_SUPPORTED_WITH_SERVERLESS" in str(error) or "CACHE_REQUIRES_NEWER_CLIENT" in str(error):
+            return df
+        raise
+
+
+# The volume for Spark ML model files when the volume parameter is blank: in the session's current catalog
+# and schema (on Databricks Free Edition, catalog `workspace`, schema `default`).
+LAB_VOLUME = "dp090_mlflow_lab"
+
+
+def spark_model_volume(volume=""):
+    """The folder that `mlflow.spark` stages model files in, as its `dfs_tmpdir`; None where it needs none.
+
+    On serverless compute and standard access mode, mlflow.spark saves and loads a Spark ML model through a
+    Unity Catalog volume (`/Volumes/<catalog>/<schema>/<volume>`); elsewhere it uses the cluster's own
+    storage. `volume` is `catalog.schema.volume`, or blank for LAB_VOLUME in the current catalog and schema.
+    """
+    if not (running_on_databricks() and spark_connect_mode()):
+        return None
+    if not volume:
+        volume = f"{spark.catalog.currentCatalog()}.{spark.catalog.currentDatabase()}.{LAB_VOLUME}"  # noqa: F821
+    parts = volume.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError(f"volume {volume!r}: expected catalog.schema.volume, e.g. workspace.default.{LAB_VOLUME}")
+    spark.sql(f"CREATE VOLUME IF NOT EXISTS {'.'.join(f'`{part}`' for part in parts)}")  # noqa: F821
+    return "/Volumes/" + "/".join(parts) + "/mlflow-tmp"
 
 
 def load_spark_trips(data_path=""):
