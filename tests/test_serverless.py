@@ -98,18 +98,16 @@ def test_each_notebook_names_its_compute_and_the_spark_models_use_the_volume(ser
     assert Path(folder).is_dir()  # created by the notebook's CREATE VOLUME IF NOT EXISTS
 
 
-def test_the_spark_models_are_logged_with_the_spark_flavor(serverless_lab, tmp_path):
+def test_the_spark_models_and_plots_are_in_the_store(serverless_lab):
+    """Each run's plot, and each Spark ML run's model with the spark flavor, as the server stored them."""
     import yaml
 
     out, _ = serverless_lab
-    client = MlflowClient(f"sqlite:///{out / 'mlflow' / 'mlflow.db'}")
-    for run in stored_runs(out)[SPARK_NOTEBOOK.stem]:
-        files = {item.path for item in client.list_artifacts(run.info.run_id)}
-        assert "LinearRegressionPrediction.png" in files
-    # The logged model itself, through the tracking server's store.
-    mlmodels = list((out / "mlflow" / "artifacts").rglob("MLmodel"))
-    flavors = [set(yaml.safe_load(path.read_text())["flavors"]) for path in mlmodels]
-    assert sum({"spark", "python_function"} <= f for f in flavors) == 3, flavors
+    artifacts = out / "mlflow" / "artifacts"
+    assert len(list(artifacts.rglob("LinearRegressionPrediction.png"))) == 6
+    flavors = [set(yaml.safe_load(path.read_text())["flavors"]) for path in artifacts.rglob("MLmodel")]
+    assert sum({"spark", "python_function"} <= flavor for flavor in flavors) == 3, flavors
+    assert sum("sklearn" in flavor for flavor in flavors) == 3, flavors
 
 
 def copy_of_notebooks(tmp_path: Path) -> Path:
