@@ -11,6 +11,7 @@ import http.server
 import shutil
 import socket
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -74,6 +75,45 @@ def test_the_lab_data_beside_the_notebooks_is_found_from_a_nested_notebook_folde
     trips, source = setup_notebook["load_trips"]("")
     assert len(trips) == 11734
     assert source == f"{clone_without_data / 'data' / 'nyc-taxi.csv'} (the lab's data, checksum verified)"
+
+
+class WorkspaceContext:
+    """`dbutils.notebook.entry_point.getDbutils().notebook().getContext()` of a workspace notebook at `path`."""
+
+    def __init__(self, path):
+        self.path = path
+        self.entry_point = self
+
+    @property
+    def notebook(self):  # dbutils.notebook, and getDbutils().notebook() (called): the same object here
+        return self
+
+    def __call__(self):
+        return self
+
+    def getDbutils(self):  # noqa: N802 (Databricks' names)
+        return self
+
+    def getContext(self):  # noqa: N802
+        return self
+
+    def notebookPath(self):  # noqa: N802
+        return self
+
+    def get(self):
+        return self.path
+
+
+def test_in_a_workspace_the_data_is_found_from_the_notebooks_path_not_the_working_directory(
+    setup_notebook, clone_without_data, monkeypatch
+):
+    """Serverless compute does not promise that a notebook's working directory is its folder."""
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "client.4.9")
+    monkeypatch.setitem(setup_notebook, "dbutils", WorkspaceContext("/Users/someone@example.com/lab/notebooks/ja/01"))
+    assert setup_notebook["notebook_folder"]() == Path("/Workspace/Users/someone@example.com/lab/notebooks/ja")
+    # Without a context (an older runtime): the working directory, as before.
+    monkeypatch.setitem(setup_notebook, "dbutils", object())
+    assert setup_notebook["notebook_folder"]() == clone_without_data / "notebooks" / "ja"
 
 
 def test_a_changed_data_file_beside_the_notebooks_is_refused(setup_notebook, clone_without_data):
