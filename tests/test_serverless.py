@@ -164,7 +164,7 @@ def test_serverless_rules_in_a_notebook_of_its_own(tmp_path):
         print("cache:", refused(lambda: spark.range(3).cache()))
         print("persist:", refused(lambda: spark.range(3).persist()))
         create = "CREATE VOLUME IF NOT EXISTS no_such_catalog.no_such_schema.v"
-        print("schema:", refused(lambda: spark.sql(create))[:40])
+        print("schema:", refused(lambda: spark.sql(create))[:70])
         print("rows:", spark.range(3).count())
         ''')
     result = run_lab(str(path), "--serverless", "--out", str(tmp_path / "out"), timeout=300)

@@ -12,6 +12,16 @@ they do there; `cache()` and `persist()` fail with serverless' own error; `CREAT
 makes a folder under `/Volumes` (`volumes.py`). The Spark Connect server runs in this kernel's JVM,
 on a port of its own, so that two kernels (two runners, or the tests' workers) do not share one.
 
+What serverless mode cannot reproduce, so a local run that passes may still fail on serverless compute:
+- egress: Free Edition reaches only trusted domains; locally the lab's download works if the network does;
+- quotas: 5 concurrent job tasks on Free Edition, serverless usage limits, and the 100 MB cap on a Spark ML
+  model (1 GB of models per session) are not enforced;
+- the environment's library versions: the kernel runs this machine's (requirements.txt), not those of an
+  environment version; `DATABRICKS_RUNTIME_VERSION` says environment 4, whose cache() rule is the one kept;
+- Unity Catalog: volumes are plain folders with no permissions; the local server runs in the kernel's own
+  JVM, which a notebook cannot reach (no sparkContext), but which Spark Connect hides, as on serverless;
+- the notebook context: it knows no notebook path, job or workspace (runtime.NotebookContext).
+
 This module runs inside the notebook's kernel (through `runtime.install`); pyspark is imported only
 when the session starts, so a kernel without pyspark runs every notebook that does not touch it.
 """
