@@ -689,3 +689,10 @@ display(loaded_model.transform(top_rows).select(*feature_columns, label_column, 
 # MAGIC The runs stay in the experiment for the next exercises. When you are done with the course, delete the
 # MAGIC experiment from the **Experiments** page, and terminate your cluster on the **Compute** page if you
 # MAGIC started one for this lab.
+
+# COMMAND ----------
+
+# DBTITLE 1,Return a summary to the job
+# When a job runs this notebook (deploy.py run --runtime, the bundle's lab_matrix job), this summary is the
+# task's output: the library versions of this runtime and the three runs above with their metrics.
+dbutils.notebook.exit(lab_summary([run_1["run_id"], run_2["run_id"], run_3["run_id"]]))

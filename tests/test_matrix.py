@@ -8,7 +8,7 @@ task by its script, and returns the lab notebook's summary as a successful task'
 from __future__ import annotations
 
 import pytest
-from deploy_cli import TOKEN, run_deploy, workspace
+from deploy_cli import ROOT, TOKEN, run_deploy, workspace
 from workspace_stub import SPARK_VERSIONS
 
 from labtools.workspace import matrix
@@ -26,8 +26,9 @@ KEYS = {"15.4": "15.4.x-cpu-ml-scala2.12", "16.4": "16.4.x-cpu-ml-scala2.12", "1
 @pytest.fixture
 def stub():
     with workspace(TOKEN, USER) as started:
-        started.put_notebook(NOTEBOOK)  # as deploy would have
-        started.put_notebook(SPARK_NOTEBOOK)
+        # As deploy would have: the notebooks' own source, which decides what a task returns.
+        for path in (NOTEBOOK, SPARK_NOTEBOOK):
+            started.put_notebook(path, (ROOT / "notebooks" / f"{path.rsplit('/', 1)[1]}.py").read_bytes())
         yield started
 
 
@@ -64,6 +65,7 @@ def test_all_runtimes_in_one_run_each_on_its_own_cluster(stub, home):
 
     rows = table_rows(result.stdout)
     assert list(rows) == [(runtime, notebook) for runtime in KEYS for notebook in ("01", "02")]
+    r2 = {"01": ["0.864", "0.857", "0.731"], "02": ["0.873", "0.884", "0.875"]}  # each notebook's own summary
     for runtime, mlflow_version, sklearn_version, spark_version in [
         ("15.4", "2.13.1", "1.3.0", "3.5.0"), ("16.4", "2.21.3", "1.4.2", "3.5.2"),
         ("17.3", "3.0.1", "1.6.1", "4.0.0"), ("18", "3.8.1", "1.6.1", "4.1.0"),
@@ -71,10 +73,25 @@ def test_all_runtimes_in_one_run_each_on_its_own_cluster(stub, home):
         for number, task in zip(("01", "02"), tasks[2 * list(KEYS).index(runtime):][:2], strict=True):
             row = rows[runtime, number].split()
             assert row[2:6] == [mlflow_version, sklearn_version, spark_version, "SUCCESS"], rows[runtime, number]
-            assert row[6] == "4:00" and row[7:10] == ["0.864", "0.857", "0.731"]
+            assert row[6] == "4:00" and row[7:10] == r2[number]
             run_id = stub.task_runs(max(stub.runs))[task["task_key"]]["run_id"]
             assert row[10] == f"{stub.url}/jobs/runs/{run_id}"
     assert len(stub.calls("GET", "/jobs/runs/get-output")) == 8
+
+
+def test_a_notebook_that_does_not_exit_with_its_summary_is_a_row_without_one(stub, home):
+    """A workspace returns a task's notebook_output.result only when the notebook called dbutils.notebook.exit:
+    the row of a notebook without that call shows no versions and no runs, only that it succeeded."""
+    source = (ROOT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py").read_text()
+    without_exit = source.rsplit("# COMMAND ----------", 1)[0]
+    assert "dbutils.notebook.exit(" in source and "dbutils.notebook.exit(" not in without_exit
+    stub.put_notebook(SPARK_NOTEBOOK, without_exit.encode())
+    result = run_deploy("run", "--runtime", "17.3", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = table_rows(result.stdout)
+    assert rows["17.3", "01"].split()[2:6] == ["3.0.1", "1.6.1", "4.0.0", "SUCCESS"]
+    assert rows["17.3", "02"].split()[2:6] == ["SUCCESS", "4:00", "(no", "summary)"]
+    assert "3.0.1" not in rows["17.3", "02"] and "0.8" not in rows["17.3", "02"]
 
 
 def test_workers_go_to_the_spark_notebooks_tasks_only(stub, home):

@@ -168,3 +168,13 @@ def test_an_active_run_cannot_be_deleted(stub):
     call(stub, "GET", "/api/2.2/jobs/runs/get", query=f"run_id={body['run_id']}")  # TERMINATING
     answer = call(stub, "POST", "/api/2.2/jobs/runs/delete", body={"run_id": body["run_id"]})
     assert_rejected(answer, 400, "INVALID_STATE", "active")
+
+
+def test_a_task_has_a_result_only_if_its_notebook_ends_with_dbutils_notebook_exit():
+    """What decides whether the stub returns a summary: the notebook's own last cell, as in a workspace."""
+    from workspace_stub import exits_with_a_result
+
+    header = b"# Databricks notebook source\n"
+    assert exits_with_a_result(header + b"x = 1\n\n# COMMAND ----------\n\ndbutils.notebook.exit('{}')\n")
+    assert not exits_with_a_result(header + b"dbutils.notebook.exit('{}')\n\n# COMMAND ----------\n\nprint(1)\n")
+    assert not exits_with_a_result(header + b"# dbutils.notebook.exit('{}') is commented out\n")

@@ -27,7 +27,9 @@ Runs follow a script of states, one step per `runs/get`, each task its own: a no
 exist fails the task once it would start; a cancelled run passes through TERMINATING for two polls
 before it is TERMINATED, as the service takes a while to stop a cluster. A task that reaches RUNNING
 "runs the notebook": it creates the experiment named in its parameters, as the lab notebook would,
-and a successful one returns the notebook's summary (`dbutils.notebook.exit`) as its output.
+and a successful one returns the notebook's summary as its output only if the notebook it was given
+ends with `dbutils.notebook.exit(...)` (its source, from the import): otherwise no
+`notebook_output.result`, as a workspace.
 
 Faults to inject: a token it rejects (401), folders the user may not write to (403), a caller who is
 not an admin, an unknown cluster (404, or the 400 "does not exist" some workspaces send), runtimes the
@@ -73,8 +75,24 @@ RUNTIME_LIBRARIES = {
     "17.3": {"mlflow": "3.0.1", "scikit-learn": "1.6.1", "spark": "4.0.0"},
     "18.0": {"mlflow": "3.8.1", "scikit-learn": "1.6.1", "spark": "4.1.0"},
 }
+# The runs each lab notebook logs on the lab's data (a local run of each; the README's figures), for its summary.
 RUN_METRICS = [("run 1", {"rmse": 3.93, "mae": 2.17, "r2": 0.864}), ("run 2", {"rmse": 4.01, "mae": 2.2, "r2": 0.857}),
                ("run 3", {"rmse": 5.5, "mae": 3.4, "r2": 0.731})]  # fmt: skip
+SPARK_RUN_METRICS = [("run 1", {"rmse": 3.85, "mae": 2.12, "r2": 0.873}),
+                     ("run 2", {"rmse": 3.69, "mae": 2.05, "r2": 0.884}),
+                     ("run 3", {"rmse": 3.82, "mae": 2.1, "r2": 0.875})]  # fmt: skip
+# A notebook cell boundary in Databricks source format.
+CELL = re.compile(r"^# COMMAND -+$", re.MULTILINE)
+
+
+def exits_with_a_result(source: bytes) -> bool:
+    """Whether the notebook's last cell calls dbutils.notebook.exit: only then has a job task a result to return.
+
+    A workspace sets a task's notebook_output.result from that call alone; a notebook that ends without it
+    gives a successful task with no result. The stub reads the source it was given at import.
+    """
+    last_cell = CELL.split(source.decode("utf-8", errors="replace"))[-1]
+    return any(line.startswith("dbutils.notebook.exit(") for line in last_cell.splitlines())
 
 
 @dataclass(frozen=True)
@@ -103,6 +121,8 @@ SCRIPTS = {
     "NO_CLUSTER": [PENDING, State("INTERNAL_ERROR", "FAILED", NO_CLUSTER_MESSAGE, "CLOUD_FAILURE", "CLOUD_FAILURE")],
 }  # fmt: skip
 TERMINAL = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
+# What the stub keeps on a task run for itself; never part of an answer.
+PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits")
 NOTEBOOK_ERROR = "LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter."
 NOTEBOOK_TRACE = (
     "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m\n"
@@ -444,7 +464,10 @@ class WorkspaceStub:
                 # The jobs service accepts the run and fails the task when it opens the notebook.
                 task_script = [PENDING, State("INTERNAL_ERROR", "FAILED", f"Notebook not found: {path}",
                                               "RESOURCE_NOT_FOUND", "CLIENT_ERROR")]  # fmt: skip
-            tasks.append({**task, "run_id": self._next_id, "script": list(task_script), "outcome": outcome})
+            # What the notebook returns is decided by its source at the time the run starts.
+            exits = exits_with_a_result(self.objects.get(path, {}).get("content", b""))
+            tasks.append({**task, "run_id": self._next_id, "script": list(task_script), "outcome": outcome,
+                          "exits": exits})  # fmt: skip
         # "step" is the index in each task's script of the state the last runs/get showed.
         self.runs[run_id] = {"run_id": run_id, "run_name": request.get("run_name", "Untitled"), "tasks": tasks,
                              "step": -1, "start_time": self.clock_ms}  # fmt: skip
@@ -508,7 +531,7 @@ class WorkspaceStub:
 
     def _describe_task(self, run, task) -> dict:
         state = self._task_state(run, task)
-        described = {key: value for key, value in task.items() if key not in ("script", "outcome", "end_time")}
+        described = {key: value for key, value in task.items() if key not in PRIVATE_TASK_KEYS}
         described.update(**self._states_json(state), start_time=run["start_time"],
                          run_page_url=f"{self.url}/jobs/runs/{task['run_id']}")  # fmt: skip
         if "end_time" in task:
@@ -555,7 +578,7 @@ class WorkspaceStub:
         output = {"metadata": {**metadata, "run_name": task["task_key"], "run_type": "SUBMIT_RUN"}}
         if state.result == "FAILED":
             output.update(error=NOTEBOOK_ERROR, error_trace=NOTEBOOK_TRACE)
-        elif state.result == "SUCCESS":
+        elif state.result == "SUCCESS" and task["exits"]:
             output["notebook_output"] = {"result": json.dumps(self.summary(task)), "truncated": False}
         return output
 
@@ -564,13 +587,14 @@ class WorkspaceStub:
         spark_version = (task.get("new_cluster") or {}).get("spark_version", "17.3.x-cpu-ml-scala2.13")
         libraries = RUNTIME_LIBRARIES[spark_version.split(".x")[0]]
         parameters = task["notebook_task"].get("base_parameters") or {}
+        spark_ml = task["notebook_task"]["notebook_path"].endswith("-spark-ml")
         return {
             "runtime": spark_version.split("-")[0].replace(".x", ""), "python": "3.12.3",
             "libraries": {"mlflow": libraries["mlflow"], "scikit-learn": libraries["scikit-learn"],
                           "pandas": "2.2.3", "numpy": "2.1.3", "spark": libraries["spark"]},
             "experiment": parameters.get("experiment_name", ""),
             "runs": [{"run_id": f"{task['run_id']}{index}", "run_name": name, "params": {}, "metrics": metrics}
-                     for index, (name, metrics) in enumerate(RUN_METRICS)],
+                     for index, (name, metrics) in enumerate(SPARK_RUN_METRICS if spark_ml else RUN_METRICS)],
         }  # fmt: skip
 
     def list_runs(self, request):

@@ -9,7 +9,8 @@ workspace does not offer is a row saying so; the others still run.
 Each lab notebook ends by returning a JSON summary (`dbutils.notebook.exit`): the library versions it
 met and the runs it logged, with their metrics. The matrix reads it back from each task's output and
 prints one row per task: runtime, MLflow / scikit-learn / Spark versions, result, duration, the runs'
-r2, the run page; under the table, each failing task's error.
+r2, the run page; under the table, each failing task's error. A task whose notebook does not end with that
+call has no result in a workspace: its row says "(no summary)" and shows nothing the notebook did not say.
 """
 
 from __future__ import annotations
@@ -63,6 +64,10 @@ def offered(versions: list[tuple[str, str]]) -> list[str]:
     found = {f"{m['major']}.{m['minor']}" for key, name in versions
              if (m := ML_KEY.match(key)) and " LTS " in f" {name} "}  # fmt: skip
     return sorted(found, key=lambda version: [int(part) for part in version.split(".")])
+
+
+# The runs' r2 column of a task that succeeded without returning a summary.
+NO_SUMMARY = "(no summary)"
 
 
 @dataclass
@@ -145,6 +150,10 @@ def _fill(row: Row, told: runs.TaskOutcome, task) -> None:
         libraries = summary["libraries"]
         row.versions = tuple(libraries.get(name) or "" for name in ("mlflow", "scikit-learn", "spark"))
         row.r2 = " ".join(f"{run['metrics']['r2']:.3f}" for run in summary["runs"] if "r2" in run.get("metrics", {}))
+    elif row.ok:
+        # The task succeeded but returned nothing: its notebook does not end with dbutils.notebook.exit, and
+        # nothing is shown that the notebook itself did not say.
+        row.r2 = NO_SUMMARY
     if not row.ok:
         row.error = told.error or f"ended {told.progress}"
 
