@@ -20,7 +20,7 @@ EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-deploy-py"
 SPARK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-spark-ml-deploy-py"
 FAST = ["--poll-seconds", "0.01"]
 KEYS = {"15.4": "15.4.x-cpu-ml-scala2.12", "16.4": "16.4.x-cpu-ml-scala2.12", "17.3": "17.3.x-cpu-ml-scala2.13",
-        "18": "18.0.x-cpu-ml-scala2.13"}  # fmt: skip
+        "18": "18.x-cpu-ml-scala2.13"}  # fmt: skip
 
 
 @pytest.fixture
@@ -178,7 +178,20 @@ def test_resolve_takes_the_lts_cpu_ml_build_of_each_runtime():
     assert matrix.resolve("16.4", listed) == "16.4.x-cpu-ml-scala2.12"  # 16.4's default Scala
     assert matrix.resolve("17.3", listed) == "17.3.x-cpu-ml-scala2.13"  # not the GPU build
     assert matrix.resolve("16.3", listed) is None  # not LTS
-    assert matrix.offered(listed) == ["15.4", "16.4", "17.3", "18.0", "18.1"]
+    assert matrix.offered(listed) == ["15.4", "16.4", "17.3", "18", "18.1"]
+
+
+def test_resolve_takes_both_key_forms():
+    """A release named "18 LTS" is listed as 18.x-...; a maintenance release of a major one as N.M.x-...."""
+    short = [("18.x-cpu-ml-scala2.13", "18 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)")]
+    assert matrix.resolve("18", short) == "18.x-cpu-ml-scala2.13"
+    assert matrix.offered(short) == ["18"]
+    long = [("18.0.x-cpu-ml-scala2.13", "18.0 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)")]
+    assert matrix.resolve("18", long) == "18.0.x-cpu-ml-scala2.13"
+    # Both listed: the release's own key, which follows its maintenance releases.
+    assert matrix.resolve("18", short + long) == "18.x-cpu-ml-scala2.13"
+    assert matrix.resolve("17.3", [("17.x-cpu-ml-scala2.13", "17 LTS ML")]) is None  # 17.3 is not "17"
+    assert matrix.resolve("18", [("18.x-gpu-ml-scala2.13", "18 LTS ML (GPU)"), ("18.x-scala2.13", "18 LTS")]) is None
 
 
 def test_verbose_logs_the_matrix_calls_but_never_the_token(stub, home):

@@ -65,7 +65,9 @@ SPARK_VERSIONS = [
     {"key": "16.4.x-cpu-ml-scala2.12", "name": "16.4 LTS ML (includes Apache Spark 3.5.2, Scala 2.12)"},
     {"key": "17.3.x-gpu-ml-scala2.13", "name": "17.3 LTS ML (includes Apache Spark 4.0.0, GPU, Scala 2.13)"},
     {"key": "17.3.x-cpu-ml-scala2.13", "name": "17.3 LTS ML (includes Apache Spark 4.0.0, Scala 2.13)"},
-    {"key": "18.0.x-cpu-ml-scala2.13", "name": "18.0 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)"},
+    # A release named "N LTS" has a key of the form N.x-... (18.x-cpu-ml-scala2.13, as public configurations
+    # use; unverified against a workspace's own list), a maintenance release N.M.x-... as above.
+    {"key": "18.x-cpu-ml-scala2.13", "name": "18 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)"},
 ]
 NODE_TYPES = {"Standard_D4ds_v5", "m5d.xlarge", "n2-standard-4"}
 # The library versions each runtime ships (profiles/*.txt), for the summary a successful task returns.
@@ -73,7 +75,7 @@ RUNTIME_LIBRARIES = {
     "15.4": {"mlflow": "2.13.1", "scikit-learn": "1.3.0", "spark": "3.5.0"},
     "16.4": {"mlflow": "2.21.3", "scikit-learn": "1.4.2", "spark": "3.5.2"},
     "17.3": {"mlflow": "3.0.1", "scikit-learn": "1.6.1", "spark": "4.0.0"},
-    "18.0": {"mlflow": "3.8.1", "scikit-learn": "1.6.1", "spark": "4.1.0"},
+    "18": {"mlflow": "3.8.1", "scikit-learn": "1.6.1", "spark": "4.1.0"},
 }
 # The runs each lab notebook logs on the lab's data (a local run of each; the README's figures), for its summary.
 RUN_METRICS = [("run 1", {"rmse": 3.93, "mae": 2.17, "r2": 0.864}), ("run 2", {"rmse": 4.01, "mae": 2.2, "r2": 0.857}),

@@ -37,8 +37,18 @@ def parse_runtimes(text: str) -> list[str]:
     return [runtime for runtime in lab.LTS_ML_RUNTIMES if runtime in asked]
 
 
-# A CPU ML runtime's key: "17.3.x-cpu-ml-scala2.13" (GPU builds say gpu-ml, standard runtimes no ml).
-ML_KEY = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)\.x-cpu-ml-scala(?P<scala>[\d.]+)$")
+# A CPU ML runtime's key (GPU builds say gpu-ml, standard runtimes no ml), in either of the two forms a
+# workspace lists: "17.3.x-cpu-ml-scala2.13" (a release with a minor version) and "18.x-cpu-ml-scala2.13"
+# (a release named by its major version alone, "18 LTS").
+ML_KEY = re.compile(r"^(?P<major>\d+)\.(?:(?P<minor>\d+)\.)?x-cpu-ml-scala(?P<scala>[\d.]+)$")
+
+
+def _lts_ml(versions: list[tuple[str, str]]):
+    """Each LTS CPU ML runtime of the list, as (its version "17.3" or "18", the key's match, the key)."""
+    for key, name in versions:
+        match = ML_KEY.match(key)
+        if match and " LTS " in f" {name} ":
+            yield (f"{match['major']}.{match['minor']}" if match["minor"] else match["major"]), match, key
 
 
 def resolve(runtime: str, versions: list[tuple[str, str]]) -> str | None:
@@ -46,23 +56,21 @@ def resolve(runtime: str, versions: list[tuple[str, str]]) -> str | None:
 
     `versions` is the workspace's list, `(key, name)` each. Only LTS builds count (the name says "LTS").
     Where one runtime comes in two Scala builds (16.4: 2.12 and 2.13), the lower is its default; the
-    notebooks are Python and run on either. Of several minor releases ("18"), the newest.
+    notebooks are Python and run on either. For a major version ("18"), the newest of its LTS releases:
+    "18.1.x-..." before "18.x-..." (the release's own key, 18.0), which comes before "18.0.x-...".
     """
     found = []
-    for key, name in versions:
-        match = ML_KEY.match(key)
-        if not match or " LTS " not in f" {name} ":
-            continue
-        version = f"{match['major']}.{match['minor']}"
+    for version, match, key in _lts_ml(versions):
         if version == runtime or ("." not in runtime and match["major"] == runtime):
-            found.append((-int(match["minor"]), [int(part) for part in match["scala"].split(".")], key))
-    return min(found)[2] if found else None
+            newest_first = -int(match["minor"] or 0)
+            own_key_first = match["minor"] is not None  # False (N.x) sorts before True (N.0.x)
+            found.append((newest_first, own_key_first, [int(part) for part in match["scala"].split(".")], key))
+    return min(found)[-1] if found else None
 
 
 def offered(versions: list[tuple[str, str]]) -> list[str]:
-    """The LTS ML runtimes a workspace offers, as "17.3", for the message when one is missing."""
-    found = {f"{m['major']}.{m['minor']}" for key, name in versions
-             if (m := ML_KEY.match(key)) and " LTS " in f" {name} "}  # fmt: skip
+    """The LTS ML runtimes a workspace offers, as "17.3" or "18", for the message when one is missing."""
+    found = {version for version, _, _ in _lts_ml(versions)}
     return sorted(found, key=lambda version: [int(part) for part in version.split(".")])
 
 
