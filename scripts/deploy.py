@@ -99,8 +99,11 @@ def parser() -> argparse.ArgumentParser:
         epilog="Run `deploy.py <command> --help` for a command's options; docs/deploy.md has the details.",
     )  # fmt: skip
     commands = main.add_subparsers(dest="command", required=True, metavar="{deploy,run,clean-up}")
-    commands.add_parser("deploy", parents=[common, learners, language],
-                        help="import the notebooks (SOURCE, PYTHON, overwrite)")  # fmt: skip
+    deploy_command = commands.add_parser("deploy", parents=[common, learners, language],
+                                         help="import the notebooks and the lab's data (an edited copy is kept)")
+    deploy_command.add_argument("--force", action="store_true",
+                                help="replace notebooks edited in the workspace since they were deployed, each "
+                                "after saving it beside as '<name> (backup <time>)' (default: keep them)")  # fmt: skip
 
     run_command = commands.add_parser("run", parents=[common], help="run the lab notebooks once and wait for them")
     run_command.add_argument("--runtime", type=_runtimes, metavar="LIST",

@@ -104,6 +104,9 @@ def test_help_and_dry_run_work_without_credentials(home):
     assert dry.returncode == 0, dry.stderr
     imports = [json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1])
                for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line]  # fmt: skip
+    files = [body["path"] for body in imports if body["format"] == "AUTO"]
+    assert files == [f"/Users/<you>/dp090-mlflow-lab/{name}" for name in ["data/nyc-taxi.csv", ".dp090-deployed.json"]]
+    imports = [body for body in imports if body["format"] == "SOURCE"]
     assert [body["path"] for body in imports] == [
         "/Users/<you>/dp090-mlflow-lab/01-using-mlflow-to-track-experiments",
         "/Users/<you>/dp090-mlflow-lab/02-using-mlflow-to-track-experiments-spark-ml",
@@ -174,7 +177,7 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
     result = run_deploy("deploy", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
 
-    imports = stub.calls("POST", "/workspace/import")
+    imports = notebook_imports(stub)
     assert {request.body["path"] for request in imports} == set(NOTEBOOK_FILES)
     for request in imports:
         assert request.body["format"] == "SOURCE"
@@ -191,9 +194,45 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
     assert f"Deployed 4 notebooks to {FOLDER}" in result.stdout
     assert f"{stub.url}/browse/folders/{stub.objects[FOLDER]['object_id']}" in result.stdout
 
-    again = run_deploy("deploy", host=stub.url, home=home)  # overwrite: deploying twice is fine
+    # Beside them, the lab's data (a workspace file) and the manifest of what was deployed.
+    files = {request.body["path"]: request.body for request in stub.calls("POST", "/workspace/import")
+             if request.body["format"] == "AUTO"}  # fmt: skip
+    assert set(files) == {f"{FOLDER}/data/nyc-taxi.csv", f"{FOLDER}/.dp090-deployed.json"}
+    data = (ROOT / "data" / "nyc-taxi.csv").read_bytes()
+    assert base64.b64decode(files[f"{FOLDER}/data/nyc-taxi.csv"]["content"]) == data
+    assert stub.objects[f"{FOLDER}/data/nyc-taxi.csv"]["object_type"] == "FILE"
+
+    again = run_deploy("deploy", host=stub.url, home=home)  # unchanged since: deploying twice updates them
     assert again.returncode == 0, again.stderr
-    assert len(stub.calls("POST", "/workspace/import")) == 2 * len(NOTEBOOK_FILES)
+    assert len(notebook_imports(stub)) == 2 * len(NOTEBOOK_FILES)
+    assert f"Deployed 4 notebooks to {FOLDER}" in again.stdout and "kept" not in again.stdout
+
+
+def test_deploying_again_keeps_an_edited_notebook_unless_forced_and_then_saves_it_first(stub, home):
+    """Your own copy, in each language: an edit made in the workspace survives a second deploy."""
+    assert run_deploy("deploy", "--lang", "all", host=stub.url, home=home).returncode == 0
+    assert stub.objects[f"{FOLDER}/data/nyc-taxi.csv"]["content"] == (ROOT / "data" / "nyc-taxi.csv").read_bytes()
+    edited = [f"{FOLDER}/includes/setup", f"{JA_FOLDER}/01-using-mlflow-to-track-experiments"]
+    for path in edited:
+        stub.objects[path]["content"] += b"\n# COMMAND ----------\n\nprint('changed here')\n"
+    mine = {path: stub.objects[path]["content"] for path in edited}
+
+    again = run_deploy("deploy", "--lang", "all", host=stub.url, home=home)
+    assert again.returncode == 0, again.stderr
+    assert {path: stub.objects[path]["content"] for path in edited} == mine
+    for path in edited:
+        assert f"kept {path}: edited since it was deployed; --force replaces it after saving a copy" in again.stdout
+    assert f"Deployed 3 notebooks to {FOLDER}" in again.stdout
+
+    forced = run_deploy("deploy", "--lang", "all", "--force", host=stub.url, home=home)
+    assert forced.returncode == 0, forced.stderr
+    for path in edited:
+        [backup] = [other for other in stub.objects if other.startswith(path + " (backup ")]
+        assert stub.objects[backup]["content"] == mine[path]
+        assert f"saved {path} as {backup}" in forced.stdout
+    assert stub.objects[edited[0]]["content"] == NOTEBOOK_FILES[f"{FOLDER}/includes/setup"].read_bytes()
+    assert stub.objects[edited[1]]["content"] == \
+        JA_NOTEBOOK_FILES[f"{JA_FOLDER}/01-using-mlflow-to-track-experiments"].read_bytes()  # fmt: skip
 
 
 def test_deploy_to_two_workspaces_goes_on_past_one_that_fails(stub, home):
@@ -206,14 +245,14 @@ def test_deploy_to_two_workspaces_goes_on_past_one_that_fails(stub, home):
     assert result.returncode == 1
     assert "== profile b" in result.stdout and "== profile a" in result.stdout
     assert "deploy.py deploy: profile b: create folder" in result.stderr and "HTTP 403" in result.stderr
-    assert {request.body["path"] for request in stub.calls("POST", "/workspace/import")} == set(NOTEBOOK_FILES)
+    assert set(imported(stub)) == set(NOTEBOOK_FILES)
     assert "== 1 of 2 workspaces done; failed: b" in result.stdout
 
 
 def test_deploy_to_another_folder(stub, home):
     result = run_deploy("deploy", "--folder", "/Shared/dp090/", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
-    paths = {request.body["path"] for request in stub.calls("POST", "/workspace/import")}
+    paths = set(imported(stub))
     assert paths == {"/Shared/dp090/01-using-mlflow-to-track-experiments",
                      "/Shared/dp090/02-using-mlflow-to-track-experiments-spark-ml",
                      "/Shared/dp090/includes/setup", "/Shared/dp090/includes/spark_setup"}  # fmt: skip
@@ -221,9 +260,14 @@ def test_deploy_to_another_folder(stub, home):
 
 
 def imported(stub) -> dict[str, bytes]:
-    """What deploy imported: each workspace path and the content it sent."""
+    """What deploy imported as notebooks: each workspace path and the content it sent."""
     return {request.body["path"]: base64.b64decode(request.body["content"])
-            for request in stub.calls("POST", "/workspace/import")}  # fmt: skip
+            for request in notebook_imports(stub)}  # fmt: skip
+
+
+def notebook_imports(stub) -> list:
+    """The import requests of notebooks (SOURCE); the lab's data and the manifest are workspace files (AUTO)."""
+    return [request for request in stub.calls("POST", "/workspace/import") if request.body["format"] == "SOURCE"]
 
 
 def test_deploy_lang_ja_imports_exactly_the_japanese_notebooks_into_their_own_folder(stub, home):
@@ -243,8 +287,8 @@ def test_deploy_lang_ja_imports_exactly_the_japanese_notebooks_into_their_own_fo
 
     dry = run_deploy("deploy", "--lang", "ja", "--dry-run", home=home, token=None)
     assert dry.returncode == 0, dry.stderr
-    assert [json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1])["path"]
-            for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line] == [
+    assert [body["path"] for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line
+            if (body := json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1]))["format"] == "SOURCE"] == [
         "/Users/<you>/dp090-mlflow-lab-ja/01-using-mlflow-to-track-experiments",
         "/Users/<you>/dp090-mlflow-lab-ja/02-using-mlflow-to-track-experiments-spark-ml",
         "/Users/<you>/dp090-mlflow-lab-ja/includes/setup",

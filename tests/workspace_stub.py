@@ -7,7 +7,8 @@ keeps its state in memory and answers the endpoints scripts/deploy.py calls thro
 - /.well-known/databricks-config (the SDK's discovery probe, no authentication);
 - SCIM: Me (with the caller's groups: `admins` makes a workspace admin), Users (list with a
   `userName eq "..."` filter, get by id), Groups (list with a `displayName eq "..."` filter);
-- /api/2.0/workspace/mkdirs, import, get-status, list, delete;
+- /api/2.0/workspace/mkdirs, import (SOURCE notebooks; AUTO: a notebook by its header, else a file),
+  export (SOURCE, AUTO), get-status, list, delete;
 - /api/2.1/clusters/get and spark-versions;
 - /api/2.2/jobs/runs/submit, get, get-output, list, cancel, delete;
 - /api/2.0/mlflow/experiments/get-by-name and delete.
@@ -375,12 +376,26 @@ class WorkspaceStub:
             raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Path ({path}) already exists.")
         if request.get("format") == "SOURCE" and not request.get("language"):
             raise bad("The language field is required to import a single file.")
+        if request.get("format") not in (None, "SOURCE", "AUTO"):
+            raise bad(f"stub: import format {request.get('format')} is not served (SOURCE and AUTO are)")
         try:
             content = base64.b64decode(request.get("content", ""), validate=True)
         except ValueError:
             raise bad("The content is not valid base64.") from None
-        self._put(path, "NOTEBOOK", content, request.get("language"))
+        if request.get("format") == "AUTO" and not content.startswith(b"# Databricks notebook source"):
+            # AUTO: by the extension and the header; anything that is not a notebook's source is a workspace file.
+            self._put(path, "FILE", content)
+        else:
+            self._put(path, "NOTEBOOK", content, request.get("language") or "PYTHON")
         return {}
+
+    def export(self, request):
+        entry = self._object(request["path"])
+        export_format = request.get("format") or "SOURCE"
+        if entry["object_type"] == "DIRECTORY" or export_format not in ("SOURCE", "AUTO"):
+            raise bad(f"stub: exporting a {entry['object_type']} as {export_format} is not served")
+        # The content as imported, byte for byte (a workspace may normalise a notebook's source: see the table).
+        return {"content": base64.b64encode(entry["content"]).decode("ascii")}
 
     def get_status(self, request):
         entry = self._object(request["path"])
@@ -655,6 +670,7 @@ ENDPOINTS = [(endpoint(method), handler) for method, handler in [
     (workspace.WorkspaceAPI.mkdirs, WorkspaceStub.mkdirs),
     (workspace.WorkspaceAPI.import_, WorkspaceStub.import_),
     (workspace.WorkspaceAPI.get_status, WorkspaceStub.get_status),
+    (workspace.WorkspaceAPI.export, WorkspaceStub.export),
     (workspace.WorkspaceAPI.list, WorkspaceStub.list),
     (workspace.WorkspaceAPI.delete, WorkspaceStub.delete),
     (compute.ClustersAPI.get, WorkspaceStub.cluster),

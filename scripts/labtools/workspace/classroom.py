@@ -6,7 +6,8 @@ so each runs their own notebooks and logs to their own experiments (each noteboo
 `/Users/<learner>/dp090-using-mlflow-to-track-experiments` and `...-spark-ml`). Workspaces (one per `--profile`) are
 handled in turn. The result is one table, a row per workspace and learner: a learner the workspace
 does not know, or a folder it will not let us write, is a row with the reason, and the others go on;
-the exit status is 1 if any row failed. Running it again is safe: it says what was already there.
+the exit status is 1 if any row failed. Running it again is safe: it says what was already there, and a
+notebook a learner edited since it was deployed is kept (`--force`: saved beside, then replaced; see `copies`).
 
 Writing to another user's home folder needs workspace admin rights: a caller who is not an admin
 gets one row saying so for that workspace, instead of a 403 per learner.
@@ -20,7 +21,8 @@ from pathlib import Path
 
 from .. import lab
 from ..text import format_table
-from .client import folders_to_create, local_notebooks
+from . import copies
+from .client import local_notebooks
 from .errors import DeployError
 
 # What a workspace accepts as a user name here: an e-mail address (no spaces, quotes or commas).
@@ -58,19 +60,31 @@ class Row:
 
 def deploy(open_workspace, profiles: list, args, say) -> int:
     # Every language's notebooks read first: a broken notebook stops us before any call.
-    notebooks_of = {lang: local_notebooks(lab.notebooks_dir(lang)) for lang in lab.languages(args.lang)}
+    objects_of = {lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang)))
+                  for lang in lab.languages(args.lang)}  # fmt: skip
 
     def one(ws, host: str, user: str, lang: str, folder: str) -> Row:
-        notebooks = notebooks_of[lang]
-        existed = ws.status(folder) is not None
-        for path in folders_to_create(folder, notebooks):
-            ws.mkdirs(path)
-        for notebook in notebooks:
-            ws.import_notebook(f"{folder}/{notebook.relative}", notebook.content, source=notebook.relative)
-        verb = "would deploy" if ws.dry_run else "updated: it was already there" if existed else "deployed"
-        return Row(host, user, folder, f"{verb} ({len(notebooks)} notebooks)")
+        objects = objects_of[lang]
+        done = copies.deploy_folder(ws, folder, objects, force=args.force)
+        return Row(host, user, folder, _deployed(ws, done, objects))
 
     return _each_learner(open_workspace, profiles, args, say, one)
+
+
+def _deployed(ws, done: copies.Deployed, objects: list[copies.LabObject]) -> str:
+    """A learner's row: what their folder got, and what of theirs was kept or saved."""
+    notebooks = sum(thing.notebook for thing in objects)
+    if ws.dry_run:
+        return f"would deploy ({notebooks} notebooks and the lab's data)"
+    if not done.existed:
+        return f"deployed ({notebooks} notebooks and the lab's data)"
+    if not done.kept and not done.saved:
+        return f"updated: it was already there ({notebooks} notebooks and the lab's data)"
+    parts = [f"updated {done.notebooks(objects)} notebooks"]
+    parts += [f"saved the edited {relative} as '{backup.rsplit('/', 1)[1]}' first" for relative, backup in done.saved]
+    parts += [f"kept {relative} (edited since it was deployed; --force replaces it after saving a copy)"
+              for relative in done.kept]  # fmt: skip
+    return "; ".join(parts)
 
 
 def clean_up(open_workspace, profiles: list, args, say) -> int:

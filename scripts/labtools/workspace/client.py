@@ -50,8 +50,8 @@ def local_notebooks(notebooks_dir: Path) -> list[LocalNotebook]:
     return notebooks
 
 
-def folders_to_create(folder: str, notebooks: list[LocalNotebook]) -> list[str]:
-    """The lab folder and each subfolder a notebook goes in, parents first."""
+def folders_to_create(folder: str, notebooks: list) -> list[str]:
+    """The lab folder and each subfolder a notebook (or anything with a `relative` path) goes in, parents first."""
     folders = {folder}
     for notebook in notebooks:
         for parent in PurePosixPath(f"{folder}/{notebook.relative}").parents:
@@ -181,7 +181,7 @@ class Workspace:
         with self._call(f"create folder {path}", needs=f"CAN_MANAGE on the folder that holds {path} (or use --folder)"):
             self.client.workspace.mkdirs(path)
 
-    def import_notebook(self, path: str, content: bytes, source: str = "") -> None:
+    def import_notebook(self, path: str, content: bytes, source: str = "", overwrite: bool = True) -> None:
         from databricks.sdk.service.workspace import ImportFormat, Language
 
         with self._call(f"import notebook {path}", needs=f"CAN_MANAGE on {PurePosixPath(path).parent}"):
@@ -190,8 +190,29 @@ class Workspace:
                 content=base64.b64encode(content).decode("ascii"),
                 format=ImportFormat.SOURCE,
                 language=Language.PYTHON,
-                overwrite=True,
+                overwrite=overwrite,
             )
+
+    def import_file(self, path: str, content: bytes, source: str = "", overwrite: bool = True) -> None:
+        """A workspace file (not a notebook): AUTO imports by extension and header, and a CSV or JSON is a file."""
+        from databricks.sdk.service.workspace import ImportFormat
+
+        with self._call(f"import file {path}", needs=f"CAN_MANAGE on {PurePosixPath(path).parent}"):
+            self.client.workspace.import_(path, content=base64.b64encode(content).decode("ascii"),
+                                          format=ImportFormat.AUTO, overwrite=overwrite)  # fmt: skip
+
+    def export(self, path: str, notebook: bool = True) -> bytes | None:
+        """What is at `path` now (a notebook as its source, a file as it is), or None if nothing is there."""
+        from databricks.sdk.errors import NotFound
+        from databricks.sdk.service.workspace import ExportFormat
+
+        with self._call(f"export {path}", needs=f"CAN_READ on {path}"):
+            try:
+                answer = self.client.workspace.export(path, format=ExportFormat.SOURCE if notebook
+                                                      else ExportFormat.AUTO)  # fmt: skip
+            except NotFound:
+                return None
+        return base64.b64decode(answer.content or "")
 
     def delete(self, path: str) -> None:
         with self._call(f"delete {path}", needs=f"CAN_MANAGE on {path}"):
@@ -326,10 +347,20 @@ class DryRunWorkspace:
     def mkdirs(self, path: str) -> None:
         self._would("POST", "/api/2.0/workspace/mkdirs", {"path": path})
 
-    def import_notebook(self, path: str, content: bytes, source: str = "") -> None:
-        body = {"path": path, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
+    def import_notebook(self, path: str, content: bytes, source: str = "", overwrite: bool = True) -> None:
+        body = {"path": path, "format": "SOURCE", "language": "PYTHON", "overwrite": overwrite,
                 "content": f"<base64 of {source or 'the notebook'}, {len(content):,} bytes>"}  # fmt: skip
         self._would("POST", "/api/2.0/workspace/import", body)
+
+    def import_file(self, path: str, content: bytes, source: str = "", overwrite: bool = True) -> None:
+        body = {"path": path, "format": "AUTO", "overwrite": overwrite,
+                "content": f"<base64 of {source or 'the file'}, {len(content):,} bytes>"}  # fmt: skip
+        self._would("POST", "/api/2.0/workspace/import", body)
+
+    def export(self, path: str, notebook: bool = True) -> None:
+        self._would("GET", "/api/2.0/workspace/export", {"path": path, "format": "SOURCE" if notebook else "AUTO"},
+                    note="if it is there: to compare it with what was deployed")  # fmt: skip
+        return None  # shown as if nothing were there yet
 
     def delete(self, path: str) -> None:
         self._would("POST", "/api/2.0/workspace/delete", {"path": path, "recursive": True}, note="if it exists")

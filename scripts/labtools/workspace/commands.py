@@ -9,26 +9,32 @@ job; `run --runtime` is `matrix`'s.
 from __future__ import annotations
 
 from .. import lab
-from . import matrix, runs, spec
-from .client import folders_to_create, local_notebooks
+from . import copies, matrix, runs, spec
+from .client import local_notebooks
 from .errors import DeployError
 
 
 def deploy(ws, args, say) -> int:
     # Every language's notebooks read first: a broken notebook stops us before any call.
-    notebooks_of = {lang: local_notebooks(lab.notebooks_dir(lang)) for lang in lab.languages(args.lang)}
+    objects_of = {lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang)))
+                  for lang in lab.languages(args.lang)}  # fmt: skip
     user = None if args.folder else ws.current_user()
-    for lang, notebooks in notebooks_of.items():
+    for lang, objects in objects_of.items():
         folder = args.folder or f"/Users/{user}/{lab.lab_folder(lang)}"
-        for path in folders_to_create(folder, notebooks):
-            ws.mkdirs(path)
-        for notebook in notebooks:
-            target = f"{folder}/{notebook.relative}"
-            ws.import_notebook(target, notebook.content, source=str(notebook.file.relative_to(lab.PROJECT)))
-            if not ws.dry_run:
-                say(f"imported {notebook.file.relative_to(lab.PROJECT)} -> {target}")
-        verb = "Would deploy" if ws.dry_run else "Deployed"
-        say(f"{verb} {len(notebooks)} notebooks to {folder}", f"Open it: {ws.folder_url(folder)}")
+        done = copies.deploy_folder(ws, folder, objects, force=args.force)
+        if ws.dry_run:
+            say(f"Would deploy {sum(thing.notebook for thing in objects)} notebooks and the lab's data to {folder} "
+                "(what was edited there since the last deploy is kept; --force saves it beside, then replaces it)",
+                f"Open it: {ws.folder_url(folder)}")  # fmt: skip
+            continue
+        by_relative = {thing.relative: thing for thing in objects}
+        for relative in [*done.new, *done.updated, *(edited for edited, _ in done.saved)]:
+            say(f"imported {by_relative[relative].source} -> {folder}/{relative}")
+        for relative, backup in done.saved:
+            say(f"saved {folder}/{relative} as {backup} (it had been edited), then replaced it")
+        for relative in done.kept:
+            say(f"kept {folder}/{relative}: edited since it was deployed; --force replaces it after saving a copy")
+        say(f"Deployed {done.notebooks(objects)} notebooks to {folder}", f"Open it: {ws.folder_url(folder)}")
     return 0
 
 
