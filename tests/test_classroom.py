@@ -299,3 +299,19 @@ def test_each_learner_gets_the_labs_data_beside_the_notebooks(stub, home, learne
     for folder in ["dp090-mlflow-lab", "dp090-mlflow-lab-ja"]:
         data = stub.objects[f"/Users/ana@example.com/{folder}/data/nyc-taxi.csv"]
         assert data["object_type"] == "FILE" and data["content"] == (ROOT / "data" / "nyc-taxi.csv").read_bytes()
+
+
+def test_deploying_after_clean_up_with_experiments_restores_the_learners_deleted_ones(stub, home, learners_file):
+    """A learner runs the notebook by hand into their default experiment: deleted, MLflow would refuse it."""
+    learners_file.write_text("ana@example.com\n")
+    name = "/Users/ana@example.com/dp090-using-mlflow-to-track-experiments"
+    stub.experiments[name] = {"experiment_id": "91", "name": name, "lifecycle_stage": "active"}
+    assert run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home).returncode == 0
+    assert run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url,
+                      home=home).returncode == 0  # fmt: skip
+    assert stub.experiments[name]["lifecycle_stage"] == "deleted"
+    again = run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert stub.experiments[name]["lifecycle_stage"] == "active"
+    assert "restored the deleted experiment dp090-using-mlflow-to-track-experiments" in rows(again.stdout)[
+        "ana@example.com"]  # fmt: skip

@@ -559,6 +559,39 @@ def test_run_logs_to_its_own_experiment_which_clean_up_may_delete(stub, home):
 # --- clean-up ---------------------------------------------------------------------------------
 
 
+def test_a_run_into_a_deleted_experiment_fails_as_mlflow_refuses_it(stub, home):
+    """MLflow keeps a deleted experiment (30 days, until purged) and refuses set_experiment on it; so does the stub."""
+    put_lab_notebooks(stub)
+    stub.experiments[EXPERIMENT] = {"experiment_id": "70", "name": EXPERIMENT, "lifecycle_stage": "deleted"}
+    run_id = stub.submit({"run_name": "by hand", "tasks": [{"task_key": "t", "existing_cluster_id": EXISTING_CLUSTER,
+                          "notebook_task": {"notebook_path": NOTEBOOK,
+                                            "base_parameters": {"experiment_name": EXPERIMENT}}}]})["run_id"]
+    while stub.get_run({"run_id": run_id})["status"]["state"] != "TERMINATED":
+        pass
+    [task] = stub.runs[run_id]["tasks"]
+    output = stub.get_output({"run_id": task["run_id"]})
+    assert output["error"] == (f"MlflowException: Cannot set a deleted experiment '{EXPERIMENT}' as the active "
+                               "experiment. You can restore the experiment, or permanently delete the experiment to "
+                               "create a new one.")  # fmt: skip
+    assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "deleted"  # not made anew
+
+
+def test_clean_up_with_its_experiments_then_deploy_and_run_again_works(stub, home):
+    assert run_deploy("deploy", host=stub.url, home=home).returncode == 0
+    assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
+    ids = {name: stub.experiments[name]["experiment_id"] for name in (EXPERIMENT, SPARK_EXPERIMENT)}
+    assert run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home).returncode == 0
+    assert run_deploy("deploy", host=stub.url, home=home).returncode == 0
+    again = run_deploy("run", *FAST, host=stub.url, home=home)
+    assert again.returncode == 0, again.stdout + again.stderr
+    for name, experiment_id in ids.items():
+        assert stub.experiments[name] == {"experiment_id": experiment_id, "name": name, "lifecycle_stage": "active"}
+        assert f"Restored the MLflow experiment {name}" in again.stdout
+    assert [request.body for request in stub.calls("POST", "/mlflow/experiments/restore")] == \
+        [{"experiment_id": experiment_id} for experiment_id in ids.values()]  # fmt: skip
+
+
+
 def test_clean_up_removes_what_deploy_and_run_made_and_is_idempotent(stub, home):
     assert run_deploy("deploy", host=stub.url, home=home).returncode == 0
     assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0

@@ -11,7 +11,7 @@ keeps its state in memory and answers the endpoints scripts/deploy.py calls thro
   export (SOURCE, AUTO), get-status, list, delete;
 - /api/2.1/clusters/get and spark-versions;
 - /api/2.2/jobs/runs/submit, get, get-output, list, cancel, delete;
-- /api/2.0/mlflow/experiments/get-by-name and delete.
+- /api/2.0/mlflow/experiments/get-by-name, delete and restore.
 
 It is strict, so that a deploy it accepts is one a workspace would accept. Every request is checked
 against the SDK method that makes it (tests/workspace_contract.py reads verb, path, parameters and
@@ -125,8 +125,13 @@ SCRIPTS = {
 }  # fmt: skip
 TERMINAL = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
 # What the stub keeps on a task run for itself; never part of an answer.
-PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits")
+PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits", "error")
 NOTEBOOK_ERROR = "LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter."
+# What mlflow.set_experiment raises for an experiment in the deleted state (mlflow/tracking/fluent.py).
+DELETED_EXPERIMENT_ERROR = (
+    "MlflowException: Cannot set a deleted experiment '{name}' as the active experiment. You can restore the "
+    "experiment, or permanently delete the experiment to create a new one."
+)
 NOTEBOOK_TRACE = (
     "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m\n"
     "LabDataError                              Traceback (most recent call last)\n"
@@ -564,9 +569,13 @@ class WorkspaceStub:
             if state.life in TERMINAL and "end_time" not in task:
                 task["end_time"] = self.clock_ms
             if state.life == "RUNNING":
-                # The notebook runs: its mlflow.set_experiment creates the experiment.
+                # The notebook runs: its mlflow.set_experiment creates the experiment, or refuses a deleted one.
                 name = (task["notebook_task"].get("base_parameters") or {}).get("experiment_name")
-                if name and self.experiments.get(name, {}).get("lifecycle_stage") != "active":
+                existing = self.experiments.get(name) if name else None
+                if existing and existing["lifecycle_stage"] == "deleted":
+                    task["error"] = DELETED_EXPERIMENT_ERROR.format(name=name)
+                    task["script"] = task["script"][: run["step"] + 1] + [SCRIPTS["FAILED"][-1]]
+                elif name and not existing:
                     self._next_id += 1
                     self.experiments[name] = {"experiment_id": str(self._next_id), "name": name,
                                               "lifecycle_stage": "active"}  # fmt: skip
@@ -594,7 +603,7 @@ class WorkspaceStub:
                     if key in described}  # fmt: skip
         output = {"metadata": {**metadata, "run_name": task["task_key"], "run_type": "SUBMIT_RUN"}}
         if state.result == "FAILED":
-            output.update(error=NOTEBOOK_ERROR, error_trace=NOTEBOOK_TRACE)
+            output.update(error=task.get("error", NOTEBOOK_ERROR), error_trace=task.get("error", NOTEBOOK_TRACE))
         elif state.result == "SUCCESS" and task["exits"]:
             output["notebook_output"] = {"result": json.dumps(self.summary(task)), "truncated": False}
         return output
@@ -659,6 +668,15 @@ class WorkspaceStub:
                 return {}
         raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"No experiment with id {request.get('experiment_id')}")
 
+    def restore_experiment(self, request):
+        # As MLflow's store: only a deleted experiment can be restored (it looks among the deleted ones only).
+        for experiment in self.experiments.values():
+            deleted = experiment["lifecycle_stage"] == "deleted"
+            if experiment["experiment_id"] == request.get("experiment_id") and deleted:
+                experiment["lifecycle_stage"] = "active"
+                return {}
+        raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"No Experiment with id={request.get('experiment_id')} exists")
+
 
 # Each endpoint as the SDK method that calls it, and the stub's handler.
 ENDPOINTS = [(endpoint(method), handler) for method, handler in [
@@ -683,6 +701,7 @@ ENDPOINTS = [(endpoint(method), handler) for method, handler in [
     (jobs.JobsAPI.delete_run, WorkspaceStub.delete_run),
     (ml.ExperimentsAPI.get_by_name, WorkspaceStub.experiment_by_name),
     (ml.ExperimentsAPI.delete_experiment, WorkspaceStub.delete_experiment),
+    (ml.ExperimentsAPI.restore_experiment, WorkspaceStub.restore_experiment),
 ]]  # fmt: skip
 
 

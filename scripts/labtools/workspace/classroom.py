@@ -24,6 +24,7 @@ from ..text import format_table
 from . import copies
 from .client import local_notebooks
 from .errors import DeployError
+from .experiments import restore_deleted
 
 # What a workspace accepts as a user name here: an e-mail address (no spaces, quotes or commas).
 EMAIL = re.compile(r"^[^@\s\"',;<>]+@[^@\s\"',;<>]+\.[^@\s\"',;<>]+$")
@@ -66,7 +67,13 @@ def deploy(open_workspace, profiles: list, args, say) -> int:
     def one(ws, host: str, user: str, lang: str, folder: str) -> Row:
         objects = objects_of[lang]
         done = copies.deploy_folder(ws, folder, objects, force=args.force)
-        return Row(host, user, folder, _deployed(ws, done, objects))
+        result = _deployed(ws, done, objects)
+        # The learner's own experiments (each notebook's default), if a clean-up deleted them: MLflow would
+        # refuse them at the notebook's set_experiment.
+        defaults = [f"/Users/{user}/{lab.LAB_EXPERIMENTS[notebook.stem]}" for notebook in lab.lab_notebooks()]
+        for name in restore_deleted(ws, defaults):
+            result += f"; restored the deleted experiment {name.rsplit('/', 1)[1]}"
+        return Row(host, user, folder, result)
 
     return _each_learner(open_workspace, profiles, args, say, one)
 

@@ -289,17 +289,27 @@ class Workspace:
                     found.append(run)
         return found
 
-    def experiment_id(self, name: str) -> str | None:
-        """The id of the active experiment called `name`, or None."""
+    def experiment(self, name: str) -> tuple[str, str] | None:
+        """`(id, lifecycle stage)` of the experiment called `name`, or None if there is none.
+
+        MLflow keeps a deleted experiment (stage "deleted") until it is purged, 30 days later."""
         from databricks.sdk.errors import NotFound
 
         with self._call(f"look up experiment {name}", needs=f"CAN_READ on experiment {name}"):
             try:
-                experiment = self.client.experiments.get_by_name(name).experiment
+                found = self.client.experiments.get_by_name(name).experiment
             except NotFound:
                 return None
-        # MLflow keeps a deleted experiment (lifecycle_stage "deleted") until it is purged.
-        return experiment.experiment_id if experiment and experiment.lifecycle_stage != "deleted" else None
+        return (found.experiment_id, found.lifecycle_stage or "active") if found else None
+
+    def experiment_id(self, name: str) -> str | None:
+        """The id of the active experiment called `name`, or None."""
+        found = self.experiment(name)
+        return found[0] if found and found[1] != "deleted" else None
+
+    def restore_experiment(self, experiment_id: str, name: str) -> None:
+        with self._call(f"restore experiment {name}", needs=f"CAN_MANAGE on experiment {name}"):
+            self.client.experiments.restore_experiment(experiment_id)
 
     def delete_experiment(self, experiment_id: str, name: str) -> None:
         with self._call(f"delete experiment {name}", needs=f"CAN_MANAGE on experiment {name}"):
@@ -386,6 +396,14 @@ class DryRunWorkspace:
     def experiment_id(self, name: str) -> str:
         self._would("GET", "/api/2.0/mlflow/experiments/get-by-name", {"experiment_name": name})
         return "<experiment id>"
+
+    def experiment(self, name: str) -> None:
+        self._would("GET", "/api/2.0/mlflow/experiments/get-by-name", {"experiment_name": name},
+                    note="then POST /api/2.0/mlflow/experiments/restore if it is deleted (MLflow refuses to log to it)")
+        return None
+
+    def restore_experiment(self, experiment_id: str, name: str) -> None:
+        self._would("POST", "/api/2.0/mlflow/experiments/restore", {"experiment_id": experiment_id})
 
     def delete_experiment(self, experiment_id: str, name: str) -> None:
         self._would("POST", "/api/2.0/mlflow/experiments/delete", {"experiment_id": experiment_id}, note="if it exists")

@@ -12,6 +12,7 @@ from .. import lab
 from . import copies, matrix, runs, spec
 from .client import local_notebooks
 from .errors import DeployError
+from .experiments import restore_deleted, restored_line
 
 
 def deploy(ws, args, say) -> int:
@@ -61,6 +62,8 @@ def run(ws, args, say) -> int:
         return matrix.run(ws, args, say, notebooks, experiments)
     if args.cluster_id:
         ws.require_cluster(args.cluster_id)
+    for name in restore_deleted(ws, [experiments.of(notebook) for notebook in notebooks]):
+        say(restored_line(name))
     node_type = args.node_type or spec.NODE_TYPES[ws.cloud()]
     tasks = []
     for notebook in notebooks:

@@ -23,6 +23,7 @@ from .. import lab
 from ..text import format_table
 from . import runs, spec
 from .errors import DeployError
+from .experiments import restore_deleted, restored_line
 
 
 def parse_runtimes(text: str) -> list[str]:
@@ -120,6 +121,9 @@ def run(ws, args, say, notebooks: list[spec.LabNotebook], experiments: spec.Expe
                           **({"data_path": args.data_path} if args.data_path else {})}  # fmt: skip
             cluster = spec.cluster(node_type, key, workers=args.num_workers if notebook.uses_spark else 0)
             tasks.append(spec.notebook_task(_task_key(notebook, runtime), notebook, parameters, cluster))
+    names = [experiments.of(notebook, runtime) for runtime, key in keys.items() if key for notebook in notebooks]
+    for name in restore_deleted(ws, names):
+        say(restored_line(name))
     run_id = ws.submit(spec.run_spec(tasks, args.timeout))
     if ws.dry_run:
         say(f"  then GET /api/2.2/jobs/runs/get every {args.poll_seconds:g} s until the run ends, and "
