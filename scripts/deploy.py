@@ -42,7 +42,7 @@ from labtools.lab import (  # noqa: E402
 from labtools.workspace import classroom, commands, connection, matrix  # noqa: E402
 from labtools.workspace.client import DryRunWorkspace, Workspace  # noqa: E402
 from labtools.workspace.errors import DeployError  # noqa: E402
-from labtools.workspace.spec import NODE_TYPES  # noqa: E402
+from labtools.workspace.spec import MAX_PARALLEL, NODE_TYPES  # noqa: E402
 
 _secrets: list[str] = []
 
@@ -118,6 +118,9 @@ def parser() -> argparse.ArgumentParser:
     run_command.add_argument("--experiment-name", metavar="NAME",
                              help=f"the first notebook's MLflow experiment; the Spark ML notebook's is NAME-spark-ml "
                              f"(default: /Users/<you>/{DEPLOY_EXPERIMENT} and {DEPLOY_SPARK_EXPERIMENT})")  # fmt: skip
+    run_command.add_argument("--max-parallel", type=_positive_count, default=MAX_PARALLEL, metavar="N",
+                             help="new clusters running at once; the run says how many clusters and vCPUs it "
+                             "starts (default: %(default)s, which fits a trial subscription's vCPU quota)")  # fmt: skip
     run_command.add_argument("--data-path", help="the notebook's data_path parameter (default: blank)")
     run_command.add_argument("--timeout", type=_positive_int, default=3600,
                              help="seconds to wait for the run before cancelling it (default: 3600)")  # fmt: skip
@@ -150,6 +153,12 @@ def _workspace_path(value: str) -> str:
 def _workers(value: str) -> int:
     if not value.isdigit():
         raise argparse.ArgumentTypeError(f"{value!r} is not a number of workers (0: a single-node cluster)")
+    return int(value)
+
+
+def _positive_count(value: str) -> int:
+    if not value.isdigit() or int(value) == 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of clusters")
     return int(value)
 
 

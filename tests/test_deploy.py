@@ -363,6 +363,8 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
                                        "base_parameters": {"experiment_name": SPARK_EXPERIMENT}}},
     }  # fmt: skip
     assert submit.body["run_name"] == workspace_deploy.RUN_NAME
+    assert "Starts 2 clusters (2 nodes of Standard_D4ds_v5, 4 vCPUs each: 8 vCPUs in all), at most 2 at once" \
+        in result.stdout  # fmt: skip
 
     run_id = max(stub.runs)
     lines = result.stdout.splitlines()
@@ -757,3 +759,21 @@ def test_a_failed_tasks_error_is_read_without_colour_codes():
     told = runs.outcome(Workspace(), task)
     assert told.error == "LabDataError: /dbfs/missing.csv: no such file."
     assert told.trace == ["LabDataError Traceback", "----> 1 x"]
+
+
+def test_the_guides_cluster_policy_for_learners_fixes_the_labs_own_cluster():
+    """The policy docs/deploy.md gives an instructor allows exactly the cluster `run` and the bundle use."""
+    import re
+
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = guide.split("### What each learner needs to run the notebooks", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```json\n(.*?)```", section, re.DOTALL)
+    policy = json.loads(block)
+    fixed = {key: rule["value"] for key, rule in policy.items() if rule["type"] == "fixed"}
+    flat = {}
+    for key, value in spec.single_node_cluster(spec.NODE_TYPES["azure"]).items():
+        nested = isinstance(value, dict)  # spark_conf, custom_tags: the policy names their keys with a dot
+        flat.update({f"{key}.{inner}": item for inner, item in value.items()} if nested else {key: value})
+    assert fixed == flat
+    assert policy["autotermination_minutes"]["type"] == "range"  # a learner's cluster stops by itself
+    assert "allow-cluster-create" in section and "Dedicated" in section and "Serverless" in section

@@ -157,6 +157,9 @@ def test_a_workspace_with_none_of_them_submits_nothing(stub, home):
 def test_dry_run_shows_the_matrix_without_credentials(stub, home):
     result = run_deploy("run", "--runtime", "all", "--dry-run", host=stub.url, home=home, token=None)
     assert result.returncode == 0, result.stderr
+    # What it would start, before anything starts: 8 single-node clusters of 4 vCPUs, 2 at a time by default.
+    assert ("Starts 8 clusters (8 nodes of Standard_D4ds_v5, 4 vCPUs each: 32 vCPUs in all), at most 2 at once "
+            "(8 vCPUs; --max-parallel 2)") in result.stdout  # fmt: skip
     assert "GET /api/2.1/clusters/spark-versions" in result.stdout
     [submit] = [line for line in result.stdout.splitlines() if "POST /api/2.2/jobs/runs/submit" in line]
     assert all(f"<{runtime} LTS ML key>" in submit for runtime in KEYS)
@@ -201,3 +204,50 @@ def test_verbose_logs_the_matrix_calls_but_never_the_token(stub, home):
     assert "/api/2.1/clusters/spark-versions" in result.stderr and "/jobs/runs/get-output" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
     assert any(request.authorized for request in stub.requests)  # the stub did get the token
+
+
+def test_max_parallel_chains_the_tasks_so_that_no_more_clusters_run_at_once(stub, home):
+    """Eight 4-vCPU clusters at once exceed a trial subscription's quota: by default two run at a time, each
+    task after the one two places before it, whatever that one's result (run_if ALL_DONE)."""
+    stub.outcome_by_spark_version = {KEYS["15.4"]: "FAILED"}
+    result = run_deploy("run", "--runtime", "all", *FAST, host=stub.url, home=home)
+    assert result.returncode == 1  # 15.4 failed; the others still ran
+    [submit] = stub.calls("POST", "/jobs/runs/submit")
+    tasks = submit.body["tasks"]
+    for index, task in enumerate(tasks):
+        if index < 2:
+            assert "depends_on" not in task
+        else:
+            assert task["depends_on"] == [{"task_key": tasks[index - 2]["task_key"]}] and task["run_if"] == "ALL_DONE"
+    rows = table_rows(result.stdout)
+    assert all("SUCCESS" in rows[runtime, notebook] for runtime in ["16.4", "17.3", "18"] for notebook in ["01", "02"])
+    assert "at most 2 at once" in result.stdout
+    # Never more than two tasks of the run were running at once.
+    assert stub.most_tasks_running_at_once == 2
+
+    stub.requests.clear()
+    wide = run_deploy("run", "--runtime", "all", "--max-parallel", "8", *FAST, host=stub.url, home=home)
+    assert wide.returncode == 1
+    [submit] = stub.calls("POST", "/jobs/runs/submit")
+    assert not any("depends_on" in task for task in submit.body["tasks"])
+    assert "at most 8 at once (32 vCPUs; --max-parallel 8)" in wide.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_max_parallel_must_be_a_positive_number(stub, home, value):
+    result = run_deploy("run", "--runtime", "all", "--max-parallel", value, host=stub.url, home=home)
+    assert result.returncode == 2 and "argument --max-parallel: " in result.stderr
+    assert stub.requests == []
+
+
+def test_each_submit_carries_an_idempotency_token_so_a_retry_cannot_start_a_second_run(stub, home):
+    result = run_deploy("run", "--runtime", "17.3", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    again = run_deploy("run", "--runtime", "17.3", *FAST, host=stub.url, home=home)
+    assert again.returncode == 0, again.stderr
+    tokens = [request.body["idempotency_token"] for request in stub.calls("POST", "/jobs/runs/submit")]
+    assert len(tokens) == 2 and tokens[0] != tokens[1] and all(0 < len(token) <= 64 for token in tokens)
+    # The same request sent twice (as the SDK retries it) is one run, as the jobs service promises.
+    body = stub.calls("POST", "/jobs/runs/submit")[0].body
+    before = len(stub.runs)
+    assert stub.submit(dict(body))["run_id"] == stub.submit(dict(body))["run_id"] and len(stub.runs) == before

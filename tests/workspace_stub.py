@@ -108,6 +108,8 @@ class State:
 
 
 PENDING = State("PENDING", message="Waiting for cluster")
+BLOCKED = State("BLOCKED", message="Waiting for upstream tasks")
+UPSTREAM_FAILED = State("SKIPPED", "UPSTREAM_FAILED", "Upstream task failed.", "SKIPPED", "CLIENT_ERROR")
 RUNNING = State("RUNNING", message="In run")
 TERMINATING = State("TERMINATING", message="Cancelling the run")
 CANCELLED = State("TERMINATED", "CANCELED", "Run cancelled.", "USER_CANCELED", "CLIENT_ERROR")
@@ -125,7 +127,7 @@ SCRIPTS = {
 }  # fmt: skip
 TERMINAL = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
 # What the stub keeps on a task run for itself; never part of an answer.
-PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits", "error")
+PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits", "error", "first_step")
 NOTEBOOK_ERROR = "LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter."
 # What mlflow.set_experiment raises for an experiment in the deleted state (mlflow/tracking/fluent.py).
 DELETED_EXPERIMENT_ERROR = (
@@ -187,6 +189,9 @@ class WorkspaceStub:
         self.missing_cluster_status = 404
         self.sends_deprecated_state = True  # False: runs carry only `status`, as the SDK would have us read
         self.page_size = 2  # small, so that listing runs takes several pages
+        self.idempotency_tokens: dict[str, int] = {}
+        self._ended_states: dict[tuple[int, str], State] = {}
+        self.most_tasks_running_at_once = 0  # over every run: what a vCPU quota would have to allow
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -450,7 +455,23 @@ class WorkspaceStub:
             raise bad(f"Task keys must be unique within a run: {sorted(keys)}")
         for task in tasks:
             self._check_task(task)
-        return {"run_id": self._new_run(request)}
+            for upstream in task.get("depends_on") or []:
+                if upstream["task_key"] not in keys or upstream["task_key"] == task["task_key"]:
+                    raise bad(f"Task {task['task_key']} depends on {upstream['task_key']!r}, not another task of "
+                              "the run")  # fmt: skip
+        token = request.get("idempotency_token")
+        if token is not None:
+            if len(token) > 64:
+                raise bad("idempotency_token must have at most 64 characters")
+            if token in self.idempotency_tokens:
+                # The jobs service returns the run this token started, and starts no other.
+                if self.idempotency_tokens[token] not in self.runs:
+                    raise bad(f"The run with idempotency token {token} was deleted.")
+                return {"run_id": self.idempotency_tokens[token]}
+        run_id = self._new_run(request)
+        if token is not None:
+            self.idempotency_tokens[token] = run_id
+        return {"run_id": run_id}
 
     def _check_task(self, task: dict) -> None:
         key = task["task_key"]
@@ -488,9 +509,12 @@ class WorkspaceStub:
                                               "RESOURCE_NOT_FOUND", "CLIENT_ERROR")]  # fmt: skip
             # What the notebook returns is decided by its source at the time the run starts.
             exits = exits_with_a_result(self.objects.get(path, {}).get("content", b""))
+            # A task that depends on others is BLOCKED until they end; "first_step" is the poll it started at.
+            waits = bool(task.get("depends_on"))
             tasks.append({**task, "run_id": self._next_id, "script": list(task_script), "outcome": outcome,
-                          "exits": exits})  # fmt: skip
-        # "step" is the index in each task's script of the state the last runs/get showed.
+                          "exits": exits, "first_step": None if waits else 0,
+                          **({} if waits else {"start_time": self.clock_ms})})  # fmt: skip
+        # "step" counts the runs/get polls; a task shows the state at (step - its first_step) of its script.
         self.runs[run_id] = {"run_id": run_id, "run_name": request.get("run_name", "Untitled"), "tasks": tasks,
                              "step": -1, "start_time": self.clock_ms}  # fmt: skip
         return run_id
@@ -503,7 +527,21 @@ class WorkspaceStub:
 
     @staticmethod
     def _task_state(run, task) -> State:
-        return task["script"][min(max(run["step"], 0), len(task["script"]) - 1)]
+        if task["first_step"] is None:
+            return BLOCKED
+        return task["script"][min(max(run["step"] - task["first_step"], 0), len(task["script"]) - 1)]
+
+    def _start_unblocked(self, run, ended: set[str], now: int) -> None:
+        """Start each blocked task whose upstream tasks have all ended (as the last poll showed them)."""
+        for task in run["tasks"]:
+            upstream = [dependency["task_key"] for dependency in task.get("depends_on") or []]
+            if task["first_step"] is not None or not all(key in ended for key in upstream):
+                continue
+            task["first_step"], task["start_time"] = run["step"], now
+            failed = [key for key in upstream if self._ended_states[run["run_id"], key].result != "SUCCESS"]
+            if failed and task.get("run_if", "ALL_SUCCESS") == "ALL_SUCCESS":
+                # The default run_if: an upstream failure means this task never runs.
+                task["script"] = [UPSTREAM_FAILED]
 
     def _run_state(self, run) -> State:
         states = [self._task_state(run, task) for task in run["tasks"]]
@@ -519,6 +557,8 @@ class WorkspaceStub:
         for life in ("TERMINATING", "RUNNING"):
             if any(state.life == life for state in states):
                 return State(life, message="In run")
+        if any(state.life in TERMINAL for state in states):  # some done, the next ones starting
+            return State("RUNNING", message="In run")
         return PENDING
 
     @staticmethod
@@ -554,16 +594,22 @@ class WorkspaceStub:
     def _describe_task(self, run, task) -> dict:
         state = self._task_state(run, task)
         described = {key: value for key, value in task.items() if key not in PRIVATE_TASK_KEYS}
-        described.update(**self._states_json(state), start_time=run["start_time"],
-                         run_page_url=f"{self.url}/jobs/runs/{task['run_id']}")  # fmt: skip
+        described.update(**self._states_json(state), run_page_url=f"{self.url}/jobs/runs/{task['run_id']}")
         if "end_time" in task:
             described["end_time"] = task["end_time"]
         return described
 
     def get_run(self, request):
         run = self._run(request["run_id"])
+        before = {task["task_key"]: self._task_state(run, task) for task in run["tasks"]}
+        self._ended_states.update({(run["run_id"], key): state for key, state in before.items()
+                                   if state.life in TERMINAL})  # fmt: skip
+        now = self.clock_ms
         run["step"] += 1  # one step per poll
         self.clock_ms += 60_000
+        self._start_unblocked(run, {key for key, state in before.items() if state.life in TERMINAL}, now)
+        running = sum(self._task_state(run, task).life == "RUNNING" for task in run["tasks"])
+        self.most_tasks_running_at_once = max(self.most_tasks_running_at_once, running)
         for task in run["tasks"]:
             state = self._task_state(run, task)
             if state.life in TERMINAL and "end_time" not in task:
@@ -574,7 +620,7 @@ class WorkspaceStub:
                 existing = self.experiments.get(name) if name else None
                 if existing and existing["lifecycle_stage"] == "deleted":
                     task["error"] = DELETED_EXPERIMENT_ERROR.format(name=name)
-                    task["script"] = task["script"][: run["step"] + 1] + [SCRIPTS["FAILED"][-1]]
+                    task["script"] = task["script"][: run["step"] - task["first_step"] + 1] + [SCRIPTS["FAILED"][-1]]
                 elif name and not existing:
                     self._next_id += 1
                     self.experiments[name] = {"experiment_id": str(self._next_id), "name": name,
@@ -639,9 +685,12 @@ class WorkspaceStub:
         run = self._run(request["run_id"])
         run["step"] = step = max(run["step"], 0)
         for task in run["tasks"]:
-            if self._task_state(run, task).life not in TERMINAL:
+            if task["first_step"] is None:  # never started: cancelled as it is
+                task["first_step"], task["script"] = step, [CANCELLED]
+            elif self._task_state(run, task).life not in TERMINAL:
                 # The service stops the cluster first: the next polls see TERMINATING, then TERMINATED.
-                shown = [task["script"][min(index, len(task["script"]) - 1)] for index in range(step + 1)]
+                shown = [task["script"][min(index, len(task["script"]) - 1)]
+                         for index in range(step - task["first_step"] + 1)]  # fmt: skip
                 task["script"] = shown + [TERMINATING] * POLLS_WHILE_TERMINATING + [CANCELLED]
         return {}
 

@@ -248,9 +248,8 @@ class Workspace:
 
         tasks = [SubmitTask.from_dict(task) for task in spec["tasks"]]
         with self._call("submit the run (jobs/runs/submit)", needs="permission to create clusters, or --cluster-id"):
-            waiter = self.client.jobs.submit(
-                run_name=spec["run_name"], timeout_seconds=spec["timeout_seconds"], tasks=tasks
-            )
+            waiter = self.client.jobs.submit(run_name=spec["run_name"], timeout_seconds=spec["timeout_seconds"],
+                                             tasks=tasks, idempotency_token=spec["idempotency_token"])  # fmt: skip
         return waiter.run_id
 
     def run(self, run_id: int):

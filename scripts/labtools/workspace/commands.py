@@ -70,7 +70,9 @@ def run(ws, args, say) -> int:
         cluster = args.cluster_id or spec.cluster(node_type, workers=args.num_workers if notebook.uses_spark else 0)
         tasks.append(spec.notebook_task(notebook.task_key, notebook, parameters(args, experiments.of(notebook)),
                                         cluster))  # fmt: skip
-    run_id = ws.submit(spec.run_spec(tasks, args.timeout))
+    submitted = spec.run_spec(tasks, args.timeout, args.max_parallel)
+    say(spec.compute(submitted["tasks"], args.max_parallel))
+    run_id = ws.submit(submitted)
     if ws.dry_run:
         say(f"  then GET /api/2.2/jobs/runs/get every {args.poll_seconds:g} s until the run ends (POST runs/cancel "
             f"after {args.timeout} s), and GET /api/2.2/jobs/runs/get-output of a failed task")  # fmt: skip

@@ -124,7 +124,9 @@ def run(ws, args, say, notebooks: list[spec.LabNotebook], experiments: spec.Expe
     names = [experiments.of(notebook, runtime) for runtime, key in keys.items() if key for notebook in notebooks]
     for name in restore_deleted(ws, names):
         say(restored_line(name))
-    run_id = ws.submit(spec.run_spec(tasks, args.timeout))
+    submitted = spec.run_spec(tasks, args.timeout, args.max_parallel)
+    say(spec.compute(submitted["tasks"], args.max_parallel))
+    run_id = ws.submit(submitted)
     if ws.dry_run:
         say(f"  then GET /api/2.2/jobs/runs/get every {args.poll_seconds:g} s until the run ends, and "
             "GET /api/2.2/jobs/runs/get-output of each task (the notebook's summary, or its error)")  # fmt: skip
