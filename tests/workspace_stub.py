@@ -36,6 +36,53 @@ Faults to inject: a token it rejects (401), folders the user may not write to (4
 not an admin, an unknown cluster (404, or the 400 "does not exist" some workspaces send), runtimes the
 workspace does not offer, a task that fails, never finishes, or whose cluster never starts (every task,
 the tasks of one runtime, or the tasks of one notebook).
+
+Known differences from a real workspace, and what a test passing here would therefore not show:
+
+the stub                               | a real workspace                       | what a test would miss
+-------------------------------------- | -------------------------------------- | ------------------------------------
+never queues a run: a submitted run is | may hold a run QUEUED                  | time spent queued counting against
+PENDING at once                        | (`status.queue_details`) when the      | `--timeout`; how the queue message
+                                       | workspace's concurrent-run limit is    | reads
+                                       | reached                                |
+
+a task with `depends_on` is BLOCKED    | BLOCKED too; when and with which       | the real messages; a task skipped
+until its upstream tasks end, and      | message a task leaves it is the        | for a reason other than an upstream
+starts at the next poll                | service's                              | failure
+
+`runs/get-output` of a task that never | its answer for such a task is          | deploy.py treats both as "no
+started (its cluster failed) is a 400  | unverified (an error, or an output     | output"; an answer of another shape
+                                       | with no result)                        |
+
+any caller may submit runs on new      | needs the *Allow unrestricted cluster  | the message a caller without the
+clusters                               | creation* entitlement or *Can use* on  | entitlement gets
+                                       | a cluster policy; without, runs/submit |
+                                       | is a 403                               |
+
+no vCPU quota: clusters always start,  | a cluster over the subscription's vCPU | whether `--max-parallel 2` fits a
+unless NO_CLUSTER is injected          | quota never starts (CLOUD_FAILURE,     | given subscription
+(`most_tasks_running_at_once` counts   | QuotaExceeded), per VM family and      |
+what a quota would have to allow)      | region                                 |
+
+every user has a home folder; an admin | a home folder may appear only at the   | a learner added to the workspace who
+may write to any, others only where    | user's first login; a non-admin may    | never logged in
+`deny()` does not refuse               | not write to other users' folders      |
+
+`export` returns a notebook's bytes    | may normalise a notebook's source      | code that compares an export with
+exactly as imported                    | (unverified)                           | the local file (copies.py compares
+                                       |                                        | exports with exports, so it does
+                                       |                                        | not)
+
+`import` AUTO: a notebook by the `#    | AUTO decides by extension and header   | a file whose extension makes the
+Databricks notebook source` header,    |                                        | service read it otherwise
+anything else a file                   |                                        |
+
+experiments: restore and delete as     | Databricks' managed MLflow; a deleted  | messages of the managed service; a
+open-source MLflow's store; nothing is | experiment is purged after 30 days     | name free again after the purge
+ever purged                            |                                        |
+
+one `runs/get` poll is one minute of   | minutes per state, whatever the        | real durations
+run time                               | polling                                |
 """
 
 from __future__ import annotations
