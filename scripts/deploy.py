@@ -42,6 +42,7 @@ from labtools.lab import (  # noqa: E402
 from labtools.workspace import classroom, commands, connection, matrix  # noqa: E402
 from labtools.workspace.client import DryRunWorkspace, Workspace  # noqa: E402
 from labtools.workspace.errors import DeployError  # noqa: E402
+from labtools.workspace.options import CleanUpOptions, DeployOptions, Options, RunOptions  # noqa: E402
 from labtools.workspace.spec import MAX_PARALLEL, NODE_TYPES  # noqa: E402
 
 _secrets: list[str] = []
@@ -168,6 +169,21 @@ def _positive_int(value: str) -> int:
     return int(value)
 
 
+def options_of(args: argparse.Namespace) -> Options:
+    """The command's own options, typed and frozen: all the workspace modules read (never the namespace)."""
+    if args.command == "deploy":
+        return DeployOptions(folder=args.folder, lang=args.lang, learners=args.learners, group=args.group,
+                             force=args.force)  # fmt: skip
+    if args.command == "run":
+        return RunOptions(folder=args.folder, runtime=args.runtime, cluster_id=args.cluster_id,
+                          node_type=args.node_type, num_workers=args.num_workers, max_parallel=args.max_parallel,
+                          experiment_name=args.experiment_name, data_path=args.data_path, timeout=args.timeout,
+                          poll_seconds=args.poll_seconds)  # fmt: skip
+    return CleanUpOptions(folder=args.folder, lang=args.lang, learners=args.learners, group=args.group,
+                          delete_experiment=args.delete_experiment, experiment_name=args.experiment_name,
+                          poll_seconds=args.poll_seconds)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     cli = parser()
     args = cli.parse_args(argv)
@@ -179,13 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     handler.addFilter(_RedactingFilter())
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler],
                         format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    options = options_of(args)
     try:
         if args.dry_run:
             say(f"Dry run: the calls `{args.command}` would make. Nothing is sent; no credentials are needed.")
-        if getattr(args, "learners", None) or getattr(args, "group", None):
-            return CLASS_COMMANDS[args.command](lambda profile: _open(profile, args), profiles, args, say)
+        if getattr(options, "learners", None) or getattr(options, "group", None):
+            return CLASS_COMMANDS[args.command](lambda profile: _open(profile, args), profiles, options, say)
         return commands.in_each_workspace(lambda profile: _open(profile, args), profiles, COMMANDS[args.command],
-                                          args, say)  # fmt: skip
+                                          options, say)  # fmt: skip
     except DeployError as error:
         say(f"deploy.py {args.command}: {error}", err=True)
         return 1

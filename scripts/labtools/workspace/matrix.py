@@ -24,6 +24,7 @@ from ..text import format_table
 from . import runs, spec
 from .errors import DeployError
 from .experiments import restore_deleted, restored_line
+from .options import RunOptions
 
 
 def parse_runtimes(text: str) -> list[str]:
@@ -96,10 +97,11 @@ class Row:
         return self.result == "SUCCESS"
 
 
-def run(ws, args, say, notebooks: list[spec.LabNotebook], experiments: spec.Experiments) -> int:
-    if args.cluster_id:
+def run(ws, options: RunOptions, say, notebooks: list[spec.LabNotebook],
+        experiments: spec.Experiments) -> int:
+    if options.cluster_id:
         raise DeployError("--runtime runs each runtime on a new job cluster of its own; leave out --cluster-id")
-    runtimes = parse_runtimes(args.runtime)
+    runtimes = parse_runtimes(options.runtime)
     listed = ws.spark_versions()
     keys = {runtime: resolve(runtime, listed) if listed is not None else f"<{runtime} LTS ML key>"
             for runtime in runtimes}  # fmt: skip
@@ -108,8 +110,8 @@ def run(ws, args, say, notebooks: list[spec.LabNotebook], experiments: spec.Expe
         say(f"{ws.host} does not offer the LTS ML runtime {', '.join(missing)} (it offers "
             f"{', '.join(offered(listed)) or 'none'}): the matrix runs without it", err=True)  # fmt: skip
     if len(missing) == len(runtimes):
-        raise DeployError(f"{ws.host} offers none of the runtimes asked for ({args.runtime})")
-    node_type = args.node_type or spec.NODE_TYPES[ws.cloud()]
+        raise DeployError(f"{ws.host} offers none of the runtimes asked for ({options.runtime})")
+    node_type = options.node_type or spec.NODE_TYPES[ws.cloud()]
     tasks, rows = [], {}
     for runtime, key in keys.items():
         for notebook in notebooks:
@@ -118,23 +120,23 @@ def run(ws, args, say, notebooks: list[spec.LabNotebook], experiments: spec.Expe
                 row.result, row.error = "NOT OFFERED", f"{ws.host} has no {runtime} LTS ML runtime"
                 continue
             parameters = {"experiment_name": experiments.of(notebook, runtime),
-                          **({"data_path": args.data_path} if args.data_path else {})}  # fmt: skip
-            cluster = spec.cluster(node_type, key, workers=args.num_workers if notebook.uses_spark else 0)
+                          **({"data_path": options.data_path} if options.data_path else {})}  # fmt: skip
+            cluster = spec.cluster(node_type, key, workers=options.num_workers if notebook.uses_spark else 0)
             tasks.append(spec.notebook_task(_task_key(notebook, runtime), notebook, parameters, cluster))
     names = [experiments.of(notebook, runtime) for runtime, key in keys.items() if key for notebook in notebooks]
     for name in restore_deleted(ws, names):
         say(restored_line(name))
-    submitted = spec.run_spec(tasks, args.timeout, args.max_parallel)
-    say(spec.compute(submitted["tasks"], args.max_parallel))
+    submitted = spec.run_spec(tasks, options.timeout, options.max_parallel)
+    say(spec.compute(submitted["tasks"], options.max_parallel))
     run_id = ws.submit(submitted)
     if ws.dry_run:
-        say(f"  then GET /api/2.2/jobs/runs/get every {args.poll_seconds:g} s until the run ends, and "
+        say(f"  then GET /api/2.2/jobs/runs/get every {options.poll_seconds:g} s until the run ends, and "
             "GET /api/2.2/jobs/runs/get-output of each task (the notebook's summary, or its error)")  # fmt: skip
         return 0
     offered_runtimes = ", ".join(runtime for runtime, key in keys.items() if key)
     say(f"Submitted run {run_id}: {len(tasks)} tasks, one per runtime ({offered_runtimes}) and notebook "
         f"({', '.join(notebook.file.stem.split('-')[0] for notebook in notebooks)})")  # fmt: skip
-    ended = runs.wait(ws, run_id, args.timeout, args.poll_seconds, say)
+    ended = runs.wait(ws, run_id, options.timeout, options.poll_seconds, say)
     for task in ended.tasks or []:
         _fill(rows[task.task_key], runs.outcome(ws, task), task)
     say(*table(list(rows.values())).splitlines())
