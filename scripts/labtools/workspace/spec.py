@@ -19,7 +19,8 @@ NODE_TYPES = {"azure": "Standard_D4ds_v5", "aws": "m5d.xlarge", "gcp": "n2-stand
 # The vCPUs of each VM type above (the clouds' published sizes), to say what a run will take of a quota.
 NODE_VCPUS = {"Standard_D4ds_v5": 4, "m5d.xlarge": 4, "n2-standard-4": 4}
 # How many new clusters a run starts at once by default: two 4-vCPU clusters, 8 vCPUs, fit the small vCPU
-# quota of a trial or course subscription (often 10 per VM family and region); more with --max-parallel.
+# quota of a trial or course subscription (often about 10 per VM family and region: unverified, see
+# docs/deploy.md); more with --max-parallel.
 MAX_PARALLEL = 2
 
 
