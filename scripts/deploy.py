@@ -42,7 +42,8 @@ from labtools.lab import (  # noqa: E402
 from labtools.workspace import classroom, commands, connection, matrix  # noqa: E402
 from labtools.workspace.client import DryRunWorkspace, Workspace  # noqa: E402
 from labtools.workspace.errors import DeployError  # noqa: E402
-from labtools.workspace.spec import NODE_TYPES  # noqa: E402
+from labtools.workspace.options import CleanUpOptions, DeployOptions, Options, RunOptions  # noqa: E402
+from labtools.workspace.spec import MAX_PARALLEL, NODE_TYPES  # noqa: E402
 
 _secrets: list[str] = []
 
@@ -99,8 +100,11 @@ def parser() -> argparse.ArgumentParser:
         epilog="Run `deploy.py <command> --help` for a command's options; docs/deploy.md has the details.",
     )  # fmt: skip
     commands = main.add_subparsers(dest="command", required=True, metavar="{deploy,run,clean-up}")
-    commands.add_parser("deploy", parents=[common, learners, language],
-                        help="import the notebooks (SOURCE, PYTHON, overwrite)")  # fmt: skip
+    deploy_command = commands.add_parser("deploy", parents=[common, learners, language],
+                                         help="import the notebooks and the lab's data (an edited copy is kept)")
+    deploy_command.add_argument("--force", action="store_true",
+                                help="replace notebooks edited in the workspace since they were deployed, each "
+                                "after saving it beside as '<name> (backup <time>)' (default: keep them)")  # fmt: skip
 
     run_command = commands.add_parser("run", parents=[common], help="run the lab notebooks once and wait for them")
     run_command.add_argument("--runtime", type=_runtimes, metavar="LIST",
@@ -115,6 +119,9 @@ def parser() -> argparse.ArgumentParser:
     run_command.add_argument("--experiment-name", metavar="NAME",
                              help=f"the first notebook's MLflow experiment; the Spark ML notebook's is NAME-spark-ml "
                              f"(default: /Users/<you>/{DEPLOY_EXPERIMENT} and {DEPLOY_SPARK_EXPERIMENT})")  # fmt: skip
+    run_command.add_argument("--max-parallel", type=_positive_count, default=MAX_PARALLEL, metavar="N",
+                             help="new clusters running at once; the run says how many clusters and vCPUs it "
+                             "starts (default: %(default)s, which fits a trial subscription's vCPU quota)")  # fmt: skip
     run_command.add_argument("--data-path", help="the notebook's data_path parameter (default: blank)")
     run_command.add_argument("--timeout", type=_positive_int, default=3600,
                              help="seconds to wait for the run before cancelling it (default: 3600)")  # fmt: skip
@@ -150,10 +157,31 @@ def _workers(value: str) -> int:
     return int(value)
 
 
+def _positive_count(value: str) -> int:
+    if not value.isdigit() or int(value) == 0:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of clusters")
+    return int(value)
+
+
 def _positive_int(value: str) -> int:
     if not value.isdigit() or int(value) == 0:
         raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of seconds")
     return int(value)
+
+
+def options_of(args: argparse.Namespace) -> Options:
+    """The command's own options, typed and frozen: all the workspace modules read (never the namespace)."""
+    if args.command == "deploy":
+        return DeployOptions(folder=args.folder, lang=args.lang, learners=args.learners, group=args.group,
+                             force=args.force)  # fmt: skip
+    if args.command == "run":
+        return RunOptions(folder=args.folder, runtime=args.runtime, cluster_id=args.cluster_id,
+                          node_type=args.node_type, num_workers=args.num_workers, max_parallel=args.max_parallel,
+                          experiment_name=args.experiment_name, data_path=args.data_path, timeout=args.timeout,
+                          poll_seconds=args.poll_seconds)  # fmt: skip
+    return CleanUpOptions(folder=args.folder, lang=args.lang, learners=args.learners, group=args.group,
+                          delete_experiment=args.delete_experiment, experiment_name=args.experiment_name,
+                          poll_seconds=args.poll_seconds)  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,13 +195,14 @@ def main(argv: list[str] | None = None) -> int:
     handler.addFilter(_RedactingFilter())
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, handlers=[handler],
                         format="%(levelname)s %(name)s: %(message)s")  # fmt: skip
+    options = options_of(args)
     try:
         if args.dry_run:
             say(f"Dry run: the calls `{args.command}` would make. Nothing is sent; no credentials are needed.")
-        if getattr(args, "learners", None) or getattr(args, "group", None):
-            return CLASS_COMMANDS[args.command](lambda profile: _open(profile, args), profiles, args, say)
+        if getattr(options, "learners", None) or getattr(options, "group", None):
+            return CLASS_COMMANDS[args.command](lambda profile: _open(profile, args), profiles, options, say)
         return commands.in_each_workspace(lambda profile: _open(profile, args), profiles, COMMANDS[args.command],
-                                          args, say)  # fmt: skip
+                                          options, say)  # fmt: skip
     except DeployError as error:
         say(f"deploy.py {args.command}: {error}", err=True)
         return 1

@@ -427,3 +427,20 @@ def test_the_clusters_share_their_settings_through_anchors_not_copies():
     assert text.count("data_security_mode:") == 1 and text.count("node_type_id:") == 1
     # The CLI merges only an alias (`<<: *name`), not a mapping written in place (`<<: &name {...}`).
     assert "<<: &" not in text
+
+
+def test_the_runtime_keys_are_variables_in_the_form_a_workspace_lists_and_the_guide_names_them(config):
+    """Each runtime of the matrix is a variable a user overrides (--var), whose default the resolver of
+    `deploy.py run --runtime` would take for that runtime; the deploy guide lists them, says which are
+    unverified, and how to list a workspace's own keys."""
+    from labtools.lab import LTS_ML_RUNTIMES
+    from labtools.workspace import matrix
+
+    variables = {name: variable.get("default") for name, variable in config["variables"].items()}
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    for runtime in LTS_ML_RUNTIMES:
+        key = variables[f"spark_version_{runtime.replace('.', '_')}"]
+        assert matrix.resolve(runtime, [(key, f"{runtime} LTS ML (includes Apache Spark)")]) == key, key
+        assert f"`{key}`" in guide, key
+    assert variables["spark_version_18"] == "18.x-cpu-ml-scala2.13"  # the release is "18 LTS", not "18.0"
+    assert "databricks clusters spark-versions" in guide and "unverified" in guide

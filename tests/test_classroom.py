@@ -54,7 +54,7 @@ def test_deploy_gives_each_learner_a_copy_and_reports_each(stub, home, learners_
     assert result.returncode == 1, result.stderr  # a row failed
     table = rows(result.stdout)
     assert set(table) == {"ana@example.com", "bo@example.com", "nobody@example.com"}
-    assert "deployed (4 notebooks)" in table["ana@example.com"]
+    assert "deployed (4 notebooks and the lab's data)" in table["ana@example.com"]
     assert "/Users/ana@example.com/dp090-mlflow-lab" in table["ana@example.com"]
     assert "permission denied (HTTP 403)" in table["bo@example.com"]
     assert "has no user nobody@example.com" in table["nobody@example.com"]
@@ -148,7 +148,8 @@ def test_dry_run_lists_every_call_for_every_learner_without_credentials(stub, ho
         folder = f"/Users/{learner}/dp090-mlflow-lab/"
         imports = [line for line in result.stdout.splitlines()
                    if "POST /api/2.0/workspace/import" in line and folder in line]  # fmt: skip
-        assert len(imports) == len(LAB_FILES), learner
+        assert len(imports) == len(LAB_FILES) + 2, learner  # the notebooks, the lab's data, the manifest
+        assert sum(f"{folder}data/nyc-taxi.csv" in line for line in imports) == 1
 
 
 @pytest.mark.parametrize(
@@ -252,3 +253,65 @@ def test_verbose_logs_the_class_calls_but_never_a_token(stub, home, learners_fil
     for file in home.rglob("*"):
         if file.is_file() and file.name != ".databrickscfg":
             assert TOKEN.encode() not in file.read_bytes() and OTHER_TOKEN.encode() not in file.read_bytes(), file
+
+
+def test_deploying_again_keeps_a_learners_edit_and_force_replaces_it_after_a_backup(stub, home, learners_file):
+    """Re-running the class deploy after class has begun: a notebook a learner changed is kept (their row says
+    so), the unchanged ones are updated; --force replaces the edited one only after saving it beside."""
+    learners_file.write_text("\n".join(LEARNERS) + "\n")
+    assert run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home).returncode == 0
+    lab_notebook = ROOT / "notebooks" / "01-using-mlflow-to-track-experiments.py"
+    edited = "/Users/ana@example.com/dp090-mlflow-lab/01-using-mlflow-to-track-experiments"
+    assert stub.objects[edited]["content"] == lab_notebook.read_bytes()
+    # Ana adds a cell in the workspace's editor.
+    stub.objects[edited]["content"] += b"\n# COMMAND ----------\n\nprint('my own cell')\n"
+    mine = stub.objects[edited]["content"]
+
+    again = run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert stub.objects[edited]["content"] == mine  # the edit is still there
+    ana = rows(again.stdout)["ana@example.com"]
+    assert "kept 01-using-mlflow-to-track-experiments (edited since it was deployed" in ana and "--force" in ana
+    assert "updated 3 notebooks" in ana
+    assert "updated: it was already there" in rows(again.stdout)["bo@example.com"]
+    replaced = {request.body["path"] for request in stub.calls("POST", "/workspace/import")[-12:]}
+    assert edited not in replaced and "/Users/bo@example.com/dp090-mlflow-lab/01-using-mlflow-to-track-experiments" \
+        in replaced  # fmt: skip
+
+    forced = run_deploy("deploy", "--learners", str(learners_file), "--force", host=stub.url, home=home)
+    assert forced.returncode == 0, forced.stdout + forced.stderr
+    [backup] = [path for path in stub.objects if path.startswith(edited + " (backup ")]
+    assert stub.objects[backup]["content"] == mine and stub.objects[backup]["object_type"] == "NOTEBOOK"
+    assert stub.objects[edited]["content"] == lab_notebook.read_bytes()
+    assert f"saved the edited 01-using-mlflow-to-track-experiments as '{backup.rsplit('/', 1)[1]}'" in \
+        rows(forced.stdout)["ana@example.com"]  # fmt: skip
+
+    # What --force deployed counts as deployed: the next run updates it without asking.
+    last = run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home)
+    assert "updated: it was already there" in rows(last.stdout)["ana@example.com"]
+
+
+def test_each_learner_gets_the_labs_data_beside_the_notebooks(stub, home, learners_file):
+    """So that the notebooks' search for data/nyc-taxi.csv in their folder finds it: no cluster needs internet."""
+    learners_file.write_text("ana@example.com\n")
+    result = run_deploy("deploy", "--learners", str(learners_file), "--lang", "all", host=stub.url, home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    for folder in ["dp090-mlflow-lab", "dp090-mlflow-lab-ja"]:
+        data = stub.objects[f"/Users/ana@example.com/{folder}/data/nyc-taxi.csv"]
+        assert data["object_type"] == "FILE" and data["content"] == (ROOT / "data" / "nyc-taxi.csv").read_bytes()
+
+
+def test_deploying_after_clean_up_with_experiments_restores_the_learners_deleted_ones(stub, home, learners_file):
+    """A learner runs the notebook by hand into their default experiment: deleted, MLflow would refuse it."""
+    learners_file.write_text("ana@example.com\n")
+    name = "/Users/ana@example.com/dp090-using-mlflow-to-track-experiments"
+    stub.experiments[name] = {"experiment_id": "91", "name": name, "lifecycle_stage": "active"}
+    assert run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home).returncode == 0
+    assert run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url,
+                      home=home).returncode == 0  # fmt: skip
+    assert stub.experiments[name]["lifecycle_stage"] == "deleted"
+    again = run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert stub.experiments[name]["lifecycle_stage"] == "active"
+    assert "restored the deleted experiment dp090-using-mlflow-to-track-experiments" in rows(again.stdout)[
+        "ana@example.com"]  # fmt: skip

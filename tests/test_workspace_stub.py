@@ -168,3 +168,30 @@ def test_an_active_run_cannot_be_deleted(stub):
     call(stub, "GET", "/api/2.2/jobs/runs/get", query=f"run_id={body['run_id']}")  # TERMINATING
     answer = call(stub, "POST", "/api/2.2/jobs/runs/delete", body={"run_id": body["run_id"]})
     assert_rejected(answer, 400, "INVALID_STATE", "active")
+
+
+def test_a_task_has_a_result_only_if_its_notebook_ends_with_dbutils_notebook_exit():
+    """What decides whether the stub returns a summary: the notebook's own last cell, as in a workspace."""
+    from workspace_stub import exits_with_a_result
+
+    header = b"# Databricks notebook source\n"
+    assert exits_with_a_result(header + b"x = 1\n\n# COMMAND ----------\n\ndbutils.notebook.exit('{}')\n")
+    assert not exits_with_a_result(header + b"dbutils.notebook.exit('{}')\n\n# COMMAND ----------\n\nprint(1)\n")
+    assert not exits_with_a_result(header + b"# dbutils.notebook.exit('{}') is commented out\n")
+
+
+def test_the_stubs_docstring_lists_its_known_differences_from_a_workspace():
+    """Each way the stand-in is known to differ is written down, with what a test would miss because of it."""
+    import workspace_stub
+
+    block = workspace_stub.__doc__.split("Known differences from a real workspace", 1)[1]
+    header, rule = [line for line in block.splitlines() if " | " in line][:2]
+    assert [cell.strip() for cell in header.split(" | ")] == ["the stub", "a real workspace", "what a test would miss"]
+    rows = block.split(rule, 1)[1].strip().split("\n\n")  # a blank line between rows
+    assert len(rows) >= 6
+    for row in rows:  # three columns on every line, none of them empty over the row
+        assert all(line.count("|") == 2 for line in row.splitlines()), row
+        assert all(" ".join(line.split("|")[column] for line in row.splitlines()).strip() for column in range(3)), row
+    text = " ".join(" ".join(row.split()) for row in rows)
+    for topic in ["QUEUED", "BLOCKED", "runs/get-output", "entitlement", "quota", "home folder"]:
+        assert topic in text, topic

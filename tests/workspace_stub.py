@@ -7,10 +7,11 @@ keeps its state in memory and answers the endpoints scripts/deploy.py calls thro
 - /.well-known/databricks-config (the SDK's discovery probe, no authentication);
 - SCIM: Me (with the caller's groups: `admins` makes a workspace admin), Users (list with a
   `userName eq "..."` filter, get by id), Groups (list with a `displayName eq "..."` filter);
-- /api/2.0/workspace/mkdirs, import, get-status, list, delete;
+- /api/2.0/workspace/mkdirs, import (SOURCE notebooks; AUTO: a notebook by its header, else a file),
+  export (SOURCE, AUTO), get-status, list, delete;
 - /api/2.1/clusters/get and spark-versions;
 - /api/2.2/jobs/runs/submit, get, get-output, list, cancel, delete;
-- /api/2.0/mlflow/experiments/get-by-name and delete.
+- /api/2.0/mlflow/experiments/get-by-name, delete and restore.
 
 It is strict, so that a deploy it accepts is one a workspace would accept. Every request is checked
 against the SDK method that makes it (tests/workspace_contract.py reads verb, path, parameters and
@@ -27,12 +28,61 @@ Runs follow a script of states, one step per `runs/get`, each task its own: a no
 exist fails the task once it would start; a cancelled run passes through TERMINATING for two polls
 before it is TERMINATED, as the service takes a while to stop a cluster. A task that reaches RUNNING
 "runs the notebook": it creates the experiment named in its parameters, as the lab notebook would,
-and a successful one returns the notebook's summary (`dbutils.notebook.exit`) as its output.
+and a successful one returns the notebook's summary as its output only if the notebook it was given
+ends with `dbutils.notebook.exit(...)` (its source, from the import): otherwise no
+`notebook_output.result`, as a workspace.
 
 Faults to inject: a token it rejects (401), folders the user may not write to (403), a caller who is
 not an admin, an unknown cluster (404, or the 400 "does not exist" some workspaces send), runtimes the
 workspace does not offer, a task that fails, never finishes, or whose cluster never starts (every task,
 the tasks of one runtime, or the tasks of one notebook).
+
+Known differences from a real workspace, and what a test passing here would therefore not show:
+
+the stub                               | a real workspace                       | what a test would miss
+-------------------------------------- | -------------------------------------- | ------------------------------------
+never queues a run: a submitted run is | may hold a run QUEUED                  | time spent queued counting against
+PENDING at once                        | (`status.queue_details`) when the      | `--timeout`; how the queue message
+                                       | workspace's concurrent-run limit is    | reads
+                                       | reached                                |
+
+a task with `depends_on` is BLOCKED    | BLOCKED too; when and with which       | the real messages; a task skipped
+until its upstream tasks end, and      | message a task leaves it is the        | for a reason other than an upstream
+starts at the next poll                | service's                              | failure
+
+`runs/get-output` of a task that never | its answer for such a task is          | deploy.py treats both as "no
+started (its cluster failed) is a 400  | unverified (an error, or an output     | output"; an answer of another shape
+                                       | with no result)                        |
+
+any caller may submit runs on new      | needs the *Allow unrestricted cluster  | the message a caller without the
+clusters                               | creation* entitlement or *Can use* on  | entitlement gets
+                                       | a cluster policy; without, runs/submit |
+                                       | is a 403                               |
+
+no vCPU quota: clusters always start,  | a cluster over the subscription's vCPU | whether `--max-parallel 2` fits a
+unless NO_CLUSTER is injected          | quota never starts (CLOUD_FAILURE,     | given subscription
+(`most_tasks_running_at_once` counts   | QuotaExceeded), per VM family and      |
+what a quota would have to allow)      | region                                 |
+
+every user has a home folder; an admin | a home folder may appear only at the   | a learner added to the workspace who
+may write to any, others only where    | user's first login; a non-admin may    | never logged in
+`deny()` does not refuse               | not write to other users' folders      |
+
+`export` returns a notebook's bytes    | may normalise a notebook's source      | code that compares an export with
+exactly as imported                    | (unverified)                           | the local file (copies.py compares
+                                       |                                        | exports with exports, so it does
+                                       |                                        | not)
+
+`import` AUTO: a notebook by the `#    | AUTO decides by extension and header   | a file whose extension makes the
+Databricks notebook source` header,    |                                        | service read it otherwise
+anything else a file                   |                                        |
+
+experiments: restore and delete as     | Databricks' managed MLflow; a deleted  | messages of the managed service; a
+open-source MLflow's store; nothing is | experiment is purged after 30 days     | name free again after the purge
+ever purged                            |                                        |
+
+one `runs/get` poll is one minute of   | minutes per state, whatever the        | real durations
+run time                               | polling                                |
 """
 
 from __future__ import annotations
@@ -63,7 +113,9 @@ SPARK_VERSIONS = [
     {"key": "16.4.x-cpu-ml-scala2.12", "name": "16.4 LTS ML (includes Apache Spark 3.5.2, Scala 2.12)"},
     {"key": "17.3.x-gpu-ml-scala2.13", "name": "17.3 LTS ML (includes Apache Spark 4.0.0, GPU, Scala 2.13)"},
     {"key": "17.3.x-cpu-ml-scala2.13", "name": "17.3 LTS ML (includes Apache Spark 4.0.0, Scala 2.13)"},
-    {"key": "18.0.x-cpu-ml-scala2.13", "name": "18.0 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)"},
+    # A release named "N LTS" has a key of the form N.x-... (18.x-cpu-ml-scala2.13, as public configurations
+    # use; unverified against a workspace's own list), a maintenance release N.M.x-... as above.
+    {"key": "18.x-cpu-ml-scala2.13", "name": "18 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)"},
 ]
 NODE_TYPES = {"Standard_D4ds_v5", "m5d.xlarge", "n2-standard-4"}
 # The library versions each runtime ships (profiles/*.txt), for the summary a successful task returns.
@@ -71,10 +123,26 @@ RUNTIME_LIBRARIES = {
     "15.4": {"mlflow": "2.13.1", "scikit-learn": "1.3.0", "spark": "3.5.0"},
     "16.4": {"mlflow": "2.21.3", "scikit-learn": "1.4.2", "spark": "3.5.2"},
     "17.3": {"mlflow": "3.0.1", "scikit-learn": "1.6.1", "spark": "4.0.0"},
-    "18.0": {"mlflow": "3.8.1", "scikit-learn": "1.6.1", "spark": "4.1.0"},
+    "18": {"mlflow": "3.8.1", "scikit-learn": "1.6.1", "spark": "4.1.0"},
 }
+# The runs each lab notebook logs on the lab's data (a local run of each; the README's figures), for its summary.
 RUN_METRICS = [("run 1", {"rmse": 3.93, "mae": 2.17, "r2": 0.864}), ("run 2", {"rmse": 4.01, "mae": 2.2, "r2": 0.857}),
                ("run 3", {"rmse": 5.5, "mae": 3.4, "r2": 0.731})]  # fmt: skip
+SPARK_RUN_METRICS = [("run 1", {"rmse": 3.85, "mae": 2.12, "r2": 0.873}),
+                     ("run 2", {"rmse": 3.69, "mae": 2.05, "r2": 0.884}),
+                     ("run 3", {"rmse": 3.82, "mae": 2.1, "r2": 0.875})]  # fmt: skip
+# A notebook cell boundary in Databricks source format.
+CELL = re.compile(r"^# COMMAND -+$", re.MULTILINE)
+
+
+def exits_with_a_result(source: bytes) -> bool:
+    """Whether the notebook's last cell calls dbutils.notebook.exit: only then has a job task a result to return.
+
+    A workspace sets a task's notebook_output.result from that call alone; a notebook that ends without it
+    gives a successful task with no result. The stub reads the source it was given at import.
+    """
+    last_cell = CELL.split(source.decode("utf-8", errors="replace"))[-1]
+    return any(line.startswith("dbutils.notebook.exit(") for line in last_cell.splitlines())
 
 
 @dataclass(frozen=True)
@@ -87,6 +155,8 @@ class State:
 
 
 PENDING = State("PENDING", message="Waiting for cluster")
+BLOCKED = State("BLOCKED", message="Waiting for upstream tasks")
+UPSTREAM_FAILED = State("SKIPPED", "UPSTREAM_FAILED", "Upstream task failed.", "SKIPPED", "CLIENT_ERROR")
 RUNNING = State("RUNNING", message="In run")
 TERMINATING = State("TERMINATING", message="Cancelling the run")
 CANCELLED = State("TERMINATED", "CANCELED", "Run cancelled.", "USER_CANCELED", "CLIENT_ERROR")
@@ -103,7 +173,14 @@ SCRIPTS = {
     "NO_CLUSTER": [PENDING, State("INTERNAL_ERROR", "FAILED", NO_CLUSTER_MESSAGE, "CLOUD_FAILURE", "CLOUD_FAILURE")],
 }  # fmt: skip
 TERMINAL = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
+# What the stub keeps on a task run for itself; never part of an answer.
+PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits", "error", "first_step")
 NOTEBOOK_ERROR = "LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter."
+# What mlflow.set_experiment raises for an experiment in the deleted state (mlflow/tracking/fluent.py).
+DELETED_EXPERIMENT_ERROR = (
+    "MlflowException: Cannot set a deleted experiment '{name}' as the active experiment. You can restore the "
+    "experiment, or permanently delete the experiment to create a new one."
+)
 NOTEBOOK_TRACE = (
     "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m\n"
     "LabDataError                              Traceback (most recent call last)\n"
@@ -159,6 +236,9 @@ class WorkspaceStub:
         self.missing_cluster_status = 404
         self.sends_deprecated_state = True  # False: runs carry only `status`, as the SDK would have us read
         self.page_size = 2  # small, so that listing runs takes several pages
+        self.idempotency_tokens: dict[str, int] = {}
+        self._ended_states: dict[tuple[int, str], State] = {}
+        self.most_tasks_running_at_once = 0  # over every run: what a vCPU quota would have to allow
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -353,12 +433,26 @@ class WorkspaceStub:
             raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Path ({path}) already exists.")
         if request.get("format") == "SOURCE" and not request.get("language"):
             raise bad("The language field is required to import a single file.")
+        if request.get("format") not in (None, "SOURCE", "AUTO"):
+            raise bad(f"stub: import format {request.get('format')} is not served (SOURCE and AUTO are)")
         try:
             content = base64.b64decode(request.get("content", ""), validate=True)
         except ValueError:
             raise bad("The content is not valid base64.") from None
-        self._put(path, "NOTEBOOK", content, request.get("language"))
+        if request.get("format") == "AUTO" and not content.startswith(b"# Databricks notebook source"):
+            # AUTO: by the extension and the header; anything that is not a notebook's source is a workspace file.
+            self._put(path, "FILE", content)
+        else:
+            self._put(path, "NOTEBOOK", content, request.get("language") or "PYTHON")
         return {}
+
+    def export(self, request):
+        entry = self._object(request["path"])
+        export_format = request.get("format") or "SOURCE"
+        if entry["object_type"] == "DIRECTORY" or export_format not in ("SOURCE", "AUTO"):
+            raise bad(f"stub: exporting a {entry['object_type']} as {export_format} is not served")
+        # The content as imported, byte for byte (a workspace may normalise a notebook's source: see the table).
+        return {"content": base64.b64encode(entry["content"]).decode("ascii")}
 
     def get_status(self, request):
         entry = self._object(request["path"])
@@ -408,7 +502,23 @@ class WorkspaceStub:
             raise bad(f"Task keys must be unique within a run: {sorted(keys)}")
         for task in tasks:
             self._check_task(task)
-        return {"run_id": self._new_run(request)}
+            for upstream in task.get("depends_on") or []:
+                if upstream["task_key"] not in keys or upstream["task_key"] == task["task_key"]:
+                    raise bad(f"Task {task['task_key']} depends on {upstream['task_key']!r}, not another task of "
+                              "the run")  # fmt: skip
+        token = request.get("idempotency_token")
+        if token is not None:
+            if len(token) > 64:
+                raise bad("idempotency_token must have at most 64 characters")
+            if token in self.idempotency_tokens:
+                # The jobs service returns the run this token started, and starts no other.
+                if self.idempotency_tokens[token] not in self.runs:
+                    raise bad(f"The run with idempotency token {token} was deleted.")
+                return {"run_id": self.idempotency_tokens[token]}
+        run_id = self._new_run(request)
+        if token is not None:
+            self.idempotency_tokens[token] = run_id
+        return {"run_id": run_id}
 
     def _check_task(self, task: dict) -> None:
         key = task["task_key"]
@@ -444,8 +554,14 @@ class WorkspaceStub:
                 # The jobs service accepts the run and fails the task when it opens the notebook.
                 task_script = [PENDING, State("INTERNAL_ERROR", "FAILED", f"Notebook not found: {path}",
                                               "RESOURCE_NOT_FOUND", "CLIENT_ERROR")]  # fmt: skip
-            tasks.append({**task, "run_id": self._next_id, "script": list(task_script), "outcome": outcome})
-        # "step" is the index in each task's script of the state the last runs/get showed.
+            # What the notebook returns is decided by its source at the time the run starts.
+            exits = exits_with_a_result(self.objects.get(path, {}).get("content", b""))
+            # A task that depends on others is BLOCKED until they end; "first_step" is the poll it started at.
+            waits = bool(task.get("depends_on"))
+            tasks.append({**task, "run_id": self._next_id, "script": list(task_script), "outcome": outcome,
+                          "exits": exits, "first_step": None if waits else 0,
+                          **({} if waits else {"start_time": self.clock_ms})})  # fmt: skip
+        # "step" counts the runs/get polls; a task shows the state at (step - its first_step) of its script.
         self.runs[run_id] = {"run_id": run_id, "run_name": request.get("run_name", "Untitled"), "tasks": tasks,
                              "step": -1, "start_time": self.clock_ms}  # fmt: skip
         return run_id
@@ -458,7 +574,21 @@ class WorkspaceStub:
 
     @staticmethod
     def _task_state(run, task) -> State:
-        return task["script"][min(max(run["step"], 0), len(task["script"]) - 1)]
+        if task["first_step"] is None:
+            return BLOCKED
+        return task["script"][min(max(run["step"] - task["first_step"], 0), len(task["script"]) - 1)]
+
+    def _start_unblocked(self, run, ended: set[str], now: int) -> None:
+        """Start each blocked task whose upstream tasks have all ended (as the last poll showed them)."""
+        for task in run["tasks"]:
+            upstream = [dependency["task_key"] for dependency in task.get("depends_on") or []]
+            if task["first_step"] is not None or not all(key in ended for key in upstream):
+                continue
+            task["first_step"], task["start_time"] = run["step"], now
+            failed = [key for key in upstream if self._ended_states[run["run_id"], key].result != "SUCCESS"]
+            if failed and task.get("run_if", "ALL_SUCCESS") == "ALL_SUCCESS":
+                # The default run_if: an upstream failure means this task never runs.
+                task["script"] = [UPSTREAM_FAILED]
 
     def _run_state(self, run) -> State:
         states = [self._task_state(run, task) for task in run["tasks"]]
@@ -474,6 +604,8 @@ class WorkspaceStub:
         for life in ("TERMINATING", "RUNNING"):
             if any(state.life == life for state in states):
                 return State(life, message="In run")
+        if any(state.life in TERMINAL for state in states):  # some done, the next ones starting
+            return State("RUNNING", message="In run")
         return PENDING
 
     @staticmethod
@@ -508,25 +640,35 @@ class WorkspaceStub:
 
     def _describe_task(self, run, task) -> dict:
         state = self._task_state(run, task)
-        described = {key: value for key, value in task.items() if key not in ("script", "outcome", "end_time")}
-        described.update(**self._states_json(state), start_time=run["start_time"],
-                         run_page_url=f"{self.url}/jobs/runs/{task['run_id']}")  # fmt: skip
+        described = {key: value for key, value in task.items() if key not in PRIVATE_TASK_KEYS}
+        described.update(**self._states_json(state), run_page_url=f"{self.url}/jobs/runs/{task['run_id']}")
         if "end_time" in task:
             described["end_time"] = task["end_time"]
         return described
 
     def get_run(self, request):
         run = self._run(request["run_id"])
+        before = {task["task_key"]: self._task_state(run, task) for task in run["tasks"]}
+        self._ended_states.update({(run["run_id"], key): state for key, state in before.items()
+                                   if state.life in TERMINAL})  # fmt: skip
+        now = self.clock_ms
         run["step"] += 1  # one step per poll
         self.clock_ms += 60_000
+        self._start_unblocked(run, {key for key, state in before.items() if state.life in TERMINAL}, now)
+        running = sum(self._task_state(run, task).life == "RUNNING" for task in run["tasks"])
+        self.most_tasks_running_at_once = max(self.most_tasks_running_at_once, running)
         for task in run["tasks"]:
             state = self._task_state(run, task)
             if state.life in TERMINAL and "end_time" not in task:
                 task["end_time"] = self.clock_ms
             if state.life == "RUNNING":
-                # The notebook runs: its mlflow.set_experiment creates the experiment.
+                # The notebook runs: its mlflow.set_experiment creates the experiment, or refuses a deleted one.
                 name = (task["notebook_task"].get("base_parameters") or {}).get("experiment_name")
-                if name and self.experiments.get(name, {}).get("lifecycle_stage") != "active":
+                existing = self.experiments.get(name) if name else None
+                if existing and existing["lifecycle_stage"] == "deleted":
+                    task["error"] = DELETED_EXPERIMENT_ERROR.format(name=name)
+                    task["script"] = task["script"][: run["step"] - task["first_step"] + 1] + [SCRIPTS["FAILED"][-1]]
+                elif name and not existing:
                     self._next_id += 1
                     self.experiments[name] = {"experiment_id": str(self._next_id), "name": name,
                                               "lifecycle_stage": "active"}  # fmt: skip
@@ -554,8 +696,8 @@ class WorkspaceStub:
                     if key in described}  # fmt: skip
         output = {"metadata": {**metadata, "run_name": task["task_key"], "run_type": "SUBMIT_RUN"}}
         if state.result == "FAILED":
-            output.update(error=NOTEBOOK_ERROR, error_trace=NOTEBOOK_TRACE)
-        elif state.result == "SUCCESS":
+            output.update(error=task.get("error", NOTEBOOK_ERROR), error_trace=task.get("error", NOTEBOOK_TRACE))
+        elif state.result == "SUCCESS" and task["exits"]:
             output["notebook_output"] = {"result": json.dumps(self.summary(task)), "truncated": False}
         return output
 
@@ -564,13 +706,14 @@ class WorkspaceStub:
         spark_version = (task.get("new_cluster") or {}).get("spark_version", "17.3.x-cpu-ml-scala2.13")
         libraries = RUNTIME_LIBRARIES[spark_version.split(".x")[0]]
         parameters = task["notebook_task"].get("base_parameters") or {}
+        spark_ml = task["notebook_task"]["notebook_path"].endswith("-spark-ml")
         return {
             "runtime": spark_version.split("-")[0].replace(".x", ""), "python": "3.12.3",
             "libraries": {"mlflow": libraries["mlflow"], "scikit-learn": libraries["scikit-learn"],
                           "pandas": "2.2.3", "numpy": "2.1.3", "spark": libraries["spark"]},
             "experiment": parameters.get("experiment_name", ""),
             "runs": [{"run_id": f"{task['run_id']}{index}", "run_name": name, "params": {}, "metrics": metrics}
-                     for index, (name, metrics) in enumerate(RUN_METRICS)],
+                     for index, (name, metrics) in enumerate(SPARK_RUN_METRICS if spark_ml else RUN_METRICS)],
         }  # fmt: skip
 
     def list_runs(self, request):
@@ -589,9 +732,12 @@ class WorkspaceStub:
         run = self._run(request["run_id"])
         run["step"] = step = max(run["step"], 0)
         for task in run["tasks"]:
-            if self._task_state(run, task).life not in TERMINAL:
+            if task["first_step"] is None:  # never started: cancelled as it is
+                task["first_step"], task["script"] = step, [CANCELLED]
+            elif self._task_state(run, task).life not in TERMINAL:
                 # The service stops the cluster first: the next polls see TERMINATING, then TERMINATED.
-                shown = [task["script"][min(index, len(task["script"]) - 1)] for index in range(step + 1)]
+                shown = [task["script"][min(index, len(task["script"]) - 1)]
+                         for index in range(step - task["first_step"] + 1)]  # fmt: skip
                 task["script"] = shown + [TERMINATING] * POLLS_WHILE_TERMINATING + [CANCELLED]
         return {}
 
@@ -618,6 +764,15 @@ class WorkspaceStub:
                 return {}
         raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"No experiment with id {request.get('experiment_id')}")
 
+    def restore_experiment(self, request):
+        # As MLflow's store: only a deleted experiment can be restored (it looks among the deleted ones only).
+        for experiment in self.experiments.values():
+            deleted = experiment["lifecycle_stage"] == "deleted"
+            if experiment["experiment_id"] == request.get("experiment_id") and deleted:
+                experiment["lifecycle_stage"] = "active"
+                return {}
+        raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"No Experiment with id={request.get('experiment_id')} exists")
+
 
 # Each endpoint as the SDK method that calls it, and the stub's handler.
 ENDPOINTS = [(endpoint(method), handler) for method, handler in [
@@ -629,6 +784,7 @@ ENDPOINTS = [(endpoint(method), handler) for method, handler in [
     (workspace.WorkspaceAPI.mkdirs, WorkspaceStub.mkdirs),
     (workspace.WorkspaceAPI.import_, WorkspaceStub.import_),
     (workspace.WorkspaceAPI.get_status, WorkspaceStub.get_status),
+    (workspace.WorkspaceAPI.export, WorkspaceStub.export),
     (workspace.WorkspaceAPI.list, WorkspaceStub.list),
     (workspace.WorkspaceAPI.delete, WorkspaceStub.delete),
     (compute.ClustersAPI.get, WorkspaceStub.cluster),
@@ -641,6 +797,7 @@ ENDPOINTS = [(endpoint(method), handler) for method, handler in [
     (jobs.JobsAPI.delete_run, WorkspaceStub.delete_run),
     (ml.ExperimentsAPI.get_by_name, WorkspaceStub.experiment_by_name),
     (ml.ExperimentsAPI.delete_experiment, WorkspaceStub.delete_experiment),
+    (ml.ExperimentsAPI.restore_experiment, WorkspaceStub.restore_experiment),
 ]]  # fmt: skip
 
 

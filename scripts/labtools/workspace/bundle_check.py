@@ -29,6 +29,11 @@ import yaml
 
 from ..notebook import dbsource, widgets
 
+# The Databricks CLI whose bundle schema the offline checks use (../shared/schemas, `databricks bundle schema`
+# of that version): the CI workflow (.github/workflows/lab.yml) installs this one, so that what the tests
+# accept is what CI's CLI accepts. tests/test_workflow.py checks that the three agree.
+SCHEMA_CLI_VERSION = "1.13.0"
+
 RESOURCE_REFERENCE = re.compile(r"\$\{resources\.([\w-]+)\.([\w-]+)(?:\.[\w.\[\]-]+)?\}")
 VARIABLE_REFERENCE = re.compile(r"\$\{var\.([\w-]+)")
 

@@ -6,7 +6,8 @@ so each runs their own notebooks and logs to their own experiments (each noteboo
 `/Users/<learner>/dp090-using-mlflow-to-track-experiments` and `...-spark-ml`). Workspaces (one per `--profile`) are
 handled in turn. The result is one table, a row per workspace and learner: a learner the workspace
 does not know, or a folder it will not let us write, is a row with the reason, and the others go on;
-the exit status is 1 if any row failed. Running it again is safe: it says what was already there.
+the exit status is 1 if any row failed. Running it again is safe: it says what was already there, and a
+notebook a learner edited since it was deployed is kept (`--force`: saved beside, then replaced; see `copies`).
 
 Writing to another user's home folder needs workspace admin rights: a caller who is not an admin
 gets one row saying so for that workspace, instead of a 403 per learner.
@@ -20,8 +21,11 @@ from pathlib import Path
 
 from .. import lab
 from ..text import format_table
-from .client import folders_to_create, local_notebooks
+from . import copies
+from .client import local_notebooks
 from .errors import DeployError
+from .experiments import restore_deleted
+from .options import CleanUpOptions, DeployOptions
 
 # What a workspace accepts as a user name here: an e-mail address (no spaces, quotes or commas).
 EMAIL = re.compile(r"^[^@\s\"',;<>]+@[^@\s\"',;<>]+\.[^@\s\"',;<>]+$")
@@ -56,30 +60,48 @@ class Row:
     ok: bool = True
 
 
-def deploy(open_workspace, profiles: list, args, say) -> int:
+def deploy(open_workspace, profiles: list, options: DeployOptions, say) -> int:
     # Every language's notebooks read first: a broken notebook stops us before any call.
-    notebooks_of = {lang: local_notebooks(lab.notebooks_dir(lang)) for lang in lab.languages(args.lang)}
+    objects_of = {lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang)))
+                  for lang in lab.languages(options.lang)}  # fmt: skip
 
     def one(ws, host: str, user: str, lang: str, folder: str) -> Row:
-        notebooks = notebooks_of[lang]
-        existed = ws.status(folder) is not None
-        for path in folders_to_create(folder, notebooks):
-            ws.mkdirs(path)
-        for notebook in notebooks:
-            ws.import_notebook(f"{folder}/{notebook.relative}", notebook.content, source=notebook.relative)
-        verb = "would deploy" if ws.dry_run else "updated: it was already there" if existed else "deployed"
-        return Row(host, user, folder, f"{verb} ({len(notebooks)} notebooks)")
+        objects = objects_of[lang]
+        done = copies.deploy_folder(ws, folder, objects, force=options.force)
+        result = _deployed(ws, done, objects)
+        # The learner's own experiments (each notebook's default), if a clean-up deleted them: MLflow would
+        # refuse them at the notebook's set_experiment.
+        defaults = [f"/Users/{user}/{lab.LAB_EXPERIMENTS[notebook.stem]}" for notebook in lab.lab_notebooks()]
+        for name in restore_deleted(ws, defaults):
+            result += f"; restored the deleted experiment {name.rsplit('/', 1)[1]}"
+        return Row(host, user, folder, result)
 
-    return _each_learner(open_workspace, profiles, args, say, one)
+    return _each_learner(open_workspace, profiles, options, say, one)
 
 
-def clean_up(open_workspace, profiles: list, args, say) -> int:
+def _deployed(ws, done: copies.Deployed, objects: list[copies.LabObject]) -> str:
+    """A learner's row: what their folder got, and what of theirs was kept or saved."""
+    notebooks = sum(thing.notebook for thing in objects)
+    if ws.dry_run:
+        return f"would deploy ({notebooks} notebooks and the lab's data)"
+    if not done.existed:
+        return f"deployed ({notebooks} notebooks and the lab's data)"
+    if not done.kept and not done.saved:
+        return f"updated: it was already there ({notebooks} notebooks and the lab's data)"
+    parts = [f"updated {done.notebooks(objects)} notebooks"]
+    parts += [f"saved the edited {relative} as '{backup.rsplit('/', 1)[1]}' first" for relative, backup in done.saved]
+    parts += [f"kept {relative} (edited since it was deployed; --force replaces it after saving a copy)"
+              for relative in done.kept]  # fmt: skip
+    return "; ".join(parts)
+
+
+def clean_up(open_workspace, profiles: list, options: CleanUpOptions, say) -> int:
     def one(ws, host: str, user: str, lang: str, folder: str) -> Row:
         done = []
         if ws.status(folder):
             ws.delete(folder)
             done.append("deleted the folder")
-        if args.delete_experiment:
+        if options.delete_experiment:
             deleted = 0
             for notebook in lab.lab_notebooks():  # each notebook's default: the learner's own runs
                 name = f"/Users/{user}/{lab.LAB_EXPERIMENTS[notebook.stem]}"
@@ -90,16 +112,16 @@ def clean_up(open_workspace, profiles: list, args, say) -> int:
             if deleted:
                 done.append(f"deleted {deleted} experiment{'s' if deleted > 1 else ''}")
         result = "would delete what is there" if ws.dry_run else "; ".join(done) or "nothing was there"
-        if not args.delete_experiment:
+        if not options.delete_experiment:
             result += "; kept the experiments (--delete-experiment deletes them)"
         return Row(host, user, folder, result)
 
-    return _each_learner(open_workspace, profiles, args, say, one)
+    return _each_learner(open_workspace, profiles, options, say, one)
 
 
-def _each_learner(open_workspace, profiles: list, args, say, one) -> int:
+def _each_learner(open_workspace, profiles: list, options: DeployOptions | CleanUpOptions, say, one) -> int:
     """Run `one(ws, host, learner)` for each learner of each workspace; print the table; 1 if a row failed."""
-    learners = read_learners(args.learners) if args.learners else None  # bad input before any call
+    learners = read_learners(options.learners) if options.learners else None  # bad input before any call
     rows: list[Row] = []
     for profile in profiles:
         try:
@@ -114,7 +136,7 @@ def _each_learner(open_workspace, profiles: list, args, say, one) -> int:
                 rows.append(Row(host, "-", "-", f"not done: writing to other users' folders needs workspace admin "
                                 f"rights, and {user} is not an admin of {host}", ok=False))  # fmt: skip
                 continue
-            members = learners or ws.group_members(args.group)
+            members = learners or ws.group_members(options.group)
         except DeployError as error:
             rows.append(Row(host, "-", "-", str(error), ok=False))
             continue
@@ -127,7 +149,7 @@ def _each_learner(open_workspace, profiles: list, args, say, one) -> int:
             if user_name is None:
                 rows.append(Row(host, learner, "-", f"not done: {host} has no user {learner}", ok=False))
                 continue
-            for lang in lab.languages(args.lang):  # a row per language: each is a folder of its own
+            for lang in lab.languages(options.lang):  # a row per language: each is a folder of its own
                 folder = f"/Users/{user_name}/{lab.lab_folder(lang)}"
                 try:
                     rows.append(one(ws, host, user_name, lang, folder))

@@ -50,8 +50,8 @@ def local_notebooks(notebooks_dir: Path) -> list[LocalNotebook]:
     return notebooks
 
 
-def folders_to_create(folder: str, notebooks: list[LocalNotebook]) -> list[str]:
-    """The lab folder and each subfolder a notebook goes in, parents first."""
+def folders_to_create(folder: str, notebooks: list) -> list[str]:
+    """The lab folder and each subfolder a notebook (or anything with a `relative` path) goes in, parents first."""
     folders = {folder}
     for notebook in notebooks:
         for parent in PurePosixPath(f"{folder}/{notebook.relative}").parents:
@@ -181,7 +181,7 @@ class Workspace:
         with self._call(f"create folder {path}", needs=f"CAN_MANAGE on the folder that holds {path} (or use --folder)"):
             self.client.workspace.mkdirs(path)
 
-    def import_notebook(self, path: str, content: bytes, source: str = "") -> None:
+    def import_notebook(self, path: str, content: bytes, source: str = "", overwrite: bool = True) -> None:
         from databricks.sdk.service.workspace import ImportFormat, Language
 
         with self._call(f"import notebook {path}", needs=f"CAN_MANAGE on {PurePosixPath(path).parent}"):
@@ -190,8 +190,29 @@ class Workspace:
                 content=base64.b64encode(content).decode("ascii"),
                 format=ImportFormat.SOURCE,
                 language=Language.PYTHON,
-                overwrite=True,
+                overwrite=overwrite,
             )
+
+    def import_file(self, path: str, content: bytes, source: str = "", overwrite: bool = True) -> None:
+        """A workspace file (not a notebook): AUTO imports by extension and header, and a CSV or JSON is a file."""
+        from databricks.sdk.service.workspace import ImportFormat
+
+        with self._call(f"import file {path}", needs=f"CAN_MANAGE on {PurePosixPath(path).parent}"):
+            self.client.workspace.import_(path, content=base64.b64encode(content).decode("ascii"),
+                                          format=ImportFormat.AUTO, overwrite=overwrite)  # fmt: skip
+
+    def export(self, path: str, notebook: bool = True) -> bytes | None:
+        """What is at `path` now (a notebook as its source, a file as it is), or None if nothing is there."""
+        from databricks.sdk.errors import NotFound
+        from databricks.sdk.service.workspace import ExportFormat
+
+        with self._call(f"export {path}", needs=f"CAN_READ on {path}"):
+            try:
+                answer = self.client.workspace.export(path, format=ExportFormat.SOURCE if notebook
+                                                      else ExportFormat.AUTO)  # fmt: skip
+            except NotFound:
+                return None
+        return base64.b64decode(answer.content or "")
 
     def delete(self, path: str) -> None:
         with self._call(f"delete {path}", needs=f"CAN_MANAGE on {path}"):
@@ -227,9 +248,8 @@ class Workspace:
 
         tasks = [SubmitTask.from_dict(task) for task in spec["tasks"]]
         with self._call("submit the run (jobs/runs/submit)", needs="permission to create clusters, or --cluster-id"):
-            waiter = self.client.jobs.submit(
-                run_name=spec["run_name"], timeout_seconds=spec["timeout_seconds"], tasks=tasks
-            )
+            waiter = self.client.jobs.submit(run_name=spec["run_name"], timeout_seconds=spec["timeout_seconds"],
+                                             tasks=tasks, idempotency_token=spec["idempotency_token"])  # fmt: skip
         return waiter.run_id
 
     def run(self, run_id: int):
@@ -268,17 +288,27 @@ class Workspace:
                     found.append(run)
         return found
 
-    def experiment_id(self, name: str) -> str | None:
-        """The id of the active experiment called `name`, or None."""
+    def experiment(self, name: str) -> tuple[str, str] | None:
+        """`(id, lifecycle stage)` of the experiment called `name`, or None if there is none.
+
+        MLflow keeps a deleted experiment (stage "deleted") until it is purged, 30 days later."""
         from databricks.sdk.errors import NotFound
 
         with self._call(f"look up experiment {name}", needs=f"CAN_READ on experiment {name}"):
             try:
-                experiment = self.client.experiments.get_by_name(name).experiment
+                found = self.client.experiments.get_by_name(name).experiment
             except NotFound:
                 return None
-        # MLflow keeps a deleted experiment (lifecycle_stage "deleted") until it is purged.
-        return experiment.experiment_id if experiment and experiment.lifecycle_stage != "deleted" else None
+        return (found.experiment_id, found.lifecycle_stage or "active") if found else None
+
+    def experiment_id(self, name: str) -> str | None:
+        """The id of the active experiment called `name`, or None."""
+        found = self.experiment(name)
+        return found[0] if found and found[1] != "deleted" else None
+
+    def restore_experiment(self, experiment_id: str, name: str) -> None:
+        with self._call(f"restore experiment {name}", needs=f"CAN_MANAGE on experiment {name}"):
+            self.client.experiments.restore_experiment(experiment_id)
 
     def delete_experiment(self, experiment_id: str, name: str) -> None:
         with self._call(f"delete experiment {name}", needs=f"CAN_MANAGE on experiment {name}"):
@@ -326,10 +356,20 @@ class DryRunWorkspace:
     def mkdirs(self, path: str) -> None:
         self._would("POST", "/api/2.0/workspace/mkdirs", {"path": path})
 
-    def import_notebook(self, path: str, content: bytes, source: str = "") -> None:
-        body = {"path": path, "format": "SOURCE", "language": "PYTHON", "overwrite": True,
+    def import_notebook(self, path: str, content: bytes, source: str = "", overwrite: bool = True) -> None:
+        body = {"path": path, "format": "SOURCE", "language": "PYTHON", "overwrite": overwrite,
                 "content": f"<base64 of {source or 'the notebook'}, {len(content):,} bytes>"}  # fmt: skip
         self._would("POST", "/api/2.0/workspace/import", body)
+
+    def import_file(self, path: str, content: bytes, source: str = "", overwrite: bool = True) -> None:
+        body = {"path": path, "format": "AUTO", "overwrite": overwrite,
+                "content": f"<base64 of {source or 'the file'}, {len(content):,} bytes>"}  # fmt: skip
+        self._would("POST", "/api/2.0/workspace/import", body)
+
+    def export(self, path: str, notebook: bool = True) -> None:
+        self._would("GET", "/api/2.0/workspace/export", {"path": path, "format": "SOURCE" if notebook else "AUTO"},
+                    note="if it is there: to compare it with what was deployed")  # fmt: skip
+        return None  # shown as if nothing were there yet
 
     def delete(self, path: str) -> None:
         self._would("POST", "/api/2.0/workspace/delete", {"path": path, "recursive": True}, note="if it exists")
@@ -355,6 +395,14 @@ class DryRunWorkspace:
     def experiment_id(self, name: str) -> str:
         self._would("GET", "/api/2.0/mlflow/experiments/get-by-name", {"experiment_name": name})
         return "<experiment id>"
+
+    def experiment(self, name: str) -> None:
+        self._would("GET", "/api/2.0/mlflow/experiments/get-by-name", {"experiment_name": name},
+                    note="then POST /api/2.0/mlflow/experiments/restore if it is deleted (MLflow refuses to log to it)")
+        return None
+
+    def restore_experiment(self, experiment_id: str, name: str) -> None:
+        self._would("POST", "/api/2.0/mlflow/experiments/restore", {"experiment_id": experiment_id})
 
     def delete_experiment(self, experiment_id: str, name: str) -> None:
         self._would("POST", "/api/2.0/mlflow/experiments/delete", {"experiment_id": experiment_id}, note="if it exists")

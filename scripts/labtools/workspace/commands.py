@@ -1,74 +1,88 @@
 """What `scripts/deploy.py` does in one workspace for the caller: deploy, run and clean up the lab.
 
-Each command takes a `Workspace` (or a `DryRunWorkspace`, which only prints the calls), the parsed
-options, and `say`, the function that prints a line (the script's, which hides the token). Errors
-are `DeployError`s: one line, naming what failed. A class (--learners, --group) is `classroom`'s
-job; `run --runtime` is `matrix`'s.
+Each command takes a `Workspace` (or a `DryRunWorkspace`, which only prints the calls), its options
+(`options.DeployOptions`, `RunOptions`, `CleanUpOptions`), and `say`, the function that prints a line
+(the script's, which hides the token). Errors are `DeployError`s: one line, naming what failed. A class
+(--learners, --group) is `classroom`'s job; `run --runtime` is `matrix`'s.
 """
 
 from __future__ import annotations
 
 from .. import lab
-from . import matrix, runs, spec
-from .client import folders_to_create, local_notebooks
+from . import copies, matrix, runs, spec
+from .client import local_notebooks
 from .errors import DeployError
+from .experiments import restore_deleted, restored_line
+from .options import CleanUpOptions, DeployOptions, Options, RunOptions
 
 
-def deploy(ws, args, say) -> int:
+def deploy(ws, options: DeployOptions, say) -> int:
     # Every language's notebooks read first: a broken notebook stops us before any call.
-    notebooks_of = {lang: local_notebooks(lab.notebooks_dir(lang)) for lang in lab.languages(args.lang)}
-    user = None if args.folder else ws.current_user()
-    for lang, notebooks in notebooks_of.items():
-        folder = args.folder or f"/Users/{user}/{lab.lab_folder(lang)}"
-        for path in folders_to_create(folder, notebooks):
-            ws.mkdirs(path)
-        for notebook in notebooks:
-            target = f"{folder}/{notebook.relative}"
-            ws.import_notebook(target, notebook.content, source=str(notebook.file.relative_to(lab.PROJECT)))
-            if not ws.dry_run:
-                say(f"imported {notebook.file.relative_to(lab.PROJECT)} -> {target}")
-        verb = "Would deploy" if ws.dry_run else "Deployed"
-        say(f"{verb} {len(notebooks)} notebooks to {folder}", f"Open it: {ws.folder_url(folder)}")
+    objects_of = {lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang)))
+                  for lang in lab.languages(options.lang)}  # fmt: skip
+    user = None if options.folder else ws.current_user()
+    for lang, objects in objects_of.items():
+        folder = options.folder or f"/Users/{user}/{lab.lab_folder(lang)}"
+        done = copies.deploy_folder(ws, folder, objects, force=options.force)
+        if ws.dry_run:
+            say(f"Would deploy {sum(thing.notebook for thing in objects)} notebooks and the lab's data to {folder} "
+                "(what was edited there since the last deploy is kept; --force saves it beside, then replaces it)",
+                f"Open it: {ws.folder_url(folder)}")  # fmt: skip
+            continue
+        by_relative = {thing.relative: thing for thing in objects}
+        for relative in [*done.new, *done.updated, *(edited for edited, _ in done.saved)]:
+            say(f"imported {by_relative[relative].source} -> {folder}/{relative}")
+        for relative, backup in done.saved:
+            say(f"saved {folder}/{relative} as {backup} (it had been edited), then replaced it")
+        for relative in done.kept:
+            say(f"kept {folder}/{relative}: edited since it was deployed; --force replaces it after saving a copy")
+        say(f"Deployed {done.notebooks(objects)} notebooks to {folder}", f"Open it: {ws.folder_url(folder)}")
     return 0
 
 
-def _names(ws, args, needs_experiment: bool = True, langs=(lab.SOURCE_LANGUAGE,)) -> tuple[list, spec.Experiments]:
+def _names(ws, options: RunOptions | CleanUpOptions, needs_experiment: bool = True,
+           langs=(lab.SOURCE_LANGUAGE,)) -> tuple[list, spec.Experiments]:
     """The lab's folder in each language and `run`'s experiments, asking for the user name only if needed."""
-    needs_user = not args.folder or (needs_experiment and not args.experiment_name)
+    needs_user = not options.folder or (needs_experiment and not options.experiment_name)
     user = ws.current_user() if needs_user else None
-    folders = [args.folder or f"/Users/{user}/{lab.lab_folder(lang)}" for lang in langs]
-    return folders, spec.Experiments(f"/Users/{user}" if user else None, args.experiment_name)
+    folders = [options.folder or f"/Users/{user}/{lab.lab_folder(lang)}" for lang in langs]
+    return folders, spec.Experiments(f"/Users/{user}" if user else None, options.experiment_name)
 
 
-def run(ws, args, say) -> int:
-    (folder,), experiments = _names(ws, args)
+def run(ws, options: RunOptions, say) -> int:
+    (folder,), experiments = _names(ws, options)
     notebooks = spec.lab_notebooks(folder)
     for notebook in notebooks:
         if not ws.status(notebook.workspace_path):
-            folder_option = f" --folder {args.folder}" if args.folder else ""
+            folder_option = f" --folder {options.folder}" if options.folder else ""
             raise DeployError(f"no notebook at {notebook.workspace_path}: deploy it first "
                               f"(python scripts/deploy.py deploy{folder_option})")  # fmt: skip
-    if args.cluster_id and args.num_workers:
+    if options.cluster_id and options.num_workers:
         raise DeployError("--num-workers sizes the new cluster of the Spark ML notebook; with --cluster-id the "
                           "tasks run on that cluster as it is: leave out one of the two")  # fmt: skip
-    if args.runtime:
-        return matrix.run(ws, args, say, notebooks, experiments)
-    if args.cluster_id:
-        ws.require_cluster(args.cluster_id)
-    node_type = args.node_type or spec.NODE_TYPES[ws.cloud()]
+    if options.runtime:
+        return matrix.run(ws, options, say, notebooks, experiments)
+    if options.cluster_id:
+        ws.require_cluster(options.cluster_id)
+    for name in restore_deleted(ws, [experiments.of(notebook) for notebook in notebooks]):
+        say(restored_line(name))
+    node_type = options.node_type or spec.NODE_TYPES[ws.cloud()]
     tasks = []
     for notebook in notebooks:
-        cluster = args.cluster_id or spec.cluster(node_type, workers=args.num_workers if notebook.uses_spark else 0)
-        tasks.append(spec.notebook_task(notebook.task_key, notebook, parameters(args, experiments.of(notebook)),
+        workers = options.num_workers if notebook.uses_spark else 0
+        cluster = options.cluster_id or spec.cluster(node_type, workers=workers)
+        tasks.append(spec.notebook_task(notebook.task_key, notebook, parameters(options, experiments.of(notebook)),
                                         cluster))  # fmt: skip
-    run_id = ws.submit(spec.run_spec(tasks, args.timeout))
+    submitted = spec.run_spec(tasks, options.timeout, options.max_parallel)
+    say(spec.compute(submitted["tasks"], options.max_parallel))
+    run_id = ws.submit(submitted)
     if ws.dry_run:
-        say(f"  then GET /api/2.2/jobs/runs/get every {args.poll_seconds:g} s until the run ends (POST runs/cancel "
-            f"after {args.timeout} s), and GET /api/2.2/jobs/runs/get-output of a failed task")  # fmt: skip
+        say(f"  then GET /api/2.2/jobs/runs/get every {options.poll_seconds:g} s until the run ends (POST runs/cancel "
+            f"after {options.timeout} s), and GET /api/2.2/jobs/runs/get-output of a failed task")  # fmt: skip
         return 0
-    say(f"Submitted run {run_id}: {len(tasks)} notebooks, each a task on {_where(args)}",
+    say(f"Submitted run {run_id}: {len(tasks)} notebooks, each a task on {_where(options)}",
         *(f"  {notebook.workspace_path} -> experiment {experiments.of(notebook)}" for notebook in notebooks))
-    ended = runs.wait(ws, run_id, args.timeout, args.poll_seconds, say)
+    ended = runs.wait(ws, run_id, options.timeout, options.poll_seconds, say)
     final = runs.progress(ended)
     say(f"Final state: {final}")
     by_key = {task.task_key: runs.progress(task) for task in ended.tasks or []}
@@ -84,20 +98,21 @@ def run(ws, args, say) -> int:
     return 1
 
 
-def _where(args) -> str:
-    if args.cluster_id:
-        return f"cluster {args.cluster_id}"
-    workers = f"; the Spark ML notebook's with {args.num_workers} workers" if args.num_workers else ""
+def _where(options: RunOptions) -> str:
+    if options.cluster_id:
+        return f"cluster {options.cluster_id}"
+    workers = f"; the Spark ML notebook's with {options.num_workers} workers" if options.num_workers else ""
     return f"a new cluster of its own (single node{workers})"
 
 
-def parameters(args, experiment: str) -> dict:
+def parameters(options: RunOptions, experiment: str) -> dict:
     """The notebook parameters a run passes: the experiment, and the data if --data-path names it."""
-    return {"experiment_name": experiment, **({"data_path": args.data_path} if args.data_path else {})}
+    return {"experiment_name": experiment, **({"data_path": options.data_path} if options.data_path else {})}
 
 
-def clean_up(ws, args, say) -> int:
-    folders, experiments = _names(ws, args, needs_experiment=args.delete_experiment, langs=lab.languages(args.lang))
+def clean_up(ws, options: CleanUpOptions, say) -> int:
+    folders, experiments = _names(ws, options, needs_experiment=options.delete_experiment,
+                                  langs=lab.languages(options.lang))  # fmt: skip
     notebooks = spec.lab_notebooks(folders[0])  # the same names in every language: for the experiments' names
     removed = []
 
@@ -106,13 +121,13 @@ def clean_up(ws, args, say) -> int:
         for lab_run in ws.lab_runs(folder):
             if not runs.progress(lab_run).ended:
                 ws.cancel(lab_run.run_id)
-                runs.wait_until_ended(ws, lab_run.run_id, args.poll_seconds)
+                runs.wait_until_ended(ws, lab_run.run_id, options.poll_seconds)
             ws.delete_run(lab_run.run_id)
             removed.append(f"run {lab_run.run_id}")
         if ws.status(folder):
             ws.delete(folder)
             removed.append(f"folder {folder}")
-    if args.delete_experiment:  # `run`'s experiments, whichever language's notebooks it ran
+    if options.delete_experiment:  # `run`'s experiments, whichever language's notebooks it ran
         for name in experiments.every(notebooks):
             experiment_id = ws.experiment_id(name)
             if experiment_id:
@@ -124,9 +139,9 @@ def clean_up(ws, args, say) -> int:
     if removed:
         say(*(f"deleted {what}" for what in removed))
     else:
-        none = ", no experiment of `run`" if args.delete_experiment else ""
+        none = ", no experiment of `run`" if options.delete_experiment else ""
         say(f"Nothing was left to clean up: no folder {' or '.join(folders)}, no runs of its notebooks{none}.")
-    if not args.delete_experiment:
+    if not options.delete_experiment:
         known = experiments.home or experiments.given  # with --folder and no --delete-experiment: not asked
         kept = " and ".join(experiments.of(notebook) for notebook in notebooks) if known else "of `run`"
         say(f"Kept the MLflow experiments {kept} (if any; and their -<runtime> siblings of `run --runtime`); "
@@ -134,17 +149,17 @@ def clean_up(ws, args, say) -> int:
     return 0
 
 
-def in_each_workspace(open_workspace, profiles: list, command, args, say) -> int:
+def in_each_workspace(open_workspace, profiles: list, command, options: Options, say) -> int:
     """`command` in each workspace in turn (one per --profile); a workspace that fails does not stop the rest."""
     if len(profiles) == 1:
-        return command(open_workspace(profiles[0]), args, say)
+        return command(open_workspace(profiles[0]), options, say)
     failed = []
     for profile in profiles:
         say(f"== profile {profile}")
         try:
-            code = command(open_workspace(profile), args, say)
+            code = command(open_workspace(profile), options, say)
         except DeployError as error:
-            say(f"deploy.py {args.command}: profile {profile}: {error}", err=True)
+            say(f"deploy.py {options.command}: profile {profile}: {error}", err=True)
             code = 1
         if code:
             failed.append(profile)

@@ -9,7 +9,8 @@ workspace does not offer is a row saying so; the others still run.
 Each lab notebook ends by returning a JSON summary (`dbutils.notebook.exit`): the library versions it
 met and the runs it logged, with their metrics. The matrix reads it back from each task's output and
 prints one row per task: runtime, MLflow / scikit-learn / Spark versions, result, duration, the runs'
-r2, the run page; under the table, each failing task's error.
+r2, the run page; under the table, each failing task's error. A task whose notebook does not end with that
+call has no result in a workspace: its row says "(no summary)" and shows nothing the notebook did not say.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from .. import lab
 from ..text import format_table
 from . import runs, spec
 from .errors import DeployError
+from .experiments import restore_deleted, restored_line
+from .options import RunOptions
 
 
 def parse_runtimes(text: str) -> list[str]:
@@ -36,8 +39,18 @@ def parse_runtimes(text: str) -> list[str]:
     return [runtime for runtime in lab.LTS_ML_RUNTIMES if runtime in asked]
 
 
-# A CPU ML runtime's key: "17.3.x-cpu-ml-scala2.13" (GPU builds say gpu-ml, standard runtimes no ml).
-ML_KEY = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)\.x-cpu-ml-scala(?P<scala>[\d.]+)$")
+# A CPU ML runtime's key (GPU builds say gpu-ml, standard runtimes no ml), in either of the two forms a
+# workspace lists: "17.3.x-cpu-ml-scala2.13" (a release with a minor version) and "18.x-cpu-ml-scala2.13"
+# (a release named by its major version alone, "18 LTS").
+ML_KEY = re.compile(r"^(?P<major>\d+)\.(?:(?P<minor>\d+)\.)?x-cpu-ml-scala(?P<scala>[\d.]+)$")
+
+
+def _lts_ml(versions: list[tuple[str, str]]):
+    """Each LTS CPU ML runtime of the list, as (its version "17.3" or "18", the key's match, the key)."""
+    for key, name in versions:
+        match = ML_KEY.match(key)
+        if match and " LTS " in f" {name} ":
+            yield (f"{match['major']}.{match['minor']}" if match["minor"] else match["major"]), match, key
 
 
 def resolve(runtime: str, versions: list[tuple[str, str]]) -> str | None:
@@ -45,24 +58,26 @@ def resolve(runtime: str, versions: list[tuple[str, str]]) -> str | None:
 
     `versions` is the workspace's list, `(key, name)` each. Only LTS builds count (the name says "LTS").
     Where one runtime comes in two Scala builds (16.4: 2.12 and 2.13), the lower is its default; the
-    notebooks are Python and run on either. Of several minor releases ("18"), the newest.
+    notebooks are Python and run on either. For a major version ("18"), the newest of its LTS releases:
+    "18.1.x-..." before "18.x-..." (the release's own key, 18.0), which comes before "18.0.x-...".
     """
     found = []
-    for key, name in versions:
-        match = ML_KEY.match(key)
-        if not match or " LTS " not in f" {name} ":
-            continue
-        version = f"{match['major']}.{match['minor']}"
+    for version, match, key in _lts_ml(versions):
         if version == runtime or ("." not in runtime and match["major"] == runtime):
-            found.append((-int(match["minor"]), [int(part) for part in match["scala"].split(".")], key))
-    return min(found)[2] if found else None
+            newest_first = -int(match["minor"] or 0)
+            own_key_first = match["minor"] is not None  # False (N.x) sorts before True (N.0.x)
+            found.append((newest_first, own_key_first, [int(part) for part in match["scala"].split(".")], key))
+    return min(found)[-1] if found else None
 
 
 def offered(versions: list[tuple[str, str]]) -> list[str]:
-    """The LTS ML runtimes a workspace offers, as "17.3", for the message when one is missing."""
-    found = {f"{m['major']}.{m['minor']}" for key, name in versions
-             if (m := ML_KEY.match(key)) and " LTS " in f" {name} "}  # fmt: skip
+    """The LTS ML runtimes a workspace offers, as "17.3" or "18", for the message when one is missing."""
+    found = {version for version, _, _ in _lts_ml(versions)}
     return sorted(found, key=lambda version: [int(part) for part in version.split(".")])
+
+
+# The runs' r2 column of a task that succeeded without returning a summary.
+NO_SUMMARY = "(no summary)"
 
 
 @dataclass
@@ -82,10 +97,11 @@ class Row:
         return self.result == "SUCCESS"
 
 
-def run(ws, args, say, notebooks: list[spec.LabNotebook], experiments: spec.Experiments) -> int:
-    if args.cluster_id:
+def run(ws, options: RunOptions, say, notebooks: list[spec.LabNotebook],
+        experiments: spec.Experiments) -> int:
+    if options.cluster_id:
         raise DeployError("--runtime runs each runtime on a new job cluster of its own; leave out --cluster-id")
-    runtimes = parse_runtimes(args.runtime)
+    runtimes = parse_runtimes(options.runtime)
     listed = ws.spark_versions()
     keys = {runtime: resolve(runtime, listed) if listed is not None else f"<{runtime} LTS ML key>"
             for runtime in runtimes}  # fmt: skip
@@ -94,8 +110,8 @@ def run(ws, args, say, notebooks: list[spec.LabNotebook], experiments: spec.Expe
         say(f"{ws.host} does not offer the LTS ML runtime {', '.join(missing)} (it offers "
             f"{', '.join(offered(listed)) or 'none'}): the matrix runs without it", err=True)  # fmt: skip
     if len(missing) == len(runtimes):
-        raise DeployError(f"{ws.host} offers none of the runtimes asked for ({args.runtime})")
-    node_type = args.node_type or spec.NODE_TYPES[ws.cloud()]
+        raise DeployError(f"{ws.host} offers none of the runtimes asked for ({options.runtime})")
+    node_type = options.node_type or spec.NODE_TYPES[ws.cloud()]
     tasks, rows = [], {}
     for runtime, key in keys.items():
         for notebook in notebooks:
@@ -104,18 +120,23 @@ def run(ws, args, say, notebooks: list[spec.LabNotebook], experiments: spec.Expe
                 row.result, row.error = "NOT OFFERED", f"{ws.host} has no {runtime} LTS ML runtime"
                 continue
             parameters = {"experiment_name": experiments.of(notebook, runtime),
-                          **({"data_path": args.data_path} if args.data_path else {})}  # fmt: skip
-            cluster = spec.cluster(node_type, key, workers=args.num_workers if notebook.uses_spark else 0)
+                          **({"data_path": options.data_path} if options.data_path else {})}  # fmt: skip
+            cluster = spec.cluster(node_type, key, workers=options.num_workers if notebook.uses_spark else 0)
             tasks.append(spec.notebook_task(_task_key(notebook, runtime), notebook, parameters, cluster))
-    run_id = ws.submit(spec.run_spec(tasks, args.timeout))
+    names = [experiments.of(notebook, runtime) for runtime, key in keys.items() if key for notebook in notebooks]
+    for name in restore_deleted(ws, names):
+        say(restored_line(name))
+    submitted = spec.run_spec(tasks, options.timeout, options.max_parallel)
+    say(spec.compute(submitted["tasks"], options.max_parallel))
+    run_id = ws.submit(submitted)
     if ws.dry_run:
-        say(f"  then GET /api/2.2/jobs/runs/get every {args.poll_seconds:g} s until the run ends, and "
+        say(f"  then GET /api/2.2/jobs/runs/get every {options.poll_seconds:g} s until the run ends, and "
             "GET /api/2.2/jobs/runs/get-output of each task (the notebook's summary, or its error)")  # fmt: skip
         return 0
     offered_runtimes = ", ".join(runtime for runtime, key in keys.items() if key)
     say(f"Submitted run {run_id}: {len(tasks)} tasks, one per runtime ({offered_runtimes}) and notebook "
         f"({', '.join(notebook.file.stem.split('-')[0] for notebook in notebooks)})")  # fmt: skip
-    ended = runs.wait(ws, run_id, args.timeout, args.poll_seconds, say)
+    ended = runs.wait(ws, run_id, options.timeout, options.poll_seconds, say)
     for task in ended.tasks or []:
         _fill(rows[task.task_key], runs.outcome(ws, task), task)
     say(*table(list(rows.values())).splitlines())
@@ -145,6 +166,10 @@ def _fill(row: Row, told: runs.TaskOutcome, task) -> None:
         libraries = summary["libraries"]
         row.versions = tuple(libraries.get(name) or "" for name in ("mlflow", "scikit-learn", "spark"))
         row.r2 = " ".join(f"{run['metrics']['r2']:.3f}" for run in summary["runs"] if "r2" in run.get("metrics", {}))
+    elif row.ok:
+        # The task succeeded but returned nothing: its notebook does not end with dbutils.notebook.exit, and
+        # nothing is shown that the notebook itself did not say.
+        row.r2 = NO_SUMMARY
     if not row.ok:
         row.error = told.error or f"ended {told.progress}"
 

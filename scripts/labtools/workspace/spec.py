@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,12 @@ RUN_NAME = "dp090-mlflow-lab"  # how clean-up recognises the runs `run` submitte
 # The same runtime as the bundle's job (bundle.yml, variable spark_version): 17.3 LTS ML, MLflow 3.
 SPARK_VERSION = "17.3.x-cpu-ml-scala2.13"
 NODE_TYPES = {"azure": "Standard_D4ds_v5", "aws": "m5d.xlarge", "gcp": "n2-standard-4"}
+# The vCPUs of each VM type above (the clouds' published sizes), to say what a run will take of a quota.
+NODE_VCPUS = {"Standard_D4ds_v5": 4, "m5d.xlarge": 4, "n2-standard-4": 4}
+# How many new clusters a run starts at once by default: two 4-vCPU clusters, 8 vCPUs, fit the small vCPU
+# quota of a trial or course subscription (often about 10 per VM family and region: unverified, see
+# docs/deploy.md); more with --max-parallel.
+MAX_PARALLEL = 2
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,41 @@ def notebook_task(task_key: str, notebook: LabNotebook, parameters: dict, cluste
     return task
 
 
-def run_spec(tasks: list[dict], timeout: int) -> dict:
+def at_most(tasks: list[dict], parallel: int) -> list[dict]:
+    """The tasks, each after the one `parallel` places before it, so that no more than `parallel` run at once.
+
+    A task waits for that one to end whatever its result (run_if ALL_DONE): one runtime failing must not
+    keep the others from running. `parallel` lanes, in the tasks' order."""
+    chained = []
+    for index, task in enumerate(tasks):
+        if index >= parallel:
+            task = {**task, "depends_on": [{"task_key": tasks[index - parallel]["task_key"]}], "run_if": "ALL_DONE"}
+        chained.append(task)
+    return chained
+
+
+def compute(tasks: list[dict], parallel: int) -> str:
+    """What the run will start, said before it starts: its clusters, their nodes and vCPUs, and how many at once."""
+    clusters = [task["new_cluster"] for task in tasks if "new_cluster" in task]
+    if not clusters:
+        return "Starts no cluster: the tasks run on the existing cluster"
+    nodes = [1 + cluster.get("num_workers", 0) for cluster in clusters]
+    types = sorted({cluster["node_type_id"] for cluster in clusters})
+    vcpus = [NODE_VCPUS.get(cluster["node_type_id"]) for cluster in clusters]
+    at_once = min(parallel, len(clusters))
+    if None in vcpus:  # a --node-type not in the table: say so rather than guess
+        return (f"Starts {len(clusters)} clusters ({sum(nodes)} nodes of {', '.join(types)}, vCPUs not known here: "
+                f"see the Compute page), at most {at_once} at once (--max-parallel {parallel})")  # fmt: skip
+    per_cluster = sorted((count * cpus for count, cpus in zip(nodes, vcpus, strict=True)), reverse=True)
+    each = f"{vcpus[0]} vCPUs each" if len(set(vcpus)) == 1 else "vCPUs " + "/".join(map(str, sorted(set(vcpus))))
+    return (f"Starts {len(clusters)} clusters ({sum(nodes)} nodes of {', '.join(types)}, {each}: "
+            f"{sum(per_cluster)} vCPUs in all), at most {at_once} at once ({sum(per_cluster[:at_once])} vCPUs; "
+            f"--max-parallel {parallel})")  # fmt: skip
+
+
+def run_spec(tasks: list[dict], timeout: int, parallel: int = MAX_PARALLEL) -> dict:
     """The body of `jobs/runs/submit`."""
-    # The workspace stops the run after `timeout` seconds too, should this script no longer be watching.
-    return {"run_name": RUN_NAME, "timeout_seconds": timeout, "tasks": tasks}
+    # The workspace stops the run after `timeout` seconds too, should this script no longer be watching. The
+    # token makes the SDK's retries of this request (a timeout, a 429) return the same run, never a second one.
+    return {"run_name": RUN_NAME, "timeout_seconds": timeout, "tasks": at_most(tasks, parallel),
+            "idempotency_token": uuid.uuid4().hex}  # fmt: skip
