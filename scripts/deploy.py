@@ -6,6 +6,7 @@ the bundle (bundle.yml) does the same: see docs/deploy.md.
 
   python scripts/deploy.py deploy      import the notebooks into /Users/<you>/dp090-mlflow-lab
   python scripts/deploy.py run         run both lab notebooks once, each on a new single-node ML cluster
+                                       (run --serverless: on serverless compute, as Databricks Free Edition has it)
   python scripts/deploy.py clean-up    delete the folder and the runs `run` submitted
 
 `deploy --lang ja` imports the Japanese notebooks (notebooks/ja/) into /Users/<you>/dp090-mlflow-lab-ja
@@ -43,7 +44,7 @@ from labtools.workspace import classroom, commands, connection, matrix  # noqa: 
 from labtools.workspace.client import DryRunWorkspace, Workspace  # noqa: E402
 from labtools.workspace.errors import DeployError  # noqa: E402
 from labtools.workspace.options import CleanUpOptions, DeployOptions, Options, RunOptions  # noqa: E402
-from labtools.workspace.spec import MAX_PARALLEL, NODE_TYPES  # noqa: E402
+from labtools.workspace.spec import MAX_PARALLEL, NODE_TYPES, SERVERLESS_ENVIRONMENT_VERSION  # noqa: E402
 
 _secrets: list[str] = []
 
@@ -122,6 +123,9 @@ def parser() -> argparse.ArgumentParser:
     run_command.add_argument("--max-parallel", type=_positive_count, default=MAX_PARALLEL, metavar="N",
                              help="new clusters running at once; the run says how many clusters and vCPUs it "
                              "starts (default: %(default)s, which fits a trial subscription's vCPU quota)")  # fmt: skip
+    run_command.add_argument("--serverless", action="store_true",
+                             help="run the tasks on serverless compute, with no cluster (Databricks Free Edition "
+                             f"has nothing else): environment version {SERVERLESS_ENVIRONMENT_VERSION}")  # fmt: skip
     run_command.add_argument("--data-path", help="the notebook's data_path parameter (default: blank)")
     run_command.add_argument("--timeout", type=_positive_int, default=3600,
                              help="seconds to wait for the run before cancelling it (default: 3600)")  # fmt: skip
@@ -178,7 +182,7 @@ def options_of(args: argparse.Namespace) -> Options:
         return RunOptions(folder=args.folder, runtime=args.runtime, cluster_id=args.cluster_id,
                           node_type=args.node_type, num_workers=args.num_workers, max_parallel=args.max_parallel,
                           experiment_name=args.experiment_name, data_path=args.data_path, timeout=args.timeout,
-                          poll_seconds=args.poll_seconds)  # fmt: skip
+                          poll_seconds=args.poll_seconds, serverless=args.serverless)  # fmt: skip
     return CleanUpOptions(folder=args.folder, lang=args.lang, learners=args.learners, group=args.group,
                           delete_experiment=args.delete_experiment, experiment_name=args.experiment_name,
                           poll_seconds=args.poll_seconds)  # fmt: skip

@@ -57,6 +57,14 @@ def run(ws, options: RunOptions, say) -> int:
             folder_option = f" --folder {options.folder}" if options.folder else ""
             raise DeployError(f"no notebook at {notebook.workspace_path}: deploy it first "
                               f"(python scripts/deploy.py deploy{folder_option})")  # fmt: skip
+    if options.serverless:
+        if options.runtime:
+            raise DeployError("--runtime: serverless compute has no runtime matrix (it runs an environment "
+                              "version, not a Databricks Runtime): run --serverless runs the lab once")  # fmt: skip
+        given = [name for name, value in [("--cluster-id", options.cluster_id), ("--num-workers", options.num_workers),
+                                          ("--node-type", options.node_type)] if value]  # fmt: skip
+        if given:
+            raise DeployError(f"--serverless runs the tasks without a cluster: leave out {', '.join(given)}")
     if options.cluster_id and options.num_workers:
         raise DeployError("--num-workers sizes the new cluster of the Spark ML notebook; with --cluster-id the "
                           "tasks run on that cluster as it is: leave out one of the two")  # fmt: skip
@@ -66,15 +74,18 @@ def run(ws, options: RunOptions, say) -> int:
         ws.require_cluster(options.cluster_id)
     for name in restore_deleted(ws, [experiments.of(notebook) for notebook in notebooks]):
         say(restored_line(name))
-    node_type = options.node_type or spec.NODE_TYPES[ws.cloud()]
+    node_type = None if options.serverless else options.node_type or spec.NODE_TYPES[ws.cloud()]
     tasks = []
     for notebook in notebooks:
         workers = options.num_workers if notebook.uses_spark else 0
-        cluster = options.cluster_id or spec.cluster(node_type, workers=workers)
+        cluster = None if options.serverless else options.cluster_id or spec.cluster(node_type, workers=workers)
         tasks.append(spec.notebook_task(notebook.task_key, notebook, parameters(options, experiments.of(notebook)),
                                         cluster))  # fmt: skip
-    submitted = spec.run_spec(tasks, options.timeout, options.max_parallel)
-    say(spec.compute(submitted["tasks"], options.max_parallel))
+    # Free Edition runs at most 5 job tasks at once: a serverless run never asks for more.
+    parallel = min(options.max_parallel, spec.FREE_EDITION_CONCURRENT_TASKS) if options.serverless \
+        else options.max_parallel  # fmt: skip
+    submitted = spec.run_spec(tasks, options.timeout, parallel)
+    say(spec.compute(submitted["tasks"], parallel))
     run_id = ws.submit(submitted)
     if ws.dry_run:
         say(f"  then GET /api/2.2/jobs/runs/get every {options.poll_seconds:g} s until the run ends (POST runs/cancel "
@@ -99,6 +110,8 @@ def run(ws, options: RunOptions, say) -> int:
 
 
 def _where(options: RunOptions) -> str:
+    if options.serverless:
+        return f"serverless compute (environment version {spec.SERVERLESS_ENVIRONMENT_VERSION})"
     if options.cluster_id:
         return f"cluster {options.cluster_id}"
     workers = f"; the Spark ML notebook's with {options.num_workers} workers" if options.num_workers else ""

@@ -36,7 +36,8 @@ class RunOptions:
     cluster_id: str | None = None
     node_type: str | None = None  # None: the cloud's default (spec.NODE_TYPES)
     num_workers: int = 0  # the Spark ML notebook's workers; 0: single node
-    max_parallel: int = spec.MAX_PARALLEL  # new clusters running at once
+    max_parallel: int = spec.MAX_PARALLEL  # new clusters (or serverless tasks) running at once
+    serverless: bool = False  # tasks with no cluster, on serverless compute
     experiment_name: str | None = None
     data_path: str | None = None
     timeout: int = 3600  # seconds before the run is cancelled

@@ -23,6 +23,23 @@ NODE_VCPUS = {"Standard_D4ds_v5": 4, "m5d.xlarge": 4, "n2-standard-4": 4}
 # docs/deploy.md); more with --max-parallel.
 MAX_PARALLEL = 2
 
+# Serverless compute (`run --serverless`), as the bundle's serverless target has it (resources/lab_serverless.yml,
+# which tests/test_bundle.py holds to these): tasks with no cluster, in one job environment. Version 5 ships
+# MLflow 3.8.1, the MLflow of ML runtime 18 LTS; the dependencies are that runtime's versions
+# (profiles/18-lts-ml.txt), what the notebooks import beyond the environment's pandas, numpy and pyspark.
+SERVERLESS_ENVIRONMENT_KEY = "lab"
+SERVERLESS_ENVIRONMENT_VERSION = "5"
+SERVERLESS_DEPENDENCIES = ["mlflow==3.8.1", "scikit-learn==1.6.1", "matplotlib==3.10.0"]
+# Databricks Free Edition runs at most this many job tasks at once (its limitations page).
+FREE_EDITION_CONCURRENT_TASKS = 5
+
+
+def serverless_environment() -> dict:
+    """The job environment the serverless tasks run in (`environments` of runs/submit)."""
+    return {"environment_key": SERVERLESS_ENVIRONMENT_KEY,
+            "spec": {"environment_version": SERVERLESS_ENVIRONMENT_VERSION,
+                     "dependencies": list(SERVERLESS_DEPENDENCIES)}}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class LabNotebook:
@@ -103,14 +120,16 @@ def cluster(node_type: str, spark_version: str = SPARK_VERSION, workers: int = 0
             "data_security_mode": "SINGLE_USER"}  # fmt: skip
 
 
-def notebook_task(task_key: str, notebook: LabNotebook, parameters: dict, cluster: dict | str) -> dict:
+def notebook_task(task_key: str, notebook: LabNotebook, parameters: dict, cluster: dict | str | None) -> dict:
     """One task: the notebook, the parameters it declares as widgets (others it would refuse), and a
-    new cluster (a dict) or an existing one (its id)."""
+    new cluster (a dict), an existing one (its id), or None: serverless compute, in the job's environment."""
     declared = widgets.widgets_of_file(notebook.file)
     passed = {name: value for name, value in parameters.items() if name in declared}
     task = {"task_key": task_key,
             "notebook_task": {"notebook_path": notebook.workspace_path, "base_parameters": passed}}  # fmt: skip
-    if isinstance(cluster, str):
+    if cluster is None:
+        task["environment_key"] = SERVERLESS_ENVIRONMENT_KEY
+    elif isinstance(cluster, str):
         task["existing_cluster_id"] = cluster
     else:
         task["new_cluster"] = cluster
@@ -133,6 +152,9 @@ def at_most(tasks: list[dict], parallel: int) -> list[dict]:
 def compute(tasks: list[dict], parallel: int) -> str:
     """What the run will start, said before it starts: its clusters, their nodes and vCPUs, and how many at once."""
     clusters = [task["new_cluster"] for task in tasks if "new_cluster" in task]
+    if any("environment_key" in task for task in tasks):
+        return (f"Starts no cluster: {len(tasks)} tasks on serverless compute (environment version "
+                f"{SERVERLESS_ENVIRONMENT_VERSION}), at most {min(parallel, len(tasks))} at once")  # fmt: skip
     if not clusters:
         return "Starts no cluster: the tasks run on the existing cluster"
     nodes = [1 + cluster.get("num_workers", 0) for cluster in clusters]
@@ -153,5 +175,8 @@ def run_spec(tasks: list[dict], timeout: int, parallel: int = MAX_PARALLEL) -> d
     """The body of `jobs/runs/submit`."""
     # The workspace stops the run after `timeout` seconds too, should this script no longer be watching. The
     # token makes the SDK's retries of this request (a timeout, a 429) return the same run, never a second one.
-    return {"run_name": RUN_NAME, "timeout_seconds": timeout, "tasks": at_most(tasks, parallel),
+    spec = {"run_name": RUN_NAME, "timeout_seconds": timeout, "tasks": at_most(tasks, parallel),
             "idempotency_token": uuid.uuid4().hex}  # fmt: skip
+    if any("environment_key" in task for task in tasks):
+        spec["environments"] = [serverless_environment()]
+    return spec
