@@ -387,6 +387,49 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
     assert stub.calls("GET", "/jobs/runs/get-output") == []
 
 
+def test_run_serverless_submits_tasks_with_no_cluster_in_the_job_environment(stub, home):
+    """Databricks Free Edition has serverless compute only: run --serverless asks for no cluster."""
+    put_lab_notebooks(stub)
+    result = run_deploy("run", "--serverless", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    [submit] = stub.calls("POST", "/jobs/runs/submit")
+    tasks = tasks_of(submit)
+    assert set(tasks) == {TASK, SPARK_TASK}
+    for task in tasks.values():
+        assert task["environment_key"] == "lab"
+        assert not {"new_cluster", "existing_cluster_id", "job_cluster_key"} & set(task), task
+    assert submit.body["environments"] == [{"environment_key": "lab", "spec": {
+        "environment_version": "5", "dependencies": ["mlflow==3.8.1", "scikit-learn==1.6.1", "matplotlib==3.10.0"]}}]
+    assert "Starts no cluster: 2 tasks on serverless compute (environment version 5), at most 2 at once" \
+        in result.stdout  # fmt: skip
+    assert "each a task on serverless compute (environment version 5)" in result.stdout
+    assert "Final state: TERMINATED SUCCESS" in result.stdout
+
+
+def test_run_serverless_dry_run_shows_the_tasks_without_a_cluster_and_their_environment(home):
+    result = run_deploy("run", "--serverless", "--dry-run", home=home, token=None)
+    assert result.returncode == 0, result.stderr
+    [submit_line] = [line for line in result.stdout.splitlines() if "POST /api/2.2/jobs/runs/submit" in line]
+    body = json.loads(submit_line.split("runs/submit", 1)[1])
+    assert [task.get("environment_key") for task in body["tasks"]] == ["lab", "lab"]
+    assert not any("new_cluster" in task or "existing_cluster_id" in task for task in body["tasks"])
+    assert body["environments"][0]["spec"]["environment_version"] == "5"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--runtime", "all"], "--runtime: serverless compute has no runtime matrix"),
+    (["--cluster-id", EXISTING_CLUSTER], "--serverless runs the tasks without a cluster: leave out --cluster-id"),
+    (["--num-workers", "2", "--node-type", "m5d.xlarge"],
+     "--serverless runs the tasks without a cluster: leave out --num-workers, --node-type"),
+])  # fmt: skip
+def test_run_serverless_refuses_what_needs_a_cluster_in_one_line(stub, home, args, message):
+    put_lab_notebooks(stub)
+    result = run_deploy("run", "--serverless", *args, host=stub.url, home=home)
+    assert result.returncode == 1
+    assert message in one_line(result.stderr)
+    assert stub.calls("POST", "/jobs/runs/submit") == []
+
+
 def test_run_on_an_existing_cluster(stub, home):
     put_lab_notebooks(stub)
     result = run_deploy("run", "--cluster-id", EXISTING_CLUSTER, *FAST, host=stub.url, home=home)

@@ -126,20 +126,31 @@ def test_import_does_not_replace_a_folder_with_a_notebook(stub):
         ([task(task_key=None)], ["task_key"]),
         ([task(notebook_task=None)], ["no task type"]),
         ([task(notebook_task={"base_parameters": {}})], ["notebook_path"]),
-        ([task(new_cluster=None)], ["exactly one of", "none"]),
-        ([task(existing_cluster_id="0101-120000-lab01abc")], ["exactly one of", "existing_cluster_id"]),
+        ([task(existing_cluster_id="0101-120000-lab01abc")], ["at most one of", "existing_cluster_id"]),
+        ([task(new_cluster=None, environment_key="lab")], ["environment_key", "'lab'"]),
         ([task(new_cluster={**CLUSTER, "spark_version": "17.3.x-scala2.13-ml"})], ["spark_version"]),
         ([task(new_cluster={k: v for k, v in CLUSTER.items() if k != "node_type_id"})], ["node_type_id"]),
         ([task(), task()], ["unique"]),
         ([task(task_key="lab 15.4")], ["task_key"]),
     ],
-    ids=["no task_key", "no notebook_task", "no notebook_path", "no cluster", "two clusters", "bad spark_version",
-         "no node type", "same task_key twice", "task_key with a space"],
+    ids=["no task_key", "no notebook_task", "no notebook_path", "two clusters", "undeclared environment",
+         "bad spark_version", "no node type", "same task_key twice", "task_key with a space"],
 )  # fmt: skip
 def test_submit_refuses_what_the_jobs_service_refuses(stub, tasks, words):
     answer = call(stub, "POST", "/api/2.2/jobs/runs/submit", body={"run_name": "lab", "tasks": tasks})
     assert_rejected(answer, 400, "INVALID_PARAMETER_VALUE", *words)
     assert stub.runs == {}
+
+
+def test_a_serverless_task_has_no_cluster_and_may_name_an_environment_of_the_run(stub):
+    """A notebook task with no cluster runs on serverless compute (the jobs API: no new_cluster,
+    existing_cluster_id or job_cluster_key), in the run's environment its environment_key names."""
+    environment = {"environment_key": "lab", "spec": {"environment_version": "5", "dependencies": ["mlflow==3.8.1"]}}
+    for tasks, environments in [([task(new_cluster=None)], []),
+                                ([task(new_cluster=None, environment_key="lab")], [environment])]:  # fmt: skip
+        code, body = call(stub, "POST", "/api/2.2/jobs/runs/submit",
+                          body={"run_name": "lab", "tasks": tasks, "environments": environments})  # fmt: skip
+        assert code == 200, body
 
 
 def test_a_run_of_a_notebook_that_does_not_exist_fails(stub):
@@ -178,6 +189,16 @@ def test_a_task_has_a_result_only_if_its_notebook_ends_with_dbutils_notebook_exi
     assert exits_with_a_result(header + b"x = 1\n\n# COMMAND ----------\n\ndbutils.notebook.exit('{}')\n")
     assert not exits_with_a_result(header + b"dbutils.notebook.exit('{}')\n\n# COMMAND ----------\n\nprint(1)\n")
     assert not exits_with_a_result(header + b"# dbutils.notebook.exit('{}') is commented out\n")
+
+
+def test_a_serverless_tasks_summary_names_its_environment_and_no_library_it_cannot_know(stub):
+    """client.<version>: DATABRICKS_RUNTIME_VERSION on serverless; MLflow of the environment, the job's pins on top."""
+    environment = {"environment_version": "5", "dependencies": ["scikit-learn==1.6.1", "matplotlib==3.10.0"]}
+    summary = stub.summary({"run_id": 7, "environment": environment,
+                            "notebook_task": {"notebook_path": NOTEBOOK, "base_parameters": {}}})  # fmt: skip
+    assert summary["runtime"] == "client.5.x"
+    assert summary["libraries"] == {"mlflow": "3.8.1", "scikit-learn": "1.6.1", "pandas": None, "numpy": None,
+                                    "spark": None}  # fmt: skip
 
 
 def test_the_stubs_docstring_lists_its_known_differences_from_a_workspace():

@@ -83,6 +83,11 @@ ever purged                            |                                        
 
 one `runs/get` poll is one minute of   | minutes per state, whatever the        | real durations
 run time                               | polling                                |
+
+serverless tasks (no cluster, or an    | needs serverless compute enabled; a    | a workspace without serverless;
+`environment_key` of the run's         | task waits for its environment to be   | a dependency that fails to install;
+`environments`) run like any other;    | installed; Free Edition runs at most 5 | the quota
+its own message for an undeclared key  | job tasks at once                      |
 """
 
 from __future__ import annotations
@@ -125,12 +130,15 @@ RUNTIME_LIBRARIES = {
     "17.3": {"mlflow": "3.0.1", "scikit-learn": "1.6.1", "spark": "4.0.0"},
     "18": {"mlflow": "3.8.1", "scikit-learn": "1.6.1", "spark": "4.1.0"},
 }
-# The runs each lab notebook logs on the lab's data (a local run of each; the README's figures), for its summary.
-RUN_METRICS = [("run 1", {"rmse": 3.93, "mae": 2.17, "r2": 0.864}), ("run 2", {"rmse": 4.01, "mae": 2.2, "r2": 0.857}),
-               ("run 3", {"rmse": 5.5, "mae": 3.4, "r2": 0.731})]  # fmt: skip
-SPARK_RUN_METRICS = [("run 1", {"rmse": 3.85, "mae": 2.12, "r2": 0.873}),
-                     ("run 2", {"rmse": 3.69, "mae": 2.05, "r2": 0.884}),
-                     ("run 3", {"rmse": 3.82, "mae": 2.1, "r2": 0.875})]  # fmt: skip
+# What serverless compute ships per environment version (its release notes: MLflow 2.22.0 in 4, 3.8.1 in 5), for
+# the summary of a serverless task; the job environment's own pins (its dependencies) come on top.
+SERVERLESS_LIBRARIES = {"4": {"mlflow": "2.22.0"}, "5": {"mlflow": "3.8.1"}}
+# The runs each lab notebook logs on the lab's data (tests/conftest.py's CLASSIC_METRICS, rounded), for its summary.
+RUN_METRICS = [("run 1", {"rmse": 4.27, "mae": 2.16, "r2": 0.864}), ("run 2", {"rmse": 4.38, "mae": 2.21, "r2": 0.857}),
+               ("run 3", {"rmse": 6.01, "mae": 3.28, "r2": 0.731})]  # fmt: skip
+SPARK_RUN_METRICS = [("run 1", {"rmse": 3.86, "mae": 2.39, "r2": 0.873}),
+                     ("run 2", {"rmse": 3.70, "mae": 2.14, "r2": 0.884}),
+                     ("run 3", {"rmse": 3.84, "mae": 2.24, "r2": 0.875})]  # fmt: skip
 # A notebook cell boundary in Databricks source format.
 CELL = re.compile(r"^# COMMAND -+$", re.MULTILINE)
 
@@ -174,7 +182,7 @@ SCRIPTS = {
 }  # fmt: skip
 TERMINAL = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
 # What the stub keeps on a task run for itself; never part of an answer.
-PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits", "error", "first_step")
+PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits", "error", "first_step", "environment")
 NOTEBOOK_ERROR = "LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter."
 # What mlflow.set_experiment raises for an experiment in the deleted state (mlflow/tracking/fluent.py).
 DELETED_EXPERIMENT_ERROR = (
@@ -500,8 +508,10 @@ class WorkspaceStub:
         keys = [task["task_key"] for task in tasks]
         if len(set(keys)) != len(keys):
             raise bad(f"Task keys must be unique within a run: {sorted(keys)}")
+        environments = {environment.get("environment_key"): environment for environment in
+                        request.get("environments") or []}  # fmt: skip
         for task in tasks:
-            self._check_task(task)
+            self._check_task(task, environments)
             for upstream in task.get("depends_on") or []:
                 if upstream["task_key"] not in keys or upstream["task_key"] == task["task_key"]:
                     raise bad(f"Task {task['task_key']} depends on {upstream['task_key']!r}, not another task of "
@@ -520,16 +530,19 @@ class WorkspaceStub:
             self.idempotency_tokens[token] = run_id
         return {"run_id": run_id}
 
-    def _check_task(self, task: dict) -> None:
+    def _check_task(self, task: dict, environments: dict) -> None:
         key = task["task_key"]
         if not re.fullmatch(r"[\w\-]{1,100}", key):
             raise bad(f"Invalid task_key {key!r}: use 1 to 100 letters, digits, '-' and '_'")
         if "notebook_task" not in task:
             raise bad(f"Task {key}: no task type given (this workspace runs notebook_task)")
         given = [option for option in ("new_cluster", "existing_cluster_id", "environment_key") if option in task]
-        if len(given) != 1:
-            raise bad(f"Task {key}: exactly one of new_cluster, existing_cluster_id or environment_key is required, "
-                      f"got {given or 'none'}")  # fmt: skip
+        # A notebook task with none of them runs on serverless compute in the notebook's own environment.
+        if len(given) > 1:
+            raise bad(f"Task {key}: at most one of new_cluster, existing_cluster_id or environment_key, got {given}")
+        if "environment_key" in task and task["environment_key"] not in environments:
+            raise bad(f"Task {key}: environment_key {task['environment_key']!r} is not one of the run's environments "
+                      f"{sorted(environments)}")  # fmt: skip
         if "existing_cluster_id" in task and task["existing_cluster_id"] not in self.clusters:
             raise bad(f"Cluster {task['existing_cluster_id']} does not exist")
         cluster = task.get("new_cluster")
@@ -543,6 +556,7 @@ class WorkspaceStub:
         self._next_id += 1
         run_id = self._next_id
         tasks = []
+        environments = {env["environment_key"]: env.get("spec") or {} for env in request.get("environments") or []}
         for task in request["tasks"]:
             self._next_id += 1
             spark_version = (task.get("new_cluster") or {}).get("spark_version", "")
@@ -558,6 +572,8 @@ class WorkspaceStub:
             exits = exits_with_a_result(self.objects.get(path, {}).get("content", b""))
             # A task that depends on others is BLOCKED until they end; "first_step" is the poll it started at.
             waits = bool(task.get("depends_on"))
+            if "environment_key" in task:  # serverless: the summary reads the environment it ran in
+                task = {**task, "environment": environments[task["environment_key"]]}
             tasks.append({**task, "run_id": self._next_id, "script": list(task_script), "outcome": outcome,
                           "exits": exits, "first_step": None if waits else 0,
                           **({} if waits else {"start_time": self.clock_ms})})  # fmt: skip
@@ -703,14 +719,22 @@ class WorkspaceStub:
 
     def summary(self, task) -> dict:
         """What the lab notebook returns with dbutils.notebook.exit on the task's runtime."""
-        spark_version = (task.get("new_cluster") or {}).get("spark_version", "17.3.x-cpu-ml-scala2.13")
-        libraries = RUNTIME_LIBRARIES[spark_version.split(".x")[0]]
         parameters = task["notebook_task"].get("base_parameters") or {}
         spark_ml = task["notebook_task"]["notebook_path"].endswith("-spark-ml")
+        if "environment" in task:
+            # Serverless: DATABRICKS_RUNTIME_VERSION is client.<environment version>.<minor>; the libraries are the
+            # environment's and its pins. What the stub does not know it reports as None, not a guess.
+            version = str(task["environment"].get("environment_version"))
+            pins = dict(pin.split("==", 1) for pin in task["environment"].get("dependencies") or [] if "==" in pin)
+            libraries = {**SERVERLESS_LIBRARIES.get(version, {}), **pins}
+            runtime = f"client.{version}.x"
+        else:
+            spark_version = (task.get("new_cluster") or {}).get("spark_version", "17.3.x-cpu-ml-scala2.13")
+            libraries = {**RUNTIME_LIBRARIES[spark_version.split(".x")[0]], "pandas": "2.2.3", "numpy": "2.1.3"}
+            runtime = spark_version.split("-")[0].replace(".x", "")
         return {
-            "runtime": spark_version.split("-")[0].replace(".x", ""), "python": "3.12.3",
-            "libraries": {"mlflow": libraries["mlflow"], "scikit-learn": libraries["scikit-learn"],
-                          "pandas": "2.2.3", "numpy": "2.1.3", "spark": libraries["spark"]},
+            "runtime": runtime, "python": "3.12.3",
+            "libraries": {name: libraries.get(name) for name in ("mlflow", "scikit-learn", "pandas", "numpy", "spark")},
             "experiment": parameters.get("experiment_name", ""),
             "runs": [{"run_id": f"{task['run_id']}{index}", "run_name": name, "params": {}, "metrics": metrics}
                      for index, (name, metrics) in enumerate(SPARK_RUN_METRICS if spark_ml else RUN_METRICS)],

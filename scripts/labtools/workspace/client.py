@@ -244,12 +244,15 @@ class Workspace:
         return [(version.key, version.name or "") for version in listed]
 
     def submit(self, spec: dict) -> int:
-        from databricks.sdk.service.jobs import SubmitTask
+        from databricks.sdk.service.jobs import JobEnvironment, SubmitTask
 
         tasks = [SubmitTask.from_dict(task) for task in spec["tasks"]]
+        # The environments serverless tasks run in (run --serverless); None for tasks on clusters.
+        environments = [JobEnvironment.from_dict(environment) for environment in spec.get("environments", [])] or None
         with self._call("submit the run (jobs/runs/submit)", needs="permission to create clusters, or --cluster-id"):
             waiter = self.client.jobs.submit(run_name=spec["run_name"], timeout_seconds=spec["timeout_seconds"],
-                                             tasks=tasks, idempotency_token=spec["idempotency_token"])  # fmt: skip
+                                             tasks=tasks, idempotency_token=spec["idempotency_token"],
+                                             environments=environments)  # fmt: skip
         return waiter.run_id
 
     def run(self, run_id: int):
