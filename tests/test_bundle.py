@@ -17,7 +17,7 @@ import yaml
 from databricks.bundles.jobs import Job
 
 from labtools.notebook import dbsource, widgets
-from labtools.workspace import bundle_check
+from labtools.workspace import bundle_check, spec
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "bundle.yml"
@@ -28,6 +28,12 @@ NOTEBOOK = "../notebooks/01-using-mlflow-to-track-experiments.py"
 SPARK_NOTEBOOK = "../notebooks/02-using-mlflow-to-track-experiments-spark-ml.py"
 JA_NOTEBOOK = "../notebooks/ja/01-using-mlflow-to-track-experiments.py"
 JA_SPARK_NOTEBOOK = "../notebooks/ja/02-using-mlflow-to-track-experiments-spark-ml.py"
+CLASSIC_TARGETS = ["dev", "ci", "prod"]
+CLASSIC_JOBS = {"lab_notebook", "lab_matrix", "lab_notebook_ja"}
+SERVERLESS_JOBS = {"lab_serverless", "lab_serverless_ja"}
+VOLUME = ("${resources.volumes.lab_volume.catalog_name}.${resources.volumes.lab_volume.schema_name}."
+          "${resources.volumes.lab_volume.name}")  # fmt: skip
+SCHEMA = ROOT.parent / "shared" / "schemas" / "databricks-bundle-config.schema.json"
 
 needs_schema_tool = pytest.mark.skipif(
     not SCHEMA_TOOL.is_file(), reason=f"{SCHEMA_TOOL} is absent (shared tools exist only beside the repo)"
@@ -41,13 +47,35 @@ def files():
 
 @pytest.fixture(scope="module")
 def config(files):
-    """The files merged the simple way the checks need: resources and the root's other keys."""
+    """The files merged the simple way the checks need: variables, targets and the root's other keys."""
     merged = dict(files[0].document)
-    merged["resources"] = {}
-    for file in files:
-        for kind, resources in (file.document.get("resources") or {}).items():
-            merged["resources"].setdefault(kind, {}).update(resources)
+    merged["variables"] = {name: variable for file in files
+                           for name, variable in (file.document.get("variables") or {}).items()}  # fmt: skip
+    merged["targets"] = {}
+    for file in files:  # a target's settings from bundle.yml, its resources from resources/*.yml
+        for name, target in (file.document.get("targets") or {}).items():
+            merged["targets"].setdefault(name, {}).update(
+                {key: value for key, value in (target or {}).items() if key != "resources"})
     return merged
+
+
+def deployed(files, target: str) -> dict[str, dict]:
+    """A target's resources by kind, as `bundle deploy -t <target>` deploys them: every file's top-level
+    resources, then every file's `targets.<target>.resources` over them (written here, not taken from the
+    code under test)."""
+    resources: dict[str, dict] = {}
+    sections = [file.document.get("resources") for file in files] + [
+        ((file.document.get("targets") or {}).get(target) or {}).get("resources") for file in files]  # fmt: skip
+    for section in sections:
+        for kind, items in (section or {}).items():
+            resources.setdefault(kind, {}).update(items or {})
+    return resources
+
+
+@pytest.fixture(scope="module")
+def dev(files):
+    """What the default target, dev, deploys; ci and prod deploy the same resources."""
+    return deployed(files, "dev")
 
 
 @needs_schema_tool
@@ -67,8 +95,8 @@ def test_the_schema_check_catches_an_unknown_key(tmp_path):
     copy = _copy_bundle(tmp_path)
     job_file = copy / "resources" / "lab_job.yml"
     document = yaml.safe_load(job_file.read_text())
-    document["resources"]["jobs"]["lab_notebook"]["max_concurent_runs"] = 1
-    job_file.write_text(yaml.safe_dump(document))
+    document["targets"]["dev"]["resources"]["jobs"]["lab_notebook"]["max_concurent_runs"] = 1
+    job_file.write_text(yaml.safe_dump(document, sort_keys=False))
     result = subprocess.run(
         [sys.executable, str(SCHEMA_TOOL), "bundle.yml"], cwd=copy, capture_output=True, text=True, check=False
     )
@@ -96,14 +124,17 @@ def test_all_bundle_checks_pass():
 
 def test_every_job_parses_with_the_databricks_bundles_models(files):
     found = bundle_check.jobs(files)
-    assert found, "the bundle declares no job"
-    for file, key, job in found:
-        parsed = Job.from_dict(dict(job))
-        assert parsed.tasks, f"{file.path}: resources.jobs.{key} has no tasks"
+    # Each job once, the classic ones (shared by the classic targets' anchors) at dev's key path.
+    assert {job.key: job.where for job in found} == {
+        **{key: f"targets.dev.resources.jobs.{key}" for key in CLASSIC_JOBS},
+        **{key: f"targets.serverless.resources.jobs.{key}" for key in SERVERLESS_JOBS}}  # fmt: skip
+    for job in found:
+        parsed = Job.from_dict(dict(job.job))
+        assert parsed.tasks, f"{job.file.path}: {job.where} has no tasks"
 
 
-def test_the_job_runs_the_lab_on_a_single_node_lts_ml_cluster(config):
-    job = config["resources"]["jobs"]["lab_notebook"]
+def test_the_job_runs_the_lab_on_a_single_node_lts_ml_cluster(config, dev):
+    job = dev["jobs"]["lab_notebook"]
     clusters = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in job["job_clusters"]}
     assert list(clusters) == ["spark_ml_workers", "single_node_ml"]
     spec = clusters["single_node_ml"]
@@ -124,10 +155,10 @@ def test_the_job_runs_the_lab_on_a_single_node_lts_ml_cluster(config):
     assert "depends_on" not in first  # the notebooks are independent of each other
 
 
-def test_the_spark_notebook_runs_on_the_single_node_cluster_or_on_num_workers(config):
+def test_the_spark_notebook_runs_on_the_single_node_cluster_or_on_num_workers(config, dev):
     """num_workers 0 (the default): the Spark ML notebook's task on the single-node cluster; more: on a cluster of
     that many workers without the single-node settings. An if/else task picks; the other task is excluded."""
-    job = config["resources"]["jobs"]["lab_notebook"]
+    job = dev["jobs"]["lab_notebook"]
     assert config["variables"]["num_workers"]["default"] == 0
     clusters = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in job["job_clusters"]}
     assert clusters["spark_ml_workers"] == {"spark_version": "${var.spark_version}",
@@ -136,8 +167,8 @@ def test_the_spark_notebook_runs_on_the_single_node_cluster_or_on_num_workers(co
     tasks = {task["task_key"]: task for task in job["tasks"]}
     assert tasks["num_workers_above_0"] == {"task_key": "num_workers_above_0", "condition_task": {
         "op": "GREATER_THAN", "left": "${var.num_workers}", "right": "0"}}  # fmt: skip
-    spark_ml = {"notebook_path": SPARK_NOTEBOOK,
-                "base_parameters": {"experiment_name": "${resources.experiments.spark_ml_experiment.name}"}}
+    spark_ml = {"notebook_path": SPARK_NOTEBOOK, "base_parameters": {
+        "experiment_name": "${resources.experiments.spark_ml_experiment.name}", "volume": ""}}  # fmt: skip
     for key, outcome, cluster in [
         ("using_mlflow_to_track_experiments_spark_ml", "false", "single_node_ml"),
         ("using_mlflow_to_track_experiments_spark_ml_on_workers", "true", "spark_ml_workers"),
@@ -146,11 +177,11 @@ def test_the_spark_notebook_runs_on_the_single_node_cluster_or_on_num_workers(co
                               "depends_on": [{"task_key": "num_workers_above_0", "outcome": outcome}]}  # fmt: skip
 
 
-def test_each_notebook_logs_to_its_own_experiment_resource_whose_deployed_name_its_task_passes(config):
-    experiments = config["resources"]["experiments"]
+def test_each_notebook_logs_to_its_own_experiment_resource_whose_deployed_name_its_task_passes(dev):
+    experiments = dev["experiments"]
     assert experiments["lab_experiment"]["name"] == EXPERIMENT_PATH
     assert experiments["spark_ml_experiment"]["name"] == SPARK_EXPERIMENT_PATH
-    job = config["resources"]["jobs"]["lab_notebook"]
+    job = dev["jobs"]["lab_notebook"]
     # A reference, not the path again: development mode prefixes the experiment's name. Per task, not a job
     # parameter, which would override every task's own.
     passed = {task["notebook_task"]["notebook_path"]: task["notebook_task"]["base_parameters"]["experiment_name"]
@@ -160,8 +191,8 @@ def test_each_notebook_logs_to_its_own_experiment_resource_whose_deployed_name_i
     assert [parameter["name"] for parameter in job["parameters"]] == ["data_path"]
 
 
-def test_the_japanese_job_runs_the_japanese_notebooks_on_the_lab_jobs_cluster_into_the_same_experiments(config):
-    jobs = config["resources"]["jobs"]
+def test_the_japanese_job_runs_the_japanese_notebooks_on_the_lab_jobs_cluster_into_the_same_experiments(config, dev):
+    jobs = dev["jobs"]
     job = jobs["lab_notebook_ja"]
     assert [(task["task_key"], task["job_cluster_key"], task["notebook_task"]["notebook_path"],
              task["notebook_task"]["base_parameters"]["experiment_name"]) for task in job["tasks"]] == [
@@ -196,7 +227,8 @@ def test_targets_dev_by_default_and_prod_with_root_path_and_permissions(config):
 
 
 def test_notebook_paths_resolve_to_databricks_notebooks(files):
-    tasks = [(file, task) for file, _, job in bundle_check.jobs(files) for _, task in bundle_check.notebook_tasks(job)]
+    tasks = [(found.file, task) for found in bundle_check.jobs(files)
+             for _, task in bundle_check.notebook_tasks(found.job)]  # fmt: skip
     assert tasks
     for file, task in tasks:
         path = bundle_check.notebook_file(file, task["notebook_task"]["notebook_path"])
@@ -204,24 +236,29 @@ def test_notebook_paths_resolve_to_databricks_notebooks(files):
         assert path.read_text(encoding="utf-8").split("\n", 1)[0] == dbsource.HEADER, path
 
 
-# What each lab notebook declares (both the same two, blank by default), stated here rather than derived
-# with the code under test (labtools.workspace.bundle_check).
+# What each lab notebook declares (all blank by default; the Spark ML notebook also the volume mlflow.spark
+# stages model files in on serverless compute), stated here rather than derived with the code under test
+# (labtools.workspace.bundle_check).
 LAB_WIDGETS = {"data_path": "", "experiment_name": ""}
+SPARK_WIDGETS = {**LAB_WIDGETS, "volume": ""}
 
 
-def test_both_lab_notebooks_declare_the_two_lab_parameters():
-    for name in ["01-using-mlflow-to-track-experiments", "02-using-mlflow-to-track-experiments-spark-ml"]:
-        assert widgets.widgets_of_file(ROOT / "notebooks" / f"{name}.py") == LAB_WIDGETS, name
+def test_both_lab_notebooks_declare_the_lab_parameters():
+    assert widgets.widgets_of_file(ROOT / "notebooks" / "01-using-mlflow-to-track-experiments.py") == LAB_WIDGETS
+    assert widgets.widgets_of_file(ROOT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py") == \
+        SPARK_WIDGETS  # fmt: skip
 
 
-def test_every_notebook_task_gets_exactly_the_two_lab_parameters(config):
-    for key, job in config["resources"]["jobs"].items():
-        job_parameters = {parameter["name"] for parameter in job.get("parameters", [])}
-        tasks = [task for task in job["tasks"] if "notebook_task" in task]
-        assert tasks, key
-        for task in tasks:
-            passed = job_parameters | set(task["notebook_task"].get("base_parameters", {}))
-            assert passed == set(LAB_WIDGETS), f"{key}.{task['task_key']} passes {sorted(passed)}"
+def test_every_notebook_task_gets_exactly_its_notebooks_parameters(files, config):
+    for target in config["targets"]:
+        for key, job in deployed(files, target)["jobs"].items():
+            job_parameters = {parameter["name"] for parameter in job.get("parameters", [])}
+            tasks = [task for task in job["tasks"] if "notebook_task" in task]
+            assert tasks, key
+            for task in tasks:
+                passed = job_parameters | set(task["notebook_task"].get("base_parameters", {}))
+                expected = SPARK_WIDGETS if "-spark-ml.py" in task["notebook_task"]["notebook_path"] else LAB_WIDGETS
+                assert passed == set(expected), f"{target}: {key}.{task['task_key']} passes {sorted(passed)}"
 
 
 # The checks must report what is wrong, naming the file and the key or path.
@@ -239,11 +276,13 @@ def _copy_bundle(tmp_path: Path) -> Path:
     return copy
 
 
-def _edit_job(copy: Path, edit) -> Path:
-    job_file = copy / "resources" / "lab_job.yml"
+def _edit_job(copy: Path, edit, job="lab_notebook", target="dev", file="lab_job.yml") -> Path:
+    """Edits a job of a target in the copy. The classic targets share their jobs (a YAML anchor, one object
+    once parsed, written back as an anchor again), so an edit of dev's is an edit of ci's and prod's."""
+    job_file = copy / "resources" / file
     document = yaml.safe_load(job_file.read_text())
-    edit(document["resources"]["jobs"]["lab_notebook"])
-    job_file.write_text(yaml.safe_dump(document))
+    edit(document["targets"][target]["resources"]["jobs"][job])
+    job_file.write_text(yaml.safe_dump(document, sort_keys=False))
     return job_file
 
 
@@ -255,7 +294,7 @@ def test_check_reports_an_unknown_key(tmp_path):
     copy = _copy_bundle(tmp_path)
     job_file = _edit_job(copy, lambda job: job["tasks"][0]["notebook_task"].update(notebok_params={"a": "b"}))
     [problem] = _problems(copy)
-    assert problem.startswith(f"{job_file}: resources.jobs.lab_notebook: ")
+    assert problem.startswith(f"{job_file}: targets.dev.resources.jobs.lab_notebook: ")
     assert "notebok_params" in problem
 
 
@@ -266,7 +305,7 @@ def test_check_reports_a_notebook_path_that_does_not_exist(tmp_path):
     )
     [problem] = _problems(copy)
     assert problem == (
-        f"{job_file}: resources.jobs.lab_notebook.tasks[0].notebook_task.notebook_path: "
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[0].notebook_task.notebook_path: "
         "no notebook at ../notebooks/01-missing.py"
     )
 
@@ -278,7 +317,8 @@ def test_check_reports_a_file_that_is_not_a_notebook(tmp_path):
         copy, lambda job: job["tasks"][0]["notebook_task"].update(notebook_path="../notebooks/plain.py")
     )
     [problem] = _problems(copy)
-    assert problem.startswith(f"{job_file}: resources.jobs.lab_notebook.tasks[0].notebook_task.notebook_path: ")
+    where = "targets.dev.resources.jobs.lab_notebook.tasks[0].notebook_task.notebook_path"
+    assert problem.startswith(f"{job_file}: {where}: ")
     assert "plain.py:1: first line must be exactly '# Databricks notebook source'" in problem
 
 
@@ -289,7 +329,7 @@ def test_check_reports_a_notebook_outside_the_synced_paths(tmp_path):
     shutil.copy(copy / "notebooks" / "01-using-mlflow-to-track-experiments.py", copy / "extra" / "lab.py")
     job_file = _edit_job(copy, lambda job: job["tasks"][0]["notebook_task"].update(notebook_path="../extra/lab.py"))
     assert _problems(copy) == [
-        f"{job_file}: resources.jobs.lab_notebook.tasks[0].notebook_task.notebook_path: "
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[0].notebook_task.notebook_path: "
         "../extra/lab.py is outside the synced paths, so it would not be uploaded"
     ]
 
@@ -300,7 +340,7 @@ def test_check_reports_a_parameter_the_notebook_does_not_declare(tmp_path):
     job_file = _edit_job(copy, lambda job: job["parameters"].append({"name": "learning_rate", "default": "0.1"}))
     problems = _problems(copy)
     assert [problem.split(": passes parameter 'learning_rate', which ")[0] for problem in problems] == [
-        f"{job_file}: resources.jobs.lab_notebook.tasks[{index}].notebook_task" for index in (0, 2, 3)]
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[{index}].notebook_task" for index in (0, 2, 3)]
 
 
 def test_check_reports_a_parameter_only_the_spark_notebook_lacks(tmp_path):
@@ -313,8 +353,9 @@ def test_check_reports_a_parameter_only_the_spark_notebook_lacks(tmp_path):
     problems = _problems(copy)
     passes = [p for p in problems if ".lab_notebook." in p and "passes parameter 'data_path'" in p]
     assert [problem.split(": passes")[0] for problem in passes] == [
-        f"{job_file}: resources.jobs.lab_notebook.tasks[{index}].notebook_task" for index in (2, 3)]
-    assert all("does not declare (widgets: ['experiment_name', 'trips_path'])" in problem for problem in passes)
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[{index}].notebook_task" for index in (2, 3)]
+    widgets_declared = "does not declare (widgets: ['experiment_name', 'trips_path', 'volume'])"
+    assert all(widgets_declared in problem for problem in passes)
 
 
 def test_check_reports_a_blank_default_widget_the_job_does_not_pass(tmp_path):
@@ -323,7 +364,7 @@ def test_check_reports_a_blank_default_widget_the_job_does_not_pass(tmp_path):
         copy, lambda job: job.update(parameters=[p for p in job["parameters"] if p["name"] != "data_path"])
     )
     assert _problems(copy) == [
-        f"{job_file}: resources.jobs.lab_notebook.tasks[{index}].notebook_task: does not pass parameter "
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[{index}].notebook_task: does not pass parameter "
         f"'data_path', which {path} declares with a blank default"
         for index, path in [(0, NOTEBOOK), (2, SPARK_NOTEBOOK), (3, SPARK_NOTEBOOK)]
     ]
@@ -336,13 +377,16 @@ def test_check_reports_a_reference_to_an_undeclared_resource(tmp_path):
     experiments = document["resources"]["experiments"]
     experiments["renamed"] = experiments.pop("lab_experiment")
     experiment_file.write_text(yaml.safe_dump(document))
-    # Both jobs that log to it (the English and the Japanese) are named, each at its task.
+    # Every job that logs to it (the English and the Japanese, classic and serverless) is named, each at its
+    # task; the classic ones once, at dev's key path, though ci and prod deploy them too.
     assert _problems(copy) == [
-        f"{copy / 'resources' / 'lab_job.yml'}: "
-        f"resources.jobs.{job}.tasks[0].notebook_task.base_parameters.experiment_name: "
+        f"{copy / 'resources' / file}: "
+        f"targets.{target}.resources.jobs.{job}.tasks[0].notebook_task.base_parameters.experiment_name: "
         "refers to resources.experiments.lab_experiment, which no file declares"
-        for job in ["lab_notebook", "lab_notebook_ja"]
-    ]
+        for file, target, job in [("lab_job.yml", "dev", "lab_notebook"), ("lab_job.yml", "dev", "lab_notebook_ja"),
+                                  ("lab_serverless.yml", "serverless", "lab_serverless"),
+                                  ("lab_serverless.yml", "serverless", "lab_serverless_ja")]
+    ]  # fmt: skip
 
 
 def test_check_reports_a_reference_to_an_undeclared_variable(tmp_path):
@@ -352,9 +396,9 @@ def test_check_reports_a_reference_to_an_undeclared_variable(tmp_path):
     (copy / "bundle.yml").write_text(yaml.safe_dump(document))
     job_file = copy / "resources" / "lab_job.yml"
     assert _problems(copy) == [
-        f"{job_file}: resources.jobs.lab_notebook.job_clusters[0].new_cluster.num_workers: "
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.job_clusters[0].new_cluster.num_workers: "
         "refers to var.num_workers, which no file declares",
-        f"{job_file}: resources.jobs.lab_notebook.tasks[1].condition_task.left: "
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[1].condition_task.left: "
         "refers to var.num_workers, which no file declares",
     ]
 
@@ -362,17 +406,17 @@ def test_check_reports_a_reference_to_an_undeclared_variable(tmp_path):
 def test_check_reports_a_dependency_on_a_task_the_job_lacks(tmp_path):
     copy = _copy_bundle(tmp_path)
     job_file = _edit_job(copy, lambda job: job["tasks"][2]["depends_on"][0].update(task_key="workers_above_0"))
-    assert _problems(copy) == [f"{job_file}: resources.jobs.lab_notebook.tasks[2].depends_on: depends on task "
-                               "'workers_above_0', which the job does not have"]  # fmt: skip
+    assert _problems(copy) == [f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[2].depends_on: "
+                               "depends on task 'workers_above_0', which the job does not have"]  # fmt: skip
 
 
 # The runtime matrix job: the lab on each LTS ML runtime, each on the single-node cluster of lab_notebook.
 
 
-def test_the_matrix_job_runs_both_notebooks_on_each_lts_ml_runtime_on_the_lab_jobs_cluster(config):
+def test_the_matrix_job_runs_both_notebooks_on_each_lts_ml_runtime_on_the_lab_jobs_cluster(config, dev):
     from labtools.lab import LTS_ML_RUNTIMES
 
-    jobs = config["resources"]["jobs"]
+    jobs = dev["jobs"]
     variables = {name: variable.get("default") for name, variable in config["variables"].items()}
     base = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in jobs["lab_notebook"]["job_clusters"]}
     matrix = jobs["lab_matrix"]
@@ -404,17 +448,22 @@ def test_the_matrix_job_runs_both_notebooks_on_each_lts_ml_runtime_on_the_lab_jo
     assert variables["spark_version"] == variables["spark_version_17_3"]
 
 
-def test_every_experiment_the_jobs_use_is_named_for_its_notebook_and_runtime(config):
+def test_every_experiment_the_jobs_use_is_named_for_its_notebook_and_runtime(files):
+    """Each classic target: the lab's two experiments and the matrix's; the serverless target (no runtime
+    matrix): the lab's two only."""
     user = "/Users/${workspace.current_user.userName}/"
-    names = {key: experiment["name"].removeprefix(user) for key, experiment in
-             config["resources"]["experiments"].items()}  # fmt: skip
     lab = "dp090-using-mlflow-to-track-experiments"
-    assert names == {
-        "lab_experiment": lab, "spark_ml_experiment": f"{lab}-spark-ml",
+    lab_experiments = {"lab_experiment": lab, "spark_ml_experiment": f"{lab}-spark-ml"}
+    matrix_experiments = {
         **{f"matrix_experiment_{r.replace('.', '_')}": f"{lab}-matrix-{r}" for r in ["15.4", "16.4", "17.3", "18"]},
         **{f"matrix_spark_ml_experiment_{r.replace('.', '_')}": f"{lab}-spark-ml-matrix-{r}"
            for r in ["15.4", "16.4", "17.3", "18"]},
     }  # fmt: skip
+    for target, expected in [*((t, {**lab_experiments, **matrix_experiments}) for t in CLASSIC_TARGETS),
+                             ("serverless", lab_experiments)]:  # fmt: skip
+        names = {key: experiment["name"].removeprefix(user) for key, experiment in
+                 deployed(files, target)["experiments"].items()}  # fmt: skip
+        assert names == expected, target
 
 
 def test_the_clusters_share_their_settings_through_anchors_not_copies():
@@ -444,3 +493,160 @@ def test_the_runtime_keys_are_variables_in_the_form_a_workspace_lists_and_the_gu
         assert f"`{key}`" in guide, key
     assert variables["spark_version_18"] == "18.x-cpu-ml-scala2.13"  # the release is "18 LTS", not "18.0"
     assert "databricks clusters spark-versions" in guide and "unverified" in guide
+
+
+# The serverless target (resources/lab_serverless.yml): Databricks Free Edition has serverless compute only.
+
+
+def _asks_for_a_cluster(job: dict) -> bool:
+    cluster_keys = ("job_cluster_key", "new_cluster", "existing_cluster_id")
+    return bool(job.get("job_clusters")) or any(key in task for task in job["tasks"] for key in cluster_keys)
+
+
+def test_the_serverless_target_deploys_no_job_with_a_cluster_and_the_classic_targets_the_classic_jobs(files, config):
+    assert list(config["targets"]) == [*CLASSIC_TARGETS, "serverless"]
+    serverless = deployed(files, "serverless")
+    assert set(serverless["jobs"]) == SERVERLESS_JOBS
+    for key, job in serverless["jobs"].items():
+        assert not _asks_for_a_cluster(job), key
+        assert all("environment_key" in task for task in job["tasks"]), key
+    assert set(serverless["volumes"]) == {"lab_volume"}
+    for target in CLASSIC_TARGETS:
+        classic = deployed(files, target)
+        assert set(classic["jobs"]) == CLASSIC_JOBS, target
+        assert all(_asks_for_a_cluster(job) for job in classic["jobs"].values()), target
+        assert "volumes" not in classic, target  # the volume is serverless' alone
+    # The classic targets deploy the very same jobs: one anchor, not three copies that could drift.
+    jobs_file = next(file for file in files if file.path.name == "lab_job.yml").document
+    assert jobs_file["targets"]["dev"]["resources"] is jobs_file["targets"]["ci"]["resources"] is \
+        jobs_file["targets"]["prod"]["resources"]  # fmt: skip
+
+
+def _defaults(config) -> dict:
+    return {name: variable.get("default") for name, variable in config["variables"].items()}
+
+
+def _resolve(value, variables: dict):
+    """A value with each `${var.<name>}` that is a whole string replaced by the variable's default."""
+    if isinstance(value, dict):
+        return {key: _resolve(item, variables) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_resolve(item, variables) for item in value]
+    if isinstance(value, str) and value.startswith("${var.") and value.endswith("}"):
+        return variables[value[len("${var.") : -1]]
+    return value
+
+
+def test_the_serverless_jobs_run_in_deploy_pys_environment_and_pass_the_volume(files, config):
+    """`databricks bundle run lab_serverless` and `deploy.py run --serverless` run the same environment; every
+    task names it; the Spark ML notebook gets the volume (catalog.schema.name) mlflow.spark needs there."""
+    jobs = deployed(files, "serverless")["jobs"]
+    for key in sorted(SERVERLESS_JOBS):
+        job = jobs[key]
+        assert _resolve(job["environments"], _defaults(config)) == [spec.serverless_environment()], key
+        environments = {environment["environment_key"] for environment in job["environments"]}
+        assert {task["environment_key"] for task in job["tasks"]} <= environments, key
+        spark = [task for task in job["tasks"] if task["notebook_task"]["notebook_path"].endswith("-spark-ml.py")]
+        assert len(spark) == 1 and spark[0]["notebook_task"]["base_parameters"]["volume"] == VOLUME, key
+
+
+@pytest.mark.skipif(not SCHEMA.is_file(), reason=f"{SCHEMA} is absent (shared schemas exist only beside the repo)")
+def test_the_volume_has_the_keys_the_schema_requires_and_is_managed(files):
+    import json
+
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    definition = schema["$defs"]["github.com"]["databricks"]["cli"]["bundle"]["config"]["resources.Volume"]
+    required = set(definition["oneOf"][0]["required"])
+    assert required == {"catalog_name", "schema_name", "name"}
+    volume = deployed(files, "serverless")["volumes"]["lab_volume"]
+    assert required <= set(volume), sorted(required - set(volume))
+    assert volume["volume_type"] == "MANAGED"  # Unity Catalog keeps its files: destroy deletes them
+    assert (volume["catalog_name"], volume["schema_name"]) == ("${var.catalog}", "${var.schema}")
+
+
+def test_the_volumes_catalog_and_schema_default_to_free_editions_workspace_catalog(config):
+    """Free Edition gives every user the catalog `workspace` and its schema `default`."""
+    variables = _defaults(config)
+    assert (variables["catalog"], variables["schema"]) == ("workspace", "default")
+
+
+def test_check_reports_an_environment_key_the_job_does_not_declare(tmp_path):
+    copy = _copy_bundle(tmp_path)
+    job_file = _edit_job(copy, lambda job: job["tasks"][1].update(environment_key="labs"), job="lab_serverless",
+                         target="serverless", file="lab_serverless.yml")  # fmt: skip
+    assert _problems(copy) == [f"{job_file}: targets.serverless.resources.jobs.lab_serverless.tasks[1]."
+                               "environment_key: environment_key 'labs' names none of the job's environments "
+                               "(['lab'])"]  # fmt: skip
+
+
+def test_check_reports_a_job_cluster_key_the_job_does_not_declare(tmp_path):
+    """Reported once, at dev's key path, though ci and prod deploy the same job."""
+    copy = _copy_bundle(tmp_path)
+    job_file = _edit_job(copy, lambda job: job["tasks"][0].update(job_cluster_key="single_node"))
+    assert _problems(copy) == [f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[0].job_cluster_key: "
+                               "job_cluster_key 'single_node' names none of the job's job_clusters "
+                               "(['spark_ml_workers', 'single_node_ml'])"]  # fmt: skip
+
+
+def test_check_reports_a_serverless_target_that_could_run_more_than_free_editions_tasks_at_once(tmp_path):
+    """Free Edition runs at most 5 job tasks at once. Without its depends_on, lab_serverless runs its 2 tasks at
+    once; 2 runs at once of it and 1 task of lab_serverless_ja make 5, which fits; 3 runs make 7, which do not."""
+    assert spec.FREE_EDITION_CONCURRENT_TASKS == 5
+    copy = _copy_bundle(tmp_path)
+
+    def parallel(runs):
+        def edit(job):
+            job["tasks"][1].pop("depends_on", None)
+            job["max_concurrent_runs"] = runs
+
+        return edit
+
+    _edit_job(copy, parallel(2), job="lab_serverless", target="serverless", file="lab_serverless.yml")
+    assert _problems(copy) == []
+    job_file = _edit_job(copy, parallel(3), job="lab_serverless", target="serverless", file="lab_serverless.yml")
+    assert _problems(copy) == [
+        f"{job_file}: targets.serverless.resources.jobs: target serverless runs its jobs on serverless compute "
+        "only, and they could run 7 tasks at once (lab_serverless 2 x 3 runs, lab_serverless_ja 1 x 1 runs); "
+        "Databricks Free Edition runs at most 5 job tasks at once: chain tasks with depends_on or lower "
+        "max_concurrent_runs"]  # fmt: skip
+
+
+def test_check_reports_a_serverless_job_referring_to_a_resource_only_the_classic_targets_declare(tmp_path):
+    """The matrix's experiments exist in the classic targets only: a serverless job cannot log to them."""
+    copy = _copy_bundle(tmp_path)
+    job_file = _edit_job(copy, lambda job: job["tasks"][0]["notebook_task"]["base_parameters"].update(
+        experiment_name="${resources.experiments.matrix_experiment_18.name}"),
+        job="lab_serverless", target="serverless", file="lab_serverless.yml")  # fmt: skip
+    assert _problems(copy) == [
+        f"{job_file}: targets.serverless.resources.jobs.lab_serverless.tasks[0].notebook_task.base_parameters."
+        "experiment_name: refers to resources.experiments.matrix_experiment_18, which target serverless does not "
+        "declare"]  # fmt: skip
+
+
+def test_most_tasks_at_once_is_the_largest_set_of_tasks_none_waiting_for_another():
+    """Against brute force: every subset of tasks, none of which depends, directly or not, on another."""
+    from itertools import combinations
+
+    def job(edges: dict[str, list[str]]) -> dict:
+        return {"tasks": [{"task_key": key, "depends_on": [{"task_key": need} for need in needs]}
+                          for key, needs in edges.items()]}  # fmt: skip
+
+    def brute_force(edges):
+        def before(key, seen=()):
+            return {need for direct in edges[key] if direct not in seen
+                    for need in {direct} | before(direct, (*seen, key))}  # fmt: skip
+
+        return max(len(subset) for size in range(len(edges) + 1) for subset in combinations(edges, size)
+                   if not any(a in before(b) for a in subset for b in subset))  # fmt: skip
+
+    cases = {
+        "chain": ({"a": [], "b": ["a"], "c": ["b"]}, 1),
+        "independent": ({"a": [], "b": [], "c": []}, 3),
+        "diamond": ({"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}, 2),
+        # d waits for a only through b: a and d never run together though no edge joins them.
+        "indirect": ({"a": [], "b": ["a"], "c": [], "d": ["b"], "e": ["c"]}, 2),
+        "lab_notebook's shape": ({"first": [], "if": [], "else_1": ["if"], "else_2": ["if"]}, 3),
+        "wide": ({"root": [], **{f"leaf{i}": ["root"] for i in range(5)}, "end": ["leaf0"]}, 5),
+    }
+    for name, (edges, expected) in cases.items():
+        assert bundle_check.most_tasks_at_once(job(edges)) == brute_force(edges) == expected, name

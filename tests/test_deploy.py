@@ -731,7 +731,9 @@ def bundle_clusters(num_workers: int) -> dict[str, dict]:
     variables = {name: variable["default"] for name, variable in
                  yaml.safe_load((ROOT / "bundle.yml").read_text())["variables"].items()}  # fmt: skip
     variables["num_workers"] = num_workers
-    job = yaml.safe_load((ROOT / "resources" / "lab_job.yml").read_text())["resources"]["jobs"]["lab_notebook"]
+    # The classic jobs are the classic targets' (dev's, shared with ci and prod by an anchor), not top-level.
+    jobs = yaml.safe_load((ROOT / "resources" / "lab_job.yml").read_text())["targets"]["dev"]["resources"]["jobs"]
+    job = jobs["lab_notebook"]
     return {cluster["job_cluster_key"]: {key: variables[value[6:-1]] if str(value).startswith("${var.") else value
                                          for key, value in cluster["new_cluster"].items()}
             for cluster in job["job_clusters"]}  # fmt: skip

@@ -109,7 +109,8 @@ def test_the_workspace_job_deploys_the_bundle_and_skips_with_a_notice_without_se
     assert choice.index("DATABRICKS_AUTH_TYPE=github-oidc") < choice.index("DATABRICKS_AUTH_TYPE=pat")  # OIDC first
     # Every later step waits for the credentials: without them nothing fails, nothing runs.
     assert all(step.get("if") == "steps.auth.outputs.configured == 'true'" for step in rest)
-    bundle_job = next(iter(yaml.safe_load((ROOT / "resources" / "lab_job.yml").read_text())["resources"]["jobs"]))
+    ci_jobs = yaml.safe_load((ROOT / "resources" / "lab_job.yml").read_text())["targets"]["ci"]["resources"]["jobs"]
+    bundle_job = next(iter(ci_jobs))  # the first job the ci target deploys: lab_notebook
     assert [line for line in runs({"steps": rest}) if line.startswith("databricks bundle")] == [
         "databricks bundle validate -t ci", "databricks bundle deploy -t ci",
         f"databricks bundle run {bundle_job} -t ci"]  # fmt: skip

@@ -2,7 +2,9 @@
 
 The schema (`../shared/tools/validate_bundle_schema.py`) checks each file's keys and types. These
 checks look across files and into the notebooks, as `databricks bundle deploy` would only find out
-in a workspace:
+in a workspace. Resources are read at the top level and under each target (`targets.<t>.resources`,
+which the CLI adds to the top-level ones when it deploys target <t>); a job YAML anchors share among
+targets is one object once parsed: it is checked once, and reported under the first target's key path.
 
 - each job parses with `databricks.bundles.jobs.Job.from_dict`, which rejects unknown keys;
 - each `notebook_path` is a local file whose first line is `# Databricks notebook source`, inside
@@ -10,9 +12,16 @@ in a workspace:
 - each parameter a job passes is a widget its notebook declares, and each widget whose default is
   blank is passed: a blank default defers to the environment at run time, and a deployed job
   should say what it runs against;
-- each `${resources.<type>.<key>...}` reference names a resource the bundle declares, and each
-  `${var.<name>}` a variable it declares;
-- each task's `depends_on` names a task of the same job.
+- each `${resources.<type>.<key>...}` reference names a resource the bundle declares where it is used:
+  a string under `targets.<t>.` one declared at the top level or in target <t>; a string outside the
+  targets one declared at the top level or in every target. Each `${var.<name>}` names a variable it
+  declares;
+- each task's `depends_on` names a task of the same job, its `job_cluster_key` a cluster of the job's
+  `job_clusters`, its `environment_key` an environment of the job's `environments`;
+- a target whose jobs ask for no cluster at all (serverless compute only, as Databricks Free Edition
+  has) could not run more than `spec.FREE_EDITION_CONCURRENT_TASKS` tasks at once: per job the most
+  tasks of a run none of which waits for another (`most_tasks_at_once`), times its
+  `max_concurrent_runs` (1 unless set), summed over the target's jobs.
 
 `check(root_file)` returns `Problem`s; `str(problem)` reads `<file>: <key path>: <message>`.
 """
@@ -28,6 +37,7 @@ from pathlib import Path
 import yaml
 
 from ..notebook import dbsource, widgets
+from .spec import FREE_EDITION_CONCURRENT_TASKS
 
 # The Databricks CLI whose bundle schema the offline checks use (../shared/schemas, `databricks bundle schema`
 # of that version): the CI workflow (.github/workflows/lab.yml) installs this one, so that what the tests
@@ -36,9 +46,11 @@ SCHEMA_CLI_VERSION = "1.13.0"
 
 RESOURCE_REFERENCE = re.compile(r"\$\{resources\.([\w-]+)\.([\w-]+)(?:\.[\w.\[\]-]+)?\}")
 VARIABLE_REFERENCE = re.compile(r"\$\{var\.([\w-]+)")
+# A task that names any of these runs on a cluster; one with none of them runs on serverless compute.
+CLUSTER_KEYS = ("job_cluster_key", "new_cluster", "existing_cluster_id")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Problem:
     file: str
     key: str
@@ -52,6 +64,27 @@ class Problem:
 class BundleFile:
     path: Path
     document: dict
+
+
+@dataclass
+class FoundJob:
+    """A job as declared: its file, its key path (`resources.jobs.<key>` or `targets.<t>.resources.jobs.<key>`,
+    the first place it is declared), its key and its settings."""
+
+    file: BundleFile
+    where: str
+    key: str
+    job: dict
+
+
+@dataclass
+class Section:
+    """One `resources` mapping: the top level's (target None) or a target's."""
+
+    file: BundleFile
+    target: str | None
+    where: str
+    resources: dict
 
 
 def load(root_file: str | Path) -> list[BundleFile]:
@@ -71,12 +104,41 @@ def _load_yaml(path: Path) -> dict:
     return document
 
 
-def jobs(files: list[BundleFile]) -> list[tuple[BundleFile, str, dict]]:
-    """`(file, job key, job)` for each job under `resources.jobs` of any file."""
+def targets(files: list[BundleFile]) -> list[str]:
+    """Every target any file declares, in the order first declared."""
+    return list(dict.fromkeys(name for file in files for name in file.document.get("targets") or {}))
+
+
+def sections(files: list[BundleFile]) -> list[Section]:
+    """Each file's top-level `resources`, then each of its targets' `resources`."""
     found = []
     for file in files:
-        for key, job in ((file.document.get("resources") or {}).get("jobs") or {}).items():
-            found.append((file, key, job or {}))
+        found.append(Section(file, None, "resources", file.document.get("resources") or {}))
+        for name, target in (file.document.get("targets") or {}).items():
+            resources = (target or {}).get("resources") or {}
+            found.append(Section(file, name, f"targets.{name}.resources", resources))
+    return found
+
+
+def deployed(files: list[BundleFile], target: str) -> dict[str, dict[str, dict]]:
+    """What `databricks bundle deploy -t <target>` deploys, by kind and key: the top-level resources, and the
+    target's own over them (a key both declare: the target's settings, whole; the CLI would merge them)."""
+    merged: dict[str, dict[str, dict]] = {}
+    for section in sorted(sections(files), key=lambda section: section.target is not None):
+        if section.target in (None, target):
+            for kind, resources in section.resources.items():
+                merged.setdefault(kind, {}).update(resources or {})
+    return merged
+
+
+def jobs(files: list[BundleFile]) -> list[FoundJob]:
+    """Each job under `resources.jobs` or `targets.<t>.resources.jobs` of any file, once (anchors share one)."""
+    found, seen = [], set()
+    for section in sections(files):
+        for key, job in (section.resources.get("jobs") or {}).items():
+            if id(job) not in seen:
+                seen.add(id(job))
+                found.append(FoundJob(section.file, f"{section.where}.jobs.{key}", key, job or {}))
     return found
 
 
@@ -89,54 +151,138 @@ def notebook_file(file: BundleFile, notebook_path: str) -> Path:
     return (file.path.parent / notebook_path).resolve()
 
 
+def asks_for_a_cluster(job: dict) -> bool:
+    return bool(job.get("job_clusters")) or any(
+        task.get(key) for task in job.get("tasks") or [] for key in CLUSTER_KEYS
+    )
+
+
+def most_tasks_at_once(job: dict) -> int:
+    """The most tasks of one run of the job that can run at once: the largest set of its tasks none of which
+    depends, directly or not, on another. By Dilworth's theorem, the tasks less a maximum matching of
+    "runs before" (the transitive closure of depends_on) taken as a bipartite graph."""
+    keys = [task.get("task_key") for task in job.get("tasks") or []]
+    needs = {task.get("task_key"): {d.get("task_key") for d in task.get("depends_on") or []} & set(keys)
+             for task in job.get("tasks") or []}  # fmt: skip
+
+    def ancestors(key: str) -> set[str]:
+        """The tasks that must end before this one starts, directly or not."""
+        found, stack = set(), [key]
+        while stack:
+            for need in needs.get(stack.pop(), set()) - found:
+                found.add(need)
+                stack.append(need)
+        return found
+
+    later = {key: [other for other in keys if other != key and key in ancestors(other)] for key in keys}
+    matched: dict[str, str] = {}  # a task on the right -> the task before it on the left
+
+    def augment(key: str, visited: set[str]) -> bool:
+        for other in later[key]:
+            if other not in visited:
+                visited.add(other)
+                if other not in matched or augment(matched[other], visited):
+                    matched[other] = key
+                    return True
+        return False
+
+    return len(keys) - sum(augment(key, set()) for key in keys)
+
+
 def check(root_file: str | Path) -> list[Problem]:
     files = load(root_file)
     root = Path(root_file).resolve().parent
     sync_paths = [(root / p).resolve() for p in ((files[0].document.get("sync") or {}).get("paths") or ["."])]
-    declared = {
-        (kind, key)
-        for file in files
-        for kind, resources in (file.document.get("resources") or {}).items()
-        for key in resources or {}
-    }
-    variables = {name for file in files for name in file.document.get("variables") or {}}
+    declared: dict[str | None, set[tuple[str, str]]] = {None: set(), **{name: set() for name in targets(files)}}
+    for section in sections(files):
+        declared[section.target] |= {(kind, key) for kind, items in section.resources.items() for key in items or {}}
+    variables = {name: variable for file in files for name, variable in (file.document.get("variables") or {}).items()}
     problems = []
     for file in files:
-        problems += _check_references(file, declared, variables)
-    for file, key, job in jobs(files):
-        problems += _check_job(file, key, job, sync_paths)
-    return problems
+        problems += _check_references(file, declared, set(variables))
+    for found in jobs(files):
+        problems += _check_job(found, sync_paths)
+    for target in targets(files):
+        problems += _check_serverless_concurrency(files, target, variables)
+    return list(dict.fromkeys(problems))  # a shared object's problem once, under its first key path
 
 
-def _check_references(file: BundleFile, declared: set[tuple[str, str]], variables: set[str]) -> list[Problem]:
+def _check_references(
+    file: BundleFile, declared: dict[str | None, set[tuple[str, str]]], variables: set[str]
+) -> list[Problem]:
+    everywhere = set.intersection(*(declared[name] for name in declared if name is not None)) if len(declared) > 1 \
+        else set()  # fmt: skip
+    anywhere = set().union(*declared.values())
+    seen: dict[int, str] = {}
+    strings = [(None, where, value) for where, value in _strings(
+        {key: value for key, value in file.document.items() if key != "targets"}, "", seen)]  # fmt: skip
+    for name, target in (file.document.get("targets") or {}).items():
+        strings += [(name, where, value) for where, value in _strings(target, f"targets.{name}", seen)]
     problems = []
-    for where, value in _strings(file.document, ""):
-        for kind, key in RESOURCE_REFERENCE.findall(value):
-            if (kind, key) not in declared:
+    for target, where, value in strings:
+        allowed = declared[None] | (declared[target] if target is not None else everywhere)
+        for kind, key in dict.fromkeys(RESOURCE_REFERENCE.findall(value)):
+            if (kind, key) in allowed:
+                continue
+            if (kind, key) not in anywhere:
                 message = f"refers to resources.{kind}.{key}, which no file declares"
-                problems.append(Problem(str(file.path), where, message))
-        for name in VARIABLE_REFERENCE.findall(value):
+            elif target is not None:
+                message = f"refers to resources.{kind}.{key}, which target {target} does not declare"
+            else:
+                message = f"refers to resources.{kind}.{key}, which not every target declares"
+            problems.append(Problem(str(file.path), where, message))
+        for name in dict.fromkeys(VARIABLE_REFERENCE.findall(value)):
             if name not in variables:
                 problems.append(Problem(str(file.path), where, f"refers to var.{name}, which no file declares"))
     return problems
 
 
-def _strings(value, where: str):
-    """`(key path, text)` for every string in a parsed YAML document (comments are not in it)."""
+def _strings(value, where: str, seen: dict[int, str]):
+    """`(key path, text)` for every string in a parsed YAML document (comments are not in it). A mapping or list
+    met before (a YAML alias of it) keeps the key path it was first met at."""
+    if isinstance(value, (dict, list)):
+        where = seen.setdefault(id(value), where)
     if isinstance(value, str):
         yield where, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _strings(item, f"{where}.{key}" if where else str(key))
+            yield from _strings(item, f"{where}.{key}" if where else str(key), seen)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from _strings(item, f"{where}[{index}]")
+            yield from _strings(item, f"{where}[{index}]", seen)
 
 
-def _check_job(file: BundleFile, key: str, job: dict, sync_paths: list[Path]) -> list[Problem]:
+def _check_serverless_concurrency(files: list[BundleFile], target: str, variables: dict) -> list[Problem]:
+    """A target whose jobs all run on serverless compute must fit Free Edition's limit of tasks at once."""
+    deployed_jobs = deployed(files, target).get("jobs") or {}
+    if not deployed_jobs or any(asks_for_a_cluster(job or {}) for job in deployed_jobs.values()):
+        return []
+    counts = {}
+    for key, job in deployed_jobs.items():
+        runs = (job or {}).get("max_concurrent_runs", 1)
+        variable = re.fullmatch(r"\$\{var\.([\w-]+)\}", runs) if isinstance(runs, str) else None
+        if variable:  # --var may change it; the default is what a plain deploy gets
+            runs = (variables.get(variable.group(1)) or {}).get("default", runs)
+        try:
+            counts[key] = (most_tasks_at_once(job or {}), int(runs))
+        except (TypeError, ValueError):
+            counts[key] = (most_tasks_at_once(job or {}), 1)  # not a number: the schema check reports it
+    total = sum(tasks * runs for tasks, runs in counts.values())
+    if total <= FREE_EDITION_CONCURRENT_TASKS:
+        return []
+    section = next((s for s in sections(files) if s.target == target and s.resources.get("jobs")), None) or next(
+        s for s in sections(files) if s.target is None and s.resources.get("jobs"))  # fmt: skip
+    each = ", ".join(f"{key} {tasks} x {runs} runs" for key, (tasks, runs) in counts.items())
+    message = (f"target {target} runs its jobs on serverless compute only, and they could run {total} tasks at "
+               f"once ({each}); Databricks Free Edition runs at most {FREE_EDITION_CONCURRENT_TASKS} job tasks "
+               "at once: chain tasks with depends_on or lower max_concurrent_runs")  # fmt: skip
+    return [Problem(str(section.file.path), f"{section.where}.jobs", message)]
+
+
+def _check_job(found: FoundJob, sync_paths: list[Path]) -> list[Problem]:
     from databricks.bundles.jobs import Job  # imported here: only the bundle checks need it
 
-    where = f"resources.jobs.{key}"
+    file, where, job = found.file, found.where, found.job
     problems = []
     try:
         Job.from_dict(copy.deepcopy(job))  # from_dict may consume keys of what it is given
@@ -149,6 +295,14 @@ def _check_job(file: BundleFile, key: str, job: dict, sync_paths: list[Path]) ->
             if dependency.get("task_key") not in task_keys:
                 message = f"depends on task {dependency.get('task_key')!r}, which the job does not have"
                 problems.append(Problem(str(file.path), f"{where}.tasks[{index}].depends_on", message))
+    clusters = [cluster.get("job_cluster_key") for cluster in job.get("job_clusters") or []]
+    environments = [environment.get("environment_key") for environment in job.get("environments") or []]
+    for index, task in enumerate(job.get("tasks") or []):
+        for field, names, of in [("job_cluster_key", clusters, "job_clusters"),
+                                 ("environment_key", environments, "environments")]:  # fmt: skip
+            if field in task and task[field] not in names:
+                message = f"{field} {task[field]!r} names none of the job's {of} ({names})"
+                problems.append(Problem(str(file.path), f"{where}.tasks[{index}].{field}", message))
 
     passed_by_job = {parameter.get("name") for parameter in job.get("parameters") or []}
     for index, task in notebook_tasks(job):
