@@ -186,7 +186,6 @@ def plot_regression_quality(predictions, label_column, png_path, max_points=10_0
     plt.close(figure)
     return figure
 
-
 # COMMAND ----------
 
 # MAGIC %md
@@ -211,6 +210,7 @@ def plot_regression_quality(predictions, label_column, png_path, max_points=10_0
 # MAGIC don't have to call `mlflow.end_run()`.
 
 # COMMAND ----------
+
 # DBTITLE 1,Training function
 # pyspark, mlflow, pandas and numpy at this compute's versions: the packages the model needs (see the setup notebook).
 model_requirements = spark_model_requirements()
@@ -268,7 +268,6 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
 
     return {"run_id": run.info.run_id, "rmse": rmse, "mae": mae, "r2": r2, "iterations": iterations,
             "predictions": predictions, "figure": figure}  # fmt: skip
-
 
 # COMMAND ----------
 
