@@ -78,8 +78,10 @@ def running_on_serverless():
 
 def spark_connect_mode():
     """Whether `spark` is a Spark Connect session: on serverless and on standard access mode clusters."""
+    # importlib, not an import statement: the local runner starts Spark for a notebook that imports from
+    # pyspark's API, and the scikit-learn notebook, which runs this, needs no Spark (nor Java).
     try:
-        from pyspark.sql.utils import is_remote
+        is_remote = importlib.import_module("pyspark.sql.utils").is_remote
     except ImportError:
         return False
     return running_on_serverless() or is_remote()
