@@ -253,8 +253,8 @@ def localize(project: Path, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=120, cwd=project)  # fmt: skip
 
 
-EDITED = "You can also get experiment details from code, with an `MlflowClient`."
-EDIT = "You can also get the details of experiments from code, with an `MlflowClient`."
+EDITED = "This information is now stored in the MLflow tracking server. Review it in the user interface:"
+EDIT = "This information is now kept in the MLflow tracking server. Review it in the user interface:"
 
 
 def test_an_english_edit_fails_the_check_until_the_translation_follows(project):
@@ -268,7 +268,7 @@ def test_an_english_edit_fails_the_check_until_the_translation_follows(project):
     stale = localize(project, "build", "--check")
     assert stale.returncode == 1
     assert f"notebooks/01-using-mlflow-to-track-experiments.py:{line}: 01-using-mlflow-to-track-experiments.py|" \
-           f"markdown 'You can also get the details of experiments from code, wi...': not in locales/ja/notebooks.po " \
+           f"markdown 'This information is now kept in the MLflow tracking serve...': not in locales/ja/notebooks.po " \
            "(run scripts/localize.py extract)" in stale.stderr  # fmt: skip
     assert (
         "notebooks/ja/01-using-mlflow-to-track-experiments.py: differs from what the English notebooks" in stale.stderr
@@ -292,7 +292,7 @@ def test_an_english_edit_fails_the_check_until_the_translation_follows(project):
     assert still.returncode == 1 and "fuzzy (its English changed" in still.stderr
 
     # The translator follows the English and drops the flag; the build then brings notebooks/ja/ up to date.
-    fuzzy.msgstr = "コードから `MlflowClient` を使用して、実験の詳細を取得することもできます。"
+    fuzzy.msgstr = "これで、この情報は MLflow 追跡サーバーに保管されました。ユーザー インターフェイスで確認します。"
     fuzzy.flags.remove("fuzzy")
     fuzzy.previous_msgid = None
     po.save()

@@ -16,7 +16,11 @@
 # MAGIC - `check_hyperparameters(...)`: stops a training call with out-of-range hyperparameters before it
 # MAGIC   starts an MLflow run;
 # MAGIC - `spark_like_penalty(...)`: scikit-learn's `ElasticNet` penalty that comes closest to the penalty Spark ML's
-# MAGIC   `LinearRegression` applies for the same hyperparameters.
+# MAGIC   `LinearRegression` applies for the same hyperparameters;
+# MAGIC - `sklearn_model_options()`: the arguments of `mlflow.sklearn.log_model` that differ between MLflow 2 and
+# MAGIC   MLflow 3, and the model's pinned requirements;
+# MAGIC - `compare_runs(...)` and `share_predicted_high_on_cheap_rides(...)`: the comparisons the lab prints after
+# MAGIC   each run; `quoted(text)`: a string for an MLflow search filter.
 
 # COMMAND ----------
 
@@ -74,8 +78,10 @@ def running_on_serverless():
 
 def spark_connect_mode():
     """Whether `spark` is a Spark Connect session: on serverless and on standard access mode clusters."""
+    # importlib, not an import statement: the local runner starts Spark for a notebook that imports from
+    # pyspark's API, and the scikit-learn notebook, which runs this, needs no Spark (nor Java).
     try:
-        from pyspark.sql.utils import is_remote
+        is_remote = importlib.import_module("pyspark.sql.utils").is_remote
     except ImportError:
         return False
     return running_on_serverless() or is_remote()
@@ -112,6 +118,60 @@ def pinned_requirements(packages):
         except importlib.metadata.PackageNotFoundError:
             pass  # e.g. skops, which only the newest MLflow releases use
     return pinned
+
+
+def quoted(text):
+    """`text` quoted for an MLflow search filter, with the kind of quote it does not contain.
+
+    A ' inside '...' would end the filter's string early. Experiment names in a workspace are paths as the
+    tracking server stores them (without a /Workspace prefix)."""
+    return f'"{text}"' if "'" in text else f"'{text}'"
+
+
+def sklearn_model_options():
+    """The keyword arguments the lab passes to `mlflow.sklearn.log_model` besides the model and its signature.
+
+    - The model's name in the run, "model": MLflow 3 (ML runtime 17.3 LTS and later) takes it as `name=`,
+      MLflow 2 (15.4 and 16.4 LTS) as `artifact_path=`. Either way `runs:/<run_id>/model` names the model later:
+      MLflow 3 keeps it as a logged model linked to the run, MLflow 2 in the run's artifacts.
+    - Recent MLflow releases save a scikit-learn model outside Databricks in the safe skops format, which loads
+      only the types it is told to trust. The lab's pipeline (its imputer) holds a `numpy.dtype`, so that type is
+      named as trusted where MLflow has the `skops_trusted_types` argument; older releases pickle the model.
+    - `pip_requirements`: the packages the model needs, at the versions that trained it, which saves MLflow a few
+      seconds per run that it would otherwise spend working them out.
+    """
+    import inspect
+
+    import mlflow
+    import mlflow.sklearn
+
+    options = {"name": "model"} if int(mlflow.__version__.split(".")[0]) >= 3 else {"artifact_path": "model"}
+    if "skops_trusted_types" in inspect.signature(mlflow.sklearn.log_model).parameters:
+        options["skops_trusted_types"] = ["numpy.dtype"]
+    options["pip_requirements"] = pinned_requirements(["mlflow", "scikit-learn", "pandas", "numpy", "cloudpickle",
+                                                       "skops"])  # fmt: skip
+    return options
+
+
+def compare_runs(new, old, new_name, old_name):
+    """Print each metric of two runs' results (dicts with rmse, mae, r2) and which run is better at it."""
+    for metric, better in [("rmse", "lower"), ("mae", "lower"), ("r2", "higher")]:
+        change = new[metric] - old[metric]
+        if change == 0:
+            verdict = "the same"
+        elif (change < 0) == (better == "lower"):
+            verdict = "better"
+        else:
+            verdict = "worse"
+        print(f"{metric.upper():>4}: {old_name} {old[metric]:.4f}, {new_name} {new[metric]:.4f} "
+              f"({change:+.4f}: {new_name} is {verdict})")  # fmt: skip
+
+
+def share_predicted_high_on_cheap_rides(predicted, actual):
+    """The share of the cheapest quarter of rides (by actual fare) whose predicted fare is above the actual one."""
+    actual = np.asarray(actual)
+    cheap = actual <= np.quantile(actual, 0.25)
+    return float(np.mean(np.asarray(predicted)[cheap] > actual[cheap]))
 
 # COMMAND ----------
 

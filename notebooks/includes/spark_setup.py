@@ -14,7 +14,10 @@
 # MAGIC - `cache_if_supported(df)`: `df.cache()` where the compute allows it, else `df` as it is (serverless
 # MAGIC   compute refuses caching before environment version 5);
 # MAGIC - `spark_model_volume(volume)`: the Unity Catalog volume folder that `mlflow.spark` needs for a model's
-# MAGIC   files on serverless compute and standard access mode (created if missing), or None on other compute.
+# MAGIC   files on serverless compute and standard access mode (created if missing), or None on other compute;
+# MAGIC - `spark_model_requirements()`: the pinned packages a logged Spark ML model needs;
+# MAGIC - `share_predicted_high_on_cheap_rides(predictions, label_column)`: the Spark version of the setup
+# MAGIC   notebook's helper, computed where the data is.
 
 # COMMAND ----------
 
@@ -22,8 +25,19 @@
 
 # COMMAND ----------
 
+import logging
+import warnings
+
 from pyspark.sql import functions as F  # noqa: N812 (PySpark's usual names)
 from pyspark.sql import types as T  # noqa: N812
+
+# infer_signature warns ("Hint: Inferred schema contains integer column(s)") that integer columns cannot hold
+# missing values. day_of_week, month_num and isPaidTimeOff are whole numbers on purpose: StringIndexer indexes
+# a value's text, and "4.0" is not "4". Silence that hint.
+warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
+# mlflow.spark logs at INFO level where it copies a model from and to (URI ... does not point to the current
+# DFS, ... not found on DFS, will attempt to upload); keep its warnings only.
+logging.getLogger("mlflow.spark").setLevel(logging.WARNING)
 
 # The Spark types that hold each kind of value in TRIP_COLUMNS (setup).
 SPARK_KINDS = {
@@ -141,3 +155,25 @@ def load_spark_trips(data_path=""):
         trips = spark.createDataFrame(pandas_trips)  # noqa: F821
     validate_spark_trips(trips, source)
     return trips, source
+
+
+def spark_model_requirements():
+    """A Spark ML model's pip requirements: pyspark at the cluster's version (found the way MLflow finds it), and
+    the libraries MLflow loads it with, at their installed versions. Passing them saves MLflow a few seconds per
+    run that it would otherwise spend working them out."""
+    import mlflow.spark
+
+    return mlflow.spark.get_default_pip_requirements() + pinned_requirements(["mlflow", "pandas", "numpy"])
+
+
+def share_predicted_high_on_cheap_rides(predictions, label_column):
+    """The share of the cheapest quarter of rides (by actual fare) whose predicted fare is above the actual one.
+
+    The Spark version of the setup notebook's helper of the same name: `predictions` is a DataFrame with the
+    label and a `prediction` column. Spark computes the quartile (approxQuantile with a relative error of 0, so
+    exact) and the share (the average of a true/false column cast to 0 and 1) where the data is.
+    """
+    cheap_fare = predictions.approxQuantile(label_column, [0.25], 0.0)[0]
+    cheap = predictions.filter(F.col(label_column) <= cheap_fare)
+    predicted_high = (F.col("prediction") > F.col(label_column)).cast("double")
+    return cheap.select(F.avg(predicted_high)).first()[0]

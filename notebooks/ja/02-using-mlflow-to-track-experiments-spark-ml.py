@@ -7,17 +7,12 @@
 # MAGIC ## 実験を実行する
 # MAGIC この演習では、NYC タクシーのデータセットを使用して、ニューヨーク市タクシー・リムジン委員会 (NYC Taxi & Limousine Commission) のグリーン タクシーの乗車記録の一部から、タクシー乗車の合計料金を予測するモデルをトレーニングします。1 つの線形回帰モデルの **ハイパーパラメーター** を変えながら複数のバリエーションをトレーニングし、より良いパフォーマンスを目指します。
 # MAGIC
-# MAGIC これはラボの **Spark ML** 版です。データは Spark DataFrame、特徴量の作成は Spark ML の `Pipeline`、モデルは Spark ML の `LinearRegression` なので、同じコードが、ラボの数千件の乗車データから 1 台のマシンに収まらないデータまでスケールします。このノートブックの隣にある scikit-learn のノートブック `01-using-mlflow-to-track-experiments` では、同じ MLflow の内容を pandas と scikit-learn で学びます。
+# MAGIC これはラボの **Spark ML** 版です。Spark DataFrame、Spark ML の `Pipeline` と `LinearRegression` を使用します。ノートブック `01-using-mlflow-to-track-experiments` では、同じ MLflow の内容を scikit-learn で学びます。
 # MAGIC
-# MAGIC また、MLflow を使用して、各試行のパラメーター、メトリック、モデル、プロットをログに記録します。結果をスプレッドシートに手作業で記録することもできますが、非効率で間違いやすいため、トレーニング コードのできるだけ近くで記録することをお勧めします。MLflow では **実験** を作成します。実験は **実行** の集まりで、1 つの実行が 1 回のトレーニングの試行です。ここでは、同じアルゴリズムとデータに対して実行ごとに異なるハイパーパラメーターの組み合わせを試すので、どれが最も良い結果になるかを比較できます。実験では、実行ごとに別のアルゴリズムを試す、実行ごとにデータの別のサブセットを使うなど、ほかの種類の比較を行うこともできます。
-
-# COMMAND ----------
-
-# MAGIC %md
+# MAGIC MLflow を使用して、各試行のパラメーター、メトリック、モデル、プロットをログに記録します。MLflow では **実験** を作成します。実験は **実行** の集まりで、1 つの実行が 1 回のトレーニングの試行です。ここでは、同じアルゴリズムとデータに対して実行ごとに異なるハイパーパラメーターを試すので、どれが最も良い結果になるかを比較できます。
+# MAGIC
 # MAGIC ### コンピューティングを選ぶ
-# MAGIC このノートブックを、**サーバーレス** コンピューティング (環境バージョン 4 以降。Databricks Free Edition にはサーバーレスしかありません) か、**Databricks Runtime for Machine Learning** (LTS の ML ランタイム: Spark 3.5 を実行する 15.4 または 16.4、あるいは Spark 4 を実行する 17.3 または 18) を実行しているクラスターにアタッチします。どちらにも Spark、MLflow、matplotlib が含まれており、ノートブックの `SparkSession` である `spark` が定義されています。以下のコードは、そのどれでも同じです。
-# MAGIC
-# MAGIC 次のセルでは、ラボの Spark 用のセットアップ ノートブックを実行します。このノートブックは、ラボのセットアップ ノートブックを実行し、`load_spark_trips()` といくつかのヘルパー関数を定義します。
+# MAGIC このノートブックを、**サーバーレス** コンピューティング (環境バージョン 4 以降。Databricks Free Edition にはサーバーレスしかありません) か、**Databricks Runtime for Machine Learning** (LTS の ML ランタイム: Spark 3.5 を実行する 15.4 または 16.4、あるいは Spark 4 を実行する 17.3 または 18) を実行しているクラスターにアタッチします。どちらにも Spark、MLflow、matplotlib が含まれています。次のセルでは、ラボの Spark 用セットアップ ノートブックを実行します。このノートブックは `load_spark_trips()` といくつかのヘルパー関数を定義します。
 
 # COMMAND ----------
 
@@ -27,11 +22,9 @@
 # COMMAND ----------
 
 # DBTITLE 1,ライブラリをインポートする
-import logging
 import math
 import os
 import tempfile
-import warnings
 
 import matplotlib.pyplot as plt
 import mlflow
@@ -51,12 +44,9 @@ print(f"Compute: {compute_description()}")
 
 # MAGIC %md
 # MAGIC ### パラメーター
-# MAGIC このラボには 3 つのパラメーターがあります。既定値を使用するには空白のままにします。ジョブ (またはローカル ランナーの `--param`) で設定することもできます。
-# MAGIC - `data_path`: 乗車データの CSV ファイル。Spark が読み取れるパスで指定します。ボリュームのパス (`/Volumes/...`)、DBFS のパス (`dbfs:/...` または `/dbfs/...`)、またはワークスペース ファイル (`/Workspace/...`) です。空白の場合は、コースの最初のラボで作成した `nyc_taxi` テーブルを使用し、テーブルがなければ、scikit-learn のノートブックと同じ方法で見つけたラボの CSV ファイルを使用します。
-# MAGIC - `experiment_name`: 実行を受け取る MLflow の実験。空白の場合は、ワークスペースでは `/Users/<you>/dp090-using-mlflow-to-track-experiments-spark-ml`、それ以外の環境では `dp090-using-mlflow-to-track-experiments-spark-ml` です。2 つのノートブックの実行が混ざらないように、専用の実験を使用します。
-# MAGIC - `volume`: サーバーレス コンピューティングと標準アクセス モードでは、`mlflow.spark` はモデルのファイルを Unity Catalog の **ボリューム** (`catalog.schema.volume`) 経由で受け渡します。ボリュームがなければ、このセルが作成します。空白の場合: 現在のカタログとスキーマ (Free Edition では `workspace.default`) の `dp090_mlflow_lab`。ほかのコンピューティングではボリュームは不要です。
+# MAGIC 既定値を使用するには、3 つのパラメーターを空欄のままにします。`data_path` は乗車データの CSV ファイル (空欄: `nyc_taxi` テーブル、なければラボのデータ)、`experiment_name` はこのノートブックの実行を受け取る MLflow の実験、`volume` は、サーバーレス コンピューティングと標準アクセス モードで `mlflow.spark` がモデルのファイルを受け渡す Unity Catalog ボリューム (`catalog.schema.volume`) です (空欄: 現在のカタログとスキーマの `dp090_mlflow_lab`。必要なら作成します)。
 # MAGIC
-# MAGIC Databricks の ML ランタイムでは、MLflow の **自動ログ記録** (autologging) が有効になっています。自動ログ記録は、Spark ML のモデルの当てはめ (fit) をすべて自動的に記録します。以下の特徴量の作成のように、実行の外で行う当てはめも記録されます。このラボでは、すべての呼び出しを見せるために各実行を手動でログに記録するので、このセルでこのノートブックの自動ログ記録を無効にします。
+# MAGIC Databricks の ML ランタイムでは、MLflow の **自動ログ記録** (autologging) が有効になっています。自動ログ記録は、Spark ML のモデルの当てはめ (fit) をすべて自動的に記録します。このラボでは、すべての呼び出しを見せるために各実行を手動でログに記録するので、このセルでこのノートブックの自動ログ記録を無効にします。
 
 # COMMAND ----------
 
@@ -85,10 +75,7 @@ mlflow.autolog(disable=True)
 
 # MAGIC %md
 # MAGIC ## トレーニング データを読み込む
-# MAGIC
-# MAGIC データは、[Azure Open Datasets](https://azure.microsoft.com/services/open-datasets/) にある NYC Taxi & Limousine Commission のグリーン タクシーの乗車記録の一部で、祝日と気象のデータが追加されています。各行が 1 回のタクシー乗車です。乗客数、乗車距離、時間帯、曜日、月、祝日と気象の情報、そしてモデルが予測する、乗車に支払われた合計金額が含まれます。
-# MAGIC
-# MAGIC 次のセルを実行して、データを Spark DataFrame に読み込み、内容を確認します。セルはデータの取得元を出力します。**SYNTHETIC** と表示された場合は、実際のデータを利用できなかったため、セルが同じ列を持つ乗車データを合成しています。その場合、この後に表示される数値は、実際のデータで実行した場合とは異なります。
+# MAGIC 各行は 1 回のタクシー乗車で、乗客数、乗車距離、時刻、曜日と月、祝日と天候の情報、そしてモデルが予測する乗車の合計金額が含まれます。次のセルを実行して、データを Spark DataFrame に読み込んで確認します (**SYNTHETIC** の乗車データでは、数値が異なります)。
 
 # COMMAND ----------
 
@@ -101,19 +88,7 @@ display(trips)
 
 # MAGIC %md
 # MAGIC ### データの特徴量を作成する
-# MAGIC
-# MAGIC 次のセルでは、コースの前のラボと同じようにデータを準備します。
-# MAGIC - `hour_of_day` を、その正弦と余弦の 2 つの周期的な特徴量にします。これにより、23:00 と 00:00 が近い値になります。
-# MAGIC - `totalAmount` (ラベル) のない行を削除し、`isPaidTimeOff` を `day_of_week` や `month_num` と同じく整数にします (3 つとも、pandas の整数と同じ 64 ビット整数 `long` です)。
-# MAGIC - `Imputer` が、欠損している `passengerCount` を中央値で置き換え、`VectorAssembler` と `MinMaxScaler` が、数値列を [0, 1] の範囲にスケーリングした 1 つのベクトルにまとめます。
-# MAGIC - `StringIndexer` と `OneHotEncoder` がカテゴリ列をエンコードします。どちらも 4 つの列すべてを 1 つのステージで処理します。
-# MAGIC - 最後の `VectorAssembler` が、すべてをモデルの入力となる 1 つのベクトル列 `features` にまとめます。
-# MAGIC
-# MAGIC 正弦と余弦は、コースにあったこのラボの最初のバージョンのように Python のユーザー定義関数 (UDF) で計算するのではなく、Spark の **組み込みの列関数** `F.sin` と `F.cos` で計算します。Python UDF は Python のワーカー プロセスで実行されるため、Spark は行をシリアル化して JVM から Python に送り、結果を送り返す必要があります。組み込み関数は Spark の JVM 内で実行され、クエリ オプティマイザーがそれらを認識して、クエリの残りの部分と一緒にコンパイルします。UDF は、組み込み関数で処理できない場合にだけ使用してください。
-# MAGIC
-# MAGIC Spark ML の `StringIndexer` は、各カテゴリに、出現頻度の高いものから順に番号を付けます。`handleInvalid` の設定は、トレーニング データになかったカテゴリをどう扱うかを指定します。`"error"` (既定値) はエラーで失敗し、`"skip"` はその行を削除します。`"skip"` では、テスト セットからも、ログに記録したモデルの予測からも、乗車が何の知らせもなく取り除かれてしまいます。ここで使用している `"keep"` は、そのようなカテゴリすべてに専用の番号を 1 つ追加で割り当てます。続く `OneHotEncoder` は、既定で最後のカテゴリを削除します (`dropLast=True`)。ここではそれがその追加の番号なので、未知のカテゴリは、scikit-learn の `OneHotEncoder(handle_unknown="ignore")` と同じく、すべて 0 としてエンコードされます。
-# MAGIC
-# MAGIC データは `randomSplit` を使用して、すべての実行で同じ分割になるように固定のシードで、トレーニング用に 70%、テスト用に 30% に分割します。特徴量の作成は、**トレーニング データだけに当てはめる (fit)** `Pipeline` です。そのため、中央値、スケーリング、カテゴリは、テスト データを見ずに求められます。どちらの DataFrame も、コンピューティングが許す場合はキャッシュします (`cache_if_supported`)。各実行がそれぞれを何度も読み込むためです。
+# MAGIC 次のセルは、コースの前のラボと同じようにデータを準備します。`hour_of_day` は正弦と余弦に変換します。`Imputer`、`MinMaxScaler`、`StringIndexer`、`OneHotEncoder` が列の欠損値の補完、スケーリング、エンコードを行い、`VectorAssembler` がそれらを 1 つのベクトル列 `features` にまとめます。データは `randomSplit` と固定のシードで 70/30 に分割します。特徴量の作成の `Pipeline` は **トレーニング データだけで当てはめ** ます。コンピューティングが許す場合は、両方の DataFrame をキャッシュします (`cache_if_supported`)。
 
 # COMMAND ----------
 
@@ -160,10 +135,7 @@ print(f"Each trip becomes one features vector of {feature_count} numbers")
 
 # MAGIC %md
 # MAGIC ### 回帰の品質をプロットする
-# MAGIC
-# MAGIC この関数は、モデルのパフォーマンスを視覚的に把握するためのものです。テスト セットの各乗車を、実際の料金 (x) と予測した料金 (y) の位置に赤い点として対数軸上に描きます。完璧なモデルなら、すべての点が青い対角線上に並びます。関数はプロットを PNG ファイルとして保存し、トレーニング関数がそのファイルを MLflow にログとして記録します。
-# MAGIC
-# MAGIC プロットはドライバー上で描画されるため、関数は必要な 2 つの列を `collect()` でドライバーに集めます。テスト セットが大きい場合は、まず約 `max_points` 件の乗車をランダムにサンプリングします。
+# MAGIC この関数は、テスト セットの各乗車を、実際の料金 (x) と予測した料金 (y) の位置に赤い点として対数軸上に描きます。完璧なモデルなら、すべての点が青い対角線上に並びます。関数はプロットを PNG ファイルとして保存し、トレーニング関数がそのファイルを MLflow にログとして記録します。
 
 # COMMAND ----------
 
@@ -172,8 +144,7 @@ def plot_regression_quality(predictions, label_column, png_path, max_points=10_0
     count = predictions.count()
     if count > max_points:
         predictions = predictions.sample(fraction=max_points / count, seed=97)
-    # collect(), not toPandas(): two columns of numbers need no pandas, and with pandas 3 Spark 4.0's
-    # toPandas() warns (Pandas4Warning) about an argument that pandas deprecated.
+    # collect(), not toPandas(): two columns of numbers need no pandas (and Spark 4.0's toPandas() warns with pandas 3)
     rows = predictions.select(label_column, "prediction").collect()
     actual = np.array([row[label_column] for row in rows])
     predicted = np.array([row["prediction"] for row in rows])
@@ -194,43 +165,28 @@ def plot_regression_quality(predictions, label_column, png_path, max_points=10_0
     plt.close(figure)
     return figure
 
-
-print("Created regression quality plot function")
-
 # COMMAND ----------
 
 # MAGIC %md
 # MAGIC ### MLflow の実行を作成する
-# MAGIC
-# MAGIC 次の関数は、`train_df` で線形回帰モデルをトレーニングし、`test_df` で評価します。
-# MAGIC
-# MAGIC この関数を何度か呼び出します。呼び出しのたびに、Spark ML の `LinearRegression` の 3 つのハイパーパラメーターを設定します。
+# MAGIC 次の関数は、Spark ML の `LinearRegression` の 3 つのハイパーパラメーターを使って、`train_df` で線形回帰モデルをトレーニングし、`test_df` で評価します。
 # MAGIC - `elastic_net_param` (`elasticNetParam`): ElasticNet の混合パラメーター。0 は純粋な L2 ペナルティ (リッジ)、1 は純粋な L1 ペナルティ (ラッソ) です。
 # MAGIC - `reg_param` (`regParam`): そのペナルティの強さ (正則化)。0 はペナルティなしを意味します。
 # MAGIC - `max_iter` (`maxIter`): ソルバーが行える反復の最大回数。
 # MAGIC
-# MAGIC Spark は、2 つの方法のどちらかでこの問題を解きます。L1 ペナルティがない場合は、まず **閉形式** (正規方程式) を試します。この場合、`max_iter` は関係しません。一部の特徴量がほかの特徴量から計算できる場合、閉形式は失敗します。そのとき Spark は **反復ソルバー** (L-BFGS。L1 ペナルティがある場合はその派生の OWL-QN。L1 ペナルティには常にこの反復ソルバーが必要です) に切り替えます。このソルバーは、最大 `max_iter` 回の反復で停止します。関数は、どちらになったかを出力します。
-# MAGIC
 # MAGIC 関数は 1 つの MLflow の実行の中で、次のものを記録します。
 # MAGIC * パラメーター (`mlflow.log_params` を使用)
 # MAGIC * `RegressionEvaluator` で計算したメトリック RMSE、MAE、R² (`mlflow.log_metrics` を使用)
-# MAGIC * モデル (`mlflow.spark.log_model` を使用)。当てはめ済みの特徴量の作成と回帰を 1 つの `PipelineModel` にまとめたものなので、ログに記録されたモデルは、特徴量ベクトルではなく乗車データの列をそのまま受け取ります
+# MAGIC * モデル (`mlflow.spark.log_model` を使用)。当てはめ済みの特徴量の作成と回帰を 1 つの `PipelineModel` にまとめたもので、乗車データの列をそのまま受け取ります。`dfs_tmpdir` は、Spark が最初にそのファイルを書き込む場所です (必要な場合は *パラメーター* のセルのボリュームのフォルダー、それ以外は `None`)
 # MAGIC * 任意のファイル。ここでは、予測金額と実際の金額のプロット (`mlflow.log_artifact` を使用)
 # MAGIC
 # MAGIC **ヒント:** 新しい MLflow の実行を作成するには `with mlflow.start_run():` を使用します。これは、ノートブックのセルで MLflow を使用するときに推奨される方法です。コードが完了しても失敗しても `with` ブロックが実行を終了するため、`mlflow.end_run()` を呼び出す必要はありません。
-# MAGIC
-# MAGIC `mlflow.spark.log_model` は、MLflow 2 (ML ランタイム 15.4 LTS と 16.4 LTS) でも MLflow 3 (17.3 LTS 以降) でも、実行の中でのモデルの名前 `"model"` を 2 番目の引数 (`artifact_path`) として受け取ります。一方、scikit-learn のノートブックの `mlflow.sklearn.log_model` は、MLflow 3 では代わりに `name=` を必要とします。モデルの **シグネチャ** (モデルが受け取る列と型、返す列と型) は、Spark DataFrame のスキーマから作られます。`dfs_tmpdir` は、MLflow がアップロードする前に Spark がモデルのファイルを書き込む場所です。サーバーレス コンピューティングと標準アクセス モードでは *Parameters* セルのボリュームのフォルダー、それ以外では `None` (MLflow 自身が選ぶ場所) です。モデルの `pip_requirements` (モデルに必要なパッケージと、そのモデルをトレーニングしたときのバージョン) を渡すと、MLflow がそれを調べるのにかかる時間を、実行ごとに数秒節約できます。
 
 # COMMAND ----------
 
 # DBTITLE 1,トレーニング関数
-# pyspark at the cluster's version (found the way MLflow finds it), and the libraries MLflow loads it with.
-model_requirements = mlflow.spark.get_default_pip_requirements() + pinned_requirements(["mlflow", "pandas", "numpy"])
-
-# infer_signature warns ("Hint: Inferred schema contains integer column(s)") that integer columns cannot hold
-# missing values. day_of_week, month_num and isPaidTimeOff are whole numbers on purpose: StringIndexer indexes
-# a value's text, and "4.0" is not "4". Silence that hint.
-warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer column", category=UserWarning)
+# pyspark, mlflow, pandas and numpy at this compute's versions: the packages the model needs (see the setup notebook).
+model_requirements = spark_model_requirements()
 
 
 def eval_metrics(predictions, label_column):
@@ -286,15 +242,11 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
     return {"run_id": run.info.run_id, "rmse": rmse, "mae": mae, "r2": r2, "iterations": iterations,
             "predictions": predictions, "figure": figure}  # fmt: skip
 
-
-print("Created training and evaluation function")
-
 # COMMAND ----------
 
 # MAGIC %md
 # MAGIC ## さまざまなパラメーターで試す
-# MAGIC
-# MAGIC さまざまなパラメーターで `train_nyc_taxi` を呼び出します。後で、これらの各実行を MLflow の実験で確認します。最初の実行はペナルティをまったく使用しない (`reg_param = 0`) 通常の最小二乗法で、反復は 1 回だけ (`max_iter = 1`) です。反復の回数が意味を持つのは、Spark が閉形式で解けない場合だけです。
+# MAGIC さまざまなパラメーターで `train_nyc_taxi` を呼び出します。後で、これらの各実行を MLflow の実験で確認します。最初の実行は、ペナルティをまったく使用せず (`reg_param = 0`)、反復は 1 回 (`max_iter = 1`) です。
 
 # COMMAND ----------
 
@@ -305,9 +257,9 @@ run_1 = train_nyc_taxi(train_df, test_df, label_column, 0.0, 0.0, 1)
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC R² は、テスト データにおける合計金額の分散のうち、モデルが説明できる割合です (1 なら完璧です)。二乗平均平方根誤差 (RMSE) と平均絶対誤差 (MAE) は、予測がドル単位でどれだけずれているかを見積もります。RMSE は、MAE よりも大きく外れた値に大きなペナルティを与えます。ここでは、RMSE と R² を品質の尺度とします。次のセルは、この実行の数値を文章で示します。
+# MAGIC R² は、テスト データにおける合計金額の分散のうち、モデルが説明できる割合です (1 なら完璧です)。RMSE と MAE は、予測がドル単位でどれだけずれているかを見積もります。RMSE は、MAE よりも大きく外れた値に大きなペナルティを与えます。次のセルは、この実行の数値を文章で示し、そのプロットを表示します。赤い点が青い線に近いほど、良いモデルです。
 # MAGIC
-# MAGIC ラボのデータでは、Spark は閉形式を使用できません。一部の特徴量がほかの特徴量から計算できるためです。`isPaidTimeOff` は祝日にだけ 1 になりますが、これはエンコードされた祝日名がすでに表している情報です。また、各カテゴリ列のエンコードは、モデルの定数項と同じく、どの行でも合計が 1 になります。そのため Spark は反復ソルバーに切り替え (ドライバーのログにも「Cholesky solver failed due to singular covariance matrix」と出力されます)、`max_iter = 1` によってソルバーは 1 回の反復で停止します。つまり、この最初のモデルは最小二乗法の最良の当てはめではありません。実際の実行で何が起きたかは、次のセルが示します。
+# MAGIC L1 ペナルティがない場合、Spark はまず **閉形式** を試します。閉形式では `max_iter` は関係しません。ラボのデータでは閉形式が失敗し (一部の特徴量がほかの特徴量から計算できるため)、Spark が代わりに使用する **反復ソルバー** は、`max_iter = 1` により 1 回の反復で停止します。そのため、この最初のモデルは最小二乗法の最良の当てはめではありません。このセルは、あなたの実行で何が起きたかを示します。
 
 # COMMAND ----------
 
@@ -317,20 +269,12 @@ if run_1["iterations"] == 0:
     print("Spark solved least squares in closed form: max_iter = 1 did not limit it.")
 else:
     print(f"Spark fell back to the iterative solver, which stopped after {run_1['iterations']} iteration(s).")
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC プロットは、テスト セットの各乗車 (赤) を完璧な予測の線 (青) と比べて示しています。点が線に近いほど良いモデルです。線から遠い点は、モデルが大きく外した乗車です。
-
-# COMMAND ----------
-
 display(run_1["figure"])
 
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC ハイパーパラメーターの組み合わせを変えてモデルを試すのは、関数への入力を変えるだけで簡単にできます。この実行では、強さ 0.3 の純粋な L1 ペナルティ (`elastic_net_param = 1.0`) を使用し、ソルバーに 50 回の反復を許可します。L1 ペナルティでは常に反復ソルバーを使用します。ソルバーが `max_iter` 回の反復以内に収束しなかった場合、関数は `max_iter` によって停止したことを出力します。Spark 自身は、ノートブックではこれについて何も表示しません。どちらの場合も、モデルはトレーニングされてログに記録されます。
+# MAGIC ハイパーパラメーターの組み合わせを変えてモデルを試すのは、関数への入力を変えるだけで簡単にできます。この実行では、強さ 0.3 の純粋な L1 ペナルティ (`elastic_net_param = 1.0`) を使用し、ソルバーに 50 回の反復を許可します。それまでに収束しなかった場合、関数は `max_iter` によって停止したことを出力します。
 
 # COMMAND ----------
 
@@ -341,54 +285,16 @@ run_2 = train_nyc_taxi(train_df, test_df, label_column, 1.0, 0.3, 50)
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC 最初の実行と比べてどうでしょうか。RMSE と MAE は低いほど、R² は高いほど良い結果です。次のセルは、2 つの実行のメトリックを比較します。
+# MAGIC 最初の実行と比べてどうでしょうか。RMSE と MAE は低いほど、R² は高いほど良い結果です。次のセルでは、テスト セットの乗車のうち最も安い 4 分の 1 (プロットの左下の隅) について、各モデルが実際の料金より高く予測した割合も数えます。ほとんどの場合に高く予測するモデルは、安い乗車の料金を高めに予測する傾向があります。
 
 # COMMAND ----------
 
-def compare_runs(new, old, new_name, old_name):
-    for metric, better in [("rmse", "lower"), ("mae", "lower"), ("r2", "higher")]:
-        change = new[metric] - old[metric]
-        if change == 0:
-            verdict = "the same"
-        elif (change < 0) == (better == "lower"):
-            verdict = "better"
-        else:
-            verdict = "worse"
-        print(f"{metric.upper():>4}: {old_name} {old[metric]:.4f}, {new_name} {new[metric]:.4f} "
-              f"({change:+.4f}: {new_name} is {verdict})")  # fmt: skip
-
-
+# DBTITLE 1,実行 1 と 2 を比較する
 compare_runs(run_2, run_1, "run 2", "run 1")
-
-# COMMAND ----------
-
-display(run_2["figure"])
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC プロットの左下隅、料金の安い乗車が集まっているあたりを見てください。そこにある赤い点の大部分が青い線より上にある場合、モデルは安い乗車の料金を高く予測しすぎています。つまり、予測が高い方に偏っています。次のセルは、テスト セットの乗車のうち、料金の最も安い 4 分の 1 について、各モデルが実際の料金より高く予測した割合を数えます。Spark は、四分位数 (`approxQuantile` で相対誤差を 0 にしているので正確な値) と割合 (true/false の列を 0 と 1 に変換した平均) を、データのある場所で計算します。
-
-# COMMAND ----------
-
-cheap_fare = test_df.approxQuantile(label_column, [0.25], 0.0)[0]
-
-
-def share_predicted_high_on_cheap_rides(result):
-    cheap = result["predictions"].filter(F.col(label_column) <= cheap_fare)
-    predicted_high = (F.col("prediction") > F.col(label_column)).cast("double")
-    return cheap.select(F.avg(predicted_high)).first()[0]
-
-
-print(f"The cheapest quarter of the test rides cost at most ${cheap_fare:.2f}")
 for name, result in [("run 1", run_1), ("run 2", run_2)]:
-    print(f"{name}: predicted more than the actual fare for {share_predicted_high_on_cheap_rides(result):.0%} "
-          "of the cheapest quarter of rides")  # fmt: skip
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC 3 回目の実行では、L1 と L2 のペナルティを半分ずつ混ぜ (`elastic_net_param = 0.5`)、より強い 0.9 のペナルティと最大 1000 回の反復を使用します。
+    share = share_predicted_high_on_cheap_rides(result["predictions"], label_column)
+    print(f"{name}: predicted more than the actual fare for {share:.0%} of the cheapest quarter of rides")
+display(run_2["figure"])
 
 # COMMAND ----------
 
@@ -398,25 +304,105 @@ run_3 = train_nyc_taxi(train_df, test_df, label_column, 0.5, 0.9, 1000)
 
 # COMMAND ----------
 
+# DBTITLE 1,実行 3 を比較する
 compare_runs(run_3, run_1, "run 3", "run 1")
 compare_runs(run_3, run_2, "run 3", "run 2")
-print(f"run 3: predicted more than the actual fare for {share_predicted_high_on_cheap_rides(run_3):.0%} "
-      "of the cheapest quarter of rides")  # fmt: skip
-
-# COMMAND ----------
-
+share = share_predicted_high_on_cheap_rides(run_3["predictions"], label_column)
+print(f"run 3: predicted more than the actual fare for {share:.0%} of the cheapest quarter of rides")
 display(run_3["figure"])
 
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC ### これらの数値は scikit-learn のノートブックと比べてどうか
+# MAGIC ## 実験のメトリックを確認する
 # MAGIC
-# MAGIC scikit-learn のノートブックを既定の実験で実行した場合、次のセルはその最新の最小二乗法の実行を見つけ、そのメトリックを実行 1 のメトリックと並べて表示します。両者は、次の 2 つの理由で異なるはずです。
-# MAGIC - **テスト セットの乗車が異なる。** `randomSplit` は、各行をテスト セットに入れるかどうかを行ごとに個別に決めるので、テスト セットには乗車の約 30% が入ります (件数は特徴量の作成のセルが出力しました)。一方、scikit-learn の `train_test_split` はシャッフルしてちょうど 30% を取り出します。同じシード 97 を使っても、2 つのライブラリは異なる乗車を選びます。また、分割は Spark がデータをどのようにパーティション分割するかにも依存するため、同じシードでも、別のクラスターやデータの別のコピーでは異なる乗車になることがあります。
-# MAGIC - **ソルバーが異なる。** scikit-learn の `LinearRegression` は常に最小二乗法の当てはめを計算しますが、Spark の実行 1 は、閉形式が失敗したため `max_iter` 回の反復で停止しました (上記を参照)。
+# MAGIC これで、この情報は MLflow 追跡サーバーに保存されました。ユーザー インターフェイスで確認します。
 # MAGIC
-# MAGIC その次のセルは、それぞれの理由がどの程度影響するかを測ります。今度は 100 回の反復を許可して、このノートブックの分割と、別のシードで作った 2 つの分割で、もう一度最小二乗法を当てはめます。これらの当てはめはログに記録しません。ハイパーパラメーターではなく、データについての疑問に答えるものだからです。
+# MAGIC 1. ノートブックの右側のサイド パネルで **[実験]** アイコン (フラスコ) を選択します。パネルには、このノートブックの実験の実行が、パラメーターとメトリックと共に一覧表示されます。3 つの実行を比較してください。RMSE が最も低いのはどの実行でしょうか。
+# MAGIC 1. 実行の名前を選択して、その **実行の詳細ページ** を開きます。パラメーター、メトリック、タグ、**成果物** が表示されます。成果物は、プロット `LinearRegressionPrediction.png` と、`spark` フレーバーのモデルである `model` フォルダーです。
+# MAGIC 1. 実験のページで 3 つの実行を選択し、**[比較]** を選択すると、パラメーターとメトリックを並べて比較できます。
+# MAGIC
+# MAGIC Databricks の外でラボを実行していますか。ラボ ガイド `docs/lab-guide.ja.md` で、MLflow の UI で同じ画面を確認する方法を説明しています。
+# MAGIC
+# MAGIC ### プログラムで実験、実行、および実行の詳細を表示する
+# MAGIC
+# MAGIC `MlflowClient` を使用して、コードから実験の詳細を取得することもできます。まず、表示できる実験を `last_update_time` の新しいものから順に一覧表示します。名前に反して、この時刻は実行がログに記録されても変わりません。変わるのは、実験の名前が変更されたとき、削除されたとき、または復元されたときだけです。
+
+# COMMAND ----------
+
+# DBTITLE 1,実験を一覧表示する
+from mlflow.tracking import MlflowClient
+
+client = MlflowClient()
+experiments = client.search_experiments(order_by=["last_update_time DESC"], max_results=10)
+for listed in experiments:
+    print(f"{listed.experiment_id:>20}  {listed.name}")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC このラボの実験は、一覧内の位置ではなく、フィルターを使って名前で選びます。次に、`mlflow.search_runs` が実験の実行を pandas DataFrame として返します。1 行が 1 つの実行で、ログに記録されたメトリック (`metrics.*`)、パラメーター (`params.*`)、タグ (`tags.*`) が含まれます。
+
+# COMMAND ----------
+
+# DBTITLE 1,このラボの実験の実行
+[lab_experiment] = client.search_experiments(filter_string=f"name = {quoted(experiment.name)}")
+experiment_id = lab_experiment.experiment_id
+runs_df = mlflow.search_runs([experiment_id])
+
+display(runs_df)
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC 次に、この実験の最後の実行 (開始時刻が最も新しいもの) を取得します。`data.metrics` には、その実行のメトリックがキーと値のペアとして 1 つずつ含まれます。最新の実行が最も良い実行とは限りません。その次のセルは、最も良い実行を見つけるために、実行をメトリックで並べ替えます (RMSE の低い順)。
+
+# COMMAND ----------
+
+# DBTITLE 1,最新の実行のメトリック
+runs = client.search_runs([experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
+last_run = runs[0]
+last_run.data.metrics
+
+# COMMAND ----------
+
+# DBTITLE 1,RMSE による最良の実行
+best_run = client.search_runs([experiment_id], order_by=["metrics.rmse ASC"], max_results=1)[0]
+best_params = ", ".join(f"{name}={value}" for name, value in sorted(best_run.data.params.items()))
+print(f"Lowest RMSE: {best_run.data.metrics['rmse']:.4f}, run {best_run.info.run_id} ({best_params})")
+print(f"The latest run, {last_run.info.run_id}, has RMSE {last_run.data.metrics['rmse']:.4f}")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC 実行がログに記録したモデルを読み込んで使用することもできます。`runs:/<run_id>/model` は、実行が `model` としてログに記録したモデルを指します。`mlflow.spark.load_model` は (`log_model` と同じく `dfs_tmpdir` を使用して)、特徴量の作成を含む Spark の `PipelineModel` を返します。最新の実行のモデルで、テスト セットの 3 件の乗車の料金を予測してみましょう。
+
+# COMMAND ----------
+
+# DBTITLE 1,モデルを読み込んで予測する
+loaded_model = mlflow.spark.load_model(f"runs:/{last_run.info.run_id}/model", dfs_tmpdir=model_dfs_tmpdir)
+top_rows = test_df.limit(3)
+display(loaded_model.transform(top_rows).select(*feature_columns, label_column, "prediction"))
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## クリーンアップ
+# MAGIC
+# MAGIC 実行は次の演習のために実験に残しておきます。コースを終えたら、**[実験]** ページから実験を削除し、このラボのためにクラスターを起動した場合は **[コンピューティング]** ページでそのクラスターを終了します (サーバーレス コンピューティングは自動的に停止します)。サーバーレス コンピューティングと標準アクセス モードでは、*Parameters* セルが表示したボリュームも作成しています。不要になったら **[カタログ]** で削除します。
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC ## さらに詳しく
+# MAGIC
+# MAGIC ### 分割が R² に与える影響と、scikit-learn のノートブックの数値
+# MAGIC
+# MAGIC scikit-learn のノートブックを既定の実験で実行した場合、次のセルはその最新の最小二乗法の実行を実行 1 と並べて表示します。両者は、次の 2 つの理由で異なるはずです。
+# MAGIC - **テスト セットの乗車が異なる。** `randomSplit` は、各行をテスト セットに入れるかどうかを行ごとに個別に決めるので、テスト セットには乗車の約 30% が入ります。一方、scikit-learn の `train_test_split` はちょうど 30% を取り出します。同じシード 97 を使っても、2 つのライブラリは異なる乗車を選びます。また、分割は Spark がデータをどのようにパーティション分割するかにも依存します。
+# MAGIC - **ソルバーが異なる。** scikit-learn の `LinearRegression` は常に最小二乗法の当てはめを計算しますが、Spark の実行 1 は、閉形式が失敗したため `max_iter` 回の反復で停止しました。
+# MAGIC
+# MAGIC その次のセルは、100 回の反復を許可して、このノートブックの分割と、別のシードで作った 2 つの分割で、もう一度最小二乗法を当てはめます。これらの当てはめはログに記録しません。
 
 # COMMAND ----------
 
@@ -452,130 +438,10 @@ for seed in [97, 1, 2]:
 
 # MAGIC %md
 # MAGIC 同じモデルと同じデータでも、R² は、分割でたまたまテスト セットに選ばれた乗車によって変わります。数千件の乗車のテスト セットでは、モデルが大きく外す非常に高額な乗車が数件あるだけで、大きく影響します。そのため、ここでのように 1 つの実験の実行は 1 つの分割を共有します。また、2 つのノートブックの数値のように、異なる 2 つの分割から得た数値は大まかにしか比較できません。ライブラリ自体の結果は一致します。トレーニング セットの同じ乗車に当てはめると、scikit-learn の `LinearRegression` と、収束するまで反復させた Spark の最小二乗法は、実質的に同じ予測をします (このノートブックの分割で Spark 4.0 を使って確認しました。RMSE、MAE、R² は小数点以下 4 桁まで同じです)。
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC これで、この情報は MLflow 追跡サーバーに保存されました。次に、この情報を 2 つの方法で扱います。ユーザー インターフェイスで実験を確認する方法と、コードから MLflow を使用する方法です。
 # MAGIC
-# MAGIC ## 実験のメトリックを確認する
+# MAGIC ### 組み込み関数が UDF より優れている理由
 # MAGIC
-# MAGIC ### Databricks UI を使用して実験、実行、および実行の詳細を表示する
-# MAGIC
-# MAGIC 1. ノートブックの右側のサイド パネルで **[実験]** アイコン (フラスコ) を選択します。パネルには、このノートブックがログを記録した実験の実行が、パラメーターとメトリックと共に一覧表示されます。3 つの実行を比較してください。RMSE が最も低いのはどの実行でしょうか。
-# MAGIC 1. 実行の名前を選択して、その **実行の詳細ページ** を開きます。パラメーターとメトリック、タグ (`mlflow.set_tags()` で設定することも、後から UI で追加することもできます)、および **成果物** が表示されます。成果物の中には `LinearRegressionPrediction.png` があります。PNG を選択するとプロットが表示されます。このプロットは、このノートブックの結果をクリアした後も実行と共に残ります。モデルもここにあり、成果物の `model` フォルダーとして表示されます。これは `spark` フレーバーのモデルで、その `sparkml` フォルダーは、Spark が保存した形の `PipelineModel` です。`mlflow.spark` は、MLflow 2 でも MLflow 3 でも、モデルを実行の成果物の中に記録します (MLflow 3 では、scikit-learn のノートブックのモデルは代わりに **[Logged models]** に表示されます)。
-# MAGIC 1. 実験のページ (サイド パネルから開きます) で 3 つの実行を選択し、**[比較]** を選択すると、パラメーターとメトリックを並べて比較できます。
-# MAGIC
-# MAGIC #### 実行を再現する
-# MAGIC 再現性があれば、運用環境のモデルが期待どおりのモデルであると確信できます。実行の詳細ページで **[Reproduce run]** (ワークスペースで提供されている場合) を選択すると、その実行を行ったバージョンのノートブックが複製され、クラスターの設定が再作成されるので、もう一度実行できます。
-# MAGIC
-# MAGIC **ローカルで実行している場合:** 同じ画面は、ローカルの追跡サーバーの MLflow UI にあります。`python scripts/run_lab.py --keep-server` を実行し、出力される実験の URL を開いてください (どこをクリックするかは、ラボ ガイド `docs/lab-guide.ja.md` に記載されています)。次のセルは、ローカルの追跡サーバーのように HTTP でアクセスする場合に、実験の URL を出力します。
-
-# COMMAND ----------
-
-tracking_uri = mlflow.get_tracking_uri()
-if tracking_uri.startswith("http"):
-    print(f"Experiment page: {tracking_uri}/#/experiments/{experiment.experiment_id}")
-else:
-    print(f"Tracking server: {tracking_uri}; open the experiment from the notebook's Experiment side panel")
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC ### プログラムで実験、実行、および実行の詳細を表示する
-# MAGIC
-# MAGIC `MlflowClient` を使用して、コードから実験の詳細を取得することもできます。
-
-# COMMAND ----------
-
-from mlflow.tracking import MlflowClient
-
-client = MlflowClient()
-
-print("Loaded MLflow Client")
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC 次に、表示できる実験を `last_update_time` の新しいものから順に一覧表示します (ここでは最大 10 件)。名前に反して、この時刻は実行がログに記録されても変わりません。MLflow の追跡サーバーは、実験の作成時にこの時刻を設定し、実験の名前が変更されたとき、削除されたとき、または復元されたときにだけ変更します。そのため、この順序は、実験を最後に使用した順序ではありません。
-
-# COMMAND ----------
-
-# DBTITLE 1,実験を一覧表示する
-experiments = client.search_experiments(order_by=["last_update_time DESC"], max_results=10)
-for listed in experiments:
-    print(f"{listed.experiment_id:>20}  {listed.name}")
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC このラボの実験は、一覧内の位置ではなく名前で選びます。位置は、実験が作成、名前の変更、削除されるたびに変わるためです。`search_experiments` は、`search_runs` と同じようにフィルターを受け取ります。次に、`mlflow.search_runs` が実験の実行を pandas DataFrame として返します。1 行が 1 つの実行で、ログに記録されたメトリック (`metrics.*`)、パラメーター (`params.*`)、タグ (`tags.*`) が含まれます。
-
-# COMMAND ----------
-
-# DBTITLE 1,このラボの実験の実行
-# The name as the tracking server stored it (a workspace drops a /Workspace prefix), quoted with the kind of
-# quote it does not contain: a ' inside '...' would end the filter's string early.
-stored_name = experiment.name
-quote = '"' if "'" in stored_name else "'"
-[lab_experiment] = client.search_experiments(filter_string=f"name = {quote}{stored_name}{quote}")
-experiment_id = lab_experiment.experiment_id
-runs_df = mlflow.search_runs([experiment_id])
-
-display(runs_df)
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC この表には各実行のすべての情報が含まれているので、実験をさらに分析するのが簡単になります。
-# MAGIC
-# MAGIC 次に、この実験の最後の実行 (開始時刻が最も新しいもの) を取得します。`data.metrics` には、その実行のメトリックがキーと値のペアとして 1 つずつ含まれます。
-
-# COMMAND ----------
-
-# DBTITLE 1,最新の実行のメトリック
-runs = client.search_runs([experiment_id], order_by=["attributes.start_time DESC"], max_results=1)
-last_run = runs[0]
-last_run.data.metrics
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC 最新の実行が最良の実行とは限りません。実行をメトリックで並べ替えると、最良の実行が見つかります。ここでは RMSE の低い順に並べます。
-
-# COMMAND ----------
-
-# DBTITLE 1,RMSE による最良の実行
-best_run = client.search_runs([experiment_id], order_by=["metrics.rmse ASC"], max_results=1)[0]
-best_params = ", ".join(f"{name}={value}" for name, value in sorted(best_run.data.params.items()))
-print(f"Lowest RMSE: {best_run.data.metrics['rmse']:.4f}, run {best_run.info.run_id} ({best_params})")
-if best_run.info.run_id == last_run.info.run_id:
-    print("The latest run is also the best one.")
-else:
-    print(f"The latest run, {last_run.info.run_id}, is not the best one: its RMSE is "
-          f"{last_run.data.metrics['rmse']:.4f}.")  # fmt: skip
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC 実行がログに記録したモデルを読み込んで使用することもできます。`runs:/<run_id>/model` は、実行が `model` としてログに記録したモデルを指します。`info.run_id` は実行の一意の ID です。`mlflow.spark.load_model` は、特徴量の作成を含む Spark の `PipelineModel` を返すので、`test_df` の列をそのまま受け取ります (`log_model` と同じく、モデルのファイルを `dfs_tmpdir` に置いてから読み込みます)。最新の実行のモデルで、テスト セットの 3 件の乗車の料金を予測してみましょう。
-
-# COMMAND ----------
-
-# DBTITLE 1,モデルを読み込んで予測する
-# mlflow.spark logs at INFO level where it copies the model from and to (URI ... does not point to the current
-# DFS, ... not found on DFS, will attempt to upload); keep its warnings only.
-logging.getLogger("mlflow.spark").setLevel(logging.WARNING)
-loaded_model = mlflow.spark.load_model(f"runs:/{last_run.info.run_id}/model", dfs_tmpdir=model_dfs_tmpdir)
-top_rows = test_df.limit(3)
-display(loaded_model.transform(top_rows).select(*feature_columns, label_column, "prediction"))
-
-# COMMAND ----------
-
-# MAGIC %md
-# MAGIC ## クリーンアップ
-# MAGIC
-# MAGIC 実行は次の演習のために実験に残しておきます。コースを終えたら、**[実験]** ページから実験を削除し、このラボのためにクラスターを起動した場合は **[コンピューティング]** ページでそのクラスターを終了します (サーバーレス コンピューティングは自動的に停止します)。サーバーレス コンピューティングと標準アクセス モードでは、*Parameters* セルが表示したボリュームも作成しています。不要になったら **[カタログ]** で削除します。
+# MAGIC 特徴量の作成では、コースにあったこのラボの最初のバージョンのように Python のユーザー定義関数 (UDF) を使うのではなく、Spark の **組み込みの列関数** で正弦と余弦を計算します。Python UDF は Python のワーカー プロセスで実行されるため、Spark は行をシリアル化して JVM から Python に送り、結果を送り返す必要があります。組み込み関数は Spark の JVM 内で実行され、クエリ オプティマイザーがそれらを認識して、クエリの残りの部分と一緒にコンパイルします。UDF は、組み込み関数で処理できない場合にだけ使用してください。
 
 # COMMAND ----------
 
