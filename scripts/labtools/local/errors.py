@@ -1,5 +1,7 @@
-"""How a local run ends: its exit codes, and the one-line message each kind of failure gets.
+"""How a local run ends: its exit codes, the exceptions of `labtools.local`, and the one-line message each gets.
 
+Every exception class the local modules raise is defined here, and this module imports none of them (as
+nbclient keeps its own in `nbclient.exceptions`): the other modules import from it, never the reverse.
 `boundary()` is the one place that turns exceptions into messages; nothing below it prints a
 traceback of the runner's own (a failing cell's traceback is the notebook's, and is shown).
 
@@ -29,6 +31,10 @@ class UsageError(Exception):
     """Bad input the user can fix: an option, a file, a folder."""
 
 
+class ProfileError(Exception):
+    """A profile that does not exist, cannot be read, or whose environment cannot be built."""
+
+
 class TrackingServerError(RuntimeError):
     """The tracking server did not start, stopped, or does not answer."""
 
@@ -37,10 +43,18 @@ class KernelStartError(RuntimeError):
     """A Jupyter kernel did not start."""
 
 
+class CellFailed(RuntimeError):
+    """A cell raised, timed out, or its kernel died; `where` names it as `execute.describe_cell` does."""
+
+    def __init__(self, where: str, reason: str, traceback: str = ""):
+        self.where = where
+        self.reason = reason
+        self.traceback = traceback
+        super().__init__(f"{where} failed: {reason}")
+
+
 def boundary(function: Callable[[], int], prefix: str = "") -> int:
     """Run `function`; turn what it raises into one line on stderr and an exit code."""
-    from .execute import CellFailed  # here: execute imports nbclient, which `--help` need not load
-
     try:
         return function()
     except CellFailed as failure:

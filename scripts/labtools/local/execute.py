@@ -19,17 +19,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from ..text import strip_ansi
-from .errors import KernelStartError
-
-
-class CellFailed(RuntimeError):
-    """A cell raised, timed out, or its kernel died."""
-
-    def __init__(self, cell: nbformat.NotebookNode, index: int, reason: str, traceback: str = ""):
-        self.where = describe_cell(cell, index)
-        self.reason = reason
-        self.traceback = traceback
-        super().__init__(f"{self.where} failed: {reason}")
+from .errors import CellFailed, KernelStartError
 
 
 def describe_cell(cell: nbformat.NotebookNode, index: int) -> str:
@@ -98,17 +88,18 @@ class NotebookRun:
             if cell.cell_type != "code":
                 continue
             started = time.monotonic()
-            progress(describe_cell(cell, index))
+            where = describe_cell(cell, index)
+            progress(where)
             try:
                 self.client.execute_cell(cell, index, execution_count=self.client.code_cells_executed + 1)
             except CellTimeoutError:
-                raise CellFailed(cell, index, f"timed out after {self.client.timeout:g} s") from None
+                raise CellFailed(where, f"timed out after {self.client.timeout:g} s") from None
             except DeadKernelError as error:
-                raise CellFailed(cell, index, f"the kernel died ({error})") from None
+                raise CellFailed(where, f"the kernel died ({error})") from None
             except CellExecutionError as error:
-                raise CellFailed(cell, index, f"{error.ename}: {error.evalue}", _traceback_of(cell)) from None
+                raise CellFailed(where, f"{error.ename}: {error.evalue}", _traceback_of(cell)) from None
             finally:
-                self.cell_seconds.append((describe_cell(cell, index), time.monotonic() - started))
+                self.cell_seconds.append((where, time.monotonic() - started))
 
     def stop(self) -> None:
         if self.client.km is not None:

@@ -7,7 +7,7 @@ group; while it does, further Ctrl-Cs and signals are ignored, so the clean-up c
 interrupted halfway (which would leave `mlflow server` running).
 
     with LocalRun(folders, tracking_uri=None) as run:
-        run.execute(path, notebook, params)     # prints progress, raises CellFailed
+        run.execute(path, notebook, params)     # prints progress, raises errors.CellFailed
         runs = run.logged_runs()                # what the notebooks logged, for the closing table
 """
 
