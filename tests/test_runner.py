@@ -257,35 +257,75 @@ def test_a_hanging_cell_is_stopped_by_the_cell_timeout(tracking_server, tmp_path
     assert f'error: {path}:2 (cell 1 "Wait forever") failed: timed out after 1 s' in result.stderr
 
 
-def test_the_server_dying_mid_run_is_reported_and_logged_runs_survive(tmp_path):
+def runs_by_status(store: Path) -> dict[str, str]:
+    """`{run name: status}` of the runs in a store's database."""
+    with sqlite3.connect(store / "mlflow.db") as db:
+        return dict(db.execute("SELECT name, status FROM runs"))
+
+
+def test_the_server_dying_mid_run_is_exit_3_in_a_few_lines_and_the_open_run_is_marked_failed(tmp_path):
+    """The server's whole process group killed while a run is open, after one run finished."""
     out = tmp_path / "out"
     marker = tmp_path / "first-run-logged"
     path = notebook(
         tmp_path, "server-dies.py", LOG_ONE_RUN,
         f"""\
-        # DBTITLE 1,Wait for the server to go
+        # DBTITLE 1,Train while the server goes
         import pathlib, time, urllib.request
-        pathlib.Path({str(marker)!r}).touch()
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(mlflow.get_tracking_uri() + "/health", timeout=1)
-            except OSError:
-                break
-            time.sleep(0.1)
+        with mlflow.start_run(run_name="interrupted"):
+            mlflow.log_param("alpha", 0.5)
+            pathlib.Path({str(marker)!r}).touch()
+            for _ in range(600):
+                try:
+                    urllib.request.urlopen(mlflow.get_tracking_uri() + "/health", timeout=1)
+                except OSError:
+                    break
+                time.sleep(0.1)
+            mlflow.log_metric("rmse", 1.0)
         """,
-        "# DBTITLE 1,Log again\nwith mlflow.start_run():\n    mlflow.log_param('again', 1)",
     )  # fmt: skip
     runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)  # fmt: skip
     wait_for(marker, runner)
     stop_server_of_store(out / "mlflow")
     stdout, stderr = runner.communicate(timeout=180)
-    assert runner.returncode == 1, stdout + stderr
-    assert '(cell 3 "Log again") failed' in stderr
-    assert "The tracking server stopped during the run" in stderr
+    assert runner.returncode == 3, stdout + stderr
+    log = out / "mlflow" / "server.log"
+    line = path.read_text().splitlines().index("# DBTITLE 1,Train while the server goes") + 1
+    assert stderr.strip() == (
+        f"error: the tracking server stopped during the run (killed by SIGKILL); its log: {log}; "
+        f'{path}:{line} (cell 2 "Train while the server goes") could not finish'
+    ), stderr
+    assert len((stdout + stderr).splitlines()) < 15, "a few lines, not the cell's traceback of MLflow's retries"
     assert processes_mentioning(str(out)) == []
-    assert runs_in_store(out / "mlflow") == 1
-    assert params_in_store(out / "mlflow") == {("max_iter", "10"), ("elastic_net_param", "0.5"), ("reg_param", "0.1")}
+    # What was logged is kept, and the run the kernel could not end is ended, not RUNNING for ever.
+    statuses = runs_by_status(out / "mlflow")
+    assert statuses.pop("interrupted") == "FAILED" and list(statuses.values()) == ["FINISHED"], statuses
+    assert params_in_store(out / "mlflow") == {("max_iter", "10"), ("elastic_net_param", "0.5"), ("reg_param", "0.1"),
+                                               ("alpha", "0.5")}  # fmt: skip
+
+
+def test_a_run_left_running_by_a_killed_runner_is_marked_failed_by_the_next_run_on_the_store(tmp_path):
+    """`kill -9` of the runner and its kernel (nothing can end the open run then): the next start on the store does."""
+    out, marker = tmp_path / "out", tmp_path / "run-open"
+    path = notebook(tmp_path, "killed.py", "import mlflow, pathlib, time\nmlflow.set_experiment('runner-tests')\n"
+                    "with mlflow.start_run(run_name='orphan'):\n    mlflow.log_param('alpha', 0.5)\n"
+                    f"    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(600)")  # fmt: skip
+    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
+                              start_new_session=True)  # fmt: skip
+    wait_for(marker, runner)
+    os.killpg(runner.pid, signal.SIGKILL)  # the runner and its kernel, at once
+    runner.communicate(timeout=60)
+    stop_server_of_store(out / "mlflow")
+    assert runs_by_status(out / "mlflow") == {"orphan": "RUNNING"}
+
+    again = notebook(tmp_path, "again.py", LOG_ONE_RUN)
+    result = run_lab(str(again), "--out", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    statuses = runs_by_status(out / "mlflow")
+    assert statuses.pop("orphan") == "FAILED" and list(statuses.values()) == ["FINISHED"], statuses
+    assert ("alpha", "0.5") in params_in_store(out / "mlflow")
 
 
 def start_a_runner_that_logs_then_sleeps(tmp_path: Path) -> tuple[subprocess.Popen, Path]:

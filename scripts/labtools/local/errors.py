@@ -18,9 +18,12 @@ traceback of the runner's own (a failing cell's traceback is the notebook's, and
 
 from __future__ import annotations
 
+import errno
+import shutil
 import sys
 import urllib.error
 from collections.abc import Callable
+from pathlib import Path
 
 from ..notebook.dbsource import NotebookFormatError
 
@@ -77,10 +80,35 @@ def boundary(function: Callable[[], int], prefix: str = "") -> int:
         _say(f"\nerror: {prefix}{error}")
         return KERNEL
     except OSError as error:
+        if error.errno == errno.ENOSPC:
+            _say(f"\nerror: {prefix}{disk_full(error.filename or '.')}")
+            return BAD_INPUT
         _say(f"error: {prefix}{_os_error(error)}")
         return BAD_INPUT
     except KeyboardInterrupt:
         return _interrupted()
+
+
+def disk_full(path: str | Path, what: str = "") -> str:
+    """`the disk holding PATH is full (12 KiB free of 20 MiB)...`: which disk, and how full, for any path."""
+    existing = Path(path).absolute()
+    while not existing.exists() and existing != existing.parent:  # a file not yet made: its folder's disk
+        existing = existing.parent
+    try:
+        usage = shutil.disk_usage(existing)
+        room = f"{_size(usage.free)} free of {_size(usage.total)}"
+    except OSError:
+        room = "its free space unknown"
+    return (f"the disk holding {what}{path} is full ({room}); free some space there or pass another --out "
+            "(what was already logged is kept)")  # fmt: skip
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TiB"
 
 
 def _interrupted() -> int:
