@@ -134,7 +134,9 @@ def save_from(store_db: Path, version: str | None, cache: Path | None = None) ->
     try:
         cache.mkdir(parents=True, exist_ok=True)
         with open(cache / ".lock", "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # one writer at a time; readers check the hash instead
+            # One writer at a time, so that the .db and .json in place are one writer's pair (readers take no
+            # lock: each file is renamed in whole, and a pair that does not match is not used).
+            fcntl.flock(lock, fcntl.LOCK_EX)
             if cached(version, cache) is not None:
                 return False  # another runner made it meanwhile
             with tempfile.TemporaryDirectory(dir=cache) as tmp:
