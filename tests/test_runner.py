@@ -328,6 +328,84 @@ def test_a_run_left_running_by_a_killed_runner_is_marked_failed_by_the_next_run_
     assert ("alpha", "0.5") in params_in_store(out / "mlflow")
 
 
+@pytest.fixture
+def small_disk(tmp_path):
+    """A folder on a disk of its own, small enough to fill: a tmpfs of `size` (mounting needs root)."""
+    mounted = []
+
+    def mount(size: str) -> Path:
+        disk = tmp_path / "disk"
+        disk.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)],
+                                capture_output=True, text=True)  # fmt: skip
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here ({result.stderr.strip() or 'mount failed'}): needs root")
+        mounted.append(disk)
+        return disk
+
+    yield mount
+    for disk in mounted:
+        stop_server_of_store(disk)
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def a_template_cache(folder: Path) -> Path:
+    """An XDG cache home whose store template is a store MLflow just migrated (the runner then copies it in)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    from labtools.local import store_template
+
+    SqlAlchemyStore(f"sqlite:///{folder / 'migrated.db'}", "mlflow-artifacts:/")
+    version = store_template.mlflow_version(sys.executable)
+    assert store_template.save_from(folder / "migrated.db", version, folder / store_template.CACHE_NAME)
+    return folder
+
+
+@pytest.mark.parametrize("template", ["copied", "migrated by the server"])
+def test_a_disk_too_small_for_the_store_is_one_line_naming_it_and_its_free_space(template, small_disk, tmp_path):
+    disk = small_disk("400k")  # less than an empty store (about 1 MB)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    if template == "copied":
+        a_template_cache(cache)
+    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
+    result = run_lab(str(path), "--out", str(disk / "out"), env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+    assert result.returncode == 3, result.stdout + result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: the disk holding the tracking store {disk / 'out' / 'mlflow'} is full ("), line
+    assert " free of 400.0 KiB); free some space there or pass another --out" in line
+    assert processes_mentioning(str(disk)) == []
+
+
+FILL_THE_DISK = """\
+# DBTITLE 1,Fill the disk
+import pathlib
+with open(pathlib.Path({out!r}) / "filler", "wb") as filler:
+    try:
+        while True:
+            filler.write(b"0" * 65536)
+            filler.flush()
+    except OSError as error:
+        print("disk full:", error)
+"""
+
+
+def test_a_disk_filled_mid_run_is_exit_3_naming_it_and_the_runs_logged_before_are_kept(small_disk, tmp_path):
+    disk = small_disk("3m")
+    out = disk / "out"
+    path = notebook(tmp_path, "fills.py", LOG_ONE_RUN, FILL_THE_DISK.format(out=str(out)),
+                    "# DBTITLE 1,Log again\nwith mlflow.start_run():\n    mlflow.log_param('again', 1)")  # fmt: skip
+    result = run_lab(str(path), "--out", str(out))
+    assert result.returncode == 3, result.stdout + result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: the disk holding the tracking store {out / 'mlflow'} is full ("), error
+    assert '(cell 3 "Log again") could not log' in error and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+    (out / "filler").unlink()
+    assert params_in_store(out / "mlflow") == {("max_iter", "10"), ("elastic_net_param", "0.5"), ("reg_param", "0.1")}
+    assert list(runs_by_status(out / "mlflow").values()) == ["FINISHED"]
+
+
 def start_a_runner_that_logs_then_sleeps(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     """A runner whose notebook logged one run and now sleeps; returns it and its --out folder."""
     out = tmp_path / "out"
