@@ -24,8 +24,11 @@ from conftest import PROJECT, SCRIPTS, run_lab
 from conftest import write_notebook as notebook
 from mlflow.tracking import MlflowClient
 
-# With pytest -n, on one worker: the module's fixture runs once.
-pytestmark = pytest.mark.xdist_group("runner")
+from labtools.local.tracking_server import TrackingServer
+
+# With pytest -n, the tests that read the module's `one_run` share one worker, so that it runs once; the others,
+# each with runners of its own, go to whichever worker is free (grouping them all put ~4 minutes on one worker).
+shares_one_run = pytest.mark.xdist_group("runner-one-run")
 
 
 LOG_ONE_RUN = """\
@@ -133,6 +136,7 @@ def one_run(tmp_path_factory):
     return {"path": path, "out": out, "port": port, "result": result, "health": health}
 
 
+@shares_one_run
 def test_keep_server_prints_the_urls_and_ctrl_c_stops_it(one_run):
     stdout = one_run["result"].stdout
     assert one_run["health"] == b"OK", "the UI answered while the runner kept it up"
@@ -320,12 +324,11 @@ def test_a_run_left_running_by_a_killed_runner_is_marked_failed_by_the_next_run_
     stop_server_of_store(out / "mlflow")
     assert runs_by_status(out / "mlflow") == {"orphan": "RUNNING"}
 
-    again = notebook(tmp_path, "again.py", LOG_ONE_RUN)
-    result = run_lab(str(again), "--out", str(out))
-    assert result.returncode == 0, result.stdout + result.stderr
-    statuses = runs_by_status(out / "mlflow")
-    assert statuses.pop("orphan") == "FAILED" and list(statuses.values()) == ["FINISHED"], statuses
-    assert ("alpha", "0.5") in params_in_store(out / "mlflow")
+    with TrackingServer(out / "mlflow") as server:  # the next start on the store: a runner's, or --ui's
+        assert runs_by_status(out / "mlflow") == {"orphan": "FAILED"}
+        client = MlflowClient(server.uri)
+        [run] = client.search_runs([client.get_experiment_by_name("runner-tests").experiment_id])
+        assert run.info.status == "FAILED" and run.info.end_time and run.data.params == {"alpha": "0.5"}
 
 
 @pytest.fixture
@@ -578,6 +581,7 @@ def test_ui_without_an_earlier_run_says_what_to_do(tmp_path):
     assert result.stderr == expected
 
 
+@shares_one_run
 def test_a_taken_port_is_replaced_and_said(one_run):
     port, stdout = one_run["port"], one_run["result"].stdout
     other = int(stdout.split(f"Port {port} is taken; using ", 1)[1].split(" ")[0])
@@ -585,6 +589,7 @@ def test_a_taken_port_is_replaced_and_said(one_run):
     assert f"Starting MLflow tracking server at http://127.0.0.1:{other} " in stdout
 
 
+@shares_one_run
 def test_no_secret_appears_in_output_logs_or_executed_notebooks(one_run):
     result = one_run["result"]
     executed = (one_run["out"] / "executed" / "one-run.ipynb").read_text()
@@ -599,6 +604,7 @@ def test_no_secret_appears_in_output_logs_or_executed_notebooks(one_run):
         assert SECRET.encode() not in file.read_bytes(), f"{file} contains the secret"
 
 
+@shares_one_run
 def test_ui_attaches_to_an_earlier_store_without_rerunning(one_run):
     out = one_run["out"]
     before = runs_in_store(out / "mlflow")
@@ -618,6 +624,7 @@ def test_ui_attaches_to_an_earlier_store_without_rerunning(one_run):
     assert runs_in_store(out / "mlflow") == before, "serving the UI adds no run"
 
 
+@shares_one_run
 def test_a_rerun_in_the_same_store_adds_runs_and_keeps_the_first(one_run, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(one_run["out"], out)
@@ -629,6 +636,7 @@ def test_a_rerun_in_the_same_store_adds_runs_and_keeps_the_first(one_run, tmp_pa
     assert all(after[run_id] == metrics for run_id, metrics in before.items())
 
 
+@shares_one_run
 def test_clean_removes_only_what_the_runner_created_and_says_so(one_run, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(one_run["out"], out)

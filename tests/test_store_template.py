@@ -1,19 +1,19 @@
 """The migrated store template (labtools/local/store_template.py): used when sound, rebuilt when not.
 
-Real SQLite stores migrated by the installed MLflow, real `mlflow server` processes; each test has a cache of
-its own (never the user's ~/.cache).
+Real SQLite stores migrated by the installed MLflow, a real `mlflow server`; each test has a cache of its own
+(never the user's ~/.cache). Every runner test's server starts from a copy of the template besides.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sqlite3
 import sys
 import threading
 import time
-import urllib.request
 
 import pytest
 
@@ -39,27 +39,35 @@ def revision(db) -> str:
         return connection.execute("SELECT version_num FROM alembic_version").fetchone()[0]
 
 
-def test_a_new_store_starts_from_the_template_and_its_server_does_not_migrate_it(tmp_path):
+def test_a_new_stores_server_leaves_the_template_and_a_copy_of_it_needs_no_migration(tmp_path, caplog):
+    """The first server of a version migrates its new store and keeps it; the next new store is a copy."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
     cache = tmp_path / "cache"
     with TrackingServer(tmp_path / "first", template_cache=cache) as first:
         pass
     assert MIGRATING in first.log_path.read_text(), "the first store of a version is migrated by its server"
     assert store_template.cached(VERSION, cache) is not None, "and kept as the template"
 
+    second = tmp_path / "second" / "mlflow.db"
+    second.parent.mkdir()
+    assert store_template.copy_into(second, VERSION, cache)
     started_ms = time.time() * 1000
-    with TrackingServer(tmp_path / "second", template_cache=cache) as second:
-        request = urllib.request.Request(
-            f"{second.uri}/api/2.0/mlflow/experiments/search",
-            data=b'{"max_results": 10}',
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            experiments = json.load(response)["experiments"]
-    assert MIGRATING not in second.log_path.read_text(), "a copy of the template needs no migration"
-    assert revision(second.db) == revision(first.db)
-    # The store's own Default experiment, made by its server now, not the template's.
-    [default] = experiments
-    assert default["name"] == "Default" and int(default["creation_time"]) >= started_ms - 1000
+    # What a server does first on its store, in this process: it must find the schema complete. (MLflow's
+    # logger does not propagate to the root logger that caplog listens to: listen to it directly.)
+    mlflow_logger = logging.getLogger("mlflow")
+    mlflow_logger.addHandler(caplog.handler)
+    try:
+        store = SqlAlchemyStore(f"sqlite:///{second}", "mlflow-artifacts:/")
+        SqlAlchemyStore(f"sqlite:///{tmp_path / 'not-a-copy.db'}", "mlflow-artifacts:/")  # the check sees one
+    finally:
+        mlflow_logger.removeHandler(caplog.handler)
+    assert caplog.text.count(MIGRATING) == 1, "a copy of the template needs no migration (a new file does)"
+    assert revision(second) == revision(first.db)
+    # The store's own Default experiment, made now, not the template's.
+    [default] = store.search_experiments()
+    assert default.name == "Default" and default.creation_time >= started_ms - 1000
+    store.engine.dispose()
 
 
 def corrupt_cases(db_bytes: bytes, meta: dict) -> dict[str, tuple[bytes, str]]:
