@@ -85,11 +85,11 @@ def run_lab(*args: str, timeout: float = 300, env: dict | None = None) -> subpro
     )  # fmt: skip
 
 
-def execute_lab(tracking_uri: str, out: Path, *extra: str) -> LabExecution:
+def execute_lab(tracking_uri: str, out: Path, *extra: str, env: dict | None = None) -> LabExecution:
     """Run the lab against `tracking_uri` into an experiment of its own."""
     experiment_name = f"test-lab-{uuid.uuid4().hex[:8]}"
     args = ["--tracking-uri", tracking_uri, "--out", str(out), "--param", f"experiment_name={experiment_name}", *extra]
-    result = run_lab(*args)
+    result = run_lab(*args, env=env)
     return LabExecution(
         [sys.executable, "scripts/run_lab.py", *args], result.returncode, result.stdout, result.stderr,
         out, tracking_uri, experiment_name,
