@@ -96,6 +96,20 @@ def execute_lab(tracking_uri: str, out: Path, *extra: str, env: dict | None = No
     )  # fmt: skip
 
 
+# With pytest -n (--dist loadgroup), each test that reads one of these shared executions goes to that execution's
+# worker, so that it runs once; every other test goes to whichever worker is free. (A module-wide group put all of
+# test_runner.py, four minutes of runners of their own, on one worker.) Set here, from the fixtures a test asks
+# for, so that a new test reading `lab` cannot forget it.
+SHARED_EXECUTIONS = {"lab": "lab", "lab_ja": "lab", "one_run": "runner-one-run"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        groups = sorted({SHARED_EXECUTIONS[name] for name in item.fixturenames if name in SHARED_EXECUTIONS})
+        if groups:
+            item.add_marker(pytest.mark.xdist_group(groups[0]))
+
+
 @pytest.fixture(scope="session")
 def tracking_server(tmp_path_factory):
     """A real `mlflow server` on 127.0.0.1, shared by the whole session."""

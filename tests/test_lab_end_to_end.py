@@ -23,8 +23,7 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 # With pytest -n, the tests that read the session's `lab` share one worker with the browser tests, so the lab runs
-# once for all of them; the tests that run the lab themselves go to whichever worker is free.
-reads_the_lab = pytest.mark.xdist_group("lab")
+# once for all of them (conftest.SHARED_EXECUTIONS); those that run the lab themselves go to any free worker.
 
 LAB_HYPERPARAMETERS = [("0.0", "0.0", "1"), ("1.0", "0.3", "50"), ("0.5", "0.9", "1000")]
 
@@ -52,7 +51,6 @@ def output_text(cell) -> str:
     return "\n".join(parts)
 
 
-@reads_the_lab
 def test_exactly_three_runs_with_the_lab_hyperparameters(lab):
     runs = lab_runs(lab)
     assert len(runs) == 3
@@ -61,14 +59,12 @@ def test_exactly_three_runs_with_the_lab_hyperparameters(lab):
     assert all(r.info.status == "FINISHED" for r in runs)
 
 
-@reads_the_lab
 def test_each_run_names_its_notebook_as_its_source_as_on_databricks(lab):
     for run in lab_runs(lab):
         assert run.data.tags["mlflow.source.name"] == "notebooks/01-using-mlflow-to-track-experiments.py"
         assert run.data.tags["mlflow.source.type"] == "NOTEBOOK"
 
 
-@reads_the_lab
 def test_each_run_has_the_real_datas_metrics(lab):
     for run, (rmse, mae, r2) in zip(lab_runs(lab), REAL_DATA_METRICS, strict=True):
         metrics = run.data.metrics
@@ -77,7 +73,6 @@ def test_each_run_has_the_real_datas_metrics(lab):
         assert metrics["r2"] == pytest.approx(r2, abs=0.005)
 
 
-@reads_the_lab
 def test_each_model_loads_and_predicts_fares_near_the_actual_ones(lab):
     mlflow.set_tracking_uri(lab.tracking_uri)
     trips, fares = real_trips()
@@ -87,7 +82,6 @@ def test_each_model_loads_and_predicts_fares_near_the_actual_ones(lab):
         assert np.mean(np.abs(predicted - fares.to_numpy())) < 2 * mae, run.data.params
 
 
-@reads_the_lab
 def test_each_run_logged_its_plot_as_a_png(lab, tmp_path):
     client = MlflowClient(lab.tracking_uri)
     for run in lab_runs(lab):
@@ -99,7 +93,6 @@ def test_each_run_logged_its_plot_as_a_png(lab, tmp_path):
             assert image.width > 100 and image.height > 100
 
 
-@reads_the_lab
 def test_review_cells_show_the_three_runs(lab):
     notebook = lab.executed_notebook()
     runs = lab_runs(lab)
@@ -130,7 +123,6 @@ def shown_columns(text: str) -> dict[str, list[str]]:
     return columns
 
 
-@reads_the_lab
 def test_the_notebook_prints_the_metrics_it_logged(lab):
     notebook = lab.executed_notebook()
     runs = lab_runs(lab)
@@ -141,7 +133,6 @@ def test_the_notebook_prints_the_metrics_it_logged(lab):
         assert f"R2:   {run.data.metrics['r2']:.4f}" in printed
 
 
-@reads_the_lab
 def test_no_deprecation_or_future_warnings_in_any_cell_output(lab):
     notebook = lab.executed_notebook()
     for index, cell in enumerate(notebook.cells):
@@ -151,7 +142,6 @@ def test_no_deprecation_or_future_warnings_in_any_cell_output(lab):
         assert not any(o.output_type == "error" for o in cell.get("outputs", []))
 
 
-@reads_the_lab
 def test_the_runner_prints_the_runs_table(lab):
     runs = lab_runs(lab)
     table = lab.stdout.split("MLflow runs logged to", 1)[1]
@@ -163,7 +153,6 @@ def test_the_runner_prints_the_runs_table(lab):
         assert f"{run.data.metrics['r2']:.4f}" in row
 
 
-@reads_the_lab
 def test_by_default_the_lab_runs_on_its_real_data_and_gets_the_courses_numbers(lab):
     """No --data: the notebook finds data/nyc-taxi.csv above its folder, as a fresh clone has it."""
     loaded = output_text(cell_titled(lab.executed_notebook(), "Load the data"))

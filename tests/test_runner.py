@@ -26,9 +26,8 @@ from mlflow.tracking import MlflowClient
 
 from labtools.local.tracking_server import TrackingServer
 
-# With pytest -n, the tests that read the module's `one_run` share one worker, so that it runs once; the others,
-# each with runners of its own, go to whichever worker is free (grouping them all put ~4 minutes on one worker).
-shares_one_run = pytest.mark.xdist_group("runner-one-run")
+# With pytest -n, the tests that read `one_run` share one worker (conftest.SHARED_EXECUTIONS); the others go to
+# whichever worker is free.
 
 
 LOG_ONE_RUN = """\
@@ -136,7 +135,6 @@ def one_run(tmp_path_factory):
     return {"path": path, "out": out, "port": port, "result": result, "health": health}
 
 
-@shares_one_run
 def test_keep_server_prints_the_urls_and_ctrl_c_stops_it(one_run):
     stdout = one_run["result"].stdout
     assert one_run["health"] == b"OK", "the UI answered while the runner kept it up"
@@ -581,7 +579,6 @@ def test_ui_without_an_earlier_run_says_what_to_do(tmp_path):
     assert result.stderr == expected
 
 
-@shares_one_run
 def test_a_taken_port_is_replaced_and_said(one_run):
     port, stdout = one_run["port"], one_run["result"].stdout
     other = int(stdout.split(f"Port {port} is taken; using ", 1)[1].split(" ")[0])
@@ -589,7 +586,6 @@ def test_a_taken_port_is_replaced_and_said(one_run):
     assert f"Starting MLflow tracking server at http://127.0.0.1:{other} " in stdout
 
 
-@shares_one_run
 def test_no_secret_appears_in_output_logs_or_executed_notebooks(one_run):
     result = one_run["result"]
     executed = (one_run["out"] / "executed" / "one-run.ipynb").read_text()
@@ -604,7 +600,6 @@ def test_no_secret_appears_in_output_logs_or_executed_notebooks(one_run):
         assert SECRET.encode() not in file.read_bytes(), f"{file} contains the secret"
 
 
-@shares_one_run
 def test_ui_attaches_to_an_earlier_store_without_rerunning(one_run):
     out = one_run["out"]
     before = runs_in_store(out / "mlflow")
@@ -624,7 +619,6 @@ def test_ui_attaches_to_an_earlier_store_without_rerunning(one_run):
     assert runs_in_store(out / "mlflow") == before, "serving the UI adds no run"
 
 
-@shares_one_run
 def test_a_rerun_in_the_same_store_adds_runs_and_keeps_the_first(one_run, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(one_run["out"], out)
@@ -636,7 +630,6 @@ def test_a_rerun_in_the_same_store_adds_runs_and_keeps_the_first(one_run, tmp_pa
     assert all(after[run_id] == metrics for run_id, metrics in before.items())
 
 
-@shares_one_run
 def test_clean_removes_only_what_the_runner_created_and_says_so(one_run, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(one_run["out"], out)
