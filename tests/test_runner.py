@@ -408,11 +408,12 @@ def test_a_disk_filled_mid_run_is_exit_3_naming_it_and_the_runs_logged_before_ar
 
 
 def start_a_runner_that_logs_then_sleeps(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
-    """A runner whose notebook logged one run and now sleeps; returns it and its --out folder."""
+    """A runner whose notebook logged one run and now sleeps in a second, open run; returns it and its --out folder."""
     out = tmp_path / "out"
     marker = tmp_path / "running"
     path = notebook(tmp_path, "interrupted.py", LOG_ONE_RUN,
-                    f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(600)")  # fmt: skip
+                    "import pathlib, time\nwith mlflow.start_run(run_name='open'):\n"
+                    f"    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(600)")  # fmt: skip
     # A terminal's Ctrl-C signals the whole foreground process group: the runner gets its own group here.
     runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
@@ -432,7 +433,9 @@ def test_ctrl_c_or_kill_stops_server_and_kernel_and_keeps_the_store(stop, tmp_pa
     assert runner.returncode == 130, stdout + stderr
     assert "Interrupted: stopping the kernel and the tracking server." in stderr
     assert processes_mentioning(str(out)) == []
-    assert runs_in_store(out / "mlflow") == 1
+    # The finished run is kept; the open one, which the stopped kernel could not end, is KILLED, not RUNNING.
+    statuses = runs_by_status(out / "mlflow")
+    assert statuses.pop("open") == "KILLED" and list(statuses.values()) == ["FINISHED"], statuses
 
 
 def test_a_second_ctrl_c_cannot_interrupt_the_clean_up(tmp_path):
@@ -446,7 +449,7 @@ def test_a_second_ctrl_c_cannot_interrupt_the_clean_up(tmp_path):
     assert runner.returncode == 130, stdout + stderr
     assert "Traceback" not in stderr, stderr
     assert processes_mentioning(str(out)) == []
-    assert runs_in_store(out / "mlflow") == 1
+    assert runs_in_store(out / "mlflow") == 2
 
 
 def test_a_kernel_that_does_not_start_is_one_line_with_its_own_exit_status(tmp_path):
