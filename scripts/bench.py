@@ -101,13 +101,14 @@ def format_report(report: dict) -> str:
             lines += ["", f"A/B, {which}: via run_lab.py vs. the same cells as one plain script (one running server)",
                       f"  A runner        {ab['A_runner_s']:6.2f} s",
                       f"  B plain script  {ab['B_plain_script_s']:6.2f} s",
-                      f"  A/B             {ab['A_over_B']:6.2f}   (target <= 1.3)"]  # fmt: skip
+                      f"  A/B             {ab['A_over_B']:6.2f}   (target <= 1.15)"]  # fmt: skip
     if "server" in report:
         server = report["server"]
         lines += ["", "mlflow server ready on a new store (seconds)",
                   f"  migrated by the server  {server['migrated_s']:6.2f}",
                   f"  copied from template    {server['copied_s']:6.2f}",
-                  f"  copied/migrated         {server['copied_over_migrated']:6.2f}"]  # fmt: skip
+                  f"  copied/migrated         {server['copied_over_migrated']:6.2f}",
+                  "  (target for a copied store <= 3 s: the rest is the server importing MLflow twice)"]  # fmt: skip
     if "train" in report:
         train = report["train"]
         lines += ["", "One training run (fit, evaluate, log params/metrics/model/plot)",
