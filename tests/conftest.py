@@ -101,15 +101,30 @@ def run_lab(*args: str, timeout: float = 300, env: dict | None = None) -> subpro
     )  # fmt: skip
 
 
-def execute_lab(tracking_uri: str, out: Path, *extra: str) -> LabExecution:
+def execute_lab(tracking_uri: str, out: Path, *extra: str, env: dict | None = None) -> LabExecution:
     """Run the lab against `tracking_uri` into an experiment of its own."""
     experiment_name = f"test-lab-{uuid.uuid4().hex[:8]}"
     args = ["--tracking-uri", tracking_uri, "--out", str(out), "--param", f"experiment_name={experiment_name}", *extra]
-    result = run_lab(*args)
+    result = run_lab(*args, env=env)
     return LabExecution(
         [sys.executable, "scripts/run_lab.py", *args], result.returncode, result.stdout, result.stderr,
         out, tracking_uri, experiment_name,
     )  # fmt: skip
+
+
+# With pytest -n (--dist loadgroup), each test that reads one of these shared executions goes to that execution's
+# worker, so that it runs once; every other test goes to whichever worker is free. (A module-wide group put all of
+# test_runner.py, four minutes of runners of their own, on one worker.) Set here, from the fixtures a test asks
+# for, so that a new test reading `lab` cannot forget it.
+SHARED_EXECUTIONS = {"lab": "lab", "lab_ja": "lab", "one_run": "runner-one-run", "serverless_lab": "serverless",
+                     "spark_lab": "spark-lab"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        groups = sorted({SHARED_EXECUTIONS[name] for name in item.fixturenames if name in SHARED_EXECUTIONS})
+        if groups:
+            item.add_marker(pytest.mark.xdist_group(groups[0]))
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,8 @@ from conftest import (
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
-# With pytest -n, these and the browser tests share one worker, so the lab runs once for all of them.
-pytestmark = pytest.mark.xdist_group("lab")
+# With pytest -n, the tests that read the session's `lab` share one worker with the browser tests, so the lab runs
+# once for all of them (conftest.SHARED_EXECUTIONS); those that run the lab themselves go to any free worker.
 
 LAB_HYPERPARAMETERS = [("0.0", "0.0", "1"), ("1.0", "0.3", "50"), ("0.5", "0.9", "1000")]
 

@@ -110,3 +110,49 @@ def test_the_notebooks_and_the_bundle_use_the_labs_names(setup_notebook):
     assert f'dbutils.widgets.get("experiment_name") or default_experiment_name() + "{suffix}"' in spark
     experiment = (PROJECT / "resources" / "lab_experiment.yml").read_text(encoding="utf-8")
     assert f"/{lab.LAB_EXPERIMENT}\n" in experiment and f"/{lab.LAB_SPARK_EXPERIMENT}\n" in experiment
+
+
+LOCAL = PACKAGE / "local"
+# runtime.py runs inside the kernel, alone, and raises Databricks' own exception (InputWidgetNotDefined).
+KERNEL_SIDE = {"runtime.py"}
+
+
+def test_local_errors_imports_no_other_local_module():
+    """errors.py holds the exceptions; the modules that raise them import it, never the reverse (no cycle)."""
+    errors = LOCAL / "errors.py"
+    local_imports = [(line, module) for line, module in imported_modules(errors) if module.startswith("labtools.local")]
+    assert local_imports == [], f"{errors.relative_to(PROJECT)} imports {local_imports}"
+
+
+@pytest.mark.parametrize("path", sorted(set(LOCAL.glob("*.py")) - {LOCAL / "errors.py"}), ids=lambda p: p.name)
+def test_every_exception_class_of_the_runner_is_defined_in_errors(path):
+    if path.name in KERNEL_SIDE:
+        pytest.skip("runs in the kernel, apart from the runner")
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    defined = [node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
+               and any(getattr(base, "id", getattr(base, "attr", "")).endswith(("Error", "Exception"))
+                       for base in node.bases)]  # fmt: skip
+    assert defined == [], f"{path.relative_to(PROJECT)} defines {defined}: define them in local/errors.py"
+
+
+EXIT_ROW = re.compile(r"^\|\s*(\d+)\s*\|")
+
+
+def exit_codes_in(text: str) -> set[int]:
+    return {int(match.group(1)) for line in text.splitlines() if (match := EXIT_ROW.match(line.strip()))}
+
+
+def test_the_exit_code_tables_match_the_constants_in_errors():
+    """errors.py's docstring table, README's list and ARCHITECTURE.md's list name exactly the codes errors.py has."""
+    from labtools.local import errors
+
+    constants = {value for name, value in vars(errors).items() if name.isupper() and isinstance(value, int)}
+    assert {0, 1, 2, 3, 4, 5, 130} <= constants  # the constants are found at all
+    assert exit_codes_in(errors.__doc__) == constants, "errors.py's docstring table"
+    said = re.compile(r"\b(\d+) (?:done|a cell|bad input|the tracking server|tracking server|a Jupyter kernel|kernel|"
+                      r"a notebook you named|interrupted)")  # fmt: skip
+    for document in ["README.md", "ARCHITECTURE.md"]:
+        text = (PROJECT / document).read_text(encoding="utf-8")
+        # The one list of exit statuses each document has, its line breaks made spaces.
+        sentence = " ".join(text[text.index("0 done") :][:600].split())
+        assert {int(code) for code in said.findall(sentence)} == constants, f"{document}: {sentence[:300]}"

@@ -24,8 +24,10 @@ from conftest import PROJECT, SCRIPTS, run_lab
 from conftest import write_notebook as notebook
 from mlflow.tracking import MlflowClient
 
-# With pytest -n, on one worker: the module's fixture runs once.
-pytestmark = pytest.mark.xdist_group("runner")
+from labtools.local.tracking_server import TrackingServer
+
+# With pytest -n, the tests that read `one_run` share one worker (conftest.SHARED_EXECUTIONS); the others go to
+# whichever worker is free.
 
 
 LOG_ONE_RUN = """\
@@ -257,43 +259,161 @@ def test_a_hanging_cell_is_stopped_by_the_cell_timeout(tracking_server, tmp_path
     assert f'error: {path}:2 (cell 1 "Wait forever") failed: timed out after 1 s' in result.stderr
 
 
-def test_the_server_dying_mid_run_is_reported_and_logged_runs_survive(tmp_path):
+def runs_by_status(store: Path) -> dict[str, str]:
+    """`{run name: status}` of the runs in a store's database."""
+    with sqlite3.connect(store / "mlflow.db") as db:
+        return dict(db.execute("SELECT name, status FROM runs"))
+
+
+def test_the_server_dying_mid_run_is_exit_3_in_a_few_lines_and_the_open_run_is_marked_failed(tmp_path):
+    """The server's whole process group killed while a run is open, after one run finished."""
     out = tmp_path / "out"
     marker = tmp_path / "first-run-logged"
     path = notebook(
         tmp_path, "server-dies.py", LOG_ONE_RUN,
         f"""\
-        # DBTITLE 1,Wait for the server to go
+        # DBTITLE 1,Train while the server goes
         import pathlib, time, urllib.request
-        pathlib.Path({str(marker)!r}).touch()
-        for _ in range(600):
-            try:
-                urllib.request.urlopen(mlflow.get_tracking_uri() + "/health", timeout=1)
-            except OSError:
-                break
-            time.sleep(0.1)
+        with mlflow.start_run(run_name="interrupted"):
+            mlflow.log_param("alpha", 0.5)
+            pathlib.Path({str(marker)!r}).touch()
+            for _ in range(600):
+                try:
+                    urllib.request.urlopen(mlflow.get_tracking_uri() + "/health", timeout=1)
+                except OSError:
+                    break
+                time.sleep(0.1)
+            mlflow.log_metric("rmse", 1.0)
         """,
-        "# DBTITLE 1,Log again\nwith mlflow.start_run():\n    mlflow.log_param('again', 1)",
     )  # fmt: skip
     runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)  # fmt: skip
     wait_for(marker, runner)
     stop_server_of_store(out / "mlflow")
     stdout, stderr = runner.communicate(timeout=180)
-    assert runner.returncode == 1, stdout + stderr
-    assert '(cell 3 "Log again") failed' in stderr
-    assert "The tracking server stopped during the run" in stderr
+    assert runner.returncode == 3, stdout + stderr
+    log = out / "mlflow" / "server.log"
+    line = path.read_text().splitlines().index("# DBTITLE 1,Train while the server goes") + 1
+    assert stderr.strip() == (
+        f"error: the tracking server stopped during the run (killed by SIGKILL); its log: {log}; "
+        f'{path}:{line} (cell 2 "Train while the server goes") could not finish'
+    ), stderr
+    assert len((stdout + stderr).splitlines()) < 15, "a few lines, not the cell's traceback of MLflow's retries"
     assert processes_mentioning(str(out)) == []
-    assert runs_in_store(out / "mlflow") == 1
+    # What was logged is kept, and the run the kernel could not end is ended, not RUNNING for ever.
+    statuses = runs_by_status(out / "mlflow")
+    assert statuses.pop("interrupted") == "FAILED" and list(statuses.values()) == ["FINISHED"], statuses
+    assert params_in_store(out / "mlflow") == {("max_iter", "10"), ("elastic_net_param", "0.5"), ("reg_param", "0.1"),
+                                               ("alpha", "0.5")}  # fmt: skip
+
+
+def test_a_run_left_running_by_a_killed_runner_is_marked_failed_by_the_next_run_on_the_store(tmp_path):
+    """`kill -9` of the runner and its kernel (nothing can end the open run then): the next start on the store does."""
+    out, marker = tmp_path / "out", tmp_path / "run-open"
+    path = notebook(tmp_path, "killed.py", "import mlflow, pathlib, time\nmlflow.set_experiment('runner-tests')\n"
+                    "with mlflow.start_run(run_name='orphan'):\n    mlflow.log_param('alpha', 0.5)\n"
+                    f"    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(600)")  # fmt: skip
+    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
+                              start_new_session=True)  # fmt: skip
+    wait_for(marker, runner)
+    os.killpg(runner.pid, signal.SIGKILL)  # the runner and its kernel, at once
+    runner.communicate(timeout=60)
+    stop_server_of_store(out / "mlflow")
+    assert runs_by_status(out / "mlflow") == {"orphan": "RUNNING"}
+
+    with TrackingServer(out / "mlflow") as server:  # the next start on the store: a runner's, or --ui's
+        assert runs_by_status(out / "mlflow") == {"orphan": "FAILED"}
+        client = MlflowClient(server.uri)
+        [run] = client.search_runs([client.get_experiment_by_name("runner-tests").experiment_id])
+        assert run.info.status == "FAILED" and run.info.end_time and run.data.params == {"alpha": "0.5"}
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A folder on a disk of its own, small enough to fill: a tmpfs of `size` (mounting needs root)."""
+    mounted = []
+
+    def mount(size: str) -> Path:
+        disk = tmp_path / "disk"
+        disk.mkdir()
+        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)],
+                                capture_output=True, text=True)  # fmt: skip
+        if result.returncode != 0:
+            pytest.skip(f"cannot mount a small tmpfs here ({result.stderr.strip() or 'mount failed'}): needs root")
+        mounted.append(disk)
+        return disk
+
+    yield mount
+    for disk in mounted:
+        stop_server_of_store(disk)
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def a_template_cache(folder: Path) -> Path:
+    """An XDG cache home whose store template is a store MLflow just migrated (the runner then copies it in)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    from labtools.local import store_template
+
+    SqlAlchemyStore(f"sqlite:///{folder / 'migrated.db'}", "mlflow-artifacts:/")
+    version = store_template.mlflow_version(sys.executable)
+    assert store_template.save_from(folder / "migrated.db", version, folder / store_template.CACHE_NAME)
+    return folder
+
+
+@pytest.mark.parametrize("template", ["copied", "migrated by the server"])
+def test_a_disk_too_small_for_the_store_is_one_line_naming_it_and_its_free_space(template, small_disk, tmp_path):
+    disk = small_disk("400k")  # less than an empty store (about 1 MB)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    if template == "copied":
+        a_template_cache(cache)
+    path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
+    result = run_lab(str(path), "--out", str(disk / "out"), env={**os.environ, "XDG_CACHE_HOME": str(cache)})
+    assert result.returncode == 3, result.stdout + result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"error: the disk holding the tracking store {disk / 'out' / 'mlflow'} is full ("), line
+    assert " free of 400.0 KiB); free some space there or pass another --out" in line
+    assert processes_mentioning(str(disk)) == []
+
+
+FILL_THE_DISK = """\
+# DBTITLE 1,Fill the disk
+import pathlib
+with open(pathlib.Path({out!r}) / "filler", "wb") as filler:
+    try:
+        while True:
+            filler.write(b"0" * 65536)
+            filler.flush()
+    except OSError as error:
+        print("disk full:", error)
+"""
+
+
+def test_a_disk_filled_mid_run_is_exit_3_naming_it_and_the_runs_logged_before_are_kept(small_disk, tmp_path):
+    disk = small_disk("3m")
+    out = disk / "out"
+    path = notebook(tmp_path, "fills.py", LOG_ONE_RUN, FILL_THE_DISK.format(out=str(out)),
+                    "# DBTITLE 1,Log again\nwith mlflow.start_run():\n    mlflow.log_param('again', 1)")  # fmt: skip
+    result = run_lab(str(path), "--out", str(out))
+    assert result.returncode == 3, result.stdout + result.stderr
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith(f"error: the disk holding the tracking store {out / 'mlflow'} is full ("), error
+    assert '(cell 3 "Log again") could not log' in error and "Traceback" not in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) <= 3, result.stderr
+    (out / "filler").unlink()
     assert params_in_store(out / "mlflow") == {("max_iter", "10"), ("elastic_net_param", "0.5"), ("reg_param", "0.1")}
+    assert list(runs_by_status(out / "mlflow").values()) == ["FINISHED"]
 
 
 def start_a_runner_that_logs_then_sleeps(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
-    """A runner whose notebook logged one run and now sleeps; returns it and its --out folder."""
+    """A runner whose notebook logged one run and now sleeps in a second, open run; returns it and its --out folder."""
     out = tmp_path / "out"
     marker = tmp_path / "running"
     path = notebook(tmp_path, "interrupted.py", LOG_ONE_RUN,
-                    f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\ntime.sleep(600)")  # fmt: skip
+                    "import pathlib, time\nwith mlflow.start_run(run_name='open'):\n"
+                    f"    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(600)")  # fmt: skip
     # A terminal's Ctrl-C signals the whole foreground process group: the runner gets its own group here.
     runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
@@ -313,7 +433,9 @@ def test_ctrl_c_or_kill_stops_server_and_kernel_and_keeps_the_store(stop, tmp_pa
     assert runner.returncode == 130, stdout + stderr
     assert "Interrupted: stopping the kernel and the tracking server." in stderr
     assert processes_mentioning(str(out)) == []
-    assert runs_in_store(out / "mlflow") == 1
+    # The finished run is kept; the open one, which the stopped kernel could not end, is KILLED, not RUNNING.
+    statuses = runs_by_status(out / "mlflow")
+    assert statuses.pop("open") == "KILLED" and list(statuses.values()) == ["FINISHED"], statuses
 
 
 def test_a_second_ctrl_c_cannot_interrupt_the_clean_up(tmp_path):
@@ -327,7 +449,7 @@ def test_a_second_ctrl_c_cannot_interrupt_the_clean_up(tmp_path):
     assert runner.returncode == 130, stdout + stderr
     assert "Traceback" not in stderr, stderr
     assert processes_mentioning(str(out)) == []
-    assert runs_in_store(out / "mlflow") == 1
+    assert runs_in_store(out / "mlflow") == 2
 
 
 def test_a_kernel_that_does_not_start_is_one_line_with_its_own_exit_status(tmp_path):

@@ -23,8 +23,8 @@ from mlflow.tracking import MlflowClient
 sys.path.insert(0, str(SCRIPTS))
 from labtools.local import volumes  # noqa: E402
 
+# The tests that read the module's one serverless run share a worker (conftest.SHARED_EXECUTIONS); the rest spread.
 pytestmark = [
-    pytest.mark.xdist_group("serverless"),
     pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
                        reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)"),
     pytest.mark.skipif(volumes.problem() is not None, reason=f"serverless mode needs {volumes.VOLUMES}: "

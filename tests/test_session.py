@@ -1,18 +1,27 @@
-"""`LocalRun` in this process, where a test can arrange what a command line cannot: a port race.
+"""`LocalRun` and `NotebookRun` in this process, where a test can arrange what a command line cannot: a port
+race, a Ctrl-C at a chosen moment.
 
 A real kernel and real `mlflow server` processes, as in test_runner.py.
 """
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import json
+import os
+import signal
 import sqlite3
+import threading
 import urllib.request
 
+import pytest
 from conftest import PROJECT, write_notebook
+from jupyter_core.utils import ensure_event_loop
 
 from labtools.local import convert
 from labtools.local import tracking_server as server_module
+from labtools.local.execute import NotebookRun
 from labtools.local.output import OutputFolders
 from labtools.local.session import LocalRun
 
@@ -53,3 +62,31 @@ def test_a_port_taken_between_picking_and_binding_moves_the_server_and_the_kerne
     with sqlite3.connect(folders.store / "mlflow.db") as db:
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
     assert not list((folders.store / "artifacts").glob("run_lab-server-check-*")), "the proof folder is removed"
+
+
+def test_ctrl_c_in_a_cell_leaves_no_task_to_fail_later_with_dead_kernel_error(tmp_path, caplog):
+    """Ctrl-C reaches the kernel too: the clean-up must not print `DeadKernelError: Kernel died` as a traceback.
+
+    The interrupt stops nbclient's event loop mid-cell, leaving its tasks (waiting for the reply, polling the kernel)
+    pending on that loop. Any later use of the loop (stopping the kernel) ran them again: they found the kernel
+    dead and ended in DeadKernelError, which asyncio prints as "Task exception was never retrieved".
+    """
+    path = write_notebook(tmp_path, "sleeps.py", "import time\ntime.sleep(60)")
+    kernel = NotebookRun(convert.to_ipynb(path, root=PROJECT), cwd=tmp_path)
+    kernel.start()
+    pid = kernel.client.km.provisioner.process.pid
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))  # Ctrl-C, once the cell runs
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            kernel.run_cells(range(0, 1))
+        os.kill(pid, signal.SIGKILL)  # the same Ctrl-C killed the kernel (it was still starting)
+        loop = ensure_event_loop()
+        assert asyncio.all_tasks(loop) == set(), "tasks of the interrupted cell are still pending"
+        loop.run_until_complete(asyncio.sleep(2))  # a clean-up that takes a while: the poll sees the dead kernel
+    finally:
+        timer.cancel()
+        kernel.stop()
+    del kernel
+    gc.collect()
+    assert not [record for record in caplog.records if record.exc_info or "never retrieved" in record.getMessage()]

@@ -20,7 +20,6 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 pytestmark = [
-    pytest.mark.xdist_group("spark-lab"),
     pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None,
                        reason="the Spark notebook needs Java and pyspark (.ci/run installs both; see README)"),
 ]  # fmt: skip

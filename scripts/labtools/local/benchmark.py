@@ -18,6 +18,7 @@ from pathlib import Path
 from ..lab import LAB_NOTEBOOK, LAB_SPARK_NOTEBOOK, NOTEBOOKS, PROJECT
 from . import convert
 from .prelude import SCRIPTS, prelude
+from .tracking_server import TrackingServer
 
 LAB = NOTEBOOKS / f"{LAB_NOTEBOOK}.py"
 SPARK_LAB = NOTEBOOKS / f"{LAB_SPARK_NOTEBOOK}.py"
@@ -211,3 +212,22 @@ def bench_scale(uri: str, work: Path, sizes: list[int], notebooks: list[Path]) -
             print(f"scale {notebook.stem} {rows:,} rows: {results[notebook.stem][rows]}", flush=True)
         csv.unlink()
     return results
+
+
+def bench_server_start(work: Path, repeat: int) -> dict:
+    """`mlflow server` ready on a new store: migrated by the server (no template cached) vs. copied from the template.
+
+    Interleaved, so that drift in the machine's load hits both alike; each start has a new store, and the
+    "migrated" ones a new, empty template cache too.
+    """
+    template = work / "template-cache"
+    with TrackingServer(work / "prime", template_cache=template):  # builds the template the copies start from
+        pass
+    migrated, copied = [], []
+    for index in range(repeat):
+        for times, cache in [(migrated, work / f"empty-cache-{index}"), (copied, template)]:
+            started = time.monotonic()
+            with TrackingServer(work / f"store-{len(migrated)}-{len(copied)}", template_cache=cache):
+                times.append(time.monotonic() - started)
+    return {"migrated_s": median(migrated), "copied_s": median(copied), "copied_over_migrated":
+            median(copied) / median(migrated), "migrated_all": migrated, "copied_all": copied}  # fmt: skip

@@ -1,5 +1,7 @@
-"""How a local run ends: its exit codes, and the one-line message each kind of failure gets.
+"""How a local run ends: its exit codes, the exceptions of `labtools.local`, and the one-line message each gets.
 
+Every exception class the local modules raise is defined here, and this module imports none of them (as
+nbclient keeps its own in `nbclient.exceptions`): the other modules import from it, never the reverse.
 `boundary()` is the one place that turns exceptions into messages; nothing below it prints a
 traceback of the runner's own (a failing cell's traceback is the notebook's, and is shown).
 
@@ -16,9 +18,12 @@ traceback of the runner's own (a failing cell's traceback is the notebook's, and
 
 from __future__ import annotations
 
+import errno
+import shutil
 import sys
 import urllib.error
 from collections.abc import Callable
+from pathlib import Path
 
 from ..notebook.dbsource import NotebookFormatError
 
@@ -29,6 +34,10 @@ class UsageError(Exception):
     """Bad input the user can fix: an option, a file, a folder."""
 
 
+class ProfileError(Exception):
+    """A profile that does not exist, cannot be read, or whose environment cannot be built."""
+
+
 class TrackingServerError(RuntimeError):
     """The tracking server did not start, stopped, or does not answer."""
 
@@ -37,10 +46,18 @@ class KernelStartError(RuntimeError):
     """A Jupyter kernel did not start."""
 
 
+class CellFailed(RuntimeError):
+    """A cell raised, timed out, or its kernel died; `where` names it as `execute.describe_cell` does."""
+
+    def __init__(self, where: str, reason: str, traceback: str = ""):
+        self.where = where
+        self.reason = reason
+        self.traceback = traceback
+        super().__init__(f"{where} failed: {reason}")
+
+
 def boundary(function: Callable[[], int], prefix: str = "") -> int:
     """Run `function`; turn what it raises into one line on stderr and an exit code."""
-    from .execute import CellFailed  # here: execute imports nbclient, which `--help` need not load
-
     try:
         return function()
     except CellFailed as failure:
@@ -63,10 +80,35 @@ def boundary(function: Callable[[], int], prefix: str = "") -> int:
         _say(f"\nerror: {prefix}{error}")
         return KERNEL
     except OSError as error:
+        if error.errno == errno.ENOSPC:
+            _say(f"\nerror: {prefix}{disk_full(error.filename or '.')}")
+            return BAD_INPUT
         _say(f"error: {prefix}{_os_error(error)}")
         return BAD_INPUT
     except KeyboardInterrupt:
         return _interrupted()
+
+
+def disk_full(path: str | Path, what: str = "") -> str:
+    """`the disk holding PATH is full (12 KiB free of 20 MiB)...`: which disk, and how full, for any path."""
+    existing = Path(path).absolute()
+    while not existing.exists() and existing != existing.parent:  # a file not yet made: its folder's disk
+        existing = existing.parent
+    try:
+        usage = shutil.disk_usage(existing)
+        room = f"{_size(usage.free)} free of {_size(usage.total)}"
+    except OSError:
+        room = "its free space unknown"
+    return (f"the disk holding {what}{path} is full ({room}); free some space there or pass another --out "
+            "(what was already logged is kept)")  # fmt: skip
+
+
+def _size(count: int) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if count < 1024:
+            return f"{count:.0f} {unit}" if unit == "bytes" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TiB"
 
 
 def _interrupted() -> int:

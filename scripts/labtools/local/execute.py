@@ -8,6 +8,7 @@ the cell's number and its title, e.g.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Callable
@@ -15,21 +16,12 @@ from pathlib import Path
 
 import nbformat
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_core.utils import ensure_event_loop
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from ..text import strip_ansi
-from .errors import KernelStartError
-
-
-class CellFailed(RuntimeError):
-    """A cell raised, timed out, or its kernel died."""
-
-    def __init__(self, cell: nbformat.NotebookNode, index: int, reason: str, traceback: str = ""):
-        self.where = describe_cell(cell, index)
-        self.reason = reason
-        self.traceback = traceback
-        super().__init__(f"{self.where} failed: {reason}")
+from .errors import CellFailed, KernelStartError
 
 
 def describe_cell(cell: nbformat.NotebookNode, index: int) -> str:
@@ -76,6 +68,9 @@ class NotebookRun:
         try:
             self.client.start_new_kernel(env=env if env is not None else dict(os.environ), stdout=log, stderr=log)
             self.client.start_new_kernel_client()
+        except KeyboardInterrupt:
+            _cancel_pending_tasks()
+            raise
         except (OSError, RuntimeError) as error:  # no interpreter, no ipykernel, or no answer in time
             where = f"; its log: {log_path}" if log_path else ""
             interpreter = self.python or "python3"
@@ -88,6 +83,9 @@ class NotebookRun:
         cell_timeout, self.client.timeout = self.client.timeout, timeout or self.client.timeout
         try:
             self._run_cells(indexes, progress)
+        except KeyboardInterrupt:
+            _cancel_pending_tasks()
+            raise
         finally:
             self.client.timeout = cell_timeout
 
@@ -98,17 +96,18 @@ class NotebookRun:
             if cell.cell_type != "code":
                 continue
             started = time.monotonic()
-            progress(describe_cell(cell, index))
+            where = describe_cell(cell, index)
+            progress(where)
             try:
                 self.client.execute_cell(cell, index, execution_count=self.client.code_cells_executed + 1)
             except CellTimeoutError:
-                raise CellFailed(cell, index, f"timed out after {self.client.timeout:g} s") from None
+                raise CellFailed(where, f"timed out after {self.client.timeout:g} s") from None
             except DeadKernelError as error:
-                raise CellFailed(cell, index, f"the kernel died ({error})") from None
+                raise CellFailed(where, f"the kernel died ({error})") from None
             except CellExecutionError as error:
-                raise CellFailed(cell, index, f"{error.ename}: {error.evalue}", _traceback_of(cell)) from None
+                raise CellFailed(where, f"{error.ename}: {error.evalue}", _traceback_of(cell)) from None
             finally:
-                self.cell_seconds.append((describe_cell(cell, index), time.monotonic() - started))
+                self.cell_seconds.append((where, time.monotonic() - started))
 
     def stop(self) -> None:
         if self.client.km is not None:
@@ -132,6 +131,23 @@ class InterpreterKernelSpecs(KernelSpecManager):
             argv=[self.python, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             display_name=f"Python ({self.python})", language="python",
         )  # fmt: skip
+
+
+def _cancel_pending_tasks() -> None:
+    """Cancel what nbclient left running on its event loop when Ctrl-C stopped the loop mid-call.
+
+    nbclient runs each call to completion on one loop per thread. Ctrl-C ends that run early, leaving the
+    call's tasks (waiting for a reply, polling whether the kernel lives) pending on the loop; the next use
+    of the loop (stopping the kernel) would run them again, and with the kernel dying of the same Ctrl-C
+    they would end in DeadKernelError, which asyncio prints as a traceback ("Task exception was never
+    retrieved"). Cancelled and awaited here, they end quietly.
+    """
+    loop = ensure_event_loop()
+    pending = asyncio.all_tasks(loop)
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _traceback_of(cell: nbformat.NotebookNode) -> str:

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from ..lab import PROJECT
 from ..text import format_table
+from .errors import ProfileError
 
 PROFILES_DIR = PROJECT / "profiles"
 VENVS_DIR = PROJECT / ".venvs"
@@ -37,10 +38,6 @@ COMPLETE_MARKER = ".complete"
 # `name==version`, optionally followed by a comment; extras and markers are not used in profiles.
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
 INCLUDE = re.compile(r"^(-r|-c|--requirement|--constraint)\s*=?\s*(\S+)")
-
-
-class ProfileError(Exception):
-    """A profile that does not exist, cannot be read, or whose environment cannot be built."""
 
 
 def normalize(name: str) -> str:

@@ -7,7 +7,7 @@ group; while it does, further Ctrl-Cs and signals are ignored, so the clean-up c
 interrupted halfway (which would leave `mlflow server` running).
 
     with LocalRun(folders, tracking_uri=None) as run:
-        run.execute(path, notebook, params)     # prints progress, raises CellFailed
+        run.execute(path, notebook, params)     # prints progress, raises errors.CellFailed
         runs = run.logged_runs()                # what the notebooks logged, for the closing table
 """
 
@@ -25,11 +25,11 @@ import nbformat
 
 from ..lab import PROJECT
 from . import convert, runs_table
-from .errors import TrackingServerError, UsageError
+from .errors import CellFailed, TrackingServerError, UsageError, disk_full
 from .execute import NotebookRun
 from .output import OutputFolders
 from .prelude import prelude
-from .tracking_server import TrackingServer
+from .tracking_server import TrackingServer, end_orphaned_runs
 
 # What serverless compute sets in a notebook's environment: DATABRICKS_RUNTIME_VERSION is "client.", the
 # environment version and a minor version (values seen on environment 4: "client.4.9"), DATABRICKS_ENV_VERSION
@@ -87,7 +87,7 @@ class LocalRun:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         # The clean-up runs to its end: a second Ctrl-C (or kill) now would leave processes behind.
         interrupt_handler = signal.signal(signal.SIGINT, signal.SIG_IGN)
         for signal_number in (signal.SIGTERM, signal.SIGHUP):
@@ -97,6 +97,10 @@ class LocalRun:
                 kernel.stop()
             if self.server:
                 self.server.stop()
+                # A run its kernel could not end (the kernel or the server died, or Ctrl-C) would stay
+                # RUNNING in the store for ever; with kernels and server stopped, nothing else will end it.
+                interrupted = exc_type is not None and issubclass(exc_type, KeyboardInterrupt)
+                end_orphaned_runs(self.server.db, self.invocation, "KILLED" if interrupted else "FAILED")
         finally:
             signal.signal(signal.SIGINT, interrupt_handler)
             for signal_number, handler in self._previous_handlers.items():
@@ -144,14 +148,28 @@ class LocalRun:
                 total += 1
             self._milestone("first lab cell starts")
             kernel.run_cells(range(1, len(notebook.cells)), progress)
-        except BaseException:
-            if self.server and not self.server.is_alive():
-                self.say(f"The tracking server stopped during the run; its log ends:\n{self.server.log_tail()}",
-                         file=sys.stderr)  # fmt: skip
+        except CellFailed as failure:
+            server_failure = self._server_failure(failure)
+            if server_failure:
+                raise server_failure from None
             raise
         finally:
-            nbformat.write(notebook, executed_path)
+            _save(notebook, executed_path, self.say)
         self.say(f"  done in {time.monotonic() - started:.1f}s; executed notebook: {executed_path}")
+
+    def _server_failure(self, failure: CellFailed) -> TrackingServerError | None:
+        """The cause of a failed cell when it was the runner's tracking server, not the notebook: a one-line error.
+
+        The cell's own traceback (hundreds of lines of MLflow's retries) says less than this line does.
+        """
+        if not self.server:
+            return None
+        if not self.server.is_alive():
+            return TrackingServerError(f"{self.server.death()}; {failure.where} could not finish")
+        if self.server.disk_full():
+            return TrackingServerError(f"{disk_full(self.server.store, 'the tracking store ')}; "
+                                       f"{failure.where} could not log ({failure.reason[:200]})")  # fmt: skip
+        return None
 
     def _kernel_env(self, notebook: Path) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("DATABRICKS_")}
@@ -211,6 +229,20 @@ class LocalRun:
             self.say("\nStopping the tracking server.")
             return
         raise TrackingServerError(f"the tracking server stopped; its log ends:\n{self.server.log_tail()}")
+
+
+def _save(notebook: nbformat.NotebookNode, path: Path, say) -> None:
+    """Write the executed notebook; if that fails while another failure is on its way, say so and let that one out.
+
+    Called from a `finally:`, where `sys.exc_info()` is the failure on its way, if any.
+    """
+    failing = sys.exc_info()[0] is not None
+    try:
+        nbformat.write(notebook, path)
+    except OSError as error:
+        if not failing:  # nothing else failed: this is the failure
+            raise
+        say(f"(the executed notebook could not be saved to {path}: {error.strerror})", file=sys.stderr)
 
 
 def _injected(code: str) -> nbformat.NotebookNode:

@@ -11,15 +11,21 @@ another process (a second runner in a parallel CI job) can take it meanwhile.
 So `wait_ready()` does not trust whatever answers there: the server must list a
 folder that only this server's artifact store holds (`_proof`). If another one
 answers, ours fails to bind the port and exits: then it starts again on a new port.
+
+A new store starts as a copy of an empty store migrated once per MLflow version (`store_template`): the
+migrations are most of a new server's start. Runs a runner left RUNNING (its kernel or server died) are
+marked ended here, on its way out, or by the next server on that store (`end_orphaned_runs`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,7 +34,12 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from .errors import TrackingServerError
+from . import store_template
+from .errors import TrackingServerError, disk_full
+from .runs_table import INVOCATION_TAG
+
+# What a server's log says when the disk under its store is full (SQLite's words, then the OS's).
+DISK_FULL_SIGNS = ("database or disk is full", "No space left on device")
 
 
 def _bindable(port: int, host: str) -> bool:
@@ -56,8 +67,13 @@ class TrackingServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, store: str | Path, port: int | None = None, python: str = sys.executable):
+    def __init__(self, store: str | Path, port: int | None = None, python: str = sys.executable,
+                 template_cache: Path | None = None):  # fmt: skip
         self.store = Path(store).resolve()
+        self.db = self.store / "mlflow.db"
+        self.template_cache = template_cache  # None: store_template.cache_dir()
+        self._template_version: str | None = None  # set when this server migrates a new store itself
+        self._log_start = 0  # where this runner's part of the server's log begins
         self.requested_port = port
         self.port = free_port(port, self.host)
         self.python = python
@@ -72,13 +88,25 @@ class TrackingServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> TrackingServer:
-        self.store.mkdir(parents=True, exist_ok=True)
-        self._proof.mkdir(parents=True, exist_ok=True)
+        try:
+            self.store.mkdir(parents=True, exist_ok=True)
+            self._proof.mkdir(parents=True, exist_ok=True)
+            if not self.db.exists():
+                version = store_template.mlflow_version(self.python)
+                if not store_template.copy_into(self.db, version, self.template_cache):
+                    self._template_version = version  # none cached: keep this server's, once it has migrated
+            else:
+                end_orphaned_runs(self.db)
+            self._log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
+        except OSError as error:
+            if error.errno == errno.ENOSPC:
+                raise TrackingServerError(disk_full(self.store, "the tracking store ")) from None
+            raise
         command = [
             self.python, "-m", "mlflow", "server",
             "--host", self.host,
             "--port", str(self.port),
-            "--backend-store-uri", f"sqlite:///{self.store / 'mlflow.db'}",
+            "--backend-store-uri", f"sqlite:///{self.db}",
             "--artifacts-destination", str(self.store / "artifacts"),
             "--workers", "1",  # one worker starts in about half the time of four
         ]  # fmt: skip
@@ -100,10 +128,12 @@ class TrackingServer:
         """Return once this server answers; start it again on another port if its port was taken."""
         deadline = time.monotonic() + timeout
         if self.verified and self.process.poll() is not None:
-            raise TrackingServerError(f"mlflow server stopped (status {self.process.returncode}); "
-                                      f"last lines of {self.log_path}:\n{self.log_tail()}")  # fmt: skip
+            raise TrackingServerError(self.death())
         while not self.verified:
             if self.process.poll() is not None:
+                if self.disk_full():
+                    raise TrackingServerError(f"{disk_full(self.store, 'the tracking store ')}; "
+                                              f"the server's log: {self.log_path}")  # fmt: skip
                 if _bindable(self.port, self.host):
                     raise TrackingServerError(
                         f"mlflow server exited with status {self.process.returncode} before it was ready; "
@@ -121,6 +151,9 @@ class TrackingServer:
             elif self._answers():
                 self.verified = True
                 self._remove_proof()
+                if self._template_version:  # the schema is complete now: the next new store copies it
+                    store_template.save_from(self.db, self._template_version, self.template_cache)
+                    self._template_version = None
             elif time.monotonic() > deadline:
                 self.stop()
                 raise TrackingServerError(f"mlflow server not ready after {timeout:.0f} s; see {self.log_path}")
@@ -141,6 +174,22 @@ class TrackingServer:
 
     def is_alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
+
+    def death(self) -> str:
+        """How the server ended, in a line, with where its log is."""
+        status = self.process.returncode if self.process else None
+        how = f"killed by {signal.Signals(-status).name}" if status and status < 0 else f"exit status {status}"
+        return f"the tracking server stopped during the run ({how}); its log: {self.log_path}"
+
+    def disk_full(self) -> bool:
+        """Whether the server said, since this runner started it, that the disk under its store is full."""
+        try:
+            with open(self.log_path, "rb") as log:
+                log.seek(self._log_start)
+                said = log.read().decode(errors="replace")
+        except OSError:
+            return False
+        return any(sign in said for sign in DISK_FULL_SIGNS)
 
     def stop(self, grace: float = 10.0) -> None:
         """Stop the server's whole process group: TERM, then KILL after `grace` seconds."""
@@ -186,3 +235,26 @@ def _group_gone(process: subprocess.Popen, timeout: float) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def end_orphaned_runs(db: Path, invocation: str | None = None, status: str = "FAILED") -> int:
+    """Mark ended the runs a runner started and nobody will end: their kernel or server died.
+
+    With `invocation`, that runner's runs (on its way out, its kernels stopped); without, every runner's
+    (before a server starts on the store, under the output folder's lock: no runner is using it). Only the
+    server's SQLite file is written, with the server stopped or not yet started; the schema's `runs` and
+    `tags` tables are the same in every MLflow version the profiles pin. Returns how many it marked.
+    """
+    if not db.exists():
+        return 0
+    orphans = "SELECT run_uuid FROM tags WHERE key = ?" + (" AND value = ?" if invocation else "")
+    arguments = [INVOCATION_TAG, *([invocation] if invocation else [])]
+    try:
+        with contextlib.closing(sqlite3.connect(db, timeout=10)) as connection, connection:
+            changed = connection.execute(
+                f"UPDATE runs SET status = ?, end_time = ? WHERE status = 'RUNNING' AND run_uuid IN ({orphans})",
+                [status, int(time.time() * 1000), *arguments],
+            ).rowcount
+    except sqlite3.Error:  # a full disk, or a store of a shape we do not know: leave it as it is
+        return 0
+    return changed
