@@ -19,6 +19,10 @@ Sections, each measured side by side in this one run:
              and the server were ready.
 - spark-run: the same for the Spark ML notebook (warm: after the AB runs, the
              JVM's files are in the page cache).
+- serverless: each notebook's whole `run_lab.py` command in the classic local
+             mode vs. `--serverless` (Spark Connect, DATABRICKS_RUNTIME_VERSION
+             as serverless sets it), interleaved: the ratio, and whether both
+             logged the same metrics (to 1e-6).
 - scale:     both notebooks as plain scripts on synthetic trips (default 100k,
              1M and 10M rows): wall time and peak memory of Python and of the
              JVM driver; a size that fails (out of memory) is reported as such.
@@ -47,11 +51,12 @@ from labtools.local.benchmark import (  # noqa: E402
     bench_cold,
     bench_scale,
     bench_server_start,
+    bench_serverless,
     bench_train,
 )
 from labtools.local.tracking_server import TrackingServer  # noqa: E402
 
-SECTIONS = "AB,spark-AB,train,server,cold,spark-run,scale"
+SECTIONS = "AB,spark-AB,train,server,cold,spark-run,serverless,scale"
 
 
 def main() -> int:
@@ -85,6 +90,9 @@ def main() -> int:
         if name in sections:
             with tempfile.TemporaryDirectory() as tmp:
                 report[name] = bench_cold(Path(tmp), args.repeat, notebook)
+    if "serverless" in sections:
+        with tempfile.TemporaryDirectory() as tmp:
+            report["serverless"] = bench_serverless(Path(tmp), args.repeat, [LAB, SPARK_LAB])
     report["machine"]["load_after"] = os.getloadavg()
     print(format_report(report))
     (args.out / "bench.json").write_text(json.dumps(report, indent=2))
@@ -123,6 +131,14 @@ def format_report(report: dict) -> str:
             lines += [f"  {name.removesuffix('_s'):<22} {value:6.2f}" for name, value in report[key].items()
                       if name != "all"]  # fmt: skip
             lines += [f"  (target for the whole command <= {target} s)"]
+    if "serverless" in report:
+        lines += ["", "Serverless mode vs. classic local mode: python scripts/run_lab.py NOTEBOOK [--serverless], "
+                  "whole command (s)", "  notebook                                          classic  serverless  "
+                  "ratio  same metrics"]  # fmt: skip
+        for notebook, row in report["serverless"].items():
+            same = "yes" if row["same_metrics"] else "NO"
+            lines.append(f"  {notebook:<45} {row['classic_s']:8.1f}  {row['serverless_s']:10.1f}  "
+                         f"{row['serverless_over_classic']:5.2f}  {same}")  # fmt: skip
     if "scale" in report:
         lines += ["", "Scale: each notebook as a plain script on synthetic trips",
                   "  notebook                                          rows    wall s  Python MiB  Java MiB"]

@@ -186,6 +186,40 @@ def bench_cold(work: Path, repeat: int, notebook: Path = LAB) -> dict:
             **{f"{name}_s": median(m[name] for m in milestones) for name in names}}  # fmt: skip
 
 
+def stored_metrics(store: Path) -> list[tuple[float, float, float]]:
+    """(rmse, mae, r2) of each run in a runner's store, oldest first: what a run logged, read back."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{store / 'mlflow.db'}")
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    runs = client.search_runs(experiments, order_by=["attributes.start_time ASC"])
+    return [(run.data.metrics["rmse"], run.data.metrics["mae"], run.data.metrics["r2"]) for run in runs]
+
+
+def bench_serverless(work: Path, repeat: int, notebooks: list[Path]) -> dict:
+    """Each notebook's whole `run_lab.py` command, classic local mode vs. `--serverless`, interleaved; and whether
+    the two logged the same metrics (to 1e-6)."""
+    report = {}
+    for notebook in notebooks:
+        classic, serverless, same = [], [], True
+        for index in range(repeat):
+            runs = {}
+            for mode, extra, times in [("classic", [], classic), ("serverless", ["--serverless"], serverless)]:
+                out = work / f"{notebook.stem}-{mode}{index}"
+                seconds, _, _ = timed_run([sys.executable, str(SCRIPTS / "run_lab.py"), str(notebook), *extra,
+                                           "--out", str(out)], dict(os.environ))  # fmt: skip
+                times.append(seconds)
+                runs[mode] = stored_metrics(out / "mlflow")
+            same = same and len(runs["classic"]) == len(runs["serverless"]) == 3 and all(
+                abs(a - b) <= 1e-6 for pair in zip(runs["classic"], runs["serverless"], strict=True)
+                for a, b in zip(*pair, strict=True))  # fmt: skip
+        report[notebook.stem] = {"classic_s": median(classic), "serverless_s": median(serverless),
+                                 "serverless_over_classic": median(serverless) / median(classic),
+                                 "same_metrics": same, "classic_all": classic,
+                                 "serverless_all": serverless}  # fmt: skip
+    return report
+
+
 def bench_scale(uri: str, work: Path, sizes: list[int], notebooks: list[Path]) -> dict:
     """Each notebook as a plain script on synthetic trips of each size: wall time, peak memory (Python, Java).
 
