@@ -88,3 +88,31 @@ def test_without_java_a_named_spark_notebook_is_skipped_in_one_line_and_the_othe
     assert "Traceback" not in result.stderr
     assert (tmp_path / "out" / "executed" / "plain.ipynb").is_file()
     assert not (tmp_path / "out" / "executed" / "uses-spark.ipynb").exists()
+
+
+@needs_spark
+def test_the_spark_notebooks_data_check_names_the_bad_value_and_an_empty_file(tmp_path):
+    """The Spark ML notebook's check (includes/spark_setup.py), on CSVs Spark reads as a learner's would be read."""
+    shutil.copytree(PROJECT / "notebooks" / "includes", tmp_path / "includes")
+    header = LAB_DATA.read_text().splitlines()[0]
+    rows = LAB_DATA.read_text().splitlines()[1:6]
+    columns = header.split(",")
+    distance = columns.index("tripDistance")
+    bad = [row.split(",") for row in rows]
+    bad[2][distance] = "abc"
+    (tmp_path / "abc.csv").write_text("\n".join([header, *(",".join(row) for row in bad)]) + "\n")
+    (tmp_path / "header-only.csv").write_text(header + "\n")
+    path = notebook(tmp_path, "check.py", "# MAGIC %run ./includes/spark_setup", f"""
+        for name in ["abc.csv", "header-only.csv"]:
+            try:
+                load_spark_trips({str(tmp_path)!r} + "/" + name)
+            except LabDataError as error:
+                print("refused:", error)
+        """)  # fmt: skip
+    result = run_lab(str(path), "--out", str(tmp_path / "out"), timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = "\n".join(outputs(tmp_path / "out" / "executed" / "check.ipynb"))
+    assert (f"refused: {tmp_path}/abc.csv: column tripDistance should hold number values, but is of type string "
+            "and holds 'abc'\n") in text  # fmt: skip
+    no_rows = "the lab's columns, but no rows: there are no trips to train on"
+    assert f"refused: {tmp_path}/header-only.csv: {no_rows}" in text

@@ -74,21 +74,31 @@ def validate_spark_trips(trips, source):
     missing = [column for column in TRIP_COLUMNS if column not in trips.columns]
     if missing:
         raise LabDataError(f"{source}: missing column(s) {', '.join(missing)}; the lab needs {list(TRIP_COLUMNS)}")
+    if trips.limit(1).count() == 0:
+        raise LabDataError(f"{source}: the lab's columns, but no rows: there are no trips to train on")
     types = {field.name: field.dataType for field in trips.schema.fields}
     for column, kind in TRIP_COLUMNS.items():
         if isinstance(types[column], SPARK_KINDS[kind]):
             if kind == "boolean" and isinstance(types[column], T.NumericType):
-                wrong = trips.filter(~F.col(column).isin(0, 1)).select(column).first()  # nulls pass, as in setup
+                wrong = trips.filter(~F.col(column).isin(0, 1))  # nulls pass, as in setup
             else:
-                wrong = None
+                continue
+        elif kind == "number":
+            # A CSV column of numbers with one "abc" is read as text: the culprits are the values that are not numbers.
+            # try_cast: a plain cast fails on "abc" under ANSI SQL (Spark 4), where try_cast gives null.
+            wrong = trips.filter(F.col(column).isNotNull() & F.expr(f"try_cast(`{column}` AS DOUBLE)").isNull())
         else:
             # A column without any value has no type to check (a CSV reader calls it text), as in setup.
-            wrong = trips.select(column).dropna().first()
-        if wrong is not None:
-            raise LabDataError(
-                f"{source}: column {column} should hold {kind} values, but is of type "
-                f"{types[column].simpleString()} and holds e.g. {wrong[0]!r}"
-            )
+            wrong = trips.filter(F.col(column).isNotNull())
+        culprits = wrong.select(column).limit(1).collect()
+        if not culprits and kind == "number":  # each value reads as a number, but the column is text (quoted)
+            wrong = trips.filter(F.col(column).isNotNull())
+            culprits = wrong.select(column).limit(1).collect()
+        if culprits:
+            count = wrong.count()
+            more = f" (and {count - 1:,} more rows like it)" if count > 1 else ""
+            raise LabDataError(f"{source}: column {column} should hold {kind} values, but is of type "
+                               f"{types[column].simpleString()} and holds {culprits[0][0]!r}{more}")  # fmt: skip
     if trips.filter(F.col("totalAmount").isNotNull()).limit(1).count() == 0:
         raise LabDataError(f"{source}: column totalAmount (the label) has no values, so there is nothing to learn")
     return trips
