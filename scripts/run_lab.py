@@ -8,6 +8,7 @@
     python scripts/run_lab.py --tracking-uri http://127.0.0.1:5000   # use a running server
     python scripts/run_lab.py --lang ja            # the Japanese notebooks (notebooks/ja/)
     python scripts/run_lab.py --serverless         # as serverless compute runs them (Spark Connect, volumes)
+    python scripts/run_lab.py --runtime 15.4       # with the library versions Databricks Runtime 15.4 LTS ML ships
 
 The notebooks are the same Databricks source files a workspace imports. Each is converted
 (labtools/local/convert.py), executed cell by cell in a Jupyter kernel with local stand-ins for
@@ -15,7 +16,7 @@ The notebooks are the same Databricks source files a workspace imports. Each is 
 tracking server's store.
 
 Exit status: 0 done, 1 a cell failed, 2 bad input (an option, a notebook, a file, the output
-folder, a profile), 3 the tracking server failed, 4 a kernel did not start, 5 a notebook you named
+folder, a runtime), 3 the tracking server failed, 4 a kernel did not start, 5 a notebook you named
 needs Java or pyspark, which this machine lacks, 130 interrupted.
 """
 
@@ -29,10 +30,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools import lab  # noqa: E402 (needs the path above when run as a script)
-from labtools.local import convert, errors, profiles, runs_table, spark, volumes  # noqa: E402
+from labtools.local import convert, errors, runs_table, runtimes, spark, volumes  # noqa: E402
 from labtools.local.errors import UsageError  # noqa: E402
 from labtools.local.output import DEFAULT_OUT, OutputFolders  # noqa: E402
 from labtools.local.session import SERVERLESS_ENVIRONMENT, LocalRun  # noqa: E402
+
+# --runtime's old name, still accepted with a note: the word is deploy.py's, for a section of ~/.databrickscfg.
+OLD_RUNTIME_OPTION = "--profile"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,13 +65,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="run the notebooks as serverless compute would: a Spark Connect session that refuses "
                              "cache(), DATABRICKS_RUNTIME_VERSION as serverless sets it, /Volumes for Unity Catalog "
                              "volumes, a working directory that is not the notebook's")
-    parser.add_argument("--profile", help="run server and kernel in the virtual environment of profiles/<PROFILE>.txt "
-                                          "(a Databricks ML runtime's versions), or 'all' profiles in turn")
+    parser.add_argument("--runtime", metavar="NAME",
+                        help="run server and kernel with the library versions a Databricks ML runtime ships, in "
+                             "a virtual environment of runtimes/<NAME>.txt: 15.4, 16.4, 17.3, 18, latest "
+                             "(requirements.txt), or 'all' in turn")
+    parser.add_argument(OLD_RUNTIME_OPTION, dest="old_runtime_option", metavar="NAME", help=argparse.SUPPRESS)
     parser.add_argument("--ui", action="store_true",
                         help="serve the MLflow UI on the store of an earlier run in --out, without running the lab")
     parser.add_argument("--clean", action="store_true",
                         help="remove what earlier runs created in the output folder, saying what, and exit")
-    return parser.parse_args(argv)  # fmt: skip
+    args = parser.parse_args(argv)  # fmt: skip
+    args.runtime_option = "--runtime"
+    if args.old_runtime_option is not None:
+        print(f"note: {OLD_RUNTIME_OPTION} is now --runtime (run_lab.py --runtime {args.old_runtime_option}); "
+              f"{OLD_RUNTIME_OPTION} still works for now", file=sys.stderr)  # fmt: skip
+        if args.runtime is not None:
+            parser.error(f"--runtime and {OLD_RUNTIME_OPTION} are the same option; pass --runtime once")
+        args.runtime, args.runtime_option = args.old_runtime_option, OLD_RUNTIME_OPTION
+    return args
 
 
 def parse_params(pairs: list[str], data: Path | None, synthetic: int | None) -> dict[str, str]:
@@ -110,7 +125,7 @@ def run_lab(args: argparse.Namespace) -> int:
     notebook_paths = [path.resolve() for path in args.notebooks] or lab.lab_notebooks(args.lang)
     notebooks = {path: convert.to_ipynb(path, root=lab.PROJECT) for path in notebook_paths}
     check_params(params, notebooks)
-    python = profile_python(args) if args.profile else sys.executable
+    python = runtime_python(args) if args.runtime else sys.executable
 
     skipped = skip_spark_notebooks(notebooks, python, args.serverless)
     if args.serverless and any(convert.needs_spark(notebook) for notebook in notebooks.values()):
@@ -181,21 +196,23 @@ def clean(args: argparse.Namespace) -> int:
     return 0
 
 
-def profile_python(args: argparse.Namespace) -> str:
-    """The interpreter of the profile's virtual environment, built on first use."""
+def runtime_python(args: argparse.Namespace) -> str:
+    """The interpreter of the runtime's virtual environment, built on first use."""
     if args.tracking_uri:
-        raise UsageError("--profile starts the tracking server from the profile's environment; drop --tracking-uri")
+        raise UsageError(f"{args.runtime_option} starts the tracking server from the runtime's environment; "
+                         "drop --tracking-uri")  # fmt: skip
     try:
-        return profiles.ensure_venv(profiles.load(args.profile)).python
-    except profiles.ProfileError as error:
+        return runtimes.ensure_venv(runtimes.load(args.runtime)).python
+    except runtimes.RuntimeVersionsError as error:
         raise UsageError(str(error)) from None
 
 
-def run_every_profile(argv: list[str] | None, args: argparse.Namespace) -> int:
-    """`--profile all`: each profile as a full run of its own into OUT/<profile>, then a summary table."""
-    rest = profiles.without_options(sys.argv[1:] if argv is None else argv, ["--profile", "--out"])
-    results = profiles.run_all(Path(__file__), rest, args.out.resolve())
-    print(f"\nRuntime profiles:\n{profiles.format_results(results)}")
+def run_every_runtime(argv: list[str] | None, args: argparse.Namespace) -> int:
+    """`--runtime all`: each runtime as a full run of its own into OUT/<runtime>, then a summary table."""
+    options = ["--runtime", OLD_RUNTIME_OPTION, "--out"]
+    rest = runtimes.without_options(sys.argv[1:] if argv is None else argv, options)
+    results = runtimes.run_all(Path(__file__), rest, args.out.resolve())
+    print(f"\nRuntimes:\n{runtimes.format_results(results)}")
     return 1 if any(result.returncode for result in results) else 0
 
 
@@ -205,11 +222,11 @@ def main(argv: list[str] | None = None) -> int:
         command = clean
     elif args.ui:
         command = serve_ui
-    elif args.profile == "all":
-        return errors.boundary(lambda: run_every_profile(argv, args))
+    elif args.runtime == "all":
+        return errors.boundary(lambda: run_every_runtime(argv, args))
     else:
         command = run_lab
-    prefix = f"profile {args.profile}: " if args.profile else ""
+    prefix = f"runtime {args.runtime}: " if args.runtime else ""
     return errors.boundary(lambda: command(args), prefix=prefix)
 
 

@@ -54,7 +54,7 @@ def missing_browser() -> str | None:
 
 @contextmanager
 def chromium():
-    """A headless Chromium, started with a fresh, empty profile (Playwright's temporary one)."""
+    """A headless Chromium, started with fresh, empty user data (Playwright's temporary folder)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

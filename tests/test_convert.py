@@ -32,8 +32,8 @@ def test_magics_become_runnable_cells(tmp_path):
     assert cells[3].source == "y = 2"
     assert cells[3].metadata["databricks"]["code_line"] == cells[3].metadata["databricks"]["line"] + 1
     assert "Skipped locally: %pip install something==1.0" in cells[4].source
-    assert cells[5].source == "_local_runtime.run_shell('echo hi')"
-    assert cells[6].source == "_local_runtime.run_fs_magic('ls dbfs:/tmp')"
+    assert cells[5].source == "_standins.run_shell('echo hi')"
+    assert cells[6].source == "_standins.run_fs_magic('ls dbfs:/tmp')"
 
 
 def test_run_inlines_code_cells_relative_to_the_notebook(tmp_path):
@@ -107,7 +107,7 @@ def test_a_sql_cell_runs_through_the_local_spark_session(tmp_path):
     path = write(tmp_path / "notebooks", "sql.py", "# MAGIC %sql\n# MAGIC SELECT 'it''s' AS word")
     [cell] = convert.to_ipynb(path).cells
     assert cell.cell_type == "code"
-    assert cell.source == "_local_runtime.run_sql(\"SELECT 'it''s' AS word\")"
+    assert cell.source == "_standins.run_sql(\"SELECT 'it''s' AS word\")"
 
 
 @pytest.mark.parametrize(("code", "uses_spark"), [

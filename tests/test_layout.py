@@ -113,8 +113,8 @@ def test_the_notebooks_and_the_bundle_use_the_labs_names(setup_notebook):
 
 
 LOCAL = PACKAGE / "local"
-# runtime.py runs inside the kernel, alone, and raises Databricks' own exception (InputWidgetNotDefined).
-KERNEL_SIDE = {"runtime.py"}
+# standins.py runs inside the kernel, alone, and raises Databricks' own exception (InputWidgetNotDefined).
+KERNEL_SIDE = {"standins.py"}
 
 
 def test_local_errors_imports_no_other_local_module():
@@ -156,3 +156,40 @@ def test_the_exit_code_tables_match_the_constants_in_errors():
         # The one list of exit statuses each document has, its line breaks made spaces.
         sentence = " ".join(text[text.index("0 done") :][:600].split())
         assert {int(code) for code in said.findall(sentence)} == constants, f"{document}: {sentence[:300]}"
+
+
+# "profile" is deploy.py's word, a section of ~/.databrickscfg; what run_lab.py runs in is a runtime (runtimes/).
+# Python's profiler, cProfile, is another word.
+PROFILE_WORD = re.compile(r"(?<!c)profile", re.IGNORECASE)
+# run_lab.py's old name for --runtime, still accepted with a note: the one place the word stays.
+DEPRECATED_OPTION = 'OLD_RUNTIME_OPTION = "--profile"'
+
+
+def test_the_local_runner_says_runtime_not_profile():
+    found = []
+    for path in [*sorted(LOCAL.glob("*.py")), PROJECT / "scripts" / "run_lab.py"]:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if PROFILE_WORD.search(line) and line.strip() != DEPRECATED_OPTION:
+                found.append(f"{path.relative_to(PROJECT)}:{number}: {line.strip()}")
+    assert found == [], "\n".join(found)
+    assert DEPRECATED_OPTION in (PROJECT / "scripts" / "run_lab.py").read_text(encoding="utf-8")
+
+
+def test_the_kernel_runs_standins_spark_and_volumes_of_ours_and_nothing_else():
+    """What ARCHITECTURE.md says: the injected cell imports `labtools.local.standins`, which imports `spark` and
+    `volumes`; nothing else of the package (the runner's errors, the server, nbclient's users) enters the kernel."""
+    from labtools.local import prelude
+
+    injected = re.findall(r"^from (labtools\.\S+) import (\w+)", prelude._STAND_INS, re.MULTILINE)
+    assert injected == [("labtools.local", "standins")]
+    seen, todo = set(), ["labtools.local.standins"]
+    while todo:
+        module = todo.pop()
+        if module in seen:
+            continue
+        seen.add(module)
+        path = PROJECT / "scripts" / Path(*module.split(".")).with_suffix(".py")
+        todo += [name for _, name in imported_modules(path) if name.startswith("labtools.")]
+    assert seen == {"labtools.local.standins", "labtools.local.spark", "labtools.local.volumes"}
+    text = " ".join((PROJECT / "ARCHITECTURE.md").read_text(encoding="utf-8").split())
+    assert "imports `labtools.local.standins`, which imports `spark` and `volumes`" in text

@@ -111,7 +111,7 @@ def test_a_corrupt_or_foreign_template_is_not_used_and_is_rebuilt(case, migrated
 
 
 def test_the_template_is_keyed_by_the_mlflow_version_of_the_servers_interpreter(migrated_db, tmp_path):
-    other_python = tmp_path / "bin" / "python"  # another path: asked in a subprocess, as a profile's venv is
+    other_python = tmp_path / "bin" / "python"  # another path: asked in a subprocess, as a runtime's venv is
     other_python.parent.mkdir()
     other_python.symlink_to(sys.executable)
     assert store_template.mlflow_version(str(other_python)) == VERSION

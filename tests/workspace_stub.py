@@ -123,7 +123,7 @@ SPARK_VERSIONS = [
     {"key": "18.x-cpu-ml-scala2.13", "name": "18 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)"},
 ]
 NODE_TYPES = {"Standard_D4ds_v5", "m5d.xlarge", "n2-standard-4"}
-# The library versions each runtime ships (profiles/*.txt), for the summary a successful task returns.
+# The library versions each runtime ships (runtimes/*.txt), for the summary a successful task returns.
 RUNTIME_LIBRARIES = {
     "15.4": {"mlflow": "2.13.1", "scikit-learn": "1.3.0", "spark": "3.5.0"},
     "16.4": {"mlflow": "2.21.3", "scikit-learn": "1.4.2", "spark": "3.5.2"},

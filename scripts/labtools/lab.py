@@ -38,7 +38,7 @@ LAB_EXPERIMENTS = {LAB_NOTEBOOK: LAB_EXPERIMENT, LAB_SPARK_NOTEBOOK: LAB_SPARK_E
 DEPLOY_SUFFIX = "-deploy-py"
 DEPLOY_EXPERIMENT = f"{LAB_EXPERIMENT}{DEPLOY_SUFFIX}"
 DEPLOY_SPARK_EXPERIMENT = f"{LAB_SPARK_EXPERIMENT}{DEPLOY_SUFFIX}"
-# The LTS ML runtimes the lab supports (one runtime profile each in profiles/), oldest first.
+# The LTS ML runtimes the lab supports (a file each in runtimes/, for run_lab.py --runtime), oldest first.
 LTS_ML_RUNTIMES = ("15.4", "16.4", "17.3", "18")
 
 

@@ -13,8 +13,8 @@ Magics are translated to what a local kernel can do:
 | `%run ./other`   | the other notebook's code cells, inlined in the same namespace |
 |                  | (`$name=value` arguments set its widgets; a quoted path may hold spaces) |
 | `%pip`           | skipped with a printed note (requirements are installed first) |
-| `%sh`            | run by the shell through the local runtime                     |
-| `%fs`            | `dbutils.fs` of the local runtime                              |
+| `%sh`            | run by the shell through the local stand-ins (`standins.py`)   |
+| `%fs`            | the local stand-ins' `dbutils.fs`                              |
 | `%sql`           | the query through the local Spark session, shown as a table    |
 | `%load_ext`, `%autoreload`, `%matplotlib`, ... | Python: IPython runs these line magics, |
 |                  | in a workspace and in the local kernel alike (inside code too) |
@@ -94,11 +94,11 @@ def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Pat
             note = f"Skipped locally: %pip {cell.magic_args} (requirements.txt installs the lab's packages up front)"
             cells.append(_code(f"print({note!r})", where))
         elif magic == "sh":
-            cells.append(_code(f"_local_runtime.run_shell({cell.body!r})", where))
+            cells.append(_code(f"_standins.run_shell({cell.body!r})", where))
         elif magic == "fs":
-            cells.append(_code(f"_local_runtime.run_fs_magic({cell.magic_args!r})", where))
+            cells.append(_code(f"_standins.run_fs_magic({cell.magic_args!r})", where))
         elif magic == "sql":
-            cells.append(_code(f"_local_runtime.run_sql({cell.body!r})", where))
+            cells.append(_code(f"_standins.run_sql({cell.body!r})", where))
         elif magic in CLUSTER_ONLY_MAGICS:
             raise NotebookFormatError(
                 file_name, cell.source_line,
@@ -133,8 +133,8 @@ def _inline_run(cell: Cell, where: dict, path: Path, root: Path, run_stack: list
     if not arguments:
         return cells
     # The arguments hold while the included cells run, as widget values that win over the defaults.
-    return [_code(f"_local_runtime.enter_run({arguments!r})", where), *cells,
-            _code("_local_runtime.leave_run()", where)]  # fmt: skip
+    return [_code(f"_standins.enter_run({arguments!r})", where), *cells,
+            _code("_standins.leave_run()", where)]  # fmt: skip
 
 
 def _run_arguments(magic_args: str, file_name: str, line: int) -> tuple[str, dict[str, str]]:
@@ -227,4 +227,4 @@ def needs_spark(notebook: nbformat.NotebookNode) -> bool:
     the scikit-learn notebook must neither start a JVM nor be skipped where Java is missing.
     """
     code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
-    return bool(_SPARK_API_IMPORT.search(code)) or "_local_runtime.run_sql(" in code
+    return bool(_SPARK_API_IMPORT.search(code)) or "_standins.run_sql(" in code

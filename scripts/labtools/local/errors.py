@@ -9,7 +9,7 @@ traceback of the runner's own (a failing cell's traceback is the notebook's, and
 | ---- | ------- |
 | 0    | every notebook ran |
 | 1    | a cell failed: the message names the notebook file, line, cell number and title |
-| 2    | bad input: an option, a notebook's source, a data file, the output folder, a profile |
+| 2    | bad input: an option, a notebook's source, a data file, the output folder, a runtime (`runtimes/`) |
 | 3    | the tracking server: it did not start, stopped, or (with --tracking-uri) does not answer |
 | 4    | a Jupyter kernel did not start |
 | 5    | a notebook you named needs what this machine lacks (Java or pyspark for a Spark notebook) |
@@ -34,8 +34,8 @@ class UsageError(Exception):
     """Bad input the user can fix: an option, a file, a folder."""
 
 
-class ProfileError(Exception):
-    """A profile that does not exist, cannot be read, or whose environment cannot be built."""
+class RuntimeVersionsError(Exception):
+    """A runtime (`runtimes/<name>.txt`) that does not exist, cannot be read, or whose environment cannot be built."""
 
 
 class TrackingServerError(RuntimeError):

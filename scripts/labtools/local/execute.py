@@ -49,7 +49,7 @@ class NotebookRun:
         python: str | None = None,
     ):
         self.notebook = notebook
-        self.python = python  # the kernel's interpreter, e.g. a runtime profile's virtual environment
+        self.python = python  # the kernel's interpreter, e.g. a runtime's virtual environment (runtimes.py)
         self.client = NotebookClient(
             notebook,
             kernel_name="python3",
@@ -118,7 +118,7 @@ class InterpreterKernelSpecs(KernelSpecManager):
     """Kernel specs that start ipykernel on one given interpreter.
 
     The `python3` spec that Jupyter finds names plain `python`, which jupyter_client
-    replaces by its own interpreter; a profile's kernel must run on the profile's.
+    replaces by its own interpreter; a runtime's kernel must run on the runtime's.
     """
 
     def __init__(self, python: str, **kwargs):

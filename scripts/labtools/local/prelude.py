@@ -16,8 +16,8 @@ _STAND_INS = """\
 # Injected by scripts/run_lab.py: local stand-ins for what a Databricks workspace provides.
 import sys
 sys.path.insert(0, {scripts!r})
-from labtools.local import runtime as _local_runtime
-_local_runtime.install(globals(), widget_values={params!r}, fs_root={fs_root!r}, spark_dir={spark_dir!r},
+from labtools.local import standins as _standins
+_standins.install(globals(), widget_values={params!r}, fs_root={fs_root!r}, spark_dir={spark_dir!r},
                        lab_data={lab_data!r}, serverless={serverless!r})
 """
 _KERNEL_ONLY = """\
@@ -27,7 +27,7 @@ get_ipython().run_line_magic("config", "InlineBackend.print_figure_kwargs = {'bb
 # Added when the runner starts its own server: the lab's slow imports, done while the server starts.
 WARM_UP_IMPORTS = "import matplotlib.pyplot, mlflow.sklearn, sklearn.linear_model  # imported while the server starts\n"
 # Added for a notebook that uses Spark: the session (seconds of JVM start-up) starts meanwhile too.
-WARM_UP_SPARK = "_local_runtime.spark.session()  # started while the tracking server starts\n"
+WARM_UP_SPARK = "_standins.spark.session()  # started while the tracking server starts\n"
 
 
 def prelude(params: dict[str, str], fs_root: str, in_kernel: bool = True, warm_up: bool = False,

@@ -175,7 +175,7 @@ class LocalRun:
         env = {key: value for key, value in os.environ.items() if not key.startswith("DATABRICKS_")}
         env["MLFLOW_TRACKING_URI"] = self.tracking_uri
         # Tags MLflow gives each run it starts (MLFLOW_RUN_CONTEXT, read by its SystemEnvironmentContext in
-        # every version the profiles pin, and applied after the defaults): the source is the notebook, as on
+        # every version runtimes/ pins, and applied after the defaults): the source is the notebook, as on
         # Databricks, not ipykernel_launcher.py; and this execution's id, for the closing table.
         try:
             tags = dict(json.loads(os.environ.get("MLFLOW_RUN_CONTEXT") or "{}"))
@@ -187,7 +187,7 @@ class LocalRun:
         env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "2"  # a local server that stops answering will not come back
         if self.serverless:
             env.update(SERVERLESS_ENVIRONMENT)
-        # MLflow 2.13 (profile 15.4-lts-ml) imports setuptools in log_model; in a kernel, whose IPython has
+        # MLflow 2.13 (runtime 15.4-lts-ml) imports setuptools in log_model; in a kernel, whose IPython has
         # already imported distutils, setuptools then warns on every later call. A local artefact: keep it out.
         env["SETUPTOOLS_USE_DISTUTILS"] = "stdlib"
         return env

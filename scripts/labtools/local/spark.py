@@ -20,9 +20,9 @@ What serverless mode cannot reproduce, so a local run that passes may still fail
   environment version; `DATABRICKS_RUNTIME_VERSION` says environment 4, whose cache() rule is the one kept;
 - Unity Catalog: volumes are plain folders with no permissions; the local server runs in the kernel's own
   JVM, which a notebook cannot reach (no sparkContext), but which Spark Connect hides, as on serverless;
-- the notebook context: it knows no notebook path, job or workspace (runtime.NotebookContext).
+- the notebook context: it knows no notebook path, job or workspace (standins.NotebookContext).
 
-This module runs inside the notebook's kernel (through `runtime.install`); pyspark is imported only
+This module runs inside the notebook's kernel (through `standins.install`); pyspark is imported only
 when the session starts, so a kernel without pyspark runs every notebook that does not touch it.
 """
 
@@ -97,7 +97,7 @@ class LocalSpark:
         from pyspark.sql import SparkSession
 
         self._work_dir.mkdir(parents=True, exist_ok=True)
-        # The JVM's own start-up lines (log4j's profile, the hostname, native libraries, incubator modules) are
+        # The JVM's own start-up lines (log4j's configuration, the hostname, native libraries, incubator modules) are
         # for whoever runs Spark, not for a learner: it writes them to the file descriptor it inherits, so it
         # inherits a log file. The kernel's own output is back on fd 2 as soon as the JVM has started.
         with open(self._work_dir / "driver.log", "ab") as log, _stderr_to(log):

@@ -11,7 +11,7 @@ The cache is ~/.cache/dp090-mlflow-lab/ (or $XDG_CACHE_HOME/dp090-mlflow-lab/), 
     mlflow-<version>.db     the store, with its tables, its alembic revision, no experiment
     mlflow-<version>.json   {"mlflow": version, "revision": alembic revision, "sha256": of the .db}
 
-The version is that of the interpreter that runs the server (a runtime profile's venv runs an older MLflow).
+The version is that of the interpreter that runs the server (a runtime's venv runs an older MLflow).
 A cached file is used only if its bytes have the recorded hash and it holds the recorded revision; anything
 else (a truncated copy, a file from elsewhere) is ignored and replaced. Files are written under a temporary
 name and renamed into place while holding the cache's lock, so concurrent runners never see half a file.

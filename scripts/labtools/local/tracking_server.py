@@ -243,7 +243,7 @@ def end_orphaned_runs(db: Path, invocation: str | None = None, status: str = "FA
     With `invocation`, that runner's runs (on its way out, its kernels stopped); without, every runner's
     (before a server starts on the store, under the output folder's lock: no runner is using it). Only the
     server's SQLite file is written, with the server stopped or not yet started; the schema's `runs` and
-    `tags` tables are the same in every MLflow version the profiles pin. Returns how many it marked.
+    `tags` tables are the same in every MLflow version runtimes/ pins. Returns how many it marked.
     """
     if not db.exists():
         return 0

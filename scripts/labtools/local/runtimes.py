@@ -1,15 +1,16 @@
-"""Runtime profiles: one virtual environment per Databricks ML runtime.
+"""Runtimes: one virtual environment per Databricks ML runtime's library versions.
 
-A profile is a requirements file, `profiles/<name>.txt`, that pins the versions
+A runtime is a requirements file, `runtimes/<name>.txt`, that pins the versions
 of the lab's libraries one Databricks ML runtime ships (mlflow, scikit-learn,
-pandas, numpy, matplotlib) plus the notebook kernel. `run_lab.py --profile
-<name>` runs the tracking server and the notebook kernel from that profile's
-own virtual environment, so the notebooks meet the library versions learners
-meet on that runtime.
+pandas, numpy, matplotlib) plus the notebook kernel; `latest` pins what
+requirements.txt does. `run_lab.py --runtime <name>` (`15.4`, `16.4`, `17.3`,
+`18`, `latest`, or a file's stem such as `15.4-lts-ml`) runs the tracking server
+and the notebook kernel from that runtime's own virtual environment, so the
+notebooks meet the library versions learners meet on that runtime.
 
 Environments are built once and kept under `.venvs/<name>-<hash>/`. The hash
-covers the profile's text (and every file it includes with `-r`/`-c`) and the
-Python version, so editing a pin or changing the interpreter builds a new
+covers the runtime file's text (and every file it includes with `-r`/`-c`) and
+the Python version, so editing a pin or changing the interpreter builds a new
 environment instead of reusing a stale one. A `.complete` marker, written
 last, tells a finished environment from one whose build was interrupted.
 """
@@ -29,13 +30,15 @@ from pathlib import Path
 
 from ..lab import PROJECT
 from ..text import format_table
-from .errors import ProfileError
+from .errors import RuntimeVersionsError
 
-PROFILES_DIR = PROJECT / "profiles"
+RUNTIMES_DIR = PROJECT / "runtimes"
+# The suffix of an LTS ML runtime's file, which `--runtime` may leave out: `15.4` is `15.4-lts-ml`.
+LTS_ML_SUFFIX = "-lts-ml"
 VENVS_DIR = PROJECT / ".venvs"
 COMPLETE_MARKER = ".complete"
 
-# `name==version`, optionally followed by a comment; extras and markers are not used in profiles.
+# `name==version`, optionally followed by a comment; extras and markers are not used in runtimes/.
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
 INCLUDE = re.compile(r"^(-r|-c|--requirement|--constraint)\s*=?\s*(\S+)")
 
@@ -45,17 +48,17 @@ def normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def available(profiles_dir: Path = PROFILES_DIR) -> list[str]:
-    return sorted(path.stem for path in profiles_dir.glob("*.txt"))
+def available(runtimes_dir: Path = RUNTIMES_DIR) -> list[str]:
+    return sorted(path.stem for path in runtimes_dir.glob("*.txt"))
 
 
 @dataclass(frozen=True)
-class Profile:
+class Runtime:
     name: str
     path: Path
 
     def files(self) -> list[Path]:
-        """The profile file and every file it includes, in the order pip reads them."""
+        """The runtime's file and every file it includes, in the order pip reads them."""
         return _files(self.path, [])
 
     def pins(self) -> dict[str, str]:
@@ -73,10 +76,10 @@ class Profile:
         try:
             return self.pins()["mlflow"]
         except KeyError:
-            raise ProfileError(f"{self.path}: no `mlflow==<version>` line; a profile must pin mlflow") from None
+            raise RuntimeVersionsError(f"{self.path}: no `mlflow==<version>` line; a runtime must pin mlflow") from None
 
     def content_hash(self) -> str:
-        """12 hex digits over the profile's files and the Python version that builds its environment."""
+        """12 hex digits over the runtime's files and the Python version that builds its environment."""
         digest = hashlib.sha256(f"python {sys.version_info.major}.{sys.version_info.minor}\n".encode())
         for path in self.files():
             digest.update(f"--- {path.name}\n".encode())
@@ -87,12 +90,20 @@ class Profile:
         return venvs_dir / f"{self.name}-{self.content_hash()}"
 
 
-def load(name: str, profiles_dir: Path = PROFILES_DIR) -> Profile:
-    path = profiles_dir / f"{name}.txt"
+def short_name(name: str) -> str:
+    """What `--runtime` accepts for a runtime file's stem: `15.4` for `15.4-lts-ml`, `latest` for `latest`."""
+    return name.removesuffix(LTS_ML_SUFFIX)
+
+
+def load(name: str, runtimes_dir: Path = RUNTIMES_DIR) -> Runtime:
+    """The runtime named `name`, a file's stem (`15.4-lts-ml`, `latest`) or an LTS ML runtime's version (`15.4`)."""
+    path = runtimes_dir / f"{name}.txt"
+    if name and "/" not in name and not path.is_file() and (runtimes_dir / f"{name}{LTS_ML_SUFFIX}.txt").is_file():
+        name, path = f"{name}{LTS_ML_SUFFIX}", runtimes_dir / f"{name}{LTS_ML_SUFFIX}.txt"
     if not name or "/" in name or not path.is_file():
-        names = ", ".join(available(profiles_dir)) or "(none)"
-        raise ProfileError(f"unknown profile {name!r}: no {path}; available profiles: {names}")
-    return Profile(name, path)
+        names = ", ".join(short_name(stem) for stem in available(runtimes_dir)) or "(none)"
+        raise RuntimeVersionsError(f"unknown runtime {name!r}: no {path}; available runtimes: {names}")
+    return Runtime(name, path)
 
 
 def _files(path: Path, seen: list[Path], includer: Path | None = None) -> list[Path]:
@@ -100,7 +111,7 @@ def _files(path: Path, seen: list[Path], includer: Path | None = None) -> list[P
     if path in seen:
         return []
     if not path.is_file():
-        raise ProfileError(f"{includer}: includes {path}, which does not exist" if includer else f"no {path}")
+        raise RuntimeVersionsError(f"{includer}: includes {path}, which does not exist" if includer else f"no {path}")
     files = [path]
     for line in path.read_text().splitlines():
         match = INCLUDE.match(line.strip())
@@ -119,42 +130,42 @@ class Venv:
         return str(self.path / "bin" / "python")
 
 
-def ensure_venv(profile: Profile, venvs_dir: Path = VENVS_DIR, log=print) -> Venv:
-    """The profile's virtual environment, built now unless a complete one exists."""
-    path = profile.venv_dir(venvs_dir)
+def ensure_venv(runtime: Runtime, venvs_dir: Path = VENVS_DIR, log=print) -> Venv:
+    """The runtime's virtual environment, built now unless a complete one exists."""
+    path = runtime.venv_dir(venvs_dir)
     if (path / COMPLETE_MARKER).exists():
         return Venv(path, None)
     venvs_dir.mkdir(parents=True, exist_ok=True)
-    # Two runs of the same profile at once (a test and a user, say) build it once.
+    # Two runs of the same runtime at once (a test and a user, say) build it once.
     with open(venvs_dir / f".{path.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if (path / COMPLETE_MARKER).exists():
             return Venv(path, None)
         started = time.monotonic()
         shown = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
-        log(f"Building the {profile.name} environment in {shown} from {profile.path.name} (later runs reuse it)...",
+        log(f"Building the {runtime.name} environment in {shown} from {runtime.path.name} (later runs reuse it)...",
             flush=True)  # fmt: skip
         shutil.rmtree(path, ignore_errors=True)  # what an interrupted build left
         try:
-            _run([sys.executable, "-m", "venv", str(path)], profile, "create the virtual environment")
+            _run([sys.executable, "-m", "venv", str(path)], runtime, "create the virtual environment")
             venv = Venv(path, None)
-            _run([venv.python, "-m", "pip", "install", "--quiet", "-r", str(profile.path)], profile,
-                 f"install {profile.path.name}")  # fmt: skip
-            _check_mlflow(venv, profile)
-        except ProfileError:
+            _run([venv.python, "-m", "pip", "install", "--quiet", "-r", str(runtime.path)], runtime,
+                 f"install {runtime.path.name}")  # fmt: skip
+            _check_mlflow(venv, runtime)
+        except RuntimeVersionsError:
             shutil.rmtree(path, ignore_errors=True)  # a half-built environment is of no use, and large
             raise
-        (path / COMPLETE_MARKER).write_text(f"{profile.path.name} {profile.content_hash()}\n")
-        _remove_outdated(profile, path)
+        (path / COMPLETE_MARKER).write_text(f"{runtime.path.name} {runtime.content_hash()}\n")
+        _remove_outdated(runtime, path)
         seconds = time.monotonic() - started
-        log(f"Built the {profile.name} environment in {seconds:.0f} s.", flush=True)
+        log(f"Built the {runtime.name} environment in {seconds:.0f} s.", flush=True)
         return Venv(path, seconds)
 
 
-def _remove_outdated(profile: Profile, current: Path) -> None:
-    """Environments built from earlier versions of the profile: about 1 GB each, and never used again."""
-    for other in current.parent.glob(f"{profile.name}-*"):
-        if other != current and re.fullmatch(re.escape(profile.name) + r"-[0-9a-f]{12}", other.name):
+def _remove_outdated(runtime: Runtime, current: Path) -> None:
+    """Environments built from earlier versions of the runtime's file: about 1 GB each, and never used again."""
+    for other in current.parent.glob(f"{runtime.name}-*"):
+        if other != current and re.fullmatch(re.escape(runtime.name) + r"-[0-9a-f]{12}", other.name):
             shutil.rmtree(other, ignore_errors=True)
 
 
@@ -166,31 +177,31 @@ def installed_version(python: str, package: str) -> str:
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
-def _check_mlflow(venv: Venv, profile: Profile) -> None:
-    """pip honours `==`, but a profile that includes another file could pin mlflow twice."""
+def _check_mlflow(venv: Venv, runtime: Runtime) -> None:
+    """pip honours `==`, but a runtime that includes another file could pin mlflow twice."""
     found = installed_version(venv.python, "mlflow")
-    if found != profile.mlflow_version:
-        raise ProfileError(
-            f"{profile.path}: pins mlflow=={profile.mlflow_version}, but its environment {venv.path} has "
+    if found != runtime.mlflow_version:
+        raise RuntimeVersionsError(
+            f"{runtime.path}: pins mlflow=={runtime.mlflow_version}, but its environment {venv.path} has "
             f"mlflow {found or '(none)'}"
         )
 
 
-def _run(command: list[str], profile: Profile, what: str) -> None:
+def _run(command: list[str], runtime: Runtime, what: str) -> None:
     # pip's own log is long; keep it, and show its end only when it fails.
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode:
         lines = (result.stdout + result.stderr).splitlines()
         shown = [line for line in lines if line.startswith("ERROR")] or lines[-25:]
-        raise ProfileError(f"profile {profile.name}: could not {what} ({profile.path}):\n" + "\n".join(shown))
+        raise RuntimeVersionsError(f"runtime {runtime.name}: could not {what} ({runtime.path}):\n" + "\n".join(shown))
 
 
-# --- `run_lab.py --profile all`: every profile in turn, then a summary table ------------------------
+# --- `run_lab.py --runtime all`: every runtime in turn, then a summary table ------------------------
 
 
 @dataclass
-class ProfileResult:
+class RuntimeResult:
     name: str
     mlflow_version: str
     returncode: int
@@ -198,13 +209,13 @@ class ProfileResult:
     failure: str  # the runner's `error:` line, naming the cell that failed; "" when the run passed
 
 
-def run_all(script: Path, argv: list[str], out: Path, profiles_dir: Path = PROFILES_DIR) -> list[ProfileResult]:
-    """Run `script ARGV --profile NAME --out OUT/NAME` for every profile, each a full run of its own."""
+def run_all(script: Path, argv: list[str], out: Path, runtimes_dir: Path = RUNTIMES_DIR) -> list[RuntimeResult]:
+    """Run `script ARGV --runtime NAME --out OUT/NAME` for every runtime, each a full run of its own."""
     results = []
-    for name in available(profiles_dir):
-        print(f"\n=== Profile {name} ===", flush=True)
+    for name in available(runtimes_dir):
+        print(f"\n=== Runtime {name} ===", flush=True)
         started = time.monotonic()
-        command = [sys.executable, str(script), *argv, "--profile", name, "--out", str(out / name)]
+        command = [sys.executable, str(script), *argv, "--runtime", name, "--out", str(out / name)]
         # stderr is shown as it comes and kept, to name the failing cell in the summary.
         process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
         errors = []
@@ -215,7 +226,7 @@ def run_all(script: Path, argv: list[str], out: Path, profiles_dir: Path = PROFI
         failure = next((line for line in reversed(errors) if line.startswith("error:")), "")
         if returncode and not failure:
             failure = errors[-1] if errors else f"exit status {returncode}"
-        results.append(ProfileResult(name, _mlflow_pin(name, profiles_dir), returncode, time.monotonic() - started,
+        results.append(RuntimeResult(name, _mlflow_pin(name, runtimes_dir), returncode, time.monotonic() - started,
                                      failure))  # fmt: skip
     return results
 
@@ -233,15 +244,15 @@ def without_options(argv: list[str], options: list[str]) -> list[str]:
     return kept
 
 
-def _mlflow_pin(name: str, profiles_dir: Path) -> str:
+def _mlflow_pin(name: str, runtimes_dir: Path) -> str:
     try:
-        return load(name, profiles_dir).mlflow_version
-    except ProfileError:
+        return load(name, runtimes_dir).mlflow_version
+    except RuntimeVersionsError:
         return "?"
 
 
-def format_results(results: list[ProfileResult]) -> str:
+def format_results(results: list[RuntimeResult]) -> str:
     rows = [[r.name, r.mlflow_version, "pass" if r.returncode == 0 else "FAIL", f"{r.seconds:.0f} s"] for r in results]
-    lines = [format_table(["profile", "mlflow", "result", "wall time"], rows)]
+    lines = [format_table(["runtime", "mlflow", "result", "wall time"], rows)]
     lines += [f"{r.name}: {r.failure}" for r in results if r.returncode]
     return "\n".join(lines)

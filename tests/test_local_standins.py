@@ -1,9 +1,9 @@
-"""The local stand-ins for `dbutils` (scripts/labtools/local/runtime.py)."""
+"""The local stand-ins for `dbutils` (scripts/labtools/local/standins.py)."""
 
 import pytest
 
-from labtools.local import runtime as local_runtime
-from labtools.local.runtime import InputWidgetNotDefined, Widgets
+from labtools.local import standins
+from labtools.local.standins import InputWidgetNotDefined, Widgets
 
 
 def test_a_passed_value_wins_over_the_declared_default():
@@ -39,7 +39,7 @@ def test_removed_widgets_are_undeclared_again():
 
 def test_install_defines_what_a_workspace_defines(tmp_path):
     namespace = {}
-    local_runtime.install(namespace, {"k": "v"}, tmp_path)
+    standins.install(namespace, {"k": "v"}, tmp_path)
     assert set(namespace) == {"dbutils", "display", "spark"}
     # `spark` is there, but starts a JVM only when a notebook first uses it.
     assert repr(namespace["spark"]) == "<local SparkSession, started on first use>"
@@ -48,8 +48,8 @@ def test_install_defines_what_a_workspace_defines(tmp_path):
 
 
 def test_dbfs_paths_map_into_the_local_root(tmp_path):
-    local_runtime.install({}, {}, tmp_path)
-    fs = local_runtime.dbutils.fs
+    standins.install({}, {}, tmp_path)
+    fs = standins.dbutils.fs
     fs.put("dbfs:/mlflow/lab/notes.txt", "hello")
     assert (tmp_path / "mlflow" / "lab" / "notes.txt").read_text() == "hello"
     assert fs.head("/dbfs/mlflow/lab/notes.txt") == "hello"
@@ -61,17 +61,17 @@ def test_dbfs_paths_map_into_the_local_root(tmp_path):
 
 
 def test_fs_magic_removes_recursively_and_reports_a_missing_path(tmp_path):
-    local_runtime.install({}, {}, tmp_path)
-    local_runtime.dbutils.fs.put("dbfs:/mlflow/taxi/model.txt", "x")
-    assert local_runtime.run_fs_magic("rm -r dbfs:/mlflow/taxi") is True
+    standins.install({}, {}, tmp_path)
+    standins.dbutils.fs.put("dbfs:/mlflow/taxi/model.txt", "x")
+    assert standins.run_fs_magic("rm -r dbfs:/mlflow/taxi") is True
     assert not (tmp_path / "mlflow" / "taxi").exists()
-    assert local_runtime.run_fs_magic("rm -r dbfs:/mlflow/taxi") is False
+    assert standins.run_fs_magic("rm -r dbfs:/mlflow/taxi") is False
     with pytest.raises(ValueError, match="%fs cp is not available locally"):
-        local_runtime.run_fs_magic("cp a b")
+        standins.run_fs_magic("cp a b")
 
 
 def test_sh_prints_output_and_fails_on_a_non_zero_exit(capsys):
-    local_runtime.run_shell("echo hello")
+    standins.run_shell("echo hello")
     assert capsys.readouterr().out == "hello\n"
     with pytest.raises(RuntimeError, match="%sh exited with status 3"):
-        local_runtime.run_shell("exit 3")
+        standins.run_shell("exit 3")
