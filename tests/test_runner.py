@@ -139,7 +139,9 @@ def test_keep_server_prints_the_urls_and_ctrl_c_stops_it(one_run):
     stdout = one_run["result"].stdout
     assert one_run["health"] == b"OK", "the UI answered while the runner kept it up"
     experiment_url = stdout.split("  experiment: ", 1)[1].split()[0]
-    run_url = stdout.split("  run ", 1)[1].split(": ", 1)[1].split()[0]
+    # The line `  run <name>: <url>` the UI's list prints (the runs table above has a "run name" column too).
+    [run_line] = [line for line in stdout.splitlines() if line.startswith("  run ") and "/#/experiments/" in line]
+    run_url = run_line.split(": ", 1)[1].split()[0]
     # The link opens the run the notebook logged: its id, as the store holds it, not its name.
     with sqlite3.connect(one_run["out"] / "mlflow" / "mlflow.db") as db:
         [(run_id,)] = db.execute("SELECT run_uuid FROM runs").fetchall()
@@ -185,7 +187,7 @@ def test_non_utf8_notebook_is_reported_with_file_and_line(tmp_path):
 def test_unknown_param_lists_the_declared_widgets():
     result = run_lab("--param", "experiment=x", "--param", "data_path=")
     assert result.returncode == 2
-    declared = "data_path, experiment_name"
+    declared = "data_path, experiment_name, volume"  # volume: the Spark ML notebook's, for serverless compute
     assert result.stderr == f"error: unknown parameter(s) experiment; the notebooks declare: {declared}\n"
 
 
