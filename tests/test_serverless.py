@@ -119,14 +119,13 @@ def copy_of_notebooks(tmp_path: Path) -> Path:
     return copy
 
 
+# The lab notebook with its cache guard removed (the volume guard, dfs_tmpdir, is shown failing without its volume
+# in test_serverless_rules_in_a_notebook_of_its_own, which needs no second run of the lab).
 @pytest.mark.parametrize(("guarded", "unguarded", "serverless_says"), [
     ("train_df, test_df = cache_if_supported(train_df), cache_if_supported(test_df)",
      "train_df, test_df = train_df.cache(), test_df.cache()",
      "[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute"),
-    ("pip_requirements=model_requirements,\n                               dfs_tmpdir=model_dfs_tmpdir)",
-     "pip_requirements=model_requirements)",
-     "UC volume path must be provided to save, log or load SparkML models"),
-], ids=["cache", "dfs_tmpdir"])  # fmt: skip
+], ids=["cache"])  # fmt: skip
 def test_without_its_guard_the_spark_notebook_fails_as_serverless_does(tmp_path, test_volume, guarded, unguarded,
                                                                          serverless_says):  # fmt: skip
     copy = copy_of_notebooks(tmp_path)
@@ -141,7 +140,7 @@ def test_without_its_guard_the_spark_notebook_fails_as_serverless_does(tmp_path,
     assert serverless_says in result.stderr
 
 
-def test_serverless_rules_in_a_notebook_of_its_own(tmp_path):
+def test_serverless_rules_in_a_notebook_of_its_own(tmp_path, test_volume):
     """What serverless compute refuses, refused; and what it differs in from a cluster, different."""
     path = notebook(tmp_path / "nb", "serverless_rules.py", f'''
         import os
@@ -166,6 +165,18 @@ def test_serverless_rules_in_a_notebook_of_its_own(tmp_path):
         create = "CREATE VOLUME IF NOT EXISTS no_such_catalog.no_such_schema.v"
         print("schema:", refused(lambda: spark.sql(create))[:70])
         print("rows:", spark.range(3).count())
+        ''', f'''
+        # mlflow.spark on serverless: a Spark ML model's files go through a volume (dfs_tmpdir), or not at all.
+        import mlflow.spark
+        from pyspark.ml import Pipeline
+        from pyspark.ml.feature import VectorAssembler
+
+        model = Pipeline(stages=[VectorAssembler(inputCols=["id"], outputCol="v")]).fit(spark.range(3))
+        print("without a volume:", refused(lambda: mlflow.spark.save_model(model, {str(tmp_path / "m1")!r})))
+        spark.sql("CREATE VOLUME IF NOT EXISTS {test_volume}")
+        volume = "/Volumes/{test_volume.replace(".", "/")}"
+        mlflow.spark.save_model(model, {str(tmp_path / "m2")!r}, dfs_tmpdir=volume + "/tmp")
+        print("with the volume: saved", sorted(os.listdir({str(tmp_path / "m2")!r})))
         ''')
     result = run_lab(str(path), "--serverless", "--out", str(tmp_path / "out"), timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -180,6 +191,9 @@ def test_serverless_rules_in_a_notebook_of_its_own(tmp_path):
     assert f"cache: {serverless_error}" in text and f"persist: {serverless_error}" in text
     assert "schema: [SCHEMA_NOT_FOUND] The schema `no_such_catalog`" in text
     assert "rows: 3" in text
+    assert ("without a volume: UC volume path must be provided to save, log or load SparkML models in Databricks "
+            "shared or serverless clusters") in text  # fmt: skip
+    assert "with the volume: saved" in text and "'sparkml'" in text
 
 
 def test_the_volume_stand_in(tmp_path):
