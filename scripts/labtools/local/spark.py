@@ -37,7 +37,8 @@ from pathlib import Path
 from . import volumes
 
 LAB_TABLE = "nyc_taxi"
-# What serverless compute says to cache() and persist(), word for word (see the README's serverless facts).
+# What serverless compute (environment 4) says to cache() and persist(), word for word, as users report it (e.g.
+# capitalone/datacompy issue 407); the exception class, AnalysisException, is from such reports too.
 SERVERLESS_PERSIST_ERROR = "PERSIST TABLE is not supported on serverless compute."
 
 
