@@ -115,16 +115,36 @@ def execute_lab(tracking_uri: str, out: Path, *extra: str, env: dict | None = No
 # With pytest -n (--dist loadgroup), each test that reads one of these shared executions goes to that execution's
 # worker, so that it runs once; every other test goes to whichever worker is free. (A module-wide group put all of
 # test_runner.py, four minutes of runners of their own, on one worker.) Set here, from the fixtures a test asks
-# for, so that a new test reading `lab` cannot forget it.
+# for, so that a new test reading `lab` cannot forget it. The hook runs first: xdist's own hook turns the marker
+# into the node id's "@group" suffix, which is what --dist loadgroup reads.
 SHARED_EXECUTIONS = {"lab": "lab", "lab_ja": "lab", "one_run": "runner-one-run", "serverless_lab": "serverless",
-                     "spark_lab": "spark-lab"}
+                     "spark_lab": "spark-lab", "two_sessions": "notebook-claims", "spark_notebooks": "local-spark"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     for item in items:
         groups = sorted({SHARED_EXECUTIONS[name] for name in item.fixturenames if name in SHARED_EXECUTIONS})
         if groups:
             item.add_marker(pytest.mark.xdist_group(groups[0]))
+
+
+def built_once(tmp_path_factory, name: str) -> None:
+    """Fail if `name`, one of SHARED_EXECUTIONS' executions, was already built in this pytest session.
+
+    Its tests are meant to run on one worker, after one build. Built twice, they still pass, at twice the cost:
+    this makes that a failure. The marker lies where every worker of this session sees it and no other session.
+    """
+    basetemp = tmp_path_factory.getbasetemp()
+    session_root = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "the only worker")
+    try:
+        with open(session_root / f"built-{name}", "x") as marker:
+            marker.write(worker)
+    except FileExistsError:
+        first = (session_root / f"built-{name}").read_text()
+        pytest.fail(f"{name} built again, by {worker} (first by {first}): its tests were not kept together; "
+                    f"conftest.SHARED_EXECUTIONS names the fixtures whose tests must be")
 
 
 @pytest.fixture(scope="session")
@@ -138,6 +158,7 @@ def tracking_server(tmp_path_factory):
 def lab(tracking_server, tmp_path_factory) -> LabExecution:
     """The lab notebooks, executed once as a fresh clone runs them: on the lab's data, data/nyc-taxi.csv."""
     # The scikit-learn notebook alone: the Spark one has tests of its own (test_spark_lab.py).
+    built_once(tmp_path_factory, "lab")
     return execute_lab(tracking_server.uri, tmp_path_factory.mktemp("lab"), str(LAB_NOTEBOOK)).check()
 
 

@@ -24,7 +24,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import LAB_NOTEBOOK, REAL_DATA, LabExecution, execute_lab, run_lab
+from conftest import LAB_NOTEBOOK, REAL_DATA, LabExecution, built_once, execute_lab, run_lab
 from mlflow.entities import Experiment, Run
 from mlflow.tracking import MlflowClient
 
@@ -116,6 +116,7 @@ def displayed_table(notebook, title) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def two_sessions(tracking_server, tmp_path_factory, setup_notebook) -> TwoSessions:
+    built_once(tmp_path_factory, "two_sessions")
     out = tmp_path_factory.mktemp("notebook-claims")
     synthetic = out / "synthetic-trips.csv"
     setup_notebook["synthetic_trips"]().to_csv(synthetic, index=False)

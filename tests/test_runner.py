@@ -20,7 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import PROJECT, SCRIPTS, run_lab
+from conftest import PROJECT, SCRIPTS, built_once, run_lab
 from conftest import write_notebook as notebook
 from mlflow.tracking import MlflowClient
 
@@ -106,6 +106,7 @@ def one_run(tmp_path_factory):
     It is asked for a port that is taken, runs with credentials in its environment, and keeps
     its server up (--keep-server) until the fixture checks the UI answers and presses Ctrl-C.
     """
+    built_once(tmp_path_factory, "one_run")
     folder = tmp_path_factory.mktemp("one-run")
     out = folder / "out"
     path = notebook(folder, "one-run.py", LOG_ONE_RUN, "import os\nprint(sorted(os.environ))")

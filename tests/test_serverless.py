@@ -16,7 +16,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
-from conftest import CLASSIC_METRICS, PROJECT, SCRIPTS, run_lab
+from conftest import CLASSIC_METRICS, PROJECT, SCRIPTS, built_once, run_lab
 from conftest import write_notebook as notebook
 from mlflow.tracking import MlflowClient
 
@@ -48,6 +48,7 @@ def test_volume():
 @pytest.fixture(scope="module")
 def serverless_lab(tmp_path_factory, test_volume):
     """Both notebooks, run once as serverless compute would, with the runner's own tracking server."""
+    built_once(tmp_path_factory, "serverless_lab")
     out = tmp_path_factory.mktemp("serverless-lab")
     result = run_lab("--serverless", "--out", str(out), "--param", f"volume={test_volume}", timeout=900)
     assert result.returncode == 0, f"run_lab.py --serverless failed:\n{result.stdout}\n{result.stderr}"

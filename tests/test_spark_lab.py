@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CLASSIC_METRICS, PROJECT, REAL_DATA, LabExecution, run_lab
+from conftest import CLASSIC_METRICS, PROJECT, REAL_DATA, LabExecution, built_once, run_lab
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
@@ -35,6 +35,7 @@ REAL_DATA_METRICS = [(3.8632, 2.3855, 0.8731), (3.7007, 2.1433, 0.8836), (3.8398
 def spark_lab(tracking_server, tmp_path_factory) -> LabExecution:
     if DATA is None:
         pytest.skip(f"the lab's data is neither in data/ nor at {REAL_DATA}")
+    built_once(tmp_path_factory, "spark_lab")
     out = tmp_path_factory.mktemp("spark-lab")
     experiment_name = f"test-spark-lab-{uuid.uuid4().hex[:8]}"
     args = [str(SPARK_NOTEBOOK), "--tracking-uri", tracking_server.uri, "--out", str(out),
