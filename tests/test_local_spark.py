@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from conftest import PROJECT, run_lab
+from conftest import PROJECT, built_once, run_lab
 from conftest import write_notebook as notebook
 
 LAB_DATA = PROJECT / "data" / "nyc-taxi.csv"
@@ -52,21 +52,57 @@ def outputs(path: Path) -> list[str]:
     return texts
 
 
-@needs_spark
-def test_spark_sql_and_display_run_locally_and_a_plain_notebook_starts_no_session(tmp_path):
-    spark_notebook = notebook(tmp_path, "uses-spark.py", *SPARK_CELLS)
-    plain_notebook = notebook(tmp_path, "plain.py", PLAIN_CELL)
-    out = tmp_path / "out"
+# The lab's data as the stand-in registers it (spark.LAB_COLUMNS, no inference), against what inference finds.
+SCHEMA_CELL = f"""\
+inferred = spark.read.csv({str(LAB_DATA)!r}, header=True, inferSchema=True).schema
+print("nyc_taxi's schema is the inferred one:", spark.table("nyc_taxi").schema == inferred)
+"""
+
+
+def data_check_files(folder: Path) -> str:
+    """Two CSVs the Spark ML notebook's check must refuse, and the cell that loads them; the cell's code."""
+    header = LAB_DATA.read_text().splitlines()[0]
+    rows = LAB_DATA.read_text().splitlines()[1:6]
+    distance = header.split(",").index("tripDistance")
+    bad = [row.split(",") for row in rows]
+    bad[2][distance] = "abc"
+    (folder / "abc.csv").write_text("\n".join([header, *(",".join(row) for row in bad)]) + "\n")
+    (folder / "header-only.csv").write_text(header + "\n")
+    return f"""
+        for name in ["abc.csv", "header-only.csv"]:
+            try:
+                load_spark_trips({str(folder)!r} + "/" + name)
+            except LabDataError as error:
+                print("refused:", error)
+        """
+
+
+@pytest.fixture(scope="module")
+def spark_notebooks(tmp_path_factory):
+    """One runner execution, one JVM: a notebook using Spark (display, %sql, the lab table, the Spark ML
+    notebook's data check) and a plain notebook beside it."""
+    built_once(tmp_path_factory, "spark_notebooks")
+    folder = tmp_path_factory.mktemp("local-spark")
+    shutil.copytree(PROJECT / "notebooks" / "includes", folder / "includes")
+    spark_notebook = notebook(folder, "uses-spark.py", *SPARK_CELLS, SCHEMA_CELL, "# MAGIC %run ./includes/spark_setup",
+                              data_check_files(folder))  # fmt: skip
+    plain_notebook = notebook(folder, "plain.py", PLAIN_CELL)
+    out = folder / "out"
     result = run_lab(str(spark_notebook), str(plain_notebook), "--out", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
+    return folder, out
 
-    table, sql = outputs(out / "executed" / "uses-spark.ipynb")
+
+@needs_spark
+def test_spark_sql_and_display_run_locally_and_a_plain_notebook_starts_no_session(spark_notebooks):
+    _, out = spark_notebooks
+    table, sql, schema, *_ = outputs(out / "executed" / "uses-spark.ipynb")
     # display() of a Spark DataFrame shows its rows as a table, as a workspace does.
     assert [line.split() for line in table.splitlines()[:3]] == [["n", "s", "twice"], ["0", "1", "a", "2"],
                                                                  ["1", "2", "b", "4"]]  # fmt: skip
-    if LAB_DATA.is_file():
-        assert "nyc_taxi registered: True" in table
-        assert sql.split() == ["trips", "0", "11734"]
+    assert "nyc_taxi registered: True" in table
+    assert sql.split() == ["trips", "0", "11734"]
+    assert "nyc_taxi's schema is the inferred one: True" in schema
     # The notebook that never touched `spark` never started it.
     [plain] = outputs(out / "executed" / "plain.ipynb")
     assert "spark is <local SparkSession, started on first use>" in plain
@@ -91,28 +127,11 @@ def test_without_java_a_named_spark_notebook_is_skipped_in_one_line_and_the_othe
 
 
 @needs_spark
-def test_the_spark_notebooks_data_check_names_the_bad_value_and_an_empty_file(tmp_path):
+def test_the_spark_notebooks_data_check_names_the_bad_value_and_an_empty_file(spark_notebooks):
     """The Spark ML notebook's check (includes/spark_setup.py), on CSVs Spark reads as a learner's would be read."""
-    shutil.copytree(PROJECT / "notebooks" / "includes", tmp_path / "includes")
-    header = LAB_DATA.read_text().splitlines()[0]
-    rows = LAB_DATA.read_text().splitlines()[1:6]
-    columns = header.split(",")
-    distance = columns.index("tripDistance")
-    bad = [row.split(",") for row in rows]
-    bad[2][distance] = "abc"
-    (tmp_path / "abc.csv").write_text("\n".join([header, *(",".join(row) for row in bad)]) + "\n")
-    (tmp_path / "header-only.csv").write_text(header + "\n")
-    path = notebook(tmp_path, "check.py", "# MAGIC %run ./includes/spark_setup", f"""
-        for name in ["abc.csv", "header-only.csv"]:
-            try:
-                load_spark_trips({str(tmp_path)!r} + "/" + name)
-            except LabDataError as error:
-                print("refused:", error)
-        """)  # fmt: skip
-    result = run_lab(str(path), "--out", str(tmp_path / "out"), timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    text = "\n".join(outputs(tmp_path / "out" / "executed" / "check.ipynb"))
-    assert (f"refused: {tmp_path}/abc.csv: column tripDistance should hold number values, but is of type string "
+    folder, out = spark_notebooks
+    text = "\n".join(outputs(out / "executed" / "uses-spark.ipynb"))
+    assert (f"refused: {folder}/abc.csv: column tripDistance should hold number values, but is of type string "
             "and holds 'abc'\n") in text  # fmt: skip
     no_rows = "the lab's columns, but no rows: there are no trips to train on"
-    assert f"refused: {tmp_path}/header-only.csv: {no_rows}" in text
+    assert f"refused: {folder}/header-only.csv: {no_rows}" in text

@@ -75,3 +75,18 @@ def test_sh_prints_output_and_fails_on_a_non_zero_exit(capsys):
     assert capsys.readouterr().out == "hello\n"
     with pytest.raises(RuntimeError, match="%sh exited with status 3"):
         standins.run_shell("exit 3")
+
+
+def test_a_session_started_in_the_background_fails_where_it_is_used(tmp_path, monkeypatch):
+    """The runner starts Spark in a thread during the injected cell; its failure must reach that cell, once."""
+    from labtools.local import spark
+
+    monkeypatch.setattr(spark, "java_problem", lambda: "Spark needs a Java runtime")
+    local = spark.LocalSpark(tmp_path)
+    local.start_in_background()
+    local._starting.join()  # it has failed in its thread; what fails now must be that failure, not a new try
+    monkeypatch.setattr(spark, "java_problem", lambda: "still no Java")
+    with pytest.raises(RuntimeError, match="Spark needs a Java runtime"):
+        local.session()
+    with pytest.raises(RuntimeError, match="still no Java"):  # tried again, not the stale error
+        local.session()

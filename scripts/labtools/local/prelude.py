@@ -26,7 +26,9 @@ get_ipython().run_line_magic("config", "InlineBackend.print_figure_kwargs = {'bb
 """
 # Added when the runner starts its own server: the lab's slow imports, done while the server starts.
 WARM_UP_IMPORTS = "import matplotlib.pyplot, mlflow.sklearn, sklearn.linear_model  # imported while the server starts\n"
-# Added for a notebook that uses Spark: the session (seconds of JVM start-up) starts meanwhile too.
+# Added for a notebook that uses Spark: the session (seconds of JVM start-up) starts meanwhile too, its JVM
+# starting in the background before the imports, which then run beside it on the machine's other core.
+START_SPARK = "_standins.spark.start_in_background()  # the JVM starts while the libraries are imported\n"
 WARM_UP_SPARK = "_standins.spark.session()  # started while the tracking server starts\n"
 
 
@@ -38,6 +40,8 @@ def prelude(params: dict[str, str], fs_root: str, in_kernel: bool = True, warm_u
                              lab_data=str(LAB_DATA), serverless=serverless)  # fmt: skip
     if in_kernel:
         code += _KERNEL_ONLY
+    if start_spark:
+        code += START_SPARK
     if warm_up:
         code += WARM_UP_IMPORTS
     if start_spark:
