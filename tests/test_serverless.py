@@ -9,7 +9,10 @@ the classic local mode's runs, and that each of the notebooks' guards is what ke
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
+import socket
 import sys
 import uuid
 from importlib.util import find_spec
@@ -50,7 +53,11 @@ def serverless_lab(tmp_path_factory, test_volume):
     """Both notebooks, run once as serverless compute would, with the runner's own tracking server."""
     built_once(tmp_path_factory, "serverless_lab")
     out = tmp_path_factory.mktemp("serverless-lab")
-    result = run_lab("--serverless", "--out", str(out), "--param", f"volume={test_volume}", timeout=900)
+    # The rules notebook first, then the lab's two: one run, one Spark Connect server for the three, as one
+    # serverless compute serves a learner's notebooks.
+    rules = rules_notebook(out.parent / f"{out.name}-rules", test_volume)
+    notebooks = [str(rules), str(SKLEARN_NOTEBOOK), str(SPARK_NOTEBOOK)]
+    result = run_lab("--serverless", *notebooks, "--out", str(out), "--param", f"volume={test_volume}", timeout=900)
     assert result.returncode == 0, f"run_lab.py --serverless failed:\n{result.stdout}\n{result.stderr}"
     return out, result
 
@@ -141,9 +148,9 @@ def test_without_its_guard_the_spark_notebook_fails_as_serverless_does(tmp_path,
     assert serverless_says in result.stderr
 
 
-def test_serverless_rules_in_a_notebook_of_its_own(tmp_path, test_volume):
-    """What serverless compute refuses, refused; and what it differs in from a cluster, different."""
-    path = notebook(tmp_path / "nb", "serverless_rules.py", f'''
+def rules_notebook(tmp_path: Path, test_volume: str) -> Path:
+    """A notebook trying what serverless compute refuses, and what it differs in from a cluster."""
+    return notebook(tmp_path / "nb", "serverless_rules.py", f'''
         import os
         from pathlib import Path
 
@@ -151,6 +158,10 @@ def test_serverless_rules_in_a_notebook_of_its_own(tmp_path, test_volume):
         assert Path.cwd() != Path({str(tmp_path / "nb")!r}), "the working directory is the notebook's folder"
         from mlflow.utils import databricks_utils
         assert databricks_utils.is_in_databricks_serverless_runtime()
+        ''', '''
+        from pyspark import SparkContext
+        print("rows:", spark.range(3).count())
+        print("a JVM in this kernel:", SparkContext._gateway is not None)  # the server runs elsewhere, as on serverless
         ''', '''
         def refused(action):
             try:
@@ -165,7 +176,6 @@ def test_serverless_rules_in_a_notebook_of_its_own(tmp_path, test_volume):
         print("persist:", refused(lambda: spark.range(3).persist()))
         create = "CREATE VOLUME IF NOT EXISTS no_such_catalog.no_such_schema.v"
         print("schema:", refused(lambda: spark.sql(create))[:70])
-        print("rows:", spark.range(3).count())
         ''', f'''
         # mlflow.spark on serverless: a Spark ML model's files go through a volume (dfs_tmpdir), or not at all.
         import mlflow.spark
@@ -179,11 +189,14 @@ def test_serverless_rules_in_a_notebook_of_its_own(tmp_path, test_volume):
         mlflow.spark.save_model(model, {str(tmp_path / "m2")!r}, dfs_tmpdir=volume + "/tmp")
         print("with the volume: saved", sorted(os.listdir({str(tmp_path / "m2")!r})))
         ''')
-    result = run_lab(str(path), "--serverless", "--out", str(tmp_path / "out"), timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_serverless_rules_in_a_notebook_of_its_own(serverless_lab):
+    """What serverless compute refuses, refused; and what it differs in from a cluster, different."""
     import nbformat
 
-    executed = nbformat.read(tmp_path / "out" / "executed" / "serverless_rules.ipynb", as_version=4)
+    out, _ = serverless_lab
+    executed = nbformat.read(out / "executed" / "serverless_rules.ipynb", as_version=4)
     text = "\n".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert "sparkContext: [JVM_ATTRIBUTE_NOT_SUPPORTED]" in text
     assert "rdd: [NOT_IMPLEMENTED] rdd is not implemented" in text
@@ -192,9 +205,34 @@ def test_serverless_rules_in_a_notebook_of_its_own(tmp_path, test_volume):
     assert f"cache: {serverless_error}" in text and f"persist: {serverless_error}" in text
     assert "schema: [SCHEMA_NOT_FOUND] The schema `no_such_catalog`" in text
     assert "rows: 3" in text
+    assert "a JVM in this kernel: False" in text
     assert ("without a volume: UC volume path must be provided to save, log or load SparkML models in Databricks "
             "shared or serverless clusters") in text  # fmt: skip
     assert "with the volume: saved" in text and "'sparkml'" in text
+
+
+def test_one_spark_connect_server_serves_the_runs_notebooks_and_stops_with_it(serverless_lab):
+    import nbformat
+
+    out, _ = serverless_lab
+    servers = set()
+    for executed in (out / "executed").glob("*.ipynb"):
+        injected = nbformat.read(executed, as_version=4).cells[0].source
+        servers |= set(re.findall(r"spark_remote='(sc://127\.0\.0\.1:\d+)'", injected))
+    assert len(servers) == 1, servers  # the rules notebook and both lab notebooks: one server
+    port = int(servers.pop().rsplit(":", 1)[1])
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # nothing listens there any more: the server's process group was stopped
+
+
+def test_a_spark_connect_server_that_cannot_start_is_one_line_and_exit_4(tmp_path):
+    path = notebook(tmp_path / "nb", "uses-spark.py", "print(spark.range(3).count())")
+    env = {**os.environ, "SPARK_HOME": str(tmp_path / "no-spark-here")}  # pyspark then finds no spark-submit
+    result = run_lab(str(path), "--serverless", "--out", str(tmp_path / "out"), env=env, timeout=300)
+    assert result.returncode == 4, result.stdout + result.stderr
+    [line] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert line.startswith("error: the local Spark Connect server (--serverless) exited with status"), line
+    assert str(tmp_path / "out" / "spark" / "connect-server.log") in line
 
 
 def test_the_volume_stand_in(tmp_path):

@@ -11,7 +11,7 @@ traceback of the runner's own (a failing cell's traceback is the notebook's, and
 | 1    | a cell failed: the message names the notebook file, line, cell number and title |
 | 2    | bad input: an option, a notebook's source, a data file, the output folder, a runtime (`runtimes/`) |
 | 3    | the tracking server: it did not start, stopped, or (with --tracking-uri) does not answer |
-| 4    | a Jupyter kernel did not start |
+| 4    | a Jupyter kernel, or `--serverless`' Spark Connect server, did not start |
 | 5    | a notebook you named needs what this machine lacks (Java or pyspark for a Spark notebook) |
 | 130  | interrupted (Ctrl-C, kill, a closed terminal): kernels and server were stopped first |
 """
@@ -46,6 +46,10 @@ class KernelStartError(RuntimeError):
     """A Jupyter kernel did not start."""
 
 
+class SparkServerError(RuntimeError):
+    """The Spark Connect server of a --serverless run did not start."""
+
+
 class CellFailed(RuntimeError):
     """A cell raised, timed out, or its kernel died; `where` names it as `execute.describe_cell` does."""
 
@@ -76,7 +80,7 @@ def boundary(function: Callable[[], int], prefix: str = "") -> int:
     except urllib.error.URLError as error:  # the server stopped answering after the notebooks ran
         _say(f"\nerror: {prefix}the tracking server does not answer: {error.reason}")
         return TRACKING_SERVER
-    except KernelStartError as error:
+    except (KernelStartError, SparkServerError) as error:
         _say(f"\nerror: {prefix}{error}")
         return KERNEL
     except OSError as error:

@@ -18,7 +18,7 @@ import sys
 sys.path.insert(0, {scripts!r})
 from labtools.local import standins as _standins
 _standins.install(globals(), widget_values={params!r}, fs_root={fs_root!r}, spark_dir={spark_dir!r},
-                       lab_data={lab_data!r}, serverless={serverless!r})
+                       lab_data={lab_data!r}, serverless={serverless!r}, spark_remote={spark_remote!r})
 """
 _KERNEL_ONLY = """\
 # Figures are shown as drawn; the default, cropping them tight, draws every figure twice.
@@ -30,20 +30,27 @@ WARM_UP_IMPORTS = "import matplotlib.pyplot, mlflow.sklearn, sklearn.linear_mode
 # starting in the background before the imports, which then run beside it on the machine's other core.
 START_SPARK = "_standins.spark.start_in_background()  # the JVM starts while the libraries are imported\n"
 WARM_UP_SPARK = "_standins.spark.session()  # started while the tracking server starts\n"
+# Added in a serverless run: the Spark Connect client's libraries (its server is the runner's).
+WARM_UP_CONNECT = "import pyspark.sql.connect.session, pyspark.ml  # the Spark Connect client, imported meanwhile\n"
 
 
 def prelude(params: dict[str, str], fs_root: str, in_kernel: bool = True, warm_up: bool = False,
-            spark_dir: str | None = None, start_spark: bool = False, serverless: bool = False) -> str:  # fmt: skip
-    """The injected cell; `spark_dir` holds the local Spark session's warehouse and scratch files."""
+            spark_dir: str | None = None, start_spark: bool = False, serverless: bool = False,
+            spark_remote: str | None = None) -> str:  # fmt: skip
+    """The injected cell; `spark_dir` holds the local Spark session's warehouse and scratch files; `spark_remote`
+    is a serverless run's Spark Connect server, which the notebook connects to on first use."""
     spark_dir = spark_dir or str(Path(fs_root).parent / "spark")
     code = _STAND_INS.format(scripts=str(SCRIPTS), params=params, fs_root=str(fs_root), spark_dir=spark_dir,
-                             lab_data=str(LAB_DATA), serverless=serverless)  # fmt: skip
+                             lab_data=str(LAB_DATA), serverless=serverless, spark_remote=spark_remote)  # fmt: skip
+    start_spark = start_spark and not spark_remote  # a server of the runner's starts beside the tracking server
     if in_kernel:
         code += _KERNEL_ONLY
     if start_spark:
         code += START_SPARK
     if warm_up:
         code += WARM_UP_IMPORTS
+    if spark_remote:
+        code += WARM_UP_CONNECT
     if start_spark:
         code += WARM_UP_SPARK
     return code

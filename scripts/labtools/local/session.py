@@ -24,7 +24,8 @@ from pathlib import Path
 import nbformat
 
 from ..lab import PROJECT
-from . import convert, runs_table
+from . import convert, runs_table, spark
+from .connect_server import ConnectServer
 from .errors import CellFailed, TrackingServerError, UsageError, disk_full
 from .execute import NotebookRun
 from .output import OutputFolders
@@ -58,6 +59,9 @@ class LocalRun:
         self.cell_timeout = cell_timeout
         self.say = say
         self.server = None if tracking_uri else TrackingServer(folders.store, port=port, python=python)
+        # Serverless: one Spark Connect server for all the notebooks, as their compute; without Java, none, and a
+        # notebook using Spark fails on first use saying so.
+        self.spark_server = ConnectServer(folders.spark, python) if serverless and not spark.java_problem() else None
         self.given_tracking_uri = tracking_uri
         # Tags every run this execution logs (through the kernels' environment): the closing table lists
         # these runs only, whoever else logs to the same server meanwhile.
@@ -82,6 +86,8 @@ class LocalRun:
             if self.server:
                 self.server.start()
                 self.say(f"Starting MLflow tracking server at {self.tracking_uri} (store: {self.server.store})")
+            if self.spark_server:
+                self.spark_server.start()
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -95,6 +101,8 @@ class LocalRun:
         try:
             for kernel in self.kernels:
                 kernel.stop()
+            if self.spark_server:
+                self.spark_server.stop()
             if self.server:
                 self.server.stop()
                 # A run its kernel could not end (the kernel or the server died, or Ctrl-C) would stay
@@ -110,9 +118,10 @@ class LocalRun:
         """Run one converted notebook in a new kernel, cell by cell; the executed notebook is saved either way."""
         relative = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
         self.say(f"\nRunning {relative}")
+        spark_remote = self.spark_server.url if self.spark_server else None
         code = prelude(params, str(self.folders.dbfs), in_kernel=True, warm_up=self.server is not None,
                        spark_dir=str(self.folders.spark), start_spark=convert.needs_spark(notebook),
-                       serverless=self.serverless)  # fmt: skip
+                       serverless=self.serverless, spark_remote=spark_remote)  # fmt: skip
         notebook.cells.insert(0, _injected(code))
 
         # A notebook's own folder is its working directory in a kernel, as on a cluster; serverless compute
@@ -146,6 +155,13 @@ class LocalRun:
                 moved = f"import os\nos.environ['MLFLOW_TRACKING_URI'] = {self.tracking_uri!r}  # the server moved"
                 notebook.cells.insert(1, _injected(moved))
                 total += 1
+            if self.spark_server:
+                spark_url = self.spark_server.url
+                self.spark_server.wait_ready()
+                self._milestone("Spark Connect server ready")
+                if self.spark_server.url != spark_url:  # it moved to another port: tell the kernel
+                    notebook.cells.insert(1, _injected(f"_standins.spark._remote = {self.spark_server.url!r}"))
+                    total += 1
             self._milestone("first lab cell starts")
             kernel.run_cells(range(1, len(notebook.cells)), progress)
         except CellFailed as failure:

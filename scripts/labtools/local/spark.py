@@ -9,8 +9,10 @@ and scratch space under the runner's output folder. The lab's data file is regis
 With `serverless=True` (`run_lab.py --serverless`) the session is what serverless compute gives a
 notebook: a Spark Connect session (`pyspark.sql.connect`), so `spark.sparkContext` and `.rdd` fail as
 they do there; `cache()` and `persist()` fail with serverless' own error; `CREATE VOLUME IF NOT EXISTS`
-makes a folder under `/Volumes` (`volumes.py`). The Spark Connect server runs in this kernel's JVM,
-on a port of its own, so that two kernels (two runners, or the tests' workers) do not share one.
+makes a folder under `/Volumes` (`volumes.py`). As on serverless compute, the notebook's Python has no JVM:
+the runner starts one Spark Connect server for the run's notebooks (`connect_server.py`, which runs `serve()`
+below in a process of its own, on a free port), and the session is a client of it. Used without the runner's
+server, a serverless `LocalSpark` starts one in its own JVM.
 
 What serverless mode cannot reproduce, so a local run that passes may still fail on serverless compute:
 - egress: Free Edition reaches only trusted domains; locally the lab's download works if the network does;
@@ -18,8 +20,7 @@ What serverless mode cannot reproduce, so a local run that passes may still fail
   model (1 GB of models per session) are not enforced;
 - the environment's library versions: the kernel runs this machine's (requirements.txt), not those of an
   environment version; `DATABRICKS_RUNTIME_VERSION` says environment 4, whose cache() rule is the one kept;
-- Unity Catalog: volumes are plain folders with no permissions; the local server runs in the kernel's own
-  JVM, which a notebook cannot reach (no sparkContext), but which Spark Connect hides, as on serverless;
+- Unity Catalog: volumes are plain folders with no permissions;
 - the notebook context: it knows no notebook path, job or workspace (standins.NotebookContext).
 
 This module runs inside the notebook's kernel (through `standins.install`); pyspark is imported only
@@ -74,10 +75,14 @@ def missing(python: str, connect: bool = False) -> str | None:
 class LocalSpark:
     """Behaves as `spark` does in a notebook; the first attribute looked up starts the session."""
 
-    def __init__(self, work_dir: str | Path, lab_data: str | Path | None = None, serverless: bool = False):
+    def __init__(self, work_dir: str | Path, lab_data: str | Path | None = None, serverless: bool = False,
+                 remote: str | None = None):  # fmt: skip
         self._work_dir = Path(work_dir)
         self._lab_data = Path(lab_data) if lab_data else None
         self._serverless = serverless
+        # Serverless: the runner's Spark Connect server (`connect_server.py`, `sc://host:port`), shared by the run's
+        # notebooks. Without one, this kernel's JVM runs a server of its own.
+        self._remote = remote
         self._session = None
         self._starting: threading.Thread | None = None
         self._jvm_session = None  # what the thread started
@@ -99,6 +104,8 @@ class LocalSpark:
                 self._start_error = None
                 if error is not None:
                     raise error
+            elif self._serverless and self._remote:
+                jvm_session = None  # the server is the runner's, in a process of its own
             else:
                 jvm_session = self._start_jvm()
             self._session = self._ready(jvm_session)
@@ -124,7 +131,7 @@ class LocalSpark:
             except BaseException as error:  # handed to session(), in the notebook's thread
                 self._start_error = error
 
-        if self._session is None and self._starting is None:
+        if self._session is None and self._starting is None and not (self._serverless and self._remote):
             self._starting = threading.Thread(target=start, name="local-spark-start", daemon=True)
             self._starting.start()
 
@@ -132,22 +139,21 @@ class LocalSpark:
         problem = java_problem()
         if problem:
             raise RuntimeError(problem)
-        from pyspark.sql import SparkSession
-
         self._work_dir.mkdir(parents=True, exist_ok=True)
         # The JVM's own start-up lines (log4j's configuration, the hostname, native libraries, incubator modules) are
         # for whoever runs Spark, not for a learner: it writes them to the file descriptor it inherits, so it
         # inherits a log file. The kernel's own output is back on fd 2 as soon as the JVM has started. (Started in the
         # background, the redirection covers the injected cell's imports too: their warnings go to that log.)
         with open(self._work_dir / "driver.log", "ab") as log, _stderr_to(log):
-            session = self._build(SparkSession)
+            session = build_session(self._work_dir, _free_port() if self._serverless else None)
         session.sparkContext.setLogLevel("ERROR")
         return session
 
     def _ready(self, jvm_session):
         """The notebook's session, active in this thread, with the lab's table."""
         if self._serverless:
-            session = _connect_to(jvm_session)
+            port = jvm_session.conf.get("spark.connect.grpc.binding.port") if jvm_session else None
+            session = _connect(self._remote or f"sc://127.0.0.1:{port}")
         else:
             from pyspark.sql import SparkSession
 
@@ -159,55 +165,69 @@ class LocalSpark:
             trips.createOrReplaceTempView(LAB_TABLE)
         return session
 
-    def _build(self, SparkSession):  # noqa: N803 (the class, imported late)
-        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine's own address: no hostname lookup
-        builder = SparkSession.builder
-        if self._serverless:
-            # The Spark Connect server, as pyspark's own local Connect mode starts it (SparkConnectPlugin and
-            # artifact isolation), but on a free port: pyspark's mode always takes port 15002.
-            builder = (
-                builder.config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
-                .config("spark.connect.grpc.binding.address", "127.0.0.1")
-                .config("spark.connect.grpc.binding.port", str(_free_port()))
-                .config("spark.sql.artifact.isolation.enabled", "true")
-                .config("spark.sql.artifact.isolation.alwaysApplyClassloader", "true")
-            )
-        return (
-            builder.master(f"local[{os.cpu_count() or 1}]")
-            .appName("dp090-mlflow-lab")
-            .config("spark.ui.enabled", "false")  # no web server on this machine's ports
-            # Spark's default driver heap, 1 GB, is sized for a cluster's driver; locally the driver does all the
-            # work, so it gets a quarter of the machine, as the JVM would give itself by default.
-            .config("spark.driver.memory", f"{_quarter_of_memory_mib()}m")
-            .config("spark.driver.extraJavaOptions", DRIVER_JAVA_OPTIONS)
-            .config("spark.ui.showConsoleProgress", "false")  # no progress bars in cell output
-            .config("spark.sql.warehouse.dir", str(self._work_dir / "warehouse"))
-            .config("spark.local.dir", str(self._work_dir / "tmp"))
-            # The lab's data is small: fewer shuffle partitions than the default 200 save seconds per stage.
-            .config("spark.sql.shuffle.partitions", "4")
-            .config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1")
-            # pandas <-> Spark through Arrow: createDataFrame from pandas takes a third of the time.
-            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .getOrCreate()
+def build_session(work_dir: Path, connect_port: int | None = None):
+    """A classic local session; with `connect_port`, also the Spark Connect server on that port."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine's own address: no hostname lookup
+    builder = SparkSession.builder
+    if connect_port:
+        # The Spark Connect server, as pyspark's own local Connect mode starts it (SparkConnectPlugin and
+        # artifact isolation), but on a port of the caller's: pyspark's mode always takes port 15002.
+        builder = (
+            builder.config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+            .config("spark.connect.grpc.binding.address", "127.0.0.1")
+            .config("spark.connect.grpc.binding.port", str(connect_port))
+            .config("spark.sql.artifact.isolation.enabled", "true")
+            .config("spark.sql.artifact.isolation.alwaysApplyClassloader", "true")
         )
+    return (
+        builder.master(f"local[{os.cpu_count() or 1}]")
+        .appName("dp090-mlflow-lab")
+        .config("spark.ui.enabled", "false")  # no web server on this machine's ports
+        # Spark's default driver heap, 1 GB, is sized for a cluster's driver; locally the driver does all the
+        # work, so it gets a quarter of the machine, as the JVM would give itself by default.
+        .config("spark.driver.memory", f"{_quarter_of_memory_mib()}m")
+        .config("spark.driver.extraJavaOptions", DRIVER_JAVA_OPTIONS)
+        .config("spark.ui.showConsoleProgress", "false")  # no progress bars in cell output
+        .config("spark.sql.warehouse.dir", str(work_dir / "warehouse"))
+        .config("spark.local.dir", str(work_dir / "tmp"))
+        # The lab's data is small: fewer shuffle partitions than the default 200 save seconds per stage.
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        # pandas <-> Spark through Arrow: createDataFrame from pandas takes a third of the time.
+        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        .getOrCreate()
+    )
 
 
-def _connect_to(server_session):
-    """A Spark Connect session to the server that `server_session`'s JVM runs, as serverless compute gives one.
+def _connect(url: str):
+    """A Spark Connect session to the server at `url`, as serverless compute gives one.
 
     From here on the kernel is in pyspark's Connect mode (SPARK_CONNECT_MODE_ENABLED, as pyspark sets it for its
     own local Connect sessions): `pyspark.ml` sends its work to the server, and MLflow takes its Connect paths.
     """
     from pyspark.sql.connect.session import SparkSession as ConnectSession
 
-    port = server_session.conf.get("spark.connect.grpc.binding.port")
     os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
-    session = ConnectSession.builder.remote(f"sc://127.0.0.1:{port}").getOrCreate()
+    session = ConnectSession.builder.remote(url).getOrCreate()
     _refuse_persist()
     # The session's current catalog and schema exist, as a workspace's default ones do: volumes go there.
     volumes.make_schema(session.catalog.currentCatalog(), session.catalog.currentDatabase())
     return session
+
+
+def serve(work_dir: Path, port: int, ready: Path) -> None:
+    """Run a Spark Connect server on `port` until killed; `ready` is made once it listens (`connect_server.py`)."""
+    problem = java_problem()
+    if problem:
+        raise SystemExit(problem)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    session = build_session(work_dir, port)  # returns once the server listens; fails if the port is taken
+    session.sparkContext.setLogLevel("ERROR")
+    ready.touch()
+    threading.Event().wait()
 
 
 def _refuse_persist():
@@ -265,3 +285,9 @@ def first_rows(frame, rows: int = 20):
 
     collected = frame.limit(rows).collect()
     return pd.DataFrame([row.asDict() for row in collected], columns=frame.columns)
+
+
+if __name__ == "__main__":  # python -m labtools.local.spark WORK_DIR PORT READY_FILE: the runner's Connect server
+    import sys
+
+    serve(Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))

@@ -206,11 +206,13 @@ spark: LocalSpark | None = None
 
 
 def install(namespace: dict, widget_values: dict[str, str], fs_root: str | Path, spark_dir: str | Path | None = None,
-            lab_data: str | Path | None = None, serverless: bool = False) -> None:  # fmt: skip
+            lab_data: str | Path | None = None, serverless: bool = False,
+            spark_remote: str | None = None) -> None:  # fmt: skip
     """Define `dbutils`, `display` and `spark` in the notebook's namespace."""
     global dbutils, spark
     dbutils = DBUtils(widget_values, fs_root, serverless)
-    spark = LocalSpark(spark_dir or Path(fs_root).parent / "spark", lab_data, serverless=serverless)
+    spark = LocalSpark(spark_dir or Path(fs_root).parent / "spark", lab_data, serverless=serverless,
+                       remote=spark_remote)  # fmt: skip
     namespace.update(dbutils=dbutils, display=display, spark=spark)
 
 

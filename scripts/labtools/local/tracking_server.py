@@ -200,7 +200,7 @@ class TrackingServer:
                 os.killpg(self.process.pid, sig)
             except ProcessLookupError:
                 break
-            if _group_gone(self.process, grace):
+            if group_gone(self.process, grace):
                 break
         self.process.wait()  # reap it
         self.process = None
@@ -225,7 +225,7 @@ class TrackingServer:
         self.stop()
 
 
-def _group_gone(process: subprocess.Popen, timeout: float) -> bool:
+def group_gone(process: subprocess.Popen, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         process.poll()  # reap the leader so its group can empty
