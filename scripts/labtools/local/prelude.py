@@ -26,6 +26,8 @@ get_ipython().run_line_magic("config", "InlineBackend.print_figure_kwargs = {'bb
 """
 # Added when the runner starts its own server: the lab's slow imports, done while the server starts.
 WARM_UP_IMPORTS = "import matplotlib.pyplot, mlflow.sklearn, sklearn.linear_model  # imported while the server starts\n"
+# The Spark notebook's: it needs no scikit-learn, whose import would take the core its JVM starts on.
+WARM_UP_SPARK_IMPORTS = "import matplotlib.pyplot, mlflow.spark  # imported while the server starts\n"
 # Added for a notebook that uses Spark: the session (seconds of JVM start-up) starts meanwhile too, its JVM
 # starting in the background before the imports, which then run beside it on the machine's other core.
 START_SPARK = "_standins.spark.start_in_background()  # the JVM starts while the libraries are imported\n"
@@ -42,14 +44,15 @@ def prelude(params: dict[str, str], fs_root: str, in_kernel: bool = True, warm_u
     spark_dir = spark_dir or str(Path(fs_root).parent / "spark")
     code = _STAND_INS.format(scripts=str(SCRIPTS), params=params, fs_root=str(fs_root), spark_dir=spark_dir,
                              lab_data=str(LAB_DATA), serverless=serverless, spark_remote=spark_remote)  # fmt: skip
+    uses_spark = start_spark
     start_spark = start_spark and not spark_remote  # a server of the runner's starts beside the tracking server
     if in_kernel:
         code += _KERNEL_ONLY
     if start_spark:
         code += START_SPARK
     if warm_up:
-        code += WARM_UP_IMPORTS
-    if spark_remote:
+        code += WARM_UP_SPARK_IMPORTS if uses_spark else WARM_UP_IMPORTS
+    if spark_remote and uses_spark:
         code += WARM_UP_CONNECT
     if start_spark:
         code += WARM_UP_SPARK

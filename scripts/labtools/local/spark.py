@@ -132,6 +132,10 @@ class LocalSpark:
                 self._start_error = error
 
         if self._session is None and self._starting is None and not (self._serverless and self._remote):
+            # pyspark's SQL modules imported here first, in this thread: the kernel's own imports, meanwhile (mlflow
+            # imports pyspark), then find them whole, never half-initialized by the other thread.
+            import pyspark.sql  # noqa: F401
+
             self._starting = threading.Thread(target=start, name="local-spark-start", daemon=True)
             self._starting.start()
 
