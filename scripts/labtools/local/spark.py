@@ -29,6 +29,7 @@ when the session starts, so a kernel without pyspark runs every notebook that do
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -134,7 +135,8 @@ class LocalSpark:
         if self._session is None and self._starting is None and not (self._serverless and self._remote):
             # pyspark's SQL modules imported here first, in this thread: the kernel's own imports, meanwhile (mlflow
             # imports pyspark), then find them whole, never half-initialized by the other thread.
-            import pyspark.sql  # noqa: F401
+            with contextlib.suppress(ImportError):  # without pyspark, the thread fails, and session() says why
+                import pyspark.sql  # noqa: F401
 
             self._starting = threading.Thread(target=start, name="local-spark-start", daemon=True)
             self._starting.start()
