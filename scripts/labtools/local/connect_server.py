@@ -13,7 +13,6 @@ seconds later, so a port taken meanwhile makes the server exit, and it starts ag
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from ..lab import PROJECT
 from .errors import SparkServerError
-from .tracking_server import free_port, group_gone
+from .tracking_server import free_port, stop_group
 
 
 class ConnectServer:
@@ -81,14 +80,7 @@ class ConnectServer:
         """Stop the server's whole process group (Python and its JVM): TERM, then KILL after `grace` seconds."""
         if self.process is None:
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                break
-            if group_gone(self.process, grace):
-                break
-        self.process.wait()
+        stop_group(self.process, grace)
         self.process = None
         self._ready_file.unlink(missing_ok=True)
 

@@ -195,14 +195,7 @@ class TrackingServer:
         """Stop the server's whole process group: TERM, then KILL after `grace` seconds."""
         if self.process is None:
             return
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                break
-            if group_gone(self.process, grace):
-                break
-        self.process.wait()  # reap it
+        stop_group(self.process, grace)
         self.process = None
         self._remove_proof()
 
@@ -225,7 +218,19 @@ class TrackingServer:
         self.stop()
 
 
-def group_gone(process: subprocess.Popen, timeout: float) -> bool:
+def stop_group(process: subprocess.Popen, grace: float) -> None:
+    """Stop `process`'s whole process group (it leads one of its own): TERM, then KILL after `grace` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        if _group_gone(process, grace):
+            break
+    process.wait()  # reap it
+
+
+def _group_gone(process: subprocess.Popen, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         process.poll()  # reap the leader so its group can empty
