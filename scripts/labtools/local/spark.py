@@ -45,9 +45,6 @@ LAB_TABLE = "nyc_taxi"
 LAB_COLUMNS = ("passengerCount DOUBLE, tripDistance DOUBLE, hour_of_day INT, day_of_week INT, month_num INT, "
                "normalizeHolidayName STRING, isPaidTimeOff BOOLEAN, snowDepth DOUBLE, precipTime DOUBLE, "
                "precipDepth DOUBLE, temperature DOUBLE, totalAmount DOUBLE")  # fmt: skip
-# The driver's JVM compiles with its quick compiler only (C1). A local session lives for a minute of small jobs,
-# which C2's slower, better code does not pay back: measured, 1.5 to 2.5 s less from start to the first model.
-DRIVER_JAVA_OPTIONS = "-XX:TieredStopAtLevel=1"
 # What serverless compute (environment 4) says to cache() and persist(), word for word, as users report it (e.g.
 # capitalone/datacompy issue 407); the exception class, AnalysisException, is from such reports too.
 SERVERLESS_PERSIST_ERROR = "PERSIST TABLE is not supported on serverless compute."
@@ -194,7 +191,6 @@ def build_session(work_dir: Path, connect_port: int | None = None):
         # Spark's default driver heap, 1 GB, is sized for a cluster's driver; locally the driver does all the
         # work, so it gets a quarter of the machine, as the JVM would give itself by default.
         .config("spark.driver.memory", f"{_quarter_of_memory_mib()}m")
-        .config("spark.driver.extraJavaOptions", DRIVER_JAVA_OPTIONS)
         .config("spark.ui.showConsoleProgress", "false")  # no progress bars in cell output
         .config("spark.sql.warehouse.dir", str(work_dir / "warehouse"))
         .config("spark.local.dir", str(work_dir / "tmp"))
