@@ -84,7 +84,7 @@ def test_a_session_started_in_the_background_fails_where_it_is_used(tmp_path, mo
     monkeypatch.setattr(spark, "java_problem", lambda: "Spark needs a Java runtime")
     local = spark.LocalSpark(tmp_path)
     local.start_in_background()
-    local._starting.join()  # it has failed in its thread; what fails now must be that failure, not a new try
+    local._starting.exception()  # waits until it has failed in its thread: what fails next must be that failure
     monkeypatch.setattr(spark, "java_problem", lambda: "still no Java")
     with pytest.raises(RuntimeError, match="Spark needs a Java runtime"):
         local.session()

@@ -37,15 +37,14 @@ WARM_UP_CONNECT = "import pyspark.sql.connect.session, pyspark.ml  # the Spark C
 
 
 def prelude(params: dict[str, str], fs_root: str, in_kernel: bool = True, warm_up: bool = False,
-            spark_dir: str | None = None, start_spark: bool = False, serverless: bool = False,
+            spark_dir: str | None = None, uses_spark: bool = False, serverless: bool = False,
             spark_remote: str | None = None) -> str:  # fmt: skip
     """The injected cell; `spark_dir` holds the local Spark session's warehouse and scratch files; `spark_remote`
     is a serverless run's Spark Connect server, which the notebook connects to on first use."""
     spark_dir = spark_dir or str(Path(fs_root).parent / "spark")
     code = _STAND_INS.format(scripts=str(SCRIPTS), params=params, fs_root=str(fs_root), spark_dir=spark_dir,
                              lab_data=str(LAB_DATA), serverless=serverless, spark_remote=spark_remote)  # fmt: skip
-    uses_spark = start_spark
-    start_spark = start_spark and not spark_remote  # a server of the runner's starts beside the tracking server
+    start_spark = uses_spark and not spark_remote  # else the runner's server starts beside the tracking server
     if in_kernel:
         code += _KERNEL_ONLY
     if start_spark:

@@ -120,7 +120,7 @@ class LocalRun:
         self.say(f"\nRunning {relative}")
         spark_remote = self.spark_server.url if self.spark_server else None
         code = prelude(params, str(self.folders.dbfs), in_kernel=True, warm_up=self.server is not None,
-                       spark_dir=str(self.folders.spark), start_spark=convert.needs_spark(notebook),
+                       spark_dir=str(self.folders.spark), uses_spark=convert.needs_spark(notebook),
                        serverless=self.serverless, spark_remote=spark_remote)  # fmt: skip
         notebook.cells.insert(0, _injected(code))
 

@@ -34,6 +34,7 @@ import os
 import shutil
 import subprocess
 import threading
+from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -82,9 +83,7 @@ class LocalSpark:
         # notebooks. Without one, this kernel's JVM runs a server of its own.
         self._remote = remote
         self._session = None
-        self._starting: threading.Thread | None = None
-        self._jvm_session = None  # what the thread started
-        self._start_error: BaseException | None = None
+        self._starting: Future | None = None  # the JVM's session, started in a thread (start_in_background)
 
     def __getattr__(self, name: str):
         if name.startswith("_"):  # not a session attribute: e.g. copy or pickle probing the stand-in
@@ -97,11 +96,8 @@ class LocalSpark:
     def session(self):
         if self._session is None:
             if self._starting is not None:  # started in the background: wait for it, and fail as it failed
-                self._starting.join()
-                self._starting, jvm_session, error = None, self._jvm_session, self._start_error
-                self._start_error = None
-                if error is not None:
-                    raise error
+                starting, self._starting = self._starting, None
+                jvm_session = starting.result()
             elif self._serverless and self._remote:
                 jvm_session = None  # the server is the runner's, in a process of its own
             else:
@@ -123,11 +119,11 @@ class LocalSpark:
         active session is per thread, and pyspark.ml looks for it). The runner's injected cell calls this first
         and `session()` last, so a failure shows in that cell.
         """
-        def start():
+        def start(starting: Future):
             try:
-                self._jvm_session = self._start_jvm()
+                starting.set_result(self._start_jvm())
             except BaseException as error:  # handed to session(), in the notebook's thread
-                self._start_error = error
+                starting.set_exception(error)
 
         if self._session is None and self._starting is None and not (self._serverless and self._remote):
             # pyspark's SQL modules imported here first, in this thread: the kernel's own imports, meanwhile (mlflow
@@ -135,8 +131,8 @@ class LocalSpark:
             with contextlib.suppress(ImportError):  # without pyspark, the thread fails, and session() says why
                 import pyspark.sql  # noqa: F401
 
-            self._starting = threading.Thread(target=start, name="local-spark-start", daemon=True)
-            self._starting.start()
+            self._starting = Future()
+            threading.Thread(target=start, args=(self._starting,), name="local-spark-start", daemon=True).start()
 
     def _start_jvm(self):
         problem = java_problem()
@@ -221,11 +217,8 @@ def _connect(url: str):
 
 
 def serve(work_dir: Path, port: int, ready: Path) -> None:
-    """Run a Spark Connect server on `port` until killed; `ready` is made once it listens (`connect_server.py`)."""
-    problem = java_problem()
-    if problem:
-        raise SystemExit(problem)
-    work_dir.mkdir(parents=True, exist_ok=True)
+    """Run a Spark Connect server on `port` until killed; `ready` is made once it listens (`connect_server.py`,
+    which makes `work_dir` and starts it only where Java is found)."""
     session = build_session(work_dir, port)  # returns once the server listens; fails if the port is taken
     session.sparkContext.setLogLevel("ERROR")
     ready.touch()
