@@ -134,6 +134,24 @@ def test_only_the_spark_ml_notebook_starts_spark_or_needs_java(notebook, uses_sp
     assert convert.needs_spark(convert.to_ipynb(path, root=PROJECT)) is uses_spark
 
 
+@pytest.mark.parametrize(("notebook", "warmed"), [
+    ("01-using-mlflow-to-track-experiments.py", "matplotlib.pyplot, mlflow.sklearn, sklearn.linear_model"),
+    ("02-using-mlflow-to-track-experiments-spark-ml.py", "matplotlib.pyplot, mlflow.spark"),
+    (None, None),  # a notebook that imports none of them (a test's, a learner's own): nothing
+    ("import mlflow\nmlflow.log_param('a', 1)", "mlflow"),
+])  # fmt: skip
+def test_the_kernel_warms_up_only_the_slow_imports_its_notebook_uses(tmp_path, notebook, warmed):
+    """Done while the runner's server starts; an import the notebook never makes would only slow that start."""
+    if notebook and notebook.endswith(".py"):
+        converted = convert.to_ipynb(PROJECT / "notebooks" / notebook, root=PROJECT)
+    else:
+        converted = convert.to_ipynb(write(tmp_path / "notebooks", "n.py", notebook or "print(1 + 1)"))
+    code = "\n".join(cell.source for cell in converted.cells if cell.cell_type == "code")
+    line = prelude({}, str(tmp_path), warm_up=code, uses_spark=convert.needs_spark(converted))
+    imports = [x for x in line.splitlines() if x.endswith("# imported while the server starts")]
+    assert imports == ([f"import {warmed}  # imported while the server starts"] if warmed else [])
+
+
 def test_a_sql_cell_needs_spark(tmp_path):
     path = write(tmp_path / "notebooks", "sql.py", "# MAGIC %sql\n# MAGIC SELECT 1")
     assert convert.needs_spark(convert.to_ipynb(path))
