@@ -1,19 +1,21 @@
 """scripts/deploy.py as a user runs it, for the tests that run it against tests/workspace_stub.py.
 
 No Databricks workspace is reachable from here: each test starts one or more stubs (local HTTP
-servers that stand in for workspaces) and runs deploy.py as a real subprocess against them, with a
-home folder of its own (conftest's `home`: no ~/.databrickscfg of the machine is read) and recognisable fake tokens.
+servers that stand in for workspaces) and runs deploy.py in a process of its own against them (forked from a
+helper that has imported the Databricks SDK: deploy_forkserver.py), with a home folder of its own (conftest's
+`home`: no ~/.databrickscfg of the machine is read) and recognisable fake tokens.
 Whatever deploy.py prints, no token may be in it, and deploy.py never ends in a traceback.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
-import subprocess
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
+from deploy_forkserver import Forkserver
 from workspace_stub import WorkspaceStub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +31,13 @@ def workspace(token: str = TOKEN, user: str = "learner@example.com", **faults):
     assert stub.contract_problems == []  # the stub answered every request as the SDK expects
 
 
+@functools.cache
+def _forkserver() -> Forkserver:
+    server = Forkserver()
+    atexit.register(server.close)
+    return server
+
+
 def run_deploy(*args, host=None, token=TOKEN, home, secrets=()):
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("DATABRICKS_", "ARM_", "AZURE_", "GOOGLE_"))}  # fmt: skip
@@ -37,9 +46,7 @@ def run_deploy(*args, host=None, token=TOKEN, home, secrets=()):
         env["DATABRICKS_HOST"] = host
     if token:
         env["DATABRICKS_TOKEN"] = token
-    result = subprocess.run(
-        [sys.executable, str(DEPLOY), *args], env=env, capture_output=True, text=True, timeout=180, check=False
-    )
+    result = _forkserver().run(DEPLOY, args, env, timeout=180)
     # Whatever happens, no token is shown (the environment's, nor a profile's).
     for secret in (TOKEN, *secrets):
         assert secret not in result.stdout and secret not in result.stderr

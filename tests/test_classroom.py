@@ -1,6 +1,6 @@
 """A class in one command: `deploy.py deploy|clean-up --learners FILE | --group NAME [--profile P ...]`.
 
-No Databricks workspace is reachable from here: deploy.py runs as a subprocess against one or more
+No Databricks workspace is reachable from here: deploy.py runs in a process of its own against one or more
 tests/workspace_stub.py servers, each standing in for a workspace with its users and groups.
 """
 

@@ -1,7 +1,7 @@
 """scripts/deploy.py against a local stand-in for a Databricks workspace.
 
 No Databricks workspace is reachable from here, so tests/workspace_stub.py serves the workspace's
-REST API on 127.0.0.1 and deploy.py runs as a real subprocess against it, through the Databricks
+REST API on 127.0.0.1 and deploy.py runs in a process of its own against it (deploy_cli.py), through the Databricks
 SDK, with DATABRICKS_HOST=http://127.0.0.1:<port> and a recognisable fake DATABRICKS_TOKEN. The
 SDK takes an http:// host as given (it only adds https:// to a host without a scheme), so nothing
 in deploy.py or the SDK is patched: the requests the stub records are the ones a workspace would get.

@@ -1,6 +1,6 @@
 """`deploy.py run --runtime ...`: the lab on several runtimes of one workspace, as one run.
 
-No Databricks workspace is reachable from here: deploy.py runs as a subprocess against
+No Databricks workspace is reachable from here: deploy.py runs in a process of its own against
 tests/workspace_stub.py, which lists runtimes as a workspace does (clusters/spark-versions), runs each
 task by its script, and returns the lab notebook's summary as a successful task's output.
 """
