@@ -113,6 +113,12 @@ class NotebookRun:
         if self.client.km is not None:
             self.client._cleanup_kernel()
 
+    def kill(self) -> None:
+        """Kill the kernel's process, from any thread: the cell it runs then fails as "the kernel died"."""
+        process = getattr(self.client.km and self.client.km.provisioner, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+
 
 class InterpreterKernelSpecs(KernelSpecManager):
     """Kernel specs that start ipykernel on one given interpreter.

@@ -4,7 +4,8 @@
 one Jupyter kernel per notebook, and the signal handlers that make `kill` and a closed terminal
 stop the run as Ctrl-C does. Leaving the block stops every kernel and the server's whole process
 group; while it does, further Ctrl-Cs and signals are ignored, so the clean-up cannot itself be
-interrupted halfway (which would leave `mlflow server` running).
+interrupted halfway (which would leave `mlflow server` running). Should the server die mid-run, the kernel is
+killed at once rather than left to wait out MLflow's retries.
 
     with LocalRun(folders, tracking_uri=None) as run:
         run.execute(path, notebook, params)     # prints progress, raises errors.CellFailed
@@ -13,10 +14,12 @@ interrupted halfway (which would leave `mlflow server` running).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -164,7 +167,8 @@ class LocalRun:
                     notebook.cells.insert(1, _injected(f"_standins.spark._remote = {self.spark_server.url!r}"))
                     total += 1
             self._milestone("first lab cell starts")
-            kernel.run_cells(range(1, len(notebook.cells)), progress)
+            with self._kernel_killed_if_the_server_dies(kernel):
+                kernel.run_cells(range(1, len(notebook.cells)), progress)
         except CellFailed as failure:
             server_failure = self._server_failure(failure)
             if server_failure:
@@ -173,6 +177,30 @@ class LocalRun:
         finally:
             _save(notebook, executed_path, self.say)
         self.say(f"  done in {time.monotonic() - started:.1f}s; executed notebook: {executed_path}")
+
+    @contextlib.contextmanager
+    def _kernel_killed_if_the_server_dies(self, kernel: NotebookRun):
+        """Kill the kernel as soon as the runner's tracking server dies: its cell would otherwise wait out MLflow's
+        retries (10 s and more, call after call) before failing. The run's failure is then the server's
+        (`_server_failure`), and the run it left open is marked FAILED on the way out, as before."""
+        if not self.server:
+            yield
+            return
+        finished = threading.Event()
+
+        def watch() -> None:
+            while not finished.wait(0.2):
+                if not self.server.is_alive():
+                    kernel.kill()
+                    return
+
+        watcher = threading.Thread(target=watch, name="server-watch", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            finished.set()
+            watcher.join()
 
     def _server_failure(self, failure: CellFailed) -> TrackingServerError | None:
         """The cause of a failed cell when it was the runner's tracking server, not the notebook: a one-line error.
