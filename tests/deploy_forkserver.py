@@ -80,7 +80,9 @@ class Forkserver:
     def __init__(self):
         self.process = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True, env=os.environ.copy())  # fmt: skip
-        assert self._answer(60) == "ready"
+        said = self._answer(60)
+        if said != "ready":  # it could not import the SDK, say: its traceback is in the test's captured output
+            raise RuntimeError(f"tests/deploy_forkserver.py did not start (it said {said!r} and exited)")
 
     def _answer(self, timeout: float) -> str:
         ready, _, _ = select.select([self.process.stdout], [], [], timeout)
