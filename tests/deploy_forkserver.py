@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import json
 import os
-import select
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
 
 
 def _run_child(request: dict) -> None:
@@ -56,7 +54,7 @@ def _run_child(request: dict) -> None:
 
 
 def serve() -> None:
-    """The helper: one JSON request per line on stdin; answers the child's pid, then its exit status."""
+    """The helper: one JSON request per line on stdin; answers a line, the child's exit status or "timeout"."""
     import databricks.sdk  # noqa: F401  the import every child is spared
     import databricks.sdk.service.jobs  # noqa: F401
     import databricks.sdk.service.workspace  # noqa: F401
@@ -69,9 +67,15 @@ def serve() -> None:
         pid = os.fork()
         if pid == 0:
             _run_child(request)
-        print(pid, file=answers)
-        _, status = os.waitpid(pid, 0)
-        print(os.waitstatus_to_exitcode(status), file=answers)
+        deadline = time.monotonic() + request["timeout"]
+        while (ended := os.waitpid(pid, os.WNOHANG)) == (0, 0) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if ended == (0, 0):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            print("timeout", file=answers)
+        else:
+            print(os.waitstatus_to_exitcode(ended[1]), file=answers)
 
 
 class Forkserver:
@@ -80,15 +84,9 @@ class Forkserver:
     def __init__(self):
         self.process = subprocess.Popen([sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                         text=True, env=os.environ.copy())  # fmt: skip
-        said = self._answer(60)
+        said = self.process.stdout.readline().strip()
         if said != "ready":  # it could not import the SDK, say: its traceback is in the test's captured output
             raise RuntimeError(f"tests/deploy_forkserver.py did not start (it said {said!r} and exited)")
-
-    def _answer(self, timeout: float) -> str:
-        ready, _, _ = select.select([self.process.stdout], [], [], timeout)
-        if not ready:
-            raise TimeoutError
-        return self.process.stdout.readline().strip()
 
     def run(self, script: Path, args: list[str], env: dict, timeout: float) -> subprocess.CompletedProcess:
         with tempfile.TemporaryDirectory() as folder:
@@ -96,18 +94,14 @@ class Forkserver:
             out.touch()
             err.touch()
             request = {"script": str(script), "args": [str(a) for a in args], "env": env, "cwd": os.getcwd(),
-                       "stdout": str(out), "stderr": str(err)}  # fmt: skip
+                       "stdout": str(out), "stderr": str(err), "timeout": timeout}  # fmt: skip
             self.process.stdin.write(json.dumps(request) + "\n")
             self.process.stdin.flush()
-            pid = int(self._answer(30))
-            try:
-                status = int(self._answer(timeout))
-            except TimeoutError:
-                os.kill(pid, signal.SIGKILL)
-                self._answer(30)
-                raise subprocess.TimeoutExpired([sys.executable, str(script), *args], timeout) from None
-            return subprocess.CompletedProcess([sys.executable, str(script), *args], status,
-                                               out.read_text(), err.read_text())  # fmt: skip
+            status = self.process.stdout.readline().strip()
+            command = [sys.executable, str(script), *args]
+            if status == "timeout":
+                raise subprocess.TimeoutExpired(command, timeout)
+            return subprocess.CompletedProcess(command, int(status), out.read_text(), err.read_text())
 
     def close(self) -> None:
         self.process.stdin.close()

@@ -146,8 +146,7 @@ def test_the_kernel_warms_up_only_the_slow_imports_its_notebook_uses(tmp_path, n
         converted = convert.to_ipynb(PROJECT / "notebooks" / notebook, root=PROJECT)
     else:
         converted = convert.to_ipynb(write(tmp_path / "notebooks", "n.py", notebook or "print(1 + 1)"))
-    code = "\n".join(cell.source for cell in converted.cells if cell.cell_type == "code")
-    line = prelude({}, str(tmp_path), warm_up=code, uses_spark=convert.needs_spark(converted))
+    line = prelude({}, str(tmp_path), warm_up=convert.code_of(converted), uses_spark=convert.needs_spark(converted))
     imports = [x for x in line.splitlines() if x.endswith("# imported while the server starts")]
     assert imports == ([f"import {warmed}  # imported while the server starts"] if warmed else [])
 

@@ -226,5 +226,10 @@ def needs_spark(notebook: nbformat.NotebookNode) -> bool:
     A bare `import pyspark` does not count: the lab's setup does that only to read pyspark's version, and
     the scikit-learn notebook must neither start a JVM nor be skipped where Java is missing.
     """
-    code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+    code = code_of(notebook)
     return bool(_SPARK_API_IMPORT.search(code)) or "_standins.run_sql(" in code
+
+
+def code_of(notebook: nbformat.NotebookNode) -> str:
+    """A converted notebook's code cells, included notebooks' among them, as one text."""
+    return "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")

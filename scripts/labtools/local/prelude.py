@@ -69,4 +69,3 @@ def warm_up_imports(notebook_code: str, uses_spark: bool) -> str:
     if not any(module.startswith("mlflow") for module in modules) and _IMPORTS_MLFLOW.search(notebook_code):
         modules.append("mlflow")  # MLflow alone, the slowest of them, for a notebook that uses no model flavor
     return f"import {', '.join(modules)}  # imported while the server starts\n" if modules else ""
-

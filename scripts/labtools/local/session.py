@@ -122,8 +122,8 @@ class LocalRun:
         relative = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
         self.say(f"\nRunning {relative}")
         spark_remote = self.spark_server.url if self.spark_server else None
-        notebook_code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
-        code = prelude(params, str(self.folders.dbfs), in_kernel=True, warm_up=notebook_code if self.server else "",
+        warm_up = convert.code_of(notebook) if self.server else ""  # its imports, done while the server starts
+        code = prelude(params, str(self.folders.dbfs), in_kernel=True, warm_up=warm_up,
                        spark_dir=str(self.folders.spark), uses_spark=convert.needs_spark(notebook),
                        serverless=self.serverless, spark_remote=spark_remote)  # fmt: skip
         notebook.cells.insert(0, _injected(code))
