@@ -44,7 +44,7 @@ from labtools.workspace import classroom, commands, connection, matrix  # noqa: 
 from labtools.workspace.client import DryRunWorkspace, Workspace  # noqa: E402
 from labtools.workspace.errors import DeployError  # noqa: E402
 from labtools.workspace.options import CleanUpOptions, DeployOptions, Options, RunOptions  # noqa: E402
-from labtools.workspace.spec import MAX_PARALLEL, NODE_TYPES, SERVERLESS_ENVIRONMENT_VERSION  # noqa: E402
+from labtools.workspace.spec import MAX_PARALLEL, NODE_TYPES, SERVERLESS_ENVIRONMENT_VERSION, volume_problem  # noqa: E402
 
 _secrets: list[str] = []
 
@@ -127,6 +127,10 @@ def parser() -> argparse.ArgumentParser:
                              help="run the tasks on serverless compute, with no cluster (Databricks Free Edition "
                              f"has nothing else): environment version {SERVERLESS_ENVIRONMENT_VERSION}")  # fmt: skip
     run_command.add_argument("--data-path", help="the notebook's data_path parameter (default: blank)")
+    run_command.add_argument("--volume", metavar="CATALOG.SCHEMA.VOLUME",
+                             help="the Unity Catalog volume the Spark ML notebook passes model files through on "
+                             "serverless compute (its volume parameter; default: blank, the notebook's own "
+                             "volume in the current catalog and schema, created if need be)")  # fmt: skip
     run_command.add_argument("--timeout", type=_positive_int, default=3600,
                              help="seconds to wait for the run before cancelling it (default: 3600)")  # fmt: skip
     run_command.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
@@ -181,7 +185,8 @@ def options_of(args: argparse.Namespace) -> Options:
     if args.command == "run":
         return RunOptions(folder=args.folder, runtime=args.runtime, cluster_id=args.cluster_id,
                           node_type=args.node_type, num_workers=args.num_workers, max_parallel=args.max_parallel,
-                          experiment_name=args.experiment_name, data_path=args.data_path, timeout=args.timeout,
+                          experiment_name=args.experiment_name, data_path=args.data_path, volume=args.volume,
+                          timeout=args.timeout,
                           poll_seconds=args.poll_seconds, serverless=args.serverless)  # fmt: skip
     return CleanUpOptions(folder=args.folder, lang=args.lang, learners=args.learners, group=args.group,
                           delete_experiment=args.delete_experiment, experiment_name=args.experiment_name,
@@ -193,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     args = cli.parse_args(argv)
     if getattr(args, "lang", None) == "all" and args.folder:
         cli.error("--lang all puts each language in its own folder; --folder names one: give --lang en or ja")
+    problem = volume_problem(args.volume) if getattr(args, "volume", None) is not None else None
+    if problem:  # one line naming the option, before anything is contacted (argparse would add its usage)
+        say(f"deploy.py run: --volume: {problem}", err=True)
+        return 2
     profiles = args.profile or [None]
     _secrets.extend(connection.tokens(profiles))  # known before anything is contacted or printed
     handler = logging.StreamHandler(sys.stderr)

@@ -564,6 +564,34 @@ def test_the_volume_has_the_keys_the_schema_requires_and_is_managed(files):
     assert (volume["catalog_name"], volume["schema_name"]) == ("${var.catalog}", "${var.schema}")
 
 
+def test_the_volume_is_the_deploying_users_own_and_not_the_one_notebook_02_makes_by_hand(files):
+    """Development mode prefixes no volume (databricks/cli apply_presets.go), so the name carries the CLI's short
+    name of the user, and the target: not dp090_mlflow_lab_<short name>, the volume notebook 02 creates when run by
+    hand with its volume blank (a learner who did that can still deploy), nor another user's."""
+    name = deployed(files, "serverless")["volumes"]["lab_volume"]["name"]
+    assert name == "dp090_mlflow_lab_${workspace.current_user.short_name}_${bundle.target}"
+
+    def resolved(short_name: str) -> str:
+        return name.replace("${workspace.current_user.short_name}", short_name).replace("${bundle.target}",
+                                                                                        "serverless")  # fmt: skip
+
+    assert resolved("first_last") == "dp090_mlflow_lab_first_last_serverless"
+    assert resolved("first_last") not in {"dp090_mlflow_lab_first_last", resolved("other_user")}
+
+
+def test_check_reports_a_development_targets_volume_named_the_same_for_every_user(tmp_path):
+    copy = _copy_bundle(tmp_path)
+    path = copy / "resources" / "lab_serverless.yml"
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document["targets"]["serverless"]["resources"]["volumes"]["lab_volume"]["name"] = "dp090_mlflow_lab"
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    assert _problems(copy) == [
+        f"{path}: targets.serverless.resources.volumes.lab_volume.name: volume name 'dp090_mlflow_lab' is the same "
+        "for every user: development mode prefixes no volume (databricks/cli apply_presets.go), so put "
+        "${workspace.current_user.short_name} in it, or two users' deploys share one volume and one's destroy "
+        "deletes it"]  # fmt: skip
+
+
 def test_the_volumes_catalog_and_schema_default_to_free_editions_workspace_catalog(config):
     """Free Edition gives every user the catalog `workspace` and its schema `default`."""
     variables = _defaults(config)

@@ -18,6 +18,10 @@ targets is one object once parsed: it is checked once, and reported under the fi
   declares;
 - each task's `depends_on` names a task of the same job, its `job_cluster_key` a cluster of the job's
   `job_clusters`, its `environment_key` an environment of the job's `environments`;
+- in a target of `mode: development`, each volume's name holds `${workspace.current_user.short_name}`: that mode
+  prefixes jobs, experiments, schemas and more with the user's name, but not volumes (databricks/cli
+  bundle/config/mutator/resourcemutator/apply_presets.go has no case for them), so without it two users'
+  deploys would make, and their `destroy` delete, one and the same volume;
 - a target whose jobs ask for no cluster at all (serverless compute only, as Databricks Free Edition
   has) could not run more than `spec.FREE_EDITION_CONCURRENT_TASKS` tasks at once: per job the most
   tasks of a run none of which waits for another (`most_tasks_at_once`), times its
@@ -44,6 +48,9 @@ from .spec import FREE_EDITION_CONCURRENT_TASKS
 # accept is what CI's CLI accepts. tests/test_workflow.py checks that the three agree.
 SCHEMA_CLI_VERSION = "1.13.0"
 
+# The CLI's short name of the deploying user (libs/iamutil/user.go GetShortUserName): what keeps a development
+# target's volume apart from another user's.
+SHORT_NAME = "${workspace.current_user.short_name}"
 RESOURCE_REFERENCE = re.compile(r"\$\{resources\.([\w-]+)\.([\w-]+)(?:\.[\w.\[\]-]+)?\}")
 VARIABLE_REFERENCE = re.compile(r"\$\{var\.([\w-]+)")
 # A task that names any of these runs on a cluster; one with none of them runs on serverless compute.
@@ -204,6 +211,7 @@ def check(root_file: str | Path) -> list[Problem]:
         problems += _check_job(found, sync_paths)
     for target in targets(files):
         problems += _check_serverless_concurrency(files, target, variables)
+        problems += _check_development_volumes(files, target)
     return list(dict.fromkeys(problems))  # a shared object's problem once, under its first key path
 
 
@@ -250,6 +258,25 @@ def _strings(value, where: str, seen: dict[int, str]):
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from _strings(item, f"{where}[{index}]", seen)
+
+
+def _check_development_volumes(files: list[BundleFile], target: str) -> list[Problem]:
+    """A development target's volumes must be named per user: development mode does not prefix volumes."""
+    modes = [(file.document.get("targets") or {}).get(target) or {} for file in files]
+    if not any(mode.get("mode") == "development" for mode in modes):
+        return []
+    problems = []
+    for section in sections(files):
+        if section.target != target and section.target is not None:
+            continue
+        for key, volume in (section.resources.get("volumes") or {}).items():
+            name = (volume or {}).get("name", "")
+            if SHORT_NAME not in name:
+                message = (f"volume name {name!r} is the same for every user: development mode prefixes no volume "
+                           f"(databricks/cli apply_presets.go), so put {SHORT_NAME} in it, or two users' deploys "
+                           "share one volume and one's destroy deletes it")  # fmt: skip
+                problems.append(Problem(str(section.file.path), f"{section.where}.volumes.{key}.name", message))
+    return problems
 
 
 def _check_serverless_concurrency(files: list[BundleFile], target: str, variables: dict) -> list[Problem]:

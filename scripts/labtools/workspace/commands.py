@@ -119,8 +119,7 @@ def _where(options: RunOptions) -> str:
 
 
 def parameters(options: RunOptions, experiment: str) -> dict:
-    """The notebook parameters a run passes: the experiment, and the data if --data-path names it."""
-    return {"experiment_name": experiment, **({"data_path": options.data_path} if options.data_path else {})}
+    return spec.notebook_parameters(experiment, options.data_path, options.volume)
 
 
 def clean_up(ws, options: CleanUpOptions, say) -> int:

@@ -119,8 +119,8 @@ def run(ws, options: RunOptions, say, notebooks: list[spec.LabNotebook],
             if not key:
                 row.result, row.error = "NOT OFFERED", f"{ws.host} has no {runtime} LTS ML runtime"
                 continue
-            parameters = {"experiment_name": experiments.of(notebook, runtime),
-                          **({"data_path": options.data_path} if options.data_path else {})}  # fmt: skip
+            parameters = spec.notebook_parameters(experiments.of(notebook, runtime), options.data_path,
+                                                  options.volume)  # fmt: skip
             cluster = spec.cluster(node_type, key, workers=options.num_workers if notebook.uses_spark else 0)
             tasks.append(spec.notebook_task(_task_key(notebook, runtime), notebook, parameters, cluster))
     names = [experiments.of(notebook, runtime) for runtime, key in keys.items() if key for notebook in notebooks]

@@ -40,6 +40,7 @@ class RunOptions:
     serverless: bool = False  # tasks with no cluster, on serverless compute
     experiment_name: str | None = None
     data_path: str | None = None
+    volume: str | None = None  # catalog.schema.volume for the Spark ML notebook's volume widget; None: its default
     timeout: int = 3600  # seconds before the run is cancelled
     poll_seconds: float = 15.0
     command: str = "run"

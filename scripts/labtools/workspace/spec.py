@@ -24,14 +24,33 @@ NODE_VCPUS = {"Standard_D4ds_v5": 4, "m5d.xlarge": 4, "n2-standard-4": 4}
 MAX_PARALLEL = 2
 
 # Serverless compute (`run --serverless`), as the bundle's serverless target has it (resources/lab_serverless.yml,
-# which tests/test_bundle.py holds to these): tasks with no cluster, in one job environment. Version 5 ships
-# MLflow 3.8.1, the MLflow of ML runtime 18 LTS; the dependencies are that runtime's versions
-# (profiles/18-lts-ml.txt), what the notebooks import beyond the environment's pandas, numpy and pyspark.
+# which tests/test_bundle.py holds to these): tasks with no cluster, in one job environment. Environment version 5
+# (its standard base environment) ships MLflow 3.8.1 (its release notes); scikit-learn and matplotlib are added
+# without a version, as no version of either could be verified for it, and pip keeps one the environment has.
 SERVERLESS_ENVIRONMENT_KEY = "lab"
 SERVERLESS_ENVIRONMENT_VERSION = "5"
-SERVERLESS_DEPENDENCIES = ["mlflow==3.8.1", "scikit-learn==1.6.1", "matplotlib==3.10.0"]
+SERVERLESS_DEPENDENCIES = ["scikit-learn", "matplotlib"]
 # Databricks Free Edition runs at most this many job tasks at once (its limitations page).
 FREE_EDITION_CONCURRENT_TASKS = 5
+
+
+# What Unity Catalog refuses in an object's name ("Names", Databricks SQL language reference: at most 255
+# characters; no period, space, forward slash, ASCII control character 00-1F or DELETE 7F).
+UC_NAME_LIMIT = 255
+UC_NAME_REFUSED = re.compile(r"[. /\x00-\x1f\x7f]")
+
+
+def volume_problem(value: str) -> str | None:
+    """Why `value` cannot name a Unity Catalog volume as `catalog.schema.volume`, or None if it can."""
+    parts = value.split(".")
+    if len(parts) != 3 or not all(parts):
+        return f"{value!r} is not a volume's full name catalog.schema.volume (e.g. workspace.default.my_volume)"
+    for part in parts:
+        if len(part) > UC_NAME_LIMIT:
+            return f"{part[:20]!r}...: a Unity Catalog name has at most {UC_NAME_LIMIT} characters"
+        if UC_NAME_REFUSED.search(part):
+            return f"{part!r}: a Unity Catalog name has no space, '/' or control character"
+    return None
 
 
 def serverless_environment() -> dict:
@@ -118,6 +137,13 @@ def cluster(node_type: str, spark_version: str = SPARK_VERSION, workers: int = 0
         return single_node_cluster(node_type, spark_version)
     return {"spark_version": spark_version, "node_type_id": node_type, "num_workers": workers,
             "data_security_mode": "SINGLE_USER"}  # fmt: skip
+
+
+def notebook_parameters(experiment: str, data_path: str | None = None, volume: str | None = None) -> dict:
+    """The notebook parameters a run passes: the experiment, the data if --data-path names it, the volume if
+    --volume does (notebook_task passes each only to a notebook that declares it: the volume to the Spark ML one)."""
+    given = {"data_path": data_path, "volume": volume}
+    return {"experiment_name": experiment, **{name: value for name, value in given.items() if value}}
 
 
 def notebook_task(task_key: str, notebook: LabNotebook, parameters: dict, cluster: dict | str | None) -> dict:
