@@ -11,6 +11,8 @@ keeps its state in memory and answers the endpoints scripts/deploy.py calls thro
   export (SOURCE, AUTO), get-status, list, delete;
 - /api/2.1/clusters/get and spark-versions;
 - /api/2.2/jobs/runs/submit, get, get-output, list, cancel, delete;
+- /api/2.1/unity-catalog/volumes: create, read, delete (what `databricks bundle deploy` and `destroy` do with a
+  bundle's volume);
 - /api/2.0/mlflow/experiments/get-by-name, delete and restore.
 
 It is strict, so that a deploy it accepts is one a workspace would accept. Every request is checked
@@ -32,6 +34,73 @@ and a successful one returns the notebook's summary as its output only if the no
 ends with `dbutils.notebook.exit(...)` (its source, from the import): otherwise no
 `notebook_output.result`, as a workspace.
 
+The service's rules it holds, each with its source and the test of tests/test_workspace_stub.py that fails
+without it (sdk-py: databricks-sdk-py's service modules, whose docstrings are the API reference's text):
+
+rule                                   | source                                 | test
+-------------------------------------- | -------------------------------------- | ------------------------------------
+runs/submit: each task's               | sdk-py jobs.JobSettings.environments,  | test_undeclared_environment_key
+`environment_key` names an environment | SubmitTask.environment_key;            | test_environment_key_used_twice
+of the run's `environments`; each key  | jobs.JobEnvironment.environment_key    |
+unique within the run                  | ("it has to be unique within a job")   |
+an environment's `spec` has            | sdk-py compute.Environment ("Either    | test_environment_version_xor_base
+`environment_version` or               | environment_version or                 |
+`base_environment`; not both (INFERRED | base_environment needs to be           |
+from "Either ... can be provided");    | provided"; client: "Use                |
+`client` alone is refused, though the  | environment_version instead")          |
+service may still take it              |                                        |
+`environment_version` a released       | the release notes,                     | test_unknown_environment_version
+version, "1" to "5" (a string)         | serverless/environment-version/one ... |
+                                       | five                                   |
+`base_environment`: an env.yaml under  | sdk-py                                 | test_base_environment_forms
+/Workspace or /Volumes, or a           | compute.Environment.base_environment   |
+workspace-base-environments/ ID (Beta) |                                        |
+each dependency one pip                | sdk-py                                 | test_malformed_dependency_lines
+requirements-file line: a PEP 508      | compute.Environment.dependencies;      |
+specifier, a URL, a path or a pip      | pip's Requirements File Format         |
+option                                 |                                        |
+`notebook_path` absolute for a         | sdk-py jobs.NotebookTask.notebook_path | test_relative_notebook_path_refused
+notebook in the workspace, relative in | and .source                            |
+Git (`source`, or GIT when the run has |                                        |
+a `git_source`): 400 at submit, not at |                                        |
+the task's start                       |                                        |
+Free Edition (`free_edition=True`): a  | Free Edition limitations page          | test_free_edition_refuses_clusters
+task with new_cluster or               | (serverless compute only)              |
+existing_cluster_id is refused         |                                        |
+Free Edition: at most 5 task runs      | Free Edition limitations page (5       | test_free_edition_queues_past_five
+active at once over every run; the     | concurrent job tasks); sdk-py          |
+others QUEUED with                     | jobs.QueueDetailsCodeCode,             |
+`status.queue_details.code`            | RunStatus.queue_details                |
+ACTIVE_RUNS_LIMIT_REACHED until one    |                                        |
+ends                                   |                                        |
+volumes: a name of 1-255 characters    | "Names", Databricks SQL language       | test_volume_names_follow_uc_rules
+without period, space, slash or        | reference                              |
+control character; kept in lower case  |                                        |
+volumes: a missing schema 404 "Schema  | the messages: databricks/cli           | test_volume_in_missing_schema
+'c.s' does not exist.", a missing      | acceptance/                            | test_missing_volume_is_404
+volume 404 "Volume 'c.s.v' does not    | selftest/record_cloud/volume-io/       |
+exist."                                | output.txt (recorded against a         |
+                                       | workspace)                             |
+volumes: creating one that exists is   | code: sdk-py's errors                  | test_existing_volume_not_created
+409 RESOURCE_ALREADY_EXISTS "Volume    | (RESOURCE_ALREADY_EXISTS is 409);      |
+'c.s.v' already exists"                | message by analogy with UC's "Schema   |
+                                       | 'x' already exists"                    |
+                                       | (databricks/cli#2889): UNVERIFIED for  |
+                                       | volumes                                |
+a managed volume takes no              | databricks/cli libs/testserver/        | test_managed_volume_no_location
+storage_location                       | volumes.go (the CLI's own fake;        |
+                                       | unverified)                            |
+short_name(): the CLI's                | databricks/cli libs/iamutil/user.go,   | test_short_name_is_the_clis
+`${workspace.current_user.short_name}` | libs/textutil/textutil.go, and         |
+                                       | user_test.go's examples                |
+development_name(): "[dev <short>] "   | databricks/cli bundle/config/mutator/  | test_dev_mode_names_but_not_volumes
+for jobs, experiments...;              | resourcemutator/apply_target_mode.go,  |
+"dev_<short>_" for schemas...; volumes | apply_presets.go                       |
+unchanged                              |                                        |
+
+The error messages are the stub's own unless the table names a source for them; the error codes of the 404s
+(RESOURCE_DOES_NOT_EXIST) are the stub's too.
+
 Faults to inject: a token it rejects (401), folders the user may not write to (403), a caller who is
 not an admin, an unknown cluster (404, or the 400 "does not exist" some workspaces send), runtimes the
 workspace does not offer, a task that fails, never finishes, or whose cluster never starts (every task,
@@ -41,10 +110,11 @@ Known differences from a real workspace, and what a test passing here would ther
 
 the stub                               | a real workspace                       | what a test would miss
 -------------------------------------- | -------------------------------------- | ------------------------------------
-never queues a run: a submitted run is | may hold a run QUEUED                  | time spent queued counting against
-PENDING at once                        | (`status.queue_details`) when the      | `--timeout`; how the queue message
-                                       | workspace's concurrent-run limit is    | reads
-                                       | reached                                |
+queues a task only in Free Edition    | may hold a run QUEUED                  | time spent queued counting against
+mode, past 5 active task runs; a queued| (`status.queue_details`) at other      | `--timeout` elsewhere; how the queue
+task starts at a later poll of its own | limits too (a job's max_concurrent_    | message reads; whether a run with
+run, in the order of its run's tasks   | runs, other workspaces' limits); its   | queueing disabled is skipped instead
+                                       | order across runs is the service's     |
 
 a task with `depends_on` is BLOCKED    | BLOCKED too; when and with which       | the real messages; a task skipped
 until its upstream tasks end, and      | message a task leaves it is the        | for a reason other than an upstream
@@ -85,9 +155,16 @@ one `runs/get` poll is one minute of   | minutes per state, whatever the        
 run time                               | polling                                |
 
 serverless tasks (no cluster, or an    | needs serverless compute enabled; a    | a workspace without serverless;
-`environment_key` of the run's         | task waits for its environment to be   | a dependency that fails to install;
-`environments`) run like any other;    | installed; Free Edition runs at most 5 | the quota
-its own message for an undeclared key  | job tasks at once                      |
+`environment_key` of the run's         | task waits for its environment to be   | a dependency that fails to install
+`environments`) run like any other,    | installed, which may fail (a package   | or is not reachable (Free Edition
+once their environments pass the rules | that does not exist, no egress to      | restricts egress); where the service
+above                                  | PyPI); it may check dependencies at    | refuses a malformed dependency
+                                       | submit or only at install (unverified) | (submit or install)
+
+volumes: the catalog `workspace` with  | catalogs and schemas as the metastore  | privileges (USE CATALOG, CREATE
+its schema `default` (Free Edition's); | has them; a user needs USE CATALOG,    | VOLUME); `hive_metastore`, which
+no privileges; `put_volume` for one    | USE SCHEMA and CREATE VOLUME           | has no volumes
+made by SQL                            |                                        |
 """
 
 from __future__ import annotations
@@ -97,11 +174,13 @@ import json
 import re
 import threading
 import traceback
+import uuid
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from databricks.sdk.service import compute, iam, jobs, ml, workspace
+from databricks.sdk.service import catalog, compute, iam, jobs, ml, workspace
+from packaging.requirements import InvalidRequirement, Requirement
 from workspace_contract import endpoint, problems_of_request, problems_of_response
 
 EXISTING_CLUSTER = "0101-120000-lab01abc"
@@ -130,6 +209,24 @@ RUNTIME_LIBRARIES = {
     "17.3": {"mlflow": "3.0.1", "scikit-learn": "1.6.1", "spark": "4.0.0"},
     "18": {"mlflow": "3.8.1", "scikit-learn": "1.6.1", "spark": "4.1.0"},
 }
+# The serverless environment versions a job environment's `spec.environment_version` may name: those with release
+# notes (docs .../release-notes/serverless/environment-version/one ... five). Whether a workspace still accepts 1,
+# past its end of support, is not known here.
+SERVERLESS_ENVIRONMENT_VERSIONS = ("1", "2", "3", "4", "5")
+# A base environment (`spec.base_environment`): an env.yaml in the workspace or a volume, or (Beta) a base
+# environment's ID (sdk-py compute.Environment.base_environment).
+BASE_ENVIRONMENT = re.compile(r"(/Workspace/|/Volumes/).+\.ya?ml|workspace-base-environments/[\w-]+")
+# pip options a requirements-file line may hold (pip's "Requirements File Format": global and per-requirement).
+PIP_OPTIONS = re.compile(r"(-r|--requirement|-c|--constraint|-e|--editable|-i|--index-url|--extra-index-url|"
+                         r"-f|--find-links|--no-index|--pre|--prefer-binary|--only-binary|--no-binary|"
+                         r"--trusted-host)(\s|=|$)")  # fmt: skip
+# A direct reference: a VCS project URL (pip's VCS support) or an archive URL.
+PIP_URL = re.compile(r"((git|hg|svn|bzr)\+)?(https?|file|ssh)://\S+")
+# Databricks Free Edition runs at most this many job tasks at once (its limitations page); the rest wait QUEUED.
+FREE_EDITION_ACTIVE_TASKS = 5
+# Unity Catalog's refusals of a name ("Names", Databricks SQL language reference): at most 255 characters, no
+# period, space, forward slash, ASCII control character or DELETE. UC keeps names in lower case.
+UC_NAME = re.compile(r"[^. /\x00-\x1f\x7f]{1,255}")
 # What serverless compute ships per environment version (its release notes: MLflow 2.22.0 in 4, 3.8.1 in 5), for
 # the summary of a serverless task; the job environment's own pins (its dependencies) come on top.
 SERVERLESS_LIBRARIES = {"4": {"mlflow": "2.22.0"}, "5": {"mlflow": "3.8.1"}}
@@ -163,6 +260,11 @@ class State:
 
 
 PENDING = State("PENDING", message="Waiting for cluster")
+# A task held back by the workspace's limit of active task runs (the code and its meaning: sdk-py jobs
+# QueueDetailsCodeCode.ACTIVE_RUNS_LIMIT_REACHED; the message is the stub's, the field is unstructured).
+QUEUED = State("QUEUED", message="Queued: the workspace's limit of active task runs is reached")
+QUEUE_DETAILS = {"code": "ACTIVE_RUNS_LIMIT_REACHED",
+                 "message": "The run was queued due to reaching the workspace limit of active task runs."}  # fmt: skip
 BLOCKED = State("BLOCKED", message="Waiting for upstream tasks")
 UPSTREAM_FAILED = State("SKIPPED", "UPSTREAM_FAILED", "Upstream task failed.", "SKIPPED", "CLIENT_ERROR")
 RUNNING = State("RUNNING", message="In run")
@@ -182,7 +284,7 @@ SCRIPTS = {
 }  # fmt: skip
 TERMINAL = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
 # What the stub keeps on a task run for itself; never part of an answer.
-PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits", "error", "first_step", "environment")
+PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits", "error", "first_step", "environment", "queued")
 NOTEBOOK_ERROR = "LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter."
 # What mlflow.set_experiment raises for an experiment in the deleted state (mlflow/tracking/fluent.py).
 DELETED_EXPERIMENT_ERROR = (
@@ -195,6 +297,74 @@ NOTEBOOK_TRACE = (
     'File <command-1>, line 1\n----> 1 trips, trips_source = load_trips(data_path)\n'
     "LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter."
 )
+
+
+def short_name(user_name: str, display_name: str = "") -> str:
+    """`${workspace.current_user.short_name}` as the Databricks CLI computes it (databricks/cli
+    libs/iamutil/user.go GetShortUserName, libs/textutil/textutil.go NormalizeString): a service principal's
+    (its user name a UUID) display name if it has one, else the user name; the part before "@", in lower case
+    (one character at a time, as Go's unicode.ToLower); every character not a letter or decimal digit "_"; runs
+    of "_" one; none at either end. first.last@example.com -> first_last."""
+    try:
+        name = display_name if display_name and uuid.UUID(user_name) else user_name
+    except ValueError:
+        name = user_name
+    return normalize_string(name.split("@", 1)[0])
+
+
+def normalize_string(text: str) -> str:
+    """databricks/cli textutil.NormalizeString: lower case, each character not a letter or decimal digit "_", runs
+    of "_" one, none at either end."""
+    # c.lower()[0]: Go maps each rune alone; Python's "İ".lower() is two characters, Go's the first of them.
+    text = "".join(c.lower()[0] if c.isalpha() or c.isdecimal() else "_" for c in text)
+    return re.sub("_+", "_", text).strip("_")
+
+
+# How the CLI's development mode renames a resource (databricks/cli bundle/config/mutator/resourcemutator/
+# apply_target_mode.go: name_prefix "[dev <short_name>] "; apply_presets.go: which kinds get it, and how).
+DEV_PREFIXED = {"jobs", "pipelines", "models", "clusters", "instance_pools", "dashboards", "genie_spaces", "alerts",
+                "sql_warehouses"}  # fmt: skip
+DEV_NORMALIZED = {"schemas", "registered_models", "model_serving_endpoints"}  # normalizePrefix: "dev_<short>_"
+DEV_UNCHANGED = {"volumes", "apps", "vector_search_endpoints", "vector_search_indexes"}  # no case for them
+
+
+def development_name(kind: str, name: str, short: str) -> str:
+    """The name `databricks bundle deploy` gives a resource of `kind` (as in `resources.<kind>`) in a target of
+    `mode: development`, for the user whose short name is `short`. Volumes keep theirs."""
+    prefix = f"[dev {short}] "
+    if kind in DEV_PREFIXED:
+        return prefix + name
+    if kind == "experiments":  # on the last part of the path
+        folder, _, base = name.rpartition("/")
+        return f"{folder}/{prefix}{base}" if folder else prefix + base
+    if kind in DEV_NORMALIZED:
+        # normalizePrefix("[dev s] "): "[" dropped, spaces trimmed, NormalizeString, "_" for the closing "]".
+        return normalize_string(f"dev {short}]") + "_" + name
+    if kind in DEV_UNCHANGED:
+        return name
+    raise ValueError(f"development_name: no rule here for resources.{kind}; read apply_presets.go and add it")
+
+
+def pip_line_problem(line: str) -> str | None:
+    """Why `line` is not one line of a pip requirements file, as a job environment's `dependencies` must be
+    (sdk-py compute.Environment.dependencies: "a requirement specifier, an archive URL, a local project path
+    (such as WSFS or UC Volumes), or a VCS project URL"; pip's "Requirements File Format"); None if it is."""
+    text = line.strip()
+    if not text:
+        return "an empty line"
+    if "\n" in line or "\r" in line:
+        return "more than one line"
+    if text.startswith("#"):
+        return "a comment, not a dependency"
+    if text.startswith("-"):
+        return None if PIP_OPTIONS.match(text) else "not a pip option a requirements file may hold"
+    if text.startswith("/") or PIP_URL.fullmatch(text):
+        return None
+    try:
+        Requirement(text)
+    except InvalidRequirement as error:
+        return f"not a requirement specifier ({str(error).splitlines()[0]})"
+    return None
 
 
 class ApiError(Exception):
@@ -217,9 +387,17 @@ class Request:
 
 
 class WorkspaceStub:
-    def __init__(self, token: str, user: str = "learner@example.com", admin: bool = True):
+    def __init__(self, token: str, user: str = "learner@example.com", admin: bool = True, free_edition: bool = False):
         self.token = token  # the token the workspace accepts; change it to make the client's "expired"
         self.user = user
+        # Databricks Free Edition: serverless compute only (no task may ask for a cluster), at most
+        # FREE_EDITION_ACTIVE_TASKS job tasks at once (the others QUEUED).
+        self.free_edition = free_edition
+        self.active_task_limit = FREE_EDITION_ACTIVE_TASKS if free_edition else None
+        # Unity Catalog: catalog -> its schemas; volumes by full name. Free Edition gives every user the catalog
+        # `workspace` and its schema `default`, where users may create volumes.
+        self.schemas: dict[str, set[str]] = {"workspace": {"default"}}
+        self.volumes: dict[str, dict] = {}
         self.requests: list[Request] = []
         self.contract_problems: list[str] = []
         self.objects: dict[str, dict] = {}
@@ -247,6 +425,7 @@ class WorkspaceStub:
         self.idempotency_tokens: dict[str, int] = {}
         self._ended_states: dict[tuple[int, str], State] = {}
         self.most_tasks_running_at_once = 0  # over every run: what a vCPU quota would have to allow
+        self.most_tasks_active_at_once = 0  # task runs started and not ended, over all runs at one time
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
@@ -508,10 +687,9 @@ class WorkspaceStub:
         keys = [task["task_key"] for task in tasks]
         if len(set(keys)) != len(keys):
             raise bad(f"Task keys must be unique within a run: {sorted(keys)}")
-        environments = {environment.get("environment_key"): environment for environment in
-                        request.get("environments") or []}  # fmt: skip
+        environments = self._check_environments(request.get("environments") or [])
         for task in tasks:
-            self._check_task(task, environments)
+            self._check_task(task, environments, git=bool(request.get("git_source")))
             for upstream in task.get("depends_on") or []:
                 if upstream["task_key"] not in keys or upstream["task_key"] == task["task_key"]:
                     raise bad(f"Task {task['task_key']} depends on {upstream['task_key']!r}, not another task of "
@@ -530,12 +708,59 @@ class WorkspaceStub:
             self.idempotency_tokens[token] = run_id
         return {"run_id": run_id}
 
-    def _check_task(self, task: dict, environments: dict) -> None:
+    @staticmethod
+    def _check_environments(environments: list[dict]) -> dict[str, dict]:
+        """The run's job environments by key, each as the Jobs API takes it (sdk-py jobs.JobEnvironment and
+        compute.Environment): a key unique within the job; `environment_version` (a released version) or
+        `base_environment`, one of the two; each dependency a pip requirements-file line."""
+        found: dict[str, dict] = {}
+        for environment in environments:
+            key = environment["environment_key"]
+            if key in found:
+                raise bad(f"Duplicate environment_key {key!r}: the key of an environment has to be unique within a "
+                          "job")  # fmt: skip
+            spec = environment.get("spec") or {}
+            given = [field for field in ("environment_version", "base_environment") if spec.get(field)]
+            if not given:
+                raise bad(f"Environment {key}: either environment_version or base_environment needs to be provided")
+            if len(given) > 1:
+                raise bad(f"Environment {key}: either environment_version or base_environment can be provided, "
+                          "not both")  # fmt: skip
+            version = spec.get("environment_version")
+            if version is not None and version not in SERVERLESS_ENVIRONMENT_VERSIONS:
+                raise bad(f"Environment {key}: environment_version {version!r} is not a serverless environment "
+                          f"version ({', '.join(SERVERLESS_ENVIRONMENT_VERSIONS)})")  # fmt: skip
+            base = spec.get("base_environment")
+            if base is not None and not BASE_ENVIRONMENT.fullmatch(base):
+                raise bad(f"Environment {key}: base_environment {base!r} is neither an env.yaml under /Workspace or "
+                          "/Volumes nor a workspace-base-environments/ ID")  # fmt: skip
+            for dependency in spec.get("dependencies") or []:
+                problem = pip_line_problem(dependency)
+                if problem:
+                    raise bad(f"Environment {key}: dependency {dependency!r} is {problem}: each dependency is a "
+                              "pip requirements-file line")  # fmt: skip
+            found[key] = environment
+        return found
+
+    def _check_task(self, task: dict, environments: dict, git: bool = False) -> None:
         key = task["task_key"]
         if not re.fullmatch(r"[\w\-]{1,100}", key):
             raise bad(f"Invalid task_key {key!r}: use 1 to 100 letters, digits, '-' and '_'")
         if "notebook_task" not in task:
             raise bad(f"Task {key}: no task type given (this workspace runs notebook_task)")
+        path = task["notebook_task"]["notebook_path"]
+        # NotebookTask.notebook_path: absolute in the workspace, relative in a Git repository; source: GIT if the
+        # run has a git_source and none is given, else WORKSPACE.
+        in_git = task["notebook_task"].get("source", "GIT" if git else "WORKSPACE") == "GIT"
+        if not in_git and not path.startswith("/"):
+            raise bad(f"Task {key}: notebook_path {path!r} must be absolute and begin with a slash for a notebook "
+                      "in the workspace")  # fmt: skip
+        if in_git and path.startswith("/"):
+            raise bad(f"Task {key}: notebook_path {path!r} must be relative for a notebook in a Git repository")
+        if self.free_edition:
+            asked = [option for option in ("new_cluster", "existing_cluster_id") if option in task]
+            if asked:
+                raise bad(f"Task {key}: this workspace has serverless compute only; leave out {', '.join(asked)}")
         given = [option for option in ("new_cluster", "existing_cluster_id", "environment_key") if option in task]
         # A notebook task with none of them runs on serverless compute in the notebook's own environment.
         if len(given) > 1:
@@ -575,12 +800,28 @@ class WorkspaceStub:
             if "environment_key" in task:  # serverless: the summary reads the environment it ran in
                 task = {**task, "environment": environments[task["environment_key"]]}
             tasks.append({**task, "run_id": self._next_id, "script": list(task_script), "outcome": outcome,
-                          "exits": exits, "first_step": None if waits else 0,
-                          **({} if waits else {"start_time": self.clock_ms})})  # fmt: skip
+                          "exits": exits, "first_step": None, "waits": waits})  # fmt: skip
         # "step" counts the runs/get polls; a task shows the state at (step - its first_step) of its script.
-        self.runs[run_id] = {"run_id": run_id, "run_name": request.get("run_name", "Untitled"), "tasks": tasks,
-                             "step": -1, "start_time": self.clock_ms}  # fmt: skip
+        run = self.runs[run_id] = {"run_id": run_id, "run_name": request.get("run_name", "Untitled"), "tasks": tasks,
+                                   "step": -1, "start_time": self.clock_ms}  # fmt: skip
+        for task in tasks:
+            if not task.pop("waits"):
+                self._start(run, task, self.clock_ms)
         return run_id
+
+    def _active_tasks(self) -> int:
+        """Task runs started (not BLOCKED, not QUEUED) and not yet ended, over every run of the workspace."""
+        return sum(task["first_step"] is not None and self._task_state(run, task).life not in TERMINAL
+                   for run in self.runs.values() for task in run["tasks"])  # fmt: skip
+
+    def _start(self, run, task, now: int) -> bool:
+        """Start a task at this poll, or, past the workspace's limit of active task runs, hold it QUEUED."""
+        if self.active_task_limit is not None and self._active_tasks() >= self.active_task_limit:
+            task["queued"] = True
+            return False
+        task.pop("queued", None)
+        task["first_step"], task["start_time"] = max(run["step"], 0), now
+        return True
 
     def _run(self, run_id) -> dict:
         run = self.runs.get(int(run_id))
@@ -591,7 +832,7 @@ class WorkspaceStub:
     @staticmethod
     def _task_state(run, task) -> State:
         if task["first_step"] is None:
-            return BLOCKED
+            return QUEUED if task.get("queued") else BLOCKED
         return task["script"][min(max(run["step"] - task["first_step"], 0), len(task["script"]) - 1)]
 
     def _start_unblocked(self, run, ended: set[str], now: int) -> None:
@@ -600,11 +841,13 @@ class WorkspaceStub:
             upstream = [dependency["task_key"] for dependency in task.get("depends_on") or []]
             if task["first_step"] is not None or not all(key in ended for key in upstream):
                 continue
-            task["first_step"], task["start_time"] = run["step"], now
             failed = [key for key in upstream if self._ended_states[run["run_id"], key].result != "SUCCESS"]
             if failed and task.get("run_if", "ALL_SUCCESS") == "ALL_SUCCESS":
-                # The default run_if: an upstream failure means this task never runs.
-                task["script"] = [UPSTREAM_FAILED]
+                # The default run_if: an upstream failure means this task never runs (nor waits in a queue).
+                task.pop("queued", None)
+                task["first_step"], task["start_time"], task["script"] = run["step"], now, [UPSTREAM_FAILED]
+            else:
+                self._start(run, task, now)  # or QUEUED, until a later poll finds room
 
     def _run_state(self, run) -> State:
         states = [self._task_state(run, task) for task in run["tasks"]]
@@ -622,6 +865,8 @@ class WorkspaceStub:
                 return State(life, message="In run")
         if any(state.life in TERMINAL for state in states):  # some done, the next ones starting
             return State("RUNNING", message="In run")
+        if all(state.life in ("QUEUED", "BLOCKED") for state in states) and any(s.life == "QUEUED" for s in states):
+            return QUEUED
         return PENDING
 
     @staticmethod
@@ -633,6 +878,8 @@ class WorkspaceStub:
 
     @staticmethod
     def _status_json(state: State) -> dict:
+        if state.life == "QUEUED":
+            return {"state": "QUEUED", "queue_details": dict(QUEUE_DETAILS)}
         if state.life not in TERMINAL:
             return {"state": "WAITING" if state.life == "WAITING_FOR_RETRY" else state.life}
         return {"state": "TERMINATED", "termination_details": {"code": state.code, "type": state.kind,
@@ -670,7 +917,11 @@ class WorkspaceStub:
         now = self.clock_ms
         run["step"] += 1  # one step per poll
         self.clock_ms += 60_000
+        for task in run["tasks"]:  # those queued before, in order, as far as the limit now allows
+            if task.get("queued"):
+                self._start(run, task, now)
         self._start_unblocked(run, {key for key, state in before.items() if state.life in TERMINAL}, now)
+        self.most_tasks_active_at_once = max(self.most_tasks_active_at_once, self._active_tasks())
         running = sum(self._task_state(run, task).life == "RUNNING" for task in run["tasks"])
         self.most_tasks_running_at_once = max(self.most_tasks_running_at_once, running)
         for task in run["tasks"]:
@@ -756,7 +1007,8 @@ class WorkspaceStub:
         run = self._run(request["run_id"])
         run["step"] = step = max(run["step"], 0)
         for task in run["tasks"]:
-            if task["first_step"] is None:  # never started: cancelled as it is
+            if task["first_step"] is None:  # never started (blocked or queued): cancelled as it is
+                task.pop("queued", None)
                 task["first_step"], task["script"] = step, [CANCELLED]
             elif self._task_state(run, task).life not in TERMINAL:
                 # The service stops the cluster first: the next polls see TERMINATING, then TERMINATED.
@@ -770,6 +1022,53 @@ class WorkspaceStub:
         if self._run_state(run).life not in TERMINAL:
             raise ApiError(400, "INVALID_STATE", f"Run {run['run_id']} is active and cannot be deleted.")
         del self.runs[run["run_id"]]
+        return {}
+
+    # --- Unity Catalog volumes ---
+
+    def put_volume(self, full_name: str) -> None:
+        """A volume already there, as notebook 02 creates one when run by hand (CREATE VOLUME IF NOT EXISTS)."""
+        catalog_name, schema_name, name = full_name.split(".")
+        self.create_volume({"catalog_name": catalog_name, "schema_name": schema_name, "name": name,
+                            "volume_type": "MANAGED"})  # fmt: skip
+
+    def create_volume(self, request):
+        names = [request["catalog_name"], request["schema_name"], request["name"]]
+        for name in names:
+            if not UC_NAME.fullmatch(name):
+                raise bad(f"Invalid name {name!r}: a name has 1 to 255 characters, none of them a period, space, "
+                          "forward slash or control character")  # fmt: skip
+        catalog_name, schema_name, name = (name.lower() for name in names)  # UC keeps names in lower case
+        full_name = f"{catalog_name}.{schema_name}.{name}"
+        if catalog_name not in self.schemas:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Catalog '{catalog_name}' does not exist.")
+        if schema_name not in self.schemas[catalog_name]:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Schema '{catalog_name}.{schema_name}' does not exist.")
+        if full_name in self.volumes:
+            raise ApiError(409, "RESOURCE_ALREADY_EXISTS", f"Volume '{full_name}' already exists")
+        if request["volume_type"] == "MANAGED" and request.get("storage_location"):
+            raise bad("CreateVolume storage_location can not be provided.")  # Unity Catalog places a managed one
+        self._next_id += 1
+        volume = {"catalog_name": catalog_name, "schema_name": schema_name, "name": name, "full_name": full_name,
+                  "volume_type": request["volume_type"], "volume_id": str(uuid.UUID(int=self._next_id)),
+                  "owner": self.user, "created_by": self.user, "created_at": self.clock_ms,
+                  "storage_location": request.get("storage_location")
+                  or f"abfss://metastore@stub.dfs.core.windows.net/volumes/{self._next_id}"}  # fmt: skip
+        if request.get("comment"):
+            volume["comment"] = request["comment"]
+        self.volumes[full_name] = volume
+        return volume
+
+    def _volume(self, full_name: str) -> dict:
+        if full_name.lower() not in self.volumes:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Volume '{full_name}' does not exist.")
+        return self.volumes[full_name.lower()]
+
+    def read_volume(self, request):
+        return self._volume(request["name"])
+
+    def delete_volume(self, request):
+        del self.volumes[self._volume(request["name"])["full_name"]]
         return {}
 
     # --- MLflow ---
@@ -819,6 +1118,9 @@ ENDPOINTS = [(endpoint(method), handler) for method, handler in [
     (jobs.JobsAPI.list_runs, WorkspaceStub.list_runs),
     (jobs.JobsAPI.cancel_run, WorkspaceStub.cancel),
     (jobs.JobsAPI.delete_run, WorkspaceStub.delete_run),
+    (catalog.VolumesAPI.create, WorkspaceStub.create_volume),
+    (catalog.VolumesAPI.read, WorkspaceStub.read_volume),
+    (catalog.VolumesAPI.delete, WorkspaceStub.delete_volume),
     (ml.ExperimentsAPI.get_by_name, WorkspaceStub.experiment_by_name),
     (ml.ExperimentsAPI.delete_experiment, WorkspaceStub.delete_experiment),
     (ml.ExperimentsAPI.restore_experiment, WorkspaceStub.restore_experiment),
