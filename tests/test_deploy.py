@@ -416,6 +416,20 @@ def test_run_serverless_dry_run_shows_the_tasks_without_a_cluster_and_their_envi
     assert body["environments"][0]["spec"]["environment_version"] == "5"
 
 
+def test_run_serverless_runs_on_free_edition_and_a_classic_run_is_refused_there_in_one_line(home):
+    """Against a stand-in of Databricks Free Edition (serverless compute only, 5 tasks at once): --serverless
+    passes its rules; a run that asks for a cluster gets the workspace's refusal, said in one line."""
+    with workspace(TOKEN, USER, free_edition=True) as free:
+        put_lab_notebooks(free)
+        result = run_deploy("run", "--serverless", *FAST, host=free.url, home=home)
+        assert result.returncode == 0, result.stderr
+        assert "Final state: TERMINATED SUCCESS" in result.stdout
+        classic = run_deploy("run", "--node-type", "Standard_D4ds_v5", *FAST, host=free.url, home=home)
+        assert classic.returncode == 1
+        assert "serverless compute only" in one_line(classic.stderr)
+        assert len(free.runs) == 1
+
+
 def test_run_serverless_volume_is_the_spark_ml_notebooks_volume_parameter(stub, home):
     """--volume names the volume mlflow.spark passes model files through: the Spark ML notebook's `volume`
     widget, and no other notebook's (the scikit-learn notebook declares none)."""
