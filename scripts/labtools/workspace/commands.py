@@ -79,8 +79,8 @@ def run(ws, options: RunOptions, say) -> int:
     for notebook in notebooks:
         workers = options.num_workers if notebook.uses_spark else 0
         cluster = None if options.serverless else options.cluster_id or spec.cluster(node_type, workers=workers)
-        tasks.append(spec.notebook_task(notebook.task_key, notebook, parameters(options, experiments.of(notebook)),
-                                        cluster))  # fmt: skip
+        parameters = spec.notebook_parameters(experiments.of(notebook), options.data_path, options.volume)
+        tasks.append(spec.notebook_task(notebook.task_key, notebook, parameters, cluster))
     # Free Edition runs at most 5 job tasks at once: a serverless run never asks for more.
     parallel = min(options.max_parallel, spec.FREE_EDITION_CONCURRENT_TASKS) if options.serverless \
         else options.max_parallel  # fmt: skip
@@ -116,10 +116,6 @@ def _where(options: RunOptions) -> str:
         return f"cluster {options.cluster_id}"
     workers = f"; the Spark ML notebook's with {options.num_workers} workers" if options.num_workers else ""
     return f"a new cluster of its own (single node{workers})"
-
-
-def parameters(options: RunOptions, experiment: str) -> dict:
-    return spec.notebook_parameters(experiment, options.data_path, options.volume)
 
 
 def clean_up(ws, options: CleanUpOptions, say) -> int:
