@@ -8,6 +8,12 @@ options that exist, and the screenshots shown are the ones tests/test_browser.py
 The guides are edited by hand, so the two editions are also held to agree, section by section,
 on everything that is not prose: inline code, numbers, paths and link targets. An edit that
 updates one edition and not the other, or loses a sentence, fails here.
+
+The Japanese guide has its learner use the Japanese notebooks throughout: its commands are the English
+guide's with the Japanese notebooks named (`--lang ja`, `notebooks/ja/`, the `_ja` jobs). Each kind of
+workspace has one path (Free Edition, serverless compute in a paid workspace, a cluster), each with the
+same steps in both editions, and the serverless paths never send a learner to a cluster. Databricks UI
+labels follow one rule per edition (UI_LABELS), and in the Japanese guide 実行 means an MLflow run only.
 """
 
 from __future__ import annotations
@@ -127,11 +133,42 @@ def test_both_languages_have_the_same_sections(guides):
     )
 
 
+# Where `python scripts/deploy.py deploy --lang ja` puts the Japanese notebooks.
+JA_FOLDER = "/Users/<you>/dp090-mlflow-lab-ja"
+
+
+def japanese_command(words: list[str]) -> list[str]:
+    """An English guide's command as the Japanese guide writes it: naming the Japanese notebooks.
+
+    The bundle's jobs `<job>_ja`; deploy.py's `deploy` and `clean-up` with `--lang ja`, its `run` with the
+    Japanese folder; run_lab.py with `--lang ja`, or `notebooks/ja/` for a notebook it names. A command
+    that already names them, and any other command, stays as it is.
+    """
+    words = list(words)
+    if words[:3] == ["databricks", "bundle", "run"] and not words[3].endswith("_ja"):
+        words[3] += "_ja"
+    elif words[:2] == ["python", "scripts/deploy.py"] and not {"--lang", "--folder"} & set(words):
+        words += ["--folder", JA_FOLDER] if words[2] == "run" else ["--lang", "ja"]
+    elif words[:2] == ["python", "scripts/run_lab.py"] and "--lang" not in words:
+        named = [word for word in words if word.startswith("notebooks/")]
+        if named:
+            words = [word.replace("notebooks/", "notebooks/ja/", 1) if word in named else word for word in words]
+        else:
+            words += ["--lang", "ja"]
+    return words
+
+
 def test_both_languages_have_the_same_commands(guides):
+    """The Japanese guide's commands are the English guide's, naming the Japanese notebooks."""
     english, japanese = guides
     assert english.code_blocks, f"{english.path}: no code blocks found"
     for number, (en, ja) in enumerate(zip(english.code_blocks, japanese.code_blocks, strict=False), start=1):
-        assert en == ja, f"code block {number} differs:\n{english.path.name}:\n{en}\n{japanese.path.name}:\n{ja}"
+        expected = [japanese_command(shlex.split(line)) for line in en.splitlines() if line.strip()]
+        found = [shlex.split(line) for line in ja.splitlines() if line.strip()]
+        assert found == expected, (
+            f"code block {number} differs:\n{english.path.name}:\n{en}\n{japanese.path.name} "
+            f"(expected: {[' '.join(words) for words in expected]}):\n{ja}"
+        )
     assert len(english.code_blocks) == len(japanese.code_blocks), (
         f"{english.path.name} has {len(english.code_blocks)} code blocks, {japanese.path.name} "
         f"{len(japanese.code_blocks)}"
@@ -146,13 +183,23 @@ LINK_TARGET = re.compile(r"\]\(\s*<?([^)\s>]+)")
 NUMBER = re.compile(r"(?<![A-Za-z0-9.,])(\d+(?:[.,]\d+)*)(?:\s*(million\b|万))?")
 UNIT = re.compile(r"\s*(?:GB|s\b|秒|%)")
 PATH = re.compile(r"(?<![\w/.-])(?:[A-Za-z0-9_.-]+/)+[A-Za-z0-9_.-]*|\b[A-Za-z0-9_-]+\.(?:md|py|csv|dbc|txt|png)\b")
-# The Japanese guide has the learner use the Japanese notebooks, so in these sections (by English
-# heading) it names their folder or archive: {the English guide's inline code: the Japanese guide's
-# instead}, and the inline code it adds.
-JAPANESE_OWN_NAMES: dict[str, tuple[dict[str, str], set[str]]] = {
-    "Run the notebook": ({}, {"dp090-mlflow-lab-ja", "ja"}),  # where the Japanese notebooks are
-    "Clean up": ({"dp090-mlflow-lab": "dp090-mlflow-lab-ja"}, set()),  # the folder its archive made
-}
+# The Japanese guide has the learner use the Japanese notebooks, so where the English guide's inline code
+# names the English notebooks' job, folder, archive or path, the Japanese names the Japanese ones instead
+# (japanese_code), and it may add the options that choose them (JAPANESE_MAY_ADD). Except in the sections
+# about both languages (by English heading), which name the same things in both editions.
+JAPANESE_NAMES = [
+    (re.compile(r"\blab_(notebook|serverless)\b(?!_ja)"), r"lab_\1_ja"),  # the bundle's jobs
+    (re.compile(r"dp090-mlflow-lab(?![-\w])"), "dp090-mlflow-lab-ja"),  # the folder, the archive
+    (re.compile(r"^notebooks/(?!ja/)"), "notebooks/ja/"),
+]
+JAPANESE_MAY_ADD = {"notebooks/ja/", f"--folder {JA_FOLDER}", "--lang ja"}
+BOTH_LANGUAGES = {"(top)", "Using MLflow to Track Experiments", "The notebooks in Japanese"}
+
+
+def japanese_code(code: str) -> str:
+    for pattern, replacement in JAPANESE_NAMES:
+        code = pattern.sub(replacement, code)
+    return code
 
 
 def numbers(prose: str) -> set[str]:
@@ -202,8 +249,9 @@ def test_both_languages_agree_on_everything_but_prose(guides):
     problems = []
     for en_section, ja_section in zip(english.sections, japanese.sections, strict=True):
         expected, found = not_prose(english, en_section), not_prose(japanese, ja_section)
-        replaced, added = JAPANESE_OWN_NAMES.get(en_section.heading.lstrip("# "), ({}, set()))
-        expected["inline code"] = {replaced.get(code, code) for code in expected["inline code"]} | added
+        if en_section.heading.lstrip("# ") not in BOTH_LANGUAGES:
+            expected["inline code"] = ({japanese_code(code) for code in expected["inline code"]}
+                                       | (found["inline code"] & JAPANESE_MAY_ADD))  # fmt: skip
         for what in expected:
             if expected[what] != found[what]:
                 lacks, adds = sorted(expected[what] - found[what]), sorted(found[what] - expected[what])
@@ -234,29 +282,30 @@ def commands(guide: Guide) -> list[list[str]]:
 
 
 def test_commands_name_existing_scripts_and_options(guides, tmp_path, home):
-    """`python scripts/X.py ...` names a script that exists; run_lab.py and deploy.py accept the options given."""
-    python_commands = [words for words in commands(guides[0]) if words[0] == "python" and len(words) > 1]
+    """`python scripts/X.py ...` names a script that exists; run_lab.py and deploy.py accept the options given.
+
+    The commands of both editions: the Japanese guide's name the Japanese notebooks their own way."""
+    python_commands = []
+    for guide in guides:
+        python_commands += [words for words in commands(guide)
+                            if words[0] == "python" and len(words) > 1 and words not in python_commands]  # fmt: skip
     assert python_commands, f"{guides[0].path}: no python commands found"
     for words in python_commands:
         if words[1] in ("-m",):
             continue
         script = PROJECT / words[1]
-        assert script.is_file(), f"{guides[0].path.name}: `{' '.join(words)}` runs {words[1]}, which does not exist"
+        assert script.is_file(), f"`{' '.join(words)}` runs {words[1]}, which does not exist"
         if script.name == "run_lab.py":
             # The guide's options, then --clean of an empty folder: argparse checks them all; nothing runs.
             check = [sys.executable, str(script), *words[2:], "--clean", "--out", str(tmp_path / "empty")]
             result = subprocess.run(check, capture_output=True, text=True, timeout=60)
-            assert result.returncode == 0, (
-                f"{guides[0].path.name}: `{' '.join(words)}`: run_lab.py rejects these options:\n{result.stderr}"
-            )
+            assert result.returncode == 0, f"`{' '.join(words)}`: run_lab.py rejects these options:\n{result.stderr}"
         elif script.name == "deploy.py":
             # A dry run sends nothing and needs no credentials, but takes the options and reads a --learners file.
             (tmp_path / "class.txt").write_text("learner@example.com\n", encoding="utf-8")
             args = [str(tmp_path / word) if word == "class.txt" else word for word in words[2:]]
             result = run_deploy(*args, "--dry-run", home=home, token=None)
-            assert result.returncode == 0, (
-                f"{guides[0].path.name}: `{' '.join(words)}`: deploy.py rejects it:\n{result.stderr}"
-            )
+            assert result.returncode == 0, f"`{' '.join(words)}`: deploy.py rejects it:\n{result.stderr}"
 
 
 def test_screenshots_are_the_browser_tests(guides):
@@ -270,3 +319,159 @@ def test_screenshots_are_the_browser_tests(guides):
         assert shown <= written, (
             f"{guide.path.name} shows {sorted(shown - written)}, which the browser test never writes"
         )
+
+
+def test_the_japanese_guide_runs_the_japanese_notebooks(guides):
+    """Every command of the Japanese guide that deploys, runs or removes notebooks names the Japanese ones."""
+    japanese = guides[1]
+    checked = 0
+    for words in commands(japanese):
+        line = " ".join(words)
+        if words[:3] == ["databricks", "bundle", "run"]:
+            assert words[3].endswith("_ja"), f"{japanese.path.name}: `{line}` runs an English job"
+        elif words[:2] == ["python", "scripts/deploy.py"] and words[2] in ("deploy", "clean-up"):
+            assert "--lang" in words and words[words.index("--lang") + 1] == "ja", f"`{line}`: no --lang ja"
+        elif words[:3] == ["python", "scripts/deploy.py", "run"]:
+            assert "--folder" in words and words[words.index("--folder") + 1] == JA_FOLDER, f"`{line}`: no {JA_FOLDER}"
+        elif words[:2] == ["python", "scripts/run_lab.py"]:
+            named = [word for word in words[2:] if word.endswith(".py")]
+            assert (named and all(word.startswith("notebooks/ja/") for word in named)) or (
+                not named and "--lang" in words and words[words.index("--lang") + 1] == "ja"), f"`{line}`"
+        else:
+            continue
+        checked += 1
+    assert checked >= 8, f"{japanese.path.name}: only {checked} commands deploy, run or remove notebooks"
+
+
+# One path per kind of workspace, with the same steps in both editions (the headings under each).
+PATH_HEADING = {"lab-guide.md": re.compile(r"^Path ([A-C]): "), "lab-guide.ja.md": re.compile(r"^進め方 ([A-C]): ")}
+PATH_STEPS = {
+    "lab-guide.md": ["Prerequisites", "Get the notebooks", "Choose the compute", "Run the notebooks",
+                     "Review the runs", "Clean up"],
+    "lab-guide.ja.md": ["前提条件", "ノートブックを取り込む", "コンピューティングを選ぶ", "ノートブックを動かす",
+                        "実行を確認する", "クリーンアップ"],
+}  # fmt: skip
+SERVERLESS_PATHS = ("A", "B")  # Free Edition, and serverless compute in a paid workspace
+# What sends a learner to a cluster: a serverless path has none of it.
+CLUSTER_STEP = {
+    "lab-guide.md": re.compile(r"\battach|\*\*Terminate\*\*|\*\*Compute\*\* page|create a cluster", re.IGNORECASE),
+    "lab-guide.ja.md": re.compile(r"アタッチ|\*\*\[終了\]\*\*|\*\*\[コンピューティング\]\*\* ページ|クラスターを作成"),
+}
+# The environment instruction as DECISIONS.md section 3 words it (the notebooks and the bundle say the same).
+ENVIRONMENT = {
+    "lab-guide.md": ["serverless environment version 5 (the standard base environment; it comes with MLflow 3.8.1)",
+                     "`scikit-learn` and `matplotlib`, without versions",
+                     "Set this in each notebook's **Environment** side panel"],
+    "lab-guide.ja.md": ["サーバーレス環境バージョン 5 (標準のベース環境。MLflow 3.8.1 が含まれます)",
+                        "`scikit-learn` と `matplotlib` をバージョンなしで追加",
+                        "これは各ノートブックの **[環境]** (Environment) サイド パネルで設定します"],
+}  # fmt: skip
+
+
+def paths(guide: Guide) -> dict[str, list[Section]]:
+    """Each path's sections by its letter: its own (## Path X) and the steps under it."""
+    found: dict[str, list[Section]] = {}
+    current = None
+    for section in guide.sections:
+        level = len(section.heading) - len(section.heading.lstrip("#"))
+        if level == 2:
+            match = PATH_HEADING[guide.path.name].match(section.heading.lstrip("# "))
+            current = match.group(1) if match else None
+            if current:
+                found[current] = []
+        if current:
+            found[current].append(section)
+    return found
+
+
+@pytest.mark.parametrize("index", range(len(GUIDES)), ids=[path.name for path in GUIDES])
+def test_each_kind_of_workspace_has_one_complete_path(guides, index):
+    guide = guides[index]
+    name = guide.path.name
+    found = paths(guide)
+    assert sorted(found) == ["A", "B", "C"], f"{name}: paths {sorted(found)}"
+    for letter, sections in found.items():
+        steps = [section.heading.lstrip("# ") for section in sections[1:]]
+        assert steps == PATH_STEPS[name], f"{name}: path {letter} has the steps {steps}"
+        text = "\n".join("\n".join(section.text) for section in sections)
+        if letter in SERVERLESS_PATHS:
+            step = CLUSTER_STEP[name].search(text)
+            assert not step, f"{name}: path {letter} (serverless) sends the learner to a cluster: {step.group()!r}"
+            flat = " ".join(text.split())
+            for words in ENVIRONMENT[name]:
+                assert words in flat, f"{name}: path {letter} lacks the environment instruction {words!r}"
+            clean_up = " ".join(sections[-1].text)
+            assert "`dp090_mlflow_lab_<short>`" in clean_up, f"{name}: path {letter}'s clean-up keeps the volume"
+        else:
+            assert CLUSTER_STEP[name].search(" ".join(sections[-1].text)), f"{name}: path C never stops the cluster"
+            assert "17.0" in text, f"{name}: path C does not say standard access mode needs 17.0 for Spark ML"
+
+
+# Databricks UI labels: the English guide's (bold) and the Japanese guide's for it (bold, in brackets), as the
+# ja-JP lab page and the Japanese notebooks write them, with the English after it where the learner may not
+# find the Japanese one (tests/test_localize.py holds the notebooks to 実験 and コンピューティング).
+UI_LABELS = {
+    "Workspace": "**[ワークスペース]**",
+    "Create": "**[作成]**",
+    "Git folder": "**[Git フォルダー]**",
+    "Import": "**[インポート]**",
+    "File": "**[ファイル]**",
+    "Connect": "**[接続]**",
+    "Serverless": "**[サーバーレス]**",
+    "Environment": "**[環境]** (Environment)",
+    "Apply": "**[適用]** (Apply)",
+    "Catalog": "**[カタログ]**",
+    "Compute": "**[コンピューティング]**",
+    "Terminate": "**[終了]** (Terminate)",
+    "Run all": "**[すべて実行]**",
+    "Experiment": "**[実験]**",
+    "Experiments": "**[実験]**",
+    "Logged models": "**[ログに記録されたモデル]** (Logged models)",
+    "Compare": "**[比較]**",
+    "Reproduce run": "**[実行の再現]** (Reproduce run)",
+}
+# MLflow's own UI (the local lab) is not localized: there the Japanese guide keeps the English, in brackets.
+MLFLOW_UI_SECTION = "Review the runs in the MLflow UI"
+ENGLISH_BOLD = re.compile(r"\*\*([^*\n]+?)\*\*")
+JAPANESE_LABEL = re.compile(r"\*\*\[([^\]\n]+)\]\*\*(?: \(([A-Z][A-Za-z ]*)\))?")
+
+
+def test_ui_labels_follow_one_rule_in_each_edition(guides):
+    """Section by section, the Japanese writes each Databricks label of the English as UI_LABELS says, and
+    nothing else in brackets; in the MLflow UI section, the English labels themselves."""
+    english, japanese = guides
+    used = set()
+    problems = []
+    for en_section, ja_section in zip(english.sections, japanese.sections, strict=True):
+        en_text, ja_text = (" ".join(" ".join(section.text).split()) for section in (en_section, ja_section))
+        labels = {match.group(0) for match in JAPANESE_LABEL.finditer(ja_text)}
+        where = f"{japanese.path.name}:{ja_section.line} {ja_section.heading!r}"
+        if en_section.heading.lstrip("# ") == MLFLOW_UI_SECTION:
+            expected = {f"**[{label}]**" for label in ENGLISH_BOLD.findall(en_text) if label != "Ctrl+C"}
+        else:
+            bold = {label for label in ENGLISH_BOLD.findall(en_text) if label in UI_LABELS}
+            used |= bold
+            expected = {UI_LABELS[label] for label in bold}
+            english_only = [label for label in UI_LABELS if f"**{label}**" in ja_text or f"**[{label}]**" in ja_text]
+            if english_only:
+                problems.append(f"{where}: English-only UI labels {english_only}")
+        if labels != expected:
+            problems.append(f"{where}: UI labels: lacks {sorted(expected - labels)}, adds {sorted(labels - expected)}")
+    assert used == set(UI_LABELS), f"labels the English guide no longer uses: {sorted(set(UI_LABELS) - used)}"
+    assert not problems, "\n".join(problems)
+
+
+def japanese_prose(guide: Guide) -> str:
+    """The Japanese guide's prose: no code, no UI labels (a label such as [すべて実行] is the UI's own words)."""
+    text = "\n".join("\n".join(section.text) for section in guide.sections)
+    return JAPANESE_LABEL.sub(" ", CODE_SPAN.sub(" ", text)).replace("**", "")
+
+
+def test_the_japanese_guide_uses_jikkou_for_an_mlflow_run_only(guides):
+    """実行 is the MLflow run (glossed at its first mention), never the verb 'to run' (ノートブックを動かす)."""
+    prose = japanese_prose(guides[1])
+    first = prose.index("実行")
+    assert prose[first:].startswith("実行 (run)"), f"the first 実行 is not glossed: {prose[first - 20:first + 20]!r}"
+    verbs = [prose[max(0, match.start() - 15):match.end() + 5]
+             for match in re.finditer(r"実行(?:し|す|さ|でき|中|済)", prose)]  # fmt: skip
+    assert not verbs, f"{guides[1].path.name}: 実行 as a verb: {verbs}"

@@ -126,7 +126,7 @@ print(f"Created datasets: {len(train_df):,} training rows, {len(test_df):,} test
 
 # MAGIC %md
 # MAGIC ### 回帰の品質をプロットする
-# MAGIC この関数は、テスト セットの各乗車を、実際の料金 (x) と予測した料金 (y) の位置に赤い点として対数軸上に描きます。完璧なモデルなら、すべての点が青い対角線上に並びます。関数はプロットを PNG ファイルとして保存し、トレーニング関数がそのファイルを MLflow にログとして記録します。
+# MAGIC この関数は、テスト セットの各乗車を、実際の料金 (x) と予測した料金 (y) の位置に赤い点として対数軸上に描きます。完璧なモデルなら、すべての点が青い対角線上に並びます。関数はプロットを PNG ファイルとして保存し、トレーニング関数がそのファイルを MLflow でログに記録します。
 
 # COMMAND ----------
 
@@ -261,7 +261,7 @@ run_2 = train_nyc_taxi(train_df, test_df, label_column, 1.0, 0.3, 50)
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC 最初の実行と比べてどうでしょうか。RMSE と MAE は低いほど、R² は高いほど良い結果です。次のセルでは、テスト セットの乗車のうち最も安い 4 分の 1 (プロットの左下の隅) について、各モデルが実際の料金より高く予測した割合も数えます。ほとんどの場合に高く予測するモデルは、安い乗車の料金を高めに予測する傾向があります。
+# MAGIC 最初の実行と比べてどうでしょうか。RMSE と MAE は低いほど、R² は高いほど良い結果です。次のセルでは、テスト セットの乗車のうち最も安い 4 分の 1 (プロットの左下の隅) について、各モデルが実際の料金より高く予測した割合も数えます。この割合が大半を占めるモデルは、安い乗車で料金を高めに見積もる傾向があります。
 
 # COMMAND ----------
 
@@ -401,13 +401,13 @@ display(top_rows.assign(prediction=best_model.predict(top_rows[feature_columns])
 # MAGIC %md
 # MAGIC ## さらに詳しく
 # MAGIC
-# MAGIC ### Spark とはどのくらい近いか
+# MAGIC ### Spark の結果とどのくらい近いか
 # MAGIC
-# MAGIC コースの元のラボは Spark ML の `LinearRegression` を使用していました。このノートブックは、MLflow がログに記録するパラメーターが scikit-learn の使用した値そのものになるように、そのハイパーパラメーターを scikit-learn に直接対応させています。この移植は近似です。Spark は当てはめの間、ラベルをその標準偏差 `std(label)` で割ります。そのため、ペナルティの L1 の部分は scikit-learn と同じですが、L2 の部分は `std(label)` で割られます。したがって、実行 2 (純粋な L1) は Spark の結果に近く、実行 3 では、ペナルティの L2 の半分がここでは約 `std(label)` 倍強くなります。次のセルは、Spark と同じようにペナルティをスケーリングして (セットアップ ノートブックの `spark_like_penalty`)、実行 3 のモデルをもう一度当てはめます。MLflow の実行は開始しません。ラボの Spark ML のノートブックは、3 つの実行を Spark そのものでトレーニングします。
+# MAGIC コースの元のラボは Spark ML の `LinearRegression` を使用していました。このノートブックは、MLflow がログに記録するパラメーターが scikit-learn の使用した値そのものになるように、そのハイパーパラメーターを scikit-learn に直接対応させています。この移植は近似です。Spark は当てはめの間、ラベルをその標準偏差 `std(label)` で割ります。そのため、ペナルティの L1 の部分は scikit-learn と同じですが、L2 の部分は `std(label)` で割られます。したがって、実行 2 (純粋な L1) は Spark の結果に近く、実行 3 では、ペナルティの L2 の半分がここでは約 `std(label)` 倍強くなります。次のセルは、Spark と同じようにペナルティをスケーリングして (セットアップ ノートブックの `spark_like_penalty`)、実行 3 のモデルをもう一度当てはめます。MLflow の実行は開始しません。ラボの Spark ML 版のノートブックは、3 つの実行を Spark そのものでトレーニングします。
 
 # COMMAND ----------
 
-# DBTITLE 1,Spark のペナルティのスケーリングでの実行 3
+# DBTITLE 1,実行 3 (Spark 方式でペナルティをスケーリング)
 label_std = float(train_df[label_column].std())
 alpha, l1_ratio = spark_like_penalty(elastic_net_param=0.5, reg_param=0.9, label_std=label_std)
 spark_like_model = Pipeline([("featurize", sklearn.clone(featurizer)), ("standardize", StandardScaler()),

@@ -88,7 +88,7 @@ display(trips)
 
 # MAGIC %md
 # MAGIC ### データの特徴量を作成する
-# MAGIC 次のセルは、コースの前のラボと同じようにデータを準備します。`hour_of_day` は正弦と余弦に変換します。`Imputer`、`MinMaxScaler`、`StringIndexer`、`OneHotEncoder` が列の欠損値の補完、スケーリング、エンコードを行い、`VectorAssembler` がそれらを 1 つのベクトル列 `features` にまとめます。データは `randomSplit` と固定のシードで 70/30 に分割します。特徴量の作成の `Pipeline` は **トレーニング データだけで当てはめ** ます。コンピューティングが許す場合は、両方の DataFrame をキャッシュします (`cache_if_supported`)。
+# MAGIC 次のセルは、コースの前のラボと同じようにデータを準備します。`hour_of_day` は正弦と余弦に変換します。`Imputer`、`MinMaxScaler`、`StringIndexer`、`OneHotEncoder` が列の欠損値の補完、スケーリング、エンコードを行い、`VectorAssembler` がそれらを 1 つのベクトル列 `features` にまとめます。データは `randomSplit` と固定のシードで 70/30 に分割します。特徴量作成用の `Pipeline` は **トレーニング データだけで** 当てはめます。コンピューティングが許す場合は、両方の DataFrame をキャッシュします (`cache_if_supported`)。
 
 # COMMAND ----------
 
@@ -135,7 +135,7 @@ print(f"Each trip becomes one features vector of {feature_count} numbers")
 
 # MAGIC %md
 # MAGIC ### 回帰の品質をプロットする
-# MAGIC この関数は、テスト セットの各乗車を、実際の料金 (x) と予測した料金 (y) の位置に赤い点として対数軸上に描きます。完璧なモデルなら、すべての点が青い対角線上に並びます。関数はプロットを PNG ファイルとして保存し、トレーニング関数がそのファイルを MLflow にログとして記録します。
+# MAGIC この関数は、テスト セットの各乗車を、実際の料金 (x) と予測した料金 (y) の位置に赤い点として対数軸上に描きます。完璧なモデルなら、すべての点が青い対角線上に並びます。関数はプロットを PNG ファイルとして保存し、トレーニング関数がそのファイルを MLflow でログに記録します。
 
 # COMMAND ----------
 
@@ -171,7 +171,7 @@ def plot_regression_quality(predictions, label_column, png_path, max_points=10_0
 # MAGIC ### MLflow の実行を作成する
 # MAGIC 次の関数は、Spark ML の `LinearRegression` の 3 つのハイパーパラメーターを使って、`train_df` で線形回帰モデルをトレーニングし、`test_df` で評価します。
 # MAGIC - `elastic_net_param` (`elasticNetParam`): ElasticNet の混合パラメーター。0 は純粋な L2 ペナルティ (リッジ)、1 は純粋な L1 ペナルティ (ラッソ) です。
-# MAGIC - `reg_param` (`regParam`): そのペナルティの強さ (正則化)。0 はペナルティなしを意味します。
+# MAGIC - `reg_param` (`regParam`): そのペナルティ (正則化) の強さ。0 はペナルティなしを意味します。
 # MAGIC - `max_iter` (`maxIter`): ソルバーが行える反復の最大回数。
 # MAGIC
 # MAGIC 関数は 1 つの MLflow の実行の中で、次のものを記録します。
@@ -259,7 +259,7 @@ run_1 = train_nyc_taxi(train_df, test_df, label_column, 0.0, 0.0, 1)
 # MAGIC %md
 # MAGIC R² は、テスト データにおける合計金額の分散のうち、モデルが説明できる割合です (1 なら完璧です)。RMSE と MAE は、予測がドル単位でどれだけずれているかを見積もります。RMSE は、MAE よりも大きく外れた値に大きなペナルティを与えます。次のセルは、この実行の数値を文章で示し、そのプロットを表示します。赤い点が青い線に近いほど、良いモデルです。
 # MAGIC
-# MAGIC L1 ペナルティがない場合、Spark はまず **閉形式** を試します。閉形式では `max_iter` は関係しません。ラボのデータでは閉形式が失敗し (一部の特徴量がほかの特徴量から計算できるため)、Spark が代わりに使用する **反復ソルバー** は、`max_iter = 1` により 1 回の反復で停止します。そのため、この最初のモデルは最小二乗法の最良の当てはめではありません。このセルは、あなたの実行で何が起きたかを示します。
+# MAGIC L1 ペナルティがない場合、Spark はまず **閉形式** を試します。閉形式では `max_iter` は関係しません。ラボのデータでは閉形式が失敗し (一部の特徴量がほかの特徴量から計算できるため)、Spark が代わりに使用する **反復ソルバー** は、`max_iter = 1` により 1 回の反復で停止します。そのため、この最初のモデルは最小二乗法の最良の当てはめではありません。このセルは、今回の実行で実際に何が起きたかを表示します。
 
 # COMMAND ----------
 
@@ -285,7 +285,7 @@ run_2 = train_nyc_taxi(train_df, test_df, label_column, 1.0, 0.3, 50)
 # COMMAND ----------
 
 # MAGIC %md
-# MAGIC 最初の実行と比べてどうでしょうか。RMSE と MAE は低いほど、R² は高いほど良い結果です。次のセルでは、テスト セットの乗車のうち最も安い 4 分の 1 (プロットの左下の隅) について、各モデルが実際の料金より高く予測した割合も数えます。ほとんどの場合に高く予測するモデルは、安い乗車の料金を高めに予測する傾向があります。
+# MAGIC 最初の実行と比べてどうでしょうか。RMSE と MAE は低いほど、R² は高いほど良い結果です。次のセルでは、テスト セットの乗車のうち最も安い 4 分の 1 (プロットの左下の隅) について、各モデルが実際の料金より高く予測した割合も数えます。この割合が大半を占めるモデルは、安い乗車で料金を高めに見積もる傾向があります。
 
 # COMMAND ----------
 
@@ -396,9 +396,9 @@ display(loaded_model.transform(top_rows).select(*feature_columns, label_column, 
 # MAGIC %md
 # MAGIC ## さらに詳しく
 # MAGIC
-# MAGIC ### 分割が R² に与える影響と、scikit-learn のノートブックの数値
+# MAGIC ### 分割が R² に与える影響と、scikit-learn 版のノートブックの数値
 # MAGIC
-# MAGIC scikit-learn のノートブックを既定の実験で実行した場合、次のセルはその最新の最小二乗法の実行を実行 1 と並べて表示します。両者は、次の 2 つの理由で異なるはずです。
+# MAGIC scikit-learn 版のノートブックを既定の実験で実行した場合、次のセルはその最新の最小二乗法の実行を実行 1 と並べて表示します。両者は、次の 2 つの理由で異なるはずです。
 # MAGIC - **テスト セットの乗車が異なる。** `randomSplit` は、各行をテスト セットに入れるかどうかを行ごとに個別に決めるので、テスト セットには乗車の約 30% が入ります。一方、scikit-learn の `train_test_split` はちょうど 30% を取り出します。同じシード 97 を使っても、2 つのライブラリは異なる乗車を選びます。また、分割は Spark がデータをどのようにパーティション分割するかにも依存します。
 # MAGIC - **ソルバーが異なる。** scikit-learn の `LinearRegression` は常に最小二乗法の当てはめを計算しますが、Spark の実行 1 は、閉形式が失敗したため `max_iter` 回の反復で停止しました。
 # MAGIC
@@ -406,7 +406,7 @@ display(loaded_model.transform(top_rows).select(*feature_columns, label_column, 
 
 # COMMAND ----------
 
-# DBTITLE 1,scikit-learn のノートブックの最小二乗法の実行
+# DBTITLE 1,scikit-learn 版のノートブックの最小二乗法の実行
 sklearn_experiment = mlflow.get_experiment_by_name(default_experiment_name())
 sklearn_runs = []
 if sklearn_experiment is not None:

@@ -6,7 +6,7 @@
 # MAGIC
 # MAGIC ラボの Spark ML 版は、`%run ./includes/spark_setup` でこのノートブックを実行します。このノートブックは、まずラボのセットアップ ノートブック (`./setup`。`TRIP_COLUMNS`、`LabDataError`、`load_trips()`、`check_hyperparameters()` などのヘルパーを定義します) を実行し、続いて次のものを定義します。
 # MAGIC
-# MAGIC - `load_spark_trips(data_path)`: NYC タクシーの乗車データを Spark DataFrame として読み込みます。指定した CSV ファイル (ボリューム、DBFS、またはワークスペース ファイルのパス) から読み込み、ファイルを指定しない場合はコースの最初のラボで作成する `nyc_taxi` テーブルを使用し、テーブルもなければ、`load_trips()` が scikit-learn のノートブックのために見つけるのと同じ方法でラボのデータ ファイルを使用します。
+# MAGIC - `load_spark_trips(data_path)`: NYC タクシーの乗車データを Spark DataFrame として読み込みます。指定した CSV ファイル (ボリューム、DBFS、またはワークスペース ファイルのパス) から読み込み、ファイルを指定しない場合はコースの最初のラボで作成する `nyc_taxi` テーブルを使用し、テーブルもなければ、`load_trips()` が scikit-learn 版のノートブックのために見つけるのと同じ方法でラボのデータ ファイルを使用します。
 # MAGIC - `validate_spark_trips(trips, source)`: DataFrame の Spark スキーマと照らし合わせ、欠けている列や型が正しくない列があれば、その列の名前を示すエラーで停止します。
 # MAGIC - `cache_if_supported(df)`: コンピューティングが許す場合は `df.cache()`、それ以外は `df` をそのまま返します (サーバーレス コンピューティングは、環境バージョン 5 より前ではキャッシュを拒否します)。
 # MAGIC - `spark_model_volume(volume)`: サーバーレス コンピューティングと標準アクセス モードで `mlflow.spark` がモデルのファイルに必要とする Unity Catalog ボリュームのフォルダー (なければ作成します)。ほかのコンピューティングでは None を返します。
