@@ -126,6 +126,8 @@ def test_volume_names_are_unique_per_schema(local_spark, schema):
     assert str(error).startswith(f"[VOLUME_ALREADY_EXISTS] Cannot create volume `workspace`.`{schema}`.`lab` because "
                                  "it already exists.")  # fmt: skip
     spark.sql(f"CREATE VOLUME IF NOT EXISTS `workspace`.`{schema}`.`lab`")  # a no-op
+    error = error_of(lambda: spark.sql("CREATE VOLUME LAB"))  # names are stored in lower case
+    assert error.getCondition() == "VOLUME_ALREADY_EXISTS"
     spark.sql("CREATE VOLUME IF NOT EXISTS default.lab_elsewhere")  # two parts: the current catalog's schema
     assert (volumes.VOLUMES / "workspace" / "default" / "lab_elsewhere").is_dir()
     spark.sql("DROP VOLUME default.lab_elsewhere")
@@ -154,13 +156,18 @@ def test_create_volume_needs_the_privilege(local_spark, schema):
     spark.sql(f"CREATE VOLUME IF NOT EXISTS workspace.{schema}.made_by_an_admin")
 
 
-def test_unknown_catalogs_and_schemas(local_spark):
+def test_unknown_catalogs_and_schemas_and_names_unity_catalog_refuses(local_spark):
     spark = local_spark()
     error = error_of(lambda: spark.sql("CREATE VOLUME IF NOT EXISTS main.default.lab"))
     assert error.getCondition() == "NO_SUCH_CATALOG_EXCEPTION" and "`main`" in str(error)
     error = error_of(lambda: spark.sql("CREATE VOLUME IF NOT EXISTS workspace.no_such_schema.lab"))
     assert (error.getCondition(), error.getSqlState()) == ("SCHEMA_NOT_FOUND", "42704")
     assert str(error).startswith("[SCHEMA_NOT_FOUND] The schema `workspace`.`no_such_schema` cannot be found.")
+    escape = f"uc_{uuid.uuid4().hex[:8]}"
+    for name in (f"`../default/{escape}`", "`a b`", "`a.b`", "x" * 256):
+        error = error_of(lambda name=name: spark.sql(f"CREATE VOLUME {name}"))
+        assert str(error).startswith("Invalid name "), name
+    assert not (volumes.VOLUMES / "workspace" / "default" / escape).exists()
 
 
 def test_two_learners_in_one_workspace(local_spark, schema):

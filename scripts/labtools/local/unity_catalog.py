@@ -47,6 +47,9 @@ is then minimal, and a test should match no more than its error class, if any.
 | DROP VOLUME of a missing volume            | none                            | [7] "raises an error"; class and text |
 |                                            |                                 | unsourced                             |
 | DROP VOLUME IF EXISTS of a missing volume  | (nothing happens)               | [7]                                   |
+| names are stored in lower case             | -                               | [8]                                   |
+| a name with a period, space, slash or a    | none                            | [8] "not allowed" ("even with back    |
+| control character, or over 255 characters  |                                 | ticks"); class and text unsourced     |
 
 [1] Databricks SQL reference, USE CATALOG: "If the catalog does not exist, a NO_SUCH_CATALOG_EXCEPTION is thrown."
 [2] Databricks SQL reference, CREATE VOLUME (docs.databricks.com/sql/language-manual/sql-ref-syntax-ddl-create-volume).
@@ -57,6 +60,8 @@ is then minimal, and a test should match no more than its error class, if any.
     both quoting "[INSUFFICIENT_PERMISSIONS] Insufficient privileges: User does not have USE ... on ... '...'.
     SQLSTATE: 42501" as Databricks returns it.
 [7] Databricks SQL reference, DROP VOLUME: "If the volume cannot be found Databricks raises an error."
+[8] Databricks SQL reference, Names (docs.databricks.com/sql/language-manual/sql-ref-names): the limits on all object
+    names in Unity Catalog, and "Unity Catalog stores all object names as lowercase."
 
 What it does not do: ownership (only a volume's owner may drop it), USE CATALOG / USE SCHEMA privileges, CREATE
 SCHEMA, EXTERNAL volumes and LOCATION, USE CATALOG statements, `current_user()` inside a larger query (local Spark
@@ -79,7 +84,7 @@ CATALOGS = (FREE_EDITION_CATALOG, LEGACY_CATALOG)
 PRIVILEGES = ("CREATE_VOLUME",)  # what DP090_UC_WITHHOLD may name
 
 # One name part: `any text` in backticks (doubled backticks inside) or a plain identifier.
-_PART = r"(?:`(?:[^`]|``)+`|[A-Za-z_][\w-]*)"
+_PART = r"(?:`(?:[^`]|``)+`|\w+)"
 _NAME = rf"(?P<name>{_PART}(?:\s*\.\s*{_PART}){{0,2}})"
 _CREATE_VOLUME = re.compile(
     rf"^\s*CREATE\s+VOLUME\s+(?P<if_not_exists>IF\s+NOT\s+EXISTS\s+)?{_NAME}(?:\s+COMMENT\s+'(?:[^'\\]|\\.)*')?\s*;?\s*$",
@@ -171,7 +176,11 @@ class UnityCatalog:
 
     def _resolve(self, name: str) -> tuple[str, str, str]:
         parts = [part.strip() for part in re.findall(_PART, name)]
-        parts = [part[1:-1].replace("``", "`") if part.startswith("`") else part for part in parts]
+        parts = [(part[1:-1].replace("``", "`") if part.startswith("`") else part).lower() for part in parts]
+        for part in parts:
+            if len(part) > 255 or any(c in "./ " or ord(c) < 0x20 or ord(c) == 0x7F for c in part):
+                raise _analysis_error(f"Invalid name {part!r}: names in Unity Catalog cannot contain a period, a "
+                                      "space, a forward slash or a control character, nor exceed 255 characters.")
         current = (self.settings.current_catalog, self.settings.current_schema)
         return (*current[: 3 - len(parts)], *parts)  # schema.volume: the current catalog's; volume: the schema's
 
@@ -232,8 +241,8 @@ def no_such_catalog(catalog: str) -> Exception:
 
 
 def no_volumes_in_hive_metastore(catalog: str, schema: str) -> Exception:
-    return _analysis_error(f"Volumes can only be created in Unity Catalog schemas; {_quoted((catalog, schema))} is a "
-                           f"schema of the legacy Hive metastore ({catalog}).")  # fmt: skip
+    return _analysis_error(f"Volumes can only be created in Unity Catalog schemas; {_quoted((catalog, schema))} is in "
+                           "the legacy Hive metastore.")  # fmt: skip
 
 
 def volume_already_exists(name: tuple[str, str, str]) -> Exception:
