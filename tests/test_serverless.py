@@ -3,8 +3,8 @@
 Serverless compute (and Databricks Free Edition, which has nothing else) runs Spark through Spark Connect, refuses
 `cache()` before environment version 5, and makes `mlflow.spark` stage model files in a Unity Catalog volume.
 The runner's serverless mode reproduces those rules with a real local Spark Connect session
-(scripts/labtools/local/spark.py, volumes.py). These tests run both notebooks that way and check that they give
-the classic local mode's runs, and that each of the notebooks' guards is what keeps them running.
+(scripts/labtools/local/spark.py, volumes.py, unity_catalog.py). These tests run both notebooks that way and
+check that they give the classic local mode's runs, and that each of the notebooks' guards is what keeps them running.
 """
 
 from __future__ import annotations
@@ -42,10 +42,10 @@ HYPERPARAMETERS = [("0.0", "0.0", "1"), ("1.0", "0.3", "50"), ("0.5", "0.9", "10
 
 @pytest.fixture(scope="module")
 def test_volume():
-    """A volume of the tests' own in the local stand-in's default schema, removed afterwards."""
+    """A volume of the tests' own in the Unity Catalog stand-in's default schema, removed afterwards."""
     name = f"test_{uuid.uuid4().hex[:8]}"
-    yield f"spark_catalog.default.{name}"
-    shutil.rmtree(volumes.VOLUMES / "spark_catalog" / "default" / name, ignore_errors=True)
+    yield f"workspace.default.{name}"
+    shutil.rmtree(volumes.VOLUMES / "workspace" / "default" / name, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +174,7 @@ def rules_notebook(tmp_path: Path, test_volume: str) -> Path:
         print("rdd:", refused(lambda: spark.range(3).rdd)[:40])
         print("cache:", refused(lambda: spark.range(3).cache()))
         print("persist:", refused(lambda: spark.range(3).persist()))
-        create = "CREATE VOLUME IF NOT EXISTS no_such_catalog.no_such_schema.v"
+        create = "CREATE VOLUME IF NOT EXISTS workspace.no_such_schema.v"
         print("schema:", refused(lambda: spark.sql(create))[:70])
         ''', f'''
         # mlflow.spark on serverless: a Spark ML model's files go through a volume (dfs_tmpdir), or not at all.
@@ -203,7 +203,7 @@ def test_serverless_rules_in_a_notebook_of_its_own(serverless_lab):
     serverless_error = ("[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute. "
                         "SQLSTATE: 0A000")
     assert f"cache: {serverless_error}" in text and f"persist: {serverless_error}" in text
-    assert "schema: [SCHEMA_NOT_FOUND] The schema `no_such_catalog`" in text
+    assert "schema: [SCHEMA_NOT_FOUND] The schema `workspace`.`no_such_schema`" in text
     assert "rows: 3" in text
     assert "a JVM in this kernel: False" in text
     assert ("without a volume: UC volume path must be provided to save, log or load SparkML models in Databricks "
@@ -235,16 +235,9 @@ def test_a_spark_connect_server_that_cannot_start_is_one_line_and_exit_4(tmp_pat
     assert str(tmp_path / "out" / "spark" / "connect-server.log") in line
 
 
-def test_the_volume_stand_in(tmp_path):
+def test_the_volumes_folder_check(tmp_path):
     root = tmp_path / "Volumes"
     assert volumes.problem(root) is None and root.is_dir()
-    assert not volumes.create_volume_statement("SELECT 1", root)
-    with pytest.raises(Exception, match=r"\[SCHEMA_NOT_FOUND\] The schema `workspace`.`default` cannot be found"):
-        volumes.create_volume_statement("CREATE VOLUME IF NOT EXISTS workspace.default.lab", root)
-    volumes.make_schema("workspace", "default", root)
-    assert volumes.create_volume_statement("create volume if not exists `workspace`.`default`.`lab`", root)
-    assert (root / "workspace" / "default" / "lab").is_dir()
-    assert volumes.create_volume_statement("CREATE VOLUME IF NOT EXISTS workspace.default.lab", root)  # again: fine
     blocked = tmp_path / "a-file"
     blocked.write_text("")
     assert "cannot be made" in volumes.problem(blocked / "Volumes")

@@ -8,11 +8,11 @@ and scratch space under the runner's output folder. The lab's data file is regis
 
 With `serverless=True` (`run_lab.py --serverless`) the session is what serverless compute gives a
 notebook: a Spark Connect session (`pyspark.sql.connect`), so `spark.sparkContext` and `.rdd` fail as
-they do there; `cache()` and `persist()` fail with serverless' own error; `CREATE VOLUME IF NOT EXISTS`
-makes a folder under `/Volumes` (`volumes.py`). As on serverless compute, the notebook's Python has no JVM:
-the runner starts one Spark Connect server for the run's notebooks (`connect_server.py`, which runs `serve()`
-below in a process of its own, on a free port), and the session is a client of it. Used without the runner's
-server, a serverless `LocalSpark` starts one in its own JVM.
+they do there; `cache()` and `persist()` fail with serverless' own error; volumes, the current catalog, schema
+and user are a small Unity Catalog stand-in's (`unity_catalog.py`, folders under `/Volumes`). As on serverless
+compute, the notebook's Python has no JVM: the runner starts one Spark Connect server for the run's notebooks
+(`connect_server.py`, which runs `serve()` below in a process of its own, on a free port), and the session is a
+client of it. Used without the runner's server, a serverless `LocalSpark` starts one in its own JVM.
 
 What serverless mode cannot reproduce, so a local run that passes may still fail on serverless compute:
 - egress: Free Edition reaches only trusted domains; locally the lab's download works if the network does;
@@ -20,7 +20,7 @@ What serverless mode cannot reproduce, so a local run that passes may still fail
   model (1 GB of models per session) are not enforced;
 - the environment's library versions: the kernel runs this machine's (requirements.txt), not those of an
   environment version; `DATABRICKS_RUNTIME_VERSION` says environment 4, whose cache() rule is the one kept;
-- Unity Catalog: volumes are plain folders with no permissions;
+- Unity Catalog beyond what `unity_catalog.py` keeps (its docstring says what that is);
 - the notebook context: it knows no notebook path, job or workspace (standins.NotebookContext).
 
 This module runs inside the notebook's kernel (through `standins.install`); pyspark is imported only
@@ -38,7 +38,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import volumes
+from .unity_catalog import CatalogView, UnityCatalog, UnityCatalogSettings
 
 LAB_TABLE = "nyc_taxi"
 # The lab's file's columns and the types Spark's inferSchema finds in them (tests/test_local_spark.py checks both):
@@ -82,6 +82,8 @@ class LocalSpark:
         # Serverless: the runner's Spark Connect server (`connect_server.py`, `sc://host:port`), shared by the run's
         # notebooks. Without one, this kernel's JVM runs a server of its own.
         self._remote = remote
+        # Serverless: the workspace's Unity Catalog, as the DP090_UC_* variables describe it (unity_catalog.py).
+        self._unity_catalog = UnityCatalog(UnityCatalogSettings.from_environ()) if serverless else None
         self._session = None
         self._starting: Future | None = None  # the JVM's session, started in a thread (start_in_background)
 
@@ -105,11 +107,20 @@ class LocalSpark:
             self._session = self._ready(jvm_session)
         return self._session
 
+    @property
+    def catalog(self):
+        """`spark.catalog`; on serverless, its current catalog and schema are the Unity Catalog stand-in's."""
+        catalog = self.session().catalog
+        return CatalogView(catalog, self._unity_catalog) if self._unity_catalog else catalog
+
     def sql(self, query: str, *args, **kwargs):
-        """`spark.sql`; on serverless, a volume's CREATE statement goes to the local stand-in for volumes."""
+        """`spark.sql`; on serverless, volume statements and `SELECT current_user()` & co. go to the Unity Catalog
+        stand-in first."""
         session = self.session()
-        if self._serverless and volumes.create_volume_statement(query):
-            return session.range(0).select()  # what a DDL statement returns: no rows, no columns
+        if self._unity_catalog:
+            if self._unity_catalog.statement(query):
+                return session.range(0).select()  # what a DDL statement returns: no rows, no columns
+            query = self._unity_catalog.select_current(query) or query
         return session.sql(query, *args, **kwargs)
 
     def start_in_background(self) -> None:
@@ -153,6 +164,7 @@ class LocalSpark:
         if self._serverless:
             port = jvm_session.conf.get("spark.connect.grpc.binding.port") if jvm_session else None
             session = _connect(self._remote or f"sc://127.0.0.1:{port}")
+            self._unity_catalog.make_current_schema()  # as a workspace comes with its default schema
         else:
             from pyspark.sql import SparkSession
 
@@ -211,8 +223,6 @@ def _connect(url: str):
     os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
     session = ConnectSession.builder.remote(url).getOrCreate()
     _refuse_persist()
-    # The session's current catalog and schema exist, as a workspace's default ones do: volumes go there.
-    volumes.make_schema(session.catalog.currentCatalog(), session.catalog.currentDatabase())
     return session
 
 
