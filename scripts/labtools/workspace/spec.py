@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,30 +41,34 @@ def serverless_environment() -> dict:
 
 
 @dataclass(frozen=True)
-class LabNotebook:
-    """A notebook a learner runs, as deployed: its file here and its path in the workspace."""
+class DeployedNotebook:
+    """A lab notebook (its declaration in labtools.lab) as deployed: its path in the workspace."""
 
-    file: Path
+    notebook: lab.LabNotebook
     workspace_path: str
 
     @property
+    def file(self) -> Path:
+        """Its English file here: the widgets a task may pass are read from it (the same in every language)."""
+        return self.notebook.path()
+
+    @property
+    def stem(self) -> str:
+        return self.notebook.stem
+
+    @property
     def task_key(self) -> str:
-        """`01-using-mlflow-to-track-experiments` -> `using_mlflow_to_track_experiments`."""
-        return re.sub(r"\W+", "_", self.file.stem.split("-", 1)[-1]).strip("_")
+        return self.notebook.task_key
 
     @property
     def uses_spark(self) -> bool:
-        """Whether Spark does its work: the one notebook that workers (`--num-workers`) make faster."""
-        return self.file.stem == lab.LAB_SPARK_NOTEBOOK
+        """Whether Spark does its work (the declaration's engine): the notebooks workers (`--num-workers`) speed up."""
+        return self.notebook.uses_spark
 
     @property
     def default_experiment(self) -> str:
         """What the notebook logs to with its experiment_name widget blank (under /Users/<you>/ in a workspace)."""
-        try:
-            return lab.LAB_EXPERIMENTS[self.file.stem]
-        except KeyError:
-            raise DeployError(f"{self.file.name}: no default experiment in labtools/lab.py's LAB_EXPERIMENTS; "
-                              "add the one the notebook uses") from None  # fmt: skip
+        return self.notebook.experiment
 
 
 @dataclass(frozen=True)
@@ -82,21 +85,27 @@ class Experiments:
     home: str | None
     given: str | None = None
 
-    def of(self, notebook: LabNotebook, runtime: str | None = None) -> str:
+    def of(self, notebook: DeployedNotebook, runtime: str | None = None) -> str:
         if self.given:
             name = self.given + notebook.default_experiment.removeprefix(lab.LAB_EXPERIMENT)
         else:
-            name = f"{self.home}/{notebook.default_experiment}{lab.DEPLOY_SUFFIX}"
+            name = f"{self.home}/{notebook.notebook.deploy_experiment}"
         return f"{name}-{runtime}" if runtime else name
 
-    def every(self, notebooks: list[LabNotebook]) -> list[str]:
+    def every(self, notebooks: list[DeployedNotebook]) -> list[str]:
         """Every experiment `run` may have logged to: each notebook's, alone and per runtime of the matrix."""
         return [self.of(notebook, runtime) for notebook in notebooks for runtime in (None, *lab.LTS_ML_RUNTIMES)]
 
 
-def lab_notebooks(folder: str) -> list[LabNotebook]:
-    """The notebooks learners run (labtools.lab), as deployed to `folder`: a new notebook comes by itself."""
-    return [LabNotebook(file, f"{folder}/{file.stem}") for file in lab.lab_notebooks()]
+def deployed_notebooks(folder: str) -> list[DeployedNotebook]:
+    """The lab notebooks (labtools.lab.LAB_NOTEBOOKS), as deployed to `folder`: a new notebook comes by itself.
+
+    notebooks/ is checked against the list first: a file there that the list lacks is a one-line DeployError."""
+    try:
+        lab.lab_notebook_files()
+    except lab.NotebookListError as error:
+        raise DeployError(str(error)) from None
+    return [DeployedNotebook(notebook, f"{folder}/{notebook.stem}") for notebook in lab.LAB_NOTEBOOKS]
 
 
 def single_node_cluster(node_type: str, spark_version: str = SPARK_VERSION) -> dict:
@@ -120,7 +129,7 @@ def cluster(node_type: str, spark_version: str = SPARK_VERSION, workers: int = 0
             "data_security_mode": "SINGLE_USER"}  # fmt: skip
 
 
-def notebook_task(task_key: str, notebook: LabNotebook, parameters: dict, cluster: dict | str | None) -> dict:
+def notebook_task(task_key: str, notebook: DeployedNotebook, parameters: dict, cluster: dict | str | None) -> dict:
     """One task: the notebook, the parameters it declares as widgets (others it would refuse), and a
     new cluster (a dict), an existing one (its id), or None: serverless compute, in the job's environment."""
     declared = widgets.widgets_of_file(notebook.file)
