@@ -340,7 +340,7 @@ def test_check_reports_a_notebook_outside_the_synced_paths(tmp_path):
     """A notebook the bundle does not upload (sync.paths: notebooks, data) would be missing in the workspace."""
     copy = _copy_bundle(tmp_path)
     (copy / "extra").mkdir()
-    shutil.copy(copy / "notebooks" / "01-using-mlflow-to-track-experiments.py", copy / "extra" / "lab.py")
+    shutil.copy(copy / "notebooks" / f"{FIRST.stem}.py", copy / "extra" / "lab.py")
     job_file = _edit_job(copy, lambda job: job["tasks"][0]["notebook_task"].update(notebook_path="../extra/lab.py"))
     assert _problems(copy) == [
         f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[0].notebook_task.notebook_path: "
@@ -360,7 +360,7 @@ def test_check_reports_a_parameter_the_notebook_does_not_declare(tmp_path):
 def test_check_reports_a_parameter_only_the_spark_notebook_lacks(tmp_path):
     """The Spark ML notebook declares its own widgets: a job parameter must be a widget of both notebooks."""
     copy = _copy_bundle(tmp_path)
-    spark_notebook = copy / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py"
+    spark_notebook = copy / "notebooks" / f"{SPARK.stem}.py"
     spark_notebook.write_text(spark_notebook.read_text().replace('dbutils.widgets.text("data_path", ', 'dbutils.'
                               'widgets.text("trips_path", '))  # fmt: skip
     job_file = copy / "resources" / "lab_job.yml"

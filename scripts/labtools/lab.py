@@ -89,8 +89,6 @@ LAB_NOTEBOOKS = (
 # What `deploy.py run` adds to each notebook's default experiment, under /Users/<you>/: names of its own, so
 # that `deploy.py clean-up --delete-experiment` never deletes what a prod bundle or a learner's own run uses.
 DEPLOY_SUFFIX = "-deploy-py"
-# Each lab notebook's default experiment, by stem.
-LAB_EXPERIMENTS = {notebook.stem: notebook.experiment for notebook in LAB_NOTEBOOKS}
 # The notebook a learner runs first, and its experiment: `deploy.py run --experiment-name NAME` names the others'
 # after NAME by what their default adds to this one's (`-spark-ml`); notebooks/includes/setup.py has the same name.
 LAB_NOTEBOOK = LAB_NOTEBOOKS[0].stem
@@ -149,6 +147,11 @@ def lab_notebook(stem: str) -> LabNotebook:
         if notebook.stem == stem:
             return notebook
     raise NotebookListError(f"{stem}.py: not a lab notebook; declare it in LAB_NOTEBOOKS of scripts/labtools/lab.py")
+
+
+def default_experiments() -> dict[str, str]:
+    """Each lab notebook's default experiment, by stem (read from LAB_NOTEBOOKS at each call, never copied)."""
+    return {notebook.stem: notebook.experiment for notebook in LAB_NOTEBOOKS}
 
 
 def lab_notebook_files(lang: str = SOURCE_LANGUAGE) -> list[Path]:
