@@ -50,6 +50,7 @@ def _names(ws, options: RunOptions | CleanUpOptions, needs_experiment: bool = Tr
 
 
 def run(ws, options: RunOptions, say) -> int:
+    spec.check_notebook_list()  # before any call
     (folder,), experiments = _names(ws, options)
     notebooks = spec.deployed_notebooks(folder)
     for notebook in notebooks:
@@ -124,6 +125,7 @@ def parameters(options: RunOptions, experiment: str) -> dict:
 
 
 def clean_up(ws, options: CleanUpOptions, say) -> int:
+    spec.check_notebook_list()  # before any call
     folders, experiments = _names(ws, options, needs_experiment=options.delete_experiment,
                                   langs=lab.languages(options.lang))  # fmt: skip
     notebooks = spec.deployed_notebooks(folders[0])  # the same names in every language: for the experiments' names

@@ -97,14 +97,18 @@ class Experiments:
         return [self.of(notebook, runtime) for notebook in notebooks for runtime in (None, *lab.LTS_ML_RUNTIMES)]
 
 
-def deployed_notebooks(folder: str) -> list[DeployedNotebook]:
-    """The lab notebooks (labtools.lab.LAB_NOTEBOOKS), as deployed to `folder`: a new notebook comes by itself.
-
-    notebooks/ is checked against the list first: a file there that the list lacks is a one-line DeployError."""
+def check_notebook_list() -> None:
+    """notebooks/ against labtools.lab.LAB_NOTEBOOKS: a file the list lacks (or the reverse) is a one-line
+    DeployError, raised before any call to a workspace."""
     try:
         lab.lab_notebook_files()
     except lab.NotebookListError as error:
         raise DeployError(str(error)) from None
+
+
+def deployed_notebooks(folder: str) -> list[DeployedNotebook]:
+    """The lab notebooks (labtools.lab.LAB_NOTEBOOKS), as deployed to `folder`: a new notebook comes by itself."""
+    check_notebook_list()
     return [DeployedNotebook(notebook, f"{folder}/{notebook.stem}") for notebook in lab.LAB_NOTEBOOKS]
 
 
