@@ -85,6 +85,8 @@ def test_architecture_md_gives_exactly_the_checklist():
 SCANNED = sorted(
     [path for path in (PROJECT / "scripts").rglob("*.py") if path != PROJECT / "scripts/labtools/lab.py"]
     + [PROJECT / "bundle.yml", PROJECT / ".ci/run", *sorted((PROJECT / ".github/workflows").glob("*.yml"))]
+    # Developer-only code (the benchmark, the bundle's offline checks), wherever the layout puts it.
+    + sorted((PROJECT / "devtools").rglob("*.py")) + [PROJECT / "tests" / "bundle_check.py"]
     + [PROJECT / "tests" / name for name in ("test_notebook_length.py", "test_bundle.py", "test_layout.py",
                                              "test_adding_a_notebook.py")]  # fmt: skip
 )
@@ -147,6 +149,8 @@ def test_a_declared_notebook_is_picked_up_by_every_reader_of_the_list(copied_not
         f"/Users/me/lab/{NEW.stem}", "a_new_notebook", True)
     assert spec.Experiments("/Users/me").of(deployed) == f"/Users/me/{NEW.experiment}-deploy-py"
     assert f"/Users/me/{NEW.experiment}-deploy-py-18" in spec.Experiments("/Users/me").every([deployed])
+    # With --experiment-name NAME: NAME plus its default, which is not named after the first notebook's.
+    assert spec.Experiments(None, "/Shared/class").of(deployed) == f"/Shared/class-{NEW.experiment}"
     # The archive and deploy's copy (every notebook file, includes too).
     assert copied_notebooks / f"{NEW.stem}.py" in lab.notebook_files(copied_notebooks)
     assert lab.lab_notebook(NEW.stem) == NEW and lab.default_experiments()[NEW.stem] == NEW.experiment

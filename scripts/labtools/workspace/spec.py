@@ -78,8 +78,8 @@ class Experiments:
     By default each notebook's is its own default experiment with `-deploy-py` added, in `home`
     (`/Users/<you>`): `...-experiments-deploy-py`, `...-experiments-spark-ml-deploy-py`. With
     `--experiment-name NAME` the first notebook's is NAME, and each other's NAME plus what its default adds
-    to the first's (`NAME-spark-ml`). `-<runtime>` ends the matrix's, so that runs going on at once never
-    share an experiment.
+    to the first's (`NAME-spark-ml`), or, for a default not named after the first's, NAME-<its default>.
+    `-<runtime>` ends the matrix's, so that runs going on at once never share an experiment.
     """
 
     home: str | None
@@ -87,7 +87,9 @@ class Experiments:
 
     def of(self, notebook: DeployedNotebook, runtime: str | None = None) -> str:
         if self.given:
-            name = self.given + notebook.default_experiment.removeprefix(lab.LAB_EXPERIMENT)
+            default = notebook.default_experiment
+            first = lab.LAB_EXPERIMENT
+            name = self.given + (default.removeprefix(first) if default.startswith(first) else f"-{default}")
         else:
             name = f"{self.home}/{notebook.notebook.deploy_experiment}"
         return f"{name}-{runtime}" if runtime else name
