@@ -20,10 +20,10 @@ import pytest
 
 from labtools import lab
 from labtools.notebook import dbsource
-from labtools.workspace import commands, spec
+from labtools.workspace import classroom, commands, spec
 from labtools.workspace.client import DryRunWorkspace
 from labtools.workspace.errors import DeployError
-from labtools.workspace.options import CleanUpOptions, RunOptions
+from labtools.workspace.options import CleanUpOptions, DeployOptions, RunOptions
 
 PROJECT = lab.PROJECT
 # The files a new notebook <stem> touches, and why; ARCHITECTURE.md's "Where to add" names exactly these.
@@ -164,12 +164,15 @@ def test_an_undeclared_notebook_is_a_one_line_error_naming_it_and_lab_py(copied_
     assert "\n" not in message and f"{NEW.stem}.py" in message and "scripts/labtools/lab.py" in message
     with pytest.raises(DeployError, match=re.escape(message)):
         spec.deployed_notebooks("/Users/me/lab")
-    # deploy.py run and clean-up refuse it before any call to the workspace (a dry run prints each call).
-    for command, options in [(commands.run, RunOptions()), (commands.clean_up, CleanUpOptions())]:
+    # deploy.py deploy, run and clean-up refuse it before any call to the workspace (a dry run prints each call).
+    for command, options in [(commands.deploy, DeployOptions()), (commands.run, RunOptions()),
+                             (commands.clean_up, CleanUpOptions())]:  # fmt: skip
         calls = []
         with pytest.raises(DeployError, match=re.escape(message)):
             command(DryRunWorkspace(None, calls.append), options, print)
         assert calls == [], command.__name__
+    with pytest.raises(DeployError, match=re.escape(message)):  # a class: before any workspace is opened
+        classroom.deploy(lambda profile: pytest.fail(f"opened {profile}"), [None], DeployOptions(), print)
 
 
 def test_a_declared_notebook_without_its_file_is_a_one_line_error(copied_notebooks, monkeypatch):

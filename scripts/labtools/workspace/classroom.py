@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .. import lab
 from ..text import format_table
-from . import copies
+from . import copies, spec
 from .client import local_notebooks
 from .errors import DeployError
 from .experiments import restore_deleted
@@ -61,7 +61,8 @@ class Row:
 
 
 def deploy(open_workspace, profiles: list, options: DeployOptions, say) -> int:
-    # Every language's notebooks read first: a broken notebook stops us before any call.
+    # Every language's notebooks read first: a broken or undeclared notebook stops us before any call.
+    spec.check_notebook_list(lab.languages(options.lang))
     objects_of = {lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang)))
                   for lang in lab.languages(options.lang)}  # fmt: skip
 

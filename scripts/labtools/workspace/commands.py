@@ -17,7 +17,8 @@ from .options import CleanUpOptions, DeployOptions, Options, RunOptions
 
 
 def deploy(ws, options: DeployOptions, say) -> int:
-    # Every language's notebooks read first: a broken notebook stops us before any call.
+    # Every language's notebooks read first: a broken or undeclared notebook stops us before any call.
+    spec.check_notebook_list(lab.languages(options.lang))
     objects_of = {lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang)))
                   for lang in lab.languages(options.lang)}  # fmt: skip
     user = None if options.folder else ws.current_user()

@@ -99,11 +99,12 @@ class Experiments:
         return [self.of(notebook, runtime) for notebook in notebooks for runtime in (None, *lab.LTS_ML_RUNTIMES)]
 
 
-def check_notebook_list() -> None:
-    """notebooks/ against labtools.lab.LAB_NOTEBOOKS: a file the list lacks (or the reverse) is a one-line
-    DeployError, raised before any call to a workspace."""
+def check_notebook_list(langs=(lab.SOURCE_LANGUAGE,)) -> None:
+    """Each language's notebooks folder against labtools.lab.LAB_NOTEBOOKS: a file the list lacks (or the
+    reverse) is a one-line DeployError, raised before any call to a workspace."""
     try:
-        lab.lab_notebook_files()
+        for lang in langs:
+            lab.lab_notebook_files(lang)
     except lab.NotebookListError as error:
         raise DeployError(str(error)) from None
 
