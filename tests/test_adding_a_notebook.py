@@ -145,8 +145,8 @@ def test_a_declared_notebook_is_picked_up_by_every_reader_of_the_list(copied_not
     assert lab.lab_notebook_files("ja")[-1] == copied_notebooks / "ja" / f"{NEW.stem}.py"
     # deploy.py run: a task, its cluster's workers from the engine, its experiments (clean-up's too).
     deployed = spec.deployed_notebooks("/Users/me/lab")[-1]
-    assert (deployed.workspace_path, deployed.task_key, deployed.uses_spark) == (
-        f"/Users/me/lab/{NEW.stem}", "a_new_notebook", True)
+    assert (deployed.workspace_path, deployed.task_key, deployed.uses_spark, NEW.needs) == (
+        f"/Users/me/lab/{NEW.stem}", "a_new_notebook", True, {"java", "pyspark"})
     assert spec.Experiments("/Users/me").of(deployed) == f"/Users/me/{NEW.experiment}-deploy-py"
     assert f"/Users/me/{NEW.experiment}-deploy-py-18" in spec.Experiments("/Users/me").every([deployed])
     # With --experiment-name NAME: NAME plus its default, which is not named after the first notebook's.

@@ -78,9 +78,9 @@ class LabNotebook:
         return notebooks_dir(lang) / f"{self.stem}.py"
 
 
-# THE list of lab notebooks, in the order a learner runs them (and the runner, `deploy.py run`, the archive's
-# tasks). Adding one is a line here plus the files tests/test_adding_a_notebook.py names (ARCHITECTURE.md,
-# "Where to add").
+# THE list of lab notebooks, in the order a learner runs them (the runner's order, and deploy.py's tasks').
+# Adding one is a line here plus the files tests/test_adding_a_notebook.py names (ARCHITECTURE.md, "Where to
+# add"); a second lab's notebooks (Managing Models) are a line each too.
 LAB_NOTEBOOKS = (
     LabNotebook("01-using-mlflow-to-track-experiments", "dp090-using-mlflow-to-track-experiments", "sklearn"),
     LabNotebook("02-using-mlflow-to-track-experiments-spark-ml", "dp090-using-mlflow-to-track-experiments-spark-ml",
