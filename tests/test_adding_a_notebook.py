@@ -163,7 +163,7 @@ def test_an_undeclared_notebook_is_a_one_line_error_naming_it_and_lab_py(copied_
     message = str(refused.value)
     assert "\n" not in message and f"{NEW.stem}.py" in message and "scripts/labtools/lab.py" in message
     with pytest.raises(DeployError, match=re.escape(message)):
-        spec.deployed_notebooks("/Users/me/lab")
+        spec.check_notebook_list()
     # deploy.py deploy, run and clean-up refuse it before any call to the workspace (a dry run prints each call).
     for command, options in [(commands.deploy, DeployOptions()), (commands.run, RunOptions()),
                              (commands.clean_up, CleanUpOptions())]:  # fmt: skip

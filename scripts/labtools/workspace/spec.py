@@ -110,8 +110,8 @@ def check_notebook_list(langs=(lab.SOURCE_LANGUAGE,)) -> None:
 
 
 def deployed_notebooks(folder: str) -> list[DeployedNotebook]:
-    """The lab notebooks (labtools.lab.LAB_NOTEBOOKS), as deployed to `folder`: a new notebook comes by itself."""
-    check_notebook_list()
+    """The lab notebooks (labtools.lab.LAB_NOTEBOOKS), as deployed to `folder`: a new notebook comes by itself.
+    (The commands check the folder against the list first, before any call: check_notebook_list.)"""
     return [DeployedNotebook(notebook, f"{folder}/{notebook.stem}") for notebook in lab.LAB_NOTEBOOKS]
 
 
