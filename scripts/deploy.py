@@ -32,9 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools.lab import (  # noqa: E402
-    DEPLOY_EXPERIMENT,
-    DEPLOY_SPARK_EXPERIMENT,
     LAB_FOLDER,
+    LAB_NOTEBOOKS,
     LANGUAGES,
     LTS_ML_RUNTIMES,
     SOURCE_LANGUAGE,
@@ -47,6 +46,8 @@ from labtools.workspace.options import CleanUpOptions, DeployOptions, Options, R
 from labtools.workspace.spec import MAX_PARALLEL, NODE_TYPES, SERVERLESS_ENVIRONMENT_VERSION, volume_problem  # noqa: E402
 
 _secrets: list[str] = []
+# `run`'s experiments by default, one per lab notebook (labtools.lab), for the help.
+_DEPLOY_EXPERIMENTS = ", ".join(notebook.deploy_experiment for notebook in LAB_NOTEBOOKS)
 
 
 def redact(text: str) -> str:
@@ -119,7 +120,7 @@ def parser() -> argparse.ArgumentParser:
                              "(default: 0, a single-node cluster, as the scikit-learn notebook's)")  # fmt: skip
     run_command.add_argument("--experiment-name", metavar="NAME",
                              help=f"the first notebook's MLflow experiment; the Spark ML notebook's is NAME-spark-ml "
-                             f"(default: /Users/<you>/{DEPLOY_EXPERIMENT} and {DEPLOY_SPARK_EXPERIMENT})")  # fmt: skip
+                             f"(default: /Users/<you>/{_DEPLOY_EXPERIMENTS})")  # fmt: skip
     run_command.add_argument("--max-parallel", type=_positive_count, default=MAX_PARALLEL, metavar="N",
                              help="new clusters running at once; the run says how many clusters and vCPUs it "
                              "starts (default: %(default)s, which fits a trial subscription's vCPU quota)")  # fmt: skip
@@ -140,7 +141,7 @@ def parser() -> argparse.ArgumentParser:
     clean.add_argument("--delete-experiment", action="store_true", help="also delete the lab's MLflow experiment(s)")
     clean.add_argument("--experiment-name", metavar="NAME",
                        help="the --experiment-name `run` was given: its experiments are deleted (default: /Users/"
-                       f"<you>/{DEPLOY_EXPERIMENT}, {DEPLOY_SPARK_EXPERIMENT}, their -<runtime> ones)")  # fmt: skip
+                       f"<you>/{_DEPLOY_EXPERIMENTS}, their -<runtime> ones)")  # fmt: skip
     clean.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     return main
 

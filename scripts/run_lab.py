@@ -122,7 +122,7 @@ def run_lab(args: argparse.Namespace) -> int:
         raise UsageError(f"--cell-timeout {args.cell_timeout:g}: a cell needs a time limit of more than 0 seconds")
     if args.notebooks and args.lang != lab.SOURCE_LANGUAGE:
         raise UsageError("--lang picks the notebooks to run; name notebooks or pass --lang, not both")
-    notebook_paths = [path.resolve() for path in args.notebooks] or lab.lab_notebooks(args.lang)
+    notebook_paths = [path.resolve() for path in args.notebooks] or lab_notebook_files(args.lang)
     notebooks = {path: convert.to_ipynb(path, root=lab.PROJECT) for path in notebook_paths}
     check_params(params, notebooks)
     python = runtime_python(args) if args.runtime else sys.executable
@@ -143,15 +143,23 @@ def run_lab(args: argparse.Namespace) -> int:
             print(f"Port {args.port} is taken; using {run.server.port} instead.")
         for path, notebook in notebooks.items():
             run.execute(path, notebook, params)
-        lab_runs = run.logged_runs()
+        mlflow_runs = run.logged_runs()
         ran = ", ".join(display_path(path) for path in notebooks)
-        print(f"\nMLflow runs logged to {run.tracking_uri} by {ran}:\n{runs_table.format_runs(lab_runs)}")
+        print(f"\nMLflow runs logged to {run.tracking_uri} by {ran}:\n{runs_table.format_runs(mlflow_runs)}")
         if args.timings:
             print(run.timings())
         if args.keep_server and run.server:
-            run.serve_until_interrupted(lab_runs)
+            run.serve_until_interrupted(mlflow_runs)
     # A Spark notebook the user asked for by name, and could not run, is a failure; one run by default is not.
     return errors.MISSING_PREREQUISITE if skipped and args.notebooks else errors.OK
+
+
+def lab_notebook_files(lang: str) -> list[Path]:
+    """The lab notebooks in `lang` (labtools.lab.LAB_NOTEBOOKS), in order; a folder that disagrees is bad input."""
+    try:
+        return lab.lab_notebook_files(lang)
+    except lab.NotebookListError as error:
+        raise UsageError(str(error)) from None
 
 
 def skip_spark_notebooks(notebooks: dict, python: str, connect: bool = False) -> list[Path]:

@@ -16,18 +16,26 @@ import pytest
 import yaml
 from databricks.bundles.jobs import Job
 
+from labtools import lab
 from labtools.notebook import dbsource, widgets
 from labtools.workspace import bundle_check, spec
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "bundle.yml"
 SCHEMA_TOOL = ROOT.parent / "shared" / "tools" / "validate_bundle_schema.py"
-EXPERIMENT_PATH = "/Users/${workspace.current_user.userName}/dp090-using-mlflow-to-track-experiments"
-SPARK_EXPERIMENT_PATH = "/Users/${workspace.current_user.userName}/dp090-using-mlflow-to-track-experiments-spark-ml"
-NOTEBOOK = "../notebooks/01-using-mlflow-to-track-experiments.py"
-SPARK_NOTEBOOK = "../notebooks/02-using-mlflow-to-track-experiments-spark-ml.py"
-JA_NOTEBOOK = "../notebooks/ja/01-using-mlflow-to-track-experiments.py"
-JA_SPARK_NOTEBOOK = "../notebooks/ja/02-using-mlflow-to-track-experiments-spark-ml.py"
+# Where the bundle's experiments are (each lab notebook's default experiment, under its user's folder).
+USER_FOLDER = "/Users/${workspace.current_user.userName}/"
+
+
+def bundle_path(notebook: lab.LabNotebook, lang: str = lab.SOURCE_LANGUAGE) -> str:
+    """A declared notebook's path as a task in resources/ names it: `../notebooks/[ja/]<stem>.py`."""
+    return "../" + notebook.path(lang).relative_to(ROOT).as_posix()
+
+
+# The lab's first notebook (scikit-learn) and its Spark ML one, which some checks below are about.
+FIRST, SPARK = lab.lab_notebook(lab.LAB_NOTEBOOK), lab.lab_notebook(lab.LAB_SPARK_NOTEBOOK)
+NOTEBOOK, SPARK_NOTEBOOK = bundle_path(FIRST), bundle_path(SPARK)
+EXPERIMENT_PATH, SPARK_EXPERIMENT_PATH = USER_FOLDER + FIRST.experiment, USER_FOLDER + SPARK.experiment
 CLASSIC_TARGETS = ["dev", "ci", "prod"]
 CLASSIC_JOBS = {"lab_notebook", "lab_matrix", "lab_notebook_ja"}
 SERVERLESS_JOBS = {"lab_serverless", "lab_serverless_ja"}
@@ -145,12 +153,11 @@ def test_the_job_runs_the_lab_on_a_single_node_lts_ml_cluster(config, dev):
     assert spark_version.split(".x")[0] in {"16.4", "17.3"}, f"{spark_version} is not 16.4 or 17.3 LTS"
     assert spec["node_type_id"] == "${var.node_type_id}" and config["variables"]["node_type_id"]["default"]
     assert spec["num_workers"] == 0 and spec["spark_conf"]["spark.databricks.cluster.profile"] == "singleNode"
-    # Both notebooks, each its own task; the scikit-learn one always on the single-node cluster.
+    # Every lab notebook its own task, keyed as labtools.lab says (deploy.py's too); the Spark ML notebook's
+    # twice (below); the scikit-learn one always on the single-node cluster.
     tasks = {task["task_key"]: task for task in job["tasks"]}
-    assert list(tasks) == ["using_mlflow_to_track_experiments", "num_workers_above_0",
-                           "using_mlflow_to_track_experiments_spark_ml",
-                           "using_mlflow_to_track_experiments_spark_ml_on_workers"]  # fmt: skip
-    first = tasks["using_mlflow_to_track_experiments"]
+    assert {notebook.task_key for notebook in lab.LAB_NOTEBOOKS} <= set(tasks)
+    first = tasks[FIRST.task_key]
     assert (first["job_cluster_key"], first["notebook_task"]["notebook_path"]) == ("single_node_ml", NOTEBOOK)
     assert "depends_on" not in first  # the notebooks are independent of each other
 
@@ -170,8 +177,8 @@ def test_the_spark_notebook_runs_on_the_single_node_cluster_or_on_num_workers(co
     spark_ml = {"notebook_path": SPARK_NOTEBOOK, "base_parameters": {
         "experiment_name": "${resources.experiments.spark_ml_experiment.name}", "volume": ""}}  # fmt: skip
     for key, outcome, cluster in [
-        ("using_mlflow_to_track_experiments_spark_ml", "false", "single_node_ml"),
-        ("using_mlflow_to_track_experiments_spark_ml_on_workers", "true", "spark_ml_workers"),
+        (SPARK.task_key, "false", "single_node_ml"),
+        (f"{SPARK.task_key}_on_workers", "true", "spark_ml_workers"),
     ]:  # fmt: skip
         assert tasks[key] == {"task_key": key, "job_cluster_key": cluster, "notebook_task": spark_ml, "max_retries": 0,
                               "depends_on": [{"task_key": "num_workers_above_0", "outcome": outcome}]}  # fmt: skip
@@ -186,20 +193,21 @@ def test_each_notebook_logs_to_its_own_experiment_resource_whose_deployed_name_i
     # parameter, which would override every task's own.
     passed = {task["notebook_task"]["notebook_path"]: task["notebook_task"]["base_parameters"]["experiment_name"]
               for task in job["tasks"] if "notebook_task" in task}  # fmt: skip
-    assert passed == {NOTEBOOK: "${resources.experiments.lab_experiment.name}",
-                      SPARK_NOTEBOOK: "${resources.experiments.spark_ml_experiment.name}"}  # fmt: skip
+    assert (passed[NOTEBOOK], passed[SPARK_NOTEBOOK]) == ("${resources.experiments.lab_experiment.name}",
+                                                          "${resources.experiments.spark_ml_experiment.name}")
     assert [parameter["name"] for parameter in job["parameters"]] == ["data_path"]
 
 
 def test_the_japanese_job_runs_the_japanese_notebooks_on_the_lab_jobs_cluster_into_the_same_experiments(config, dev):
     jobs = dev["jobs"]
     job = jobs["lab_notebook_ja"]
+    english_experiment = {task["notebook_task"]["notebook_path"]: task["notebook_task"]["base_parameters"][
+        "experiment_name"] for task in jobs["lab_notebook"]["tasks"] if "notebook_task" in task}  # fmt: skip
     assert [(task["task_key"], task["job_cluster_key"], task["notebook_task"]["notebook_path"],
              task["notebook_task"]["base_parameters"]["experiment_name"]) for task in job["tasks"]] == [
-        ("using_mlflow_to_track_experiments_ja", "single_node_ml", JA_NOTEBOOK,
-         "${resources.experiments.lab_experiment.name}"),
-        ("using_mlflow_to_track_experiments_spark_ml_ja", "single_node_ml", JA_SPARK_NOTEBOOK,
-         "${resources.experiments.spark_ml_experiment.name}"),
+        (f"{notebook.task_key}_ja", "single_node_ml", bundle_path(notebook, "ja"),
+         english_experiment[bundle_path(notebook)])
+        for notebook in lab.LAB_NOTEBOOKS
     ]  # fmt: skip
     # lab_notebook's single-node cluster itself (the anchor), and its job parameters.
     base = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in jobs["lab_notebook"]["job_clusters"]}
@@ -208,7 +216,8 @@ def test_the_japanese_job_runs_the_japanese_notebooks_on_the_lab_jobs_cluster_in
     # Each task is its English task's notebook in notebooks/ja/, which the bundle syncs.
     english = {task["notebook_task"]["notebook_path"] for task in jobs["lab_notebook"]["tasks"]
                if "notebook_task" in task}  # fmt: skip
-    assert {path.replace("../notebooks/", "../notebooks/ja/") for path in english} == {JA_NOTEBOOK, JA_SPARK_NOTEBOOK}
+    assert {path.replace("../notebooks/", "../notebooks/ja/") for path in english} == \
+        {bundle_path(notebook, "ja") for notebook in lab.LAB_NOTEBOOKS}  # fmt: skip
     assert "notebooks" in config["sync"]["paths"]
 
 
@@ -243,10 +252,15 @@ LAB_WIDGETS = {"data_path": "", "experiment_name": ""}
 SPARK_WIDGETS = {**LAB_WIDGETS, "volume": ""}
 
 
-def test_both_lab_notebooks_declare_the_lab_parameters():
-    assert widgets.widgets_of_file(ROOT / "notebooks" / "01-using-mlflow-to-track-experiments.py") == LAB_WIDGETS
-    assert widgets.widgets_of_file(ROOT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py") == \
-        SPARK_WIDGETS  # fmt: skip
+def widgets_of_engine(notebook_path: str) -> dict:
+    """The widgets the lab notebook at a task's `notebook_path` declares, by its engine (labtools.lab)."""
+    engine = lab.lab_notebook(Path(notebook_path).stem).engine
+    return SPARK_WIDGETS if engine == "spark" else LAB_WIDGETS
+
+
+@pytest.mark.parametrize("notebook", lab.LAB_NOTEBOOKS, ids=lambda notebook: notebook.stem)
+def test_every_lab_notebook_declares_the_lab_parameters(notebook):
+    assert widgets.widgets_of_file(notebook.path()) == widgets_of_engine(bundle_path(notebook))
 
 
 def test_every_notebook_task_gets_exactly_its_notebooks_parameters(files, config):
@@ -257,7 +271,7 @@ def test_every_notebook_task_gets_exactly_its_notebooks_parameters(files, config
             assert tasks, key
             for task in tasks:
                 passed = job_parameters | set(task["notebook_task"].get("base_parameters", {}))
-                expected = SPARK_WIDGETS if "-spark-ml.py" in task["notebook_task"]["notebook_path"] else LAB_WIDGETS
+                expected = widgets_of_engine(task["notebook_task"]["notebook_path"])
                 assert passed == set(expected), f"{target}: {key}.{task['task_key']} passes {sorted(passed)}"
 
 
@@ -326,7 +340,7 @@ def test_check_reports_a_notebook_outside_the_synced_paths(tmp_path):
     """A notebook the bundle does not upload (sync.paths: notebooks, data) would be missing in the workspace."""
     copy = _copy_bundle(tmp_path)
     (copy / "extra").mkdir()
-    shutil.copy(copy / "notebooks" / "01-using-mlflow-to-track-experiments.py", copy / "extra" / "lab.py")
+    shutil.copy(copy / "notebooks" / f"{FIRST.stem}.py", copy / "extra" / "lab.py")
     job_file = _edit_job(copy, lambda job: job["tasks"][0]["notebook_task"].update(notebook_path="../extra/lab.py"))
     assert _problems(copy) == [
         f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[0].notebook_task.notebook_path: "
@@ -346,7 +360,7 @@ def test_check_reports_a_parameter_the_notebook_does_not_declare(tmp_path):
 def test_check_reports_a_parameter_only_the_spark_notebook_lacks(tmp_path):
     """The Spark ML notebook declares its own widgets: a job parameter must be a widget of both notebooks."""
     copy = _copy_bundle(tmp_path)
-    spark_notebook = copy / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py"
+    spark_notebook = copy / "notebooks" / f"{SPARK.stem}.py"
     spark_notebook.write_text(spark_notebook.read_text().replace('dbutils.widgets.text("data_path", ', 'dbutils.'
                               'widgets.text("trips_path", '))  # fmt: skip
     job_file = copy / "resources" / "lab_job.yml"
@@ -434,36 +448,64 @@ def test_the_matrix_job_runs_both_notebooks_on_each_lts_ml_runtime_on_the_lab_jo
     # Each cluster its own runtime's variable, not spark_version (lab_notebook's, which --var may change).
     assert [cluster["spark_version"] for cluster in clusters.values()] == [
         f"${{var.spark_version_{runtime}}}" for runtime in ["15_4", "16_4", "17_3", "18"]]  # fmt: skip
-    # Each runtime's cluster runs both notebooks, each task logging to an experiment of its own, each a
-    # resource of the bundle (destroy deletes it); no job-level one, which would override them all.
-    assert [(task["task_key"], task["job_cluster_key"], task["notebook_task"]["notebook_path"],
-             task["notebook_task"]["base_parameters"]["experiment_name"]) for task in matrix["tasks"]] == [
-        (f"{prefix}_on_{runtime}", f"lts_ml_{runtime}", notebook,
-         f"${{resources.experiments.{experiment}_{runtime}.name}}")
-        for runtime in ["15_4", "16_4", "17_3", "18"]
-        for prefix, notebook, experiment in [("lab", NOTEBOOK, "matrix_experiment"),
-                                             ("spark_ml", SPARK_NOTEBOOK, "matrix_spark_ml_experiment")]
+    # Each runtime's cluster runs every lab notebook, each task logging to an experiment of its own (the
+    # notebook's default experiment, `-matrix-<runtime>`), each a resource of the bundle (destroy deletes it);
+    # no job-level one, which would override them all.
+    assert [(task["job_cluster_key"], task["notebook_task"]["notebook_path"],
+             experiment_of(dev, task["notebook_task"]["base_parameters"]["experiment_name"]))
+            for task in matrix["tasks"]] == [
+        (f"lts_ml_{runtime.replace('.', '_')}", bundle_path(notebook),
+         f"{USER_FOLDER}{notebook.experiment}-matrix-{runtime}")
+        for runtime in LTS_ML_RUNTIMES for notebook in lab.LAB_NOTEBOOKS
     ]  # fmt: skip
+    assert len({task["task_key"] for task in matrix["tasks"]}) == len(matrix["tasks"])
     assert "experiment_name" not in {parameter["name"] for parameter in matrix.get("parameters", [])}
     assert variables["spark_version"] == variables["spark_version_17_3"]
 
 
 def test_every_experiment_the_jobs_use_is_named_for_its_notebook_and_runtime(files):
-    """Each classic target: the lab's two experiments and the matrix's; the serverless target (no runtime
-    matrix): the lab's two only."""
-    user = "/Users/${workspace.current_user.userName}/"
-    lab = "dp090-using-mlflow-to-track-experiments"
-    lab_experiments = {"lab_experiment": lab, "spark_ml_experiment": f"{lab}-spark-ml"}
-    matrix_experiments = {
-        **{f"matrix_experiment_{r.replace('.', '_')}": f"{lab}-matrix-{r}" for r in ["15.4", "16.4", "17.3", "18"]},
-        **{f"matrix_spark_ml_experiment_{r.replace('.', '_')}": f"{lab}-spark-ml-matrix-{r}"
-           for r in ["15.4", "16.4", "17.3", "18"]},
-    }  # fmt: skip
-    for target, expected in [*((t, {**lab_experiments, **matrix_experiments}) for t in CLASSIC_TARGETS),
-                             ("serverless", lab_experiments)]:  # fmt: skip
-        names = {key: experiment["name"].removeprefix(user) for key, experiment in
-                 deployed(files, target)["experiments"].items()}  # fmt: skip
-        assert names == expected, target
+    """Each classic target: each lab notebook's default experiment (labtools.lab) and the matrix's, one per runtime;
+    the serverless target (no runtime matrix): the defaults only. Nothing else."""
+    defaults = {notebook.experiment for notebook in lab.LAB_NOTEBOOKS}
+    matrix = {f"{notebook.experiment}-matrix-{runtime}" for notebook in lab.LAB_NOTEBOOKS
+              for runtime in lab.LTS_ML_RUNTIMES}  # fmt: skip
+    for target, expected in [*((t, defaults | matrix) for t in CLASSIC_TARGETS), ("serverless", defaults)]:
+        names = [experiment["name"] for experiment in deployed(files, target)["experiments"].values()]
+        assert sorted(names) == sorted(USER_FOLDER + name for name in expected), target
+
+
+def experiment_of(resources: dict, reference: str) -> str:
+    """The name of the experiment `${resources.experiments.<key>.name}` refers to, in a target's resources."""
+    key = reference.removeprefix("${resources.experiments.").removesuffix(".name}")
+    assert reference == f"${{resources.experiments.{key}.name}}", reference
+    return resources["experiments"][key]["name"]
+
+
+def test_every_job_runs_every_declared_lab_notebook_and_logs_to_its_experiment(files, config):
+    """The notebook list has one owner, labtools.lab: in every target, every job that runs lab notebooks runs each
+    declared one in one language (per runtime, for a matrix), passing the experiment resource named after the
+    notebook's default experiment (`-matrix-<runtime>` added for a matrix's task), and runs nothing else."""
+    for target in config["targets"]:
+        resources = deployed(files, target)
+        for key, job in resources["jobs"].items():
+            seen, langs, runtimes = set(), set(), {None}
+            for task in job["tasks"]:
+                if "notebook_task" not in task:
+                    continue
+                path = Path(task["notebook_task"]["notebook_path"])
+                lang = path.parent.name if path.parent.name in lab.TRANSLATIONS else lab.SOURCE_LANGUAGE
+                notebook = lab.lab_notebook(path.stem)  # an undeclared notebook fails here, naming its file
+                assert task["notebook_task"]["notebook_path"] == bundle_path(notebook, lang), (target, key, path)
+                experiment = experiment_of(resources, task["notebook_task"]["base_parameters"]["experiment_name"])
+                suffix = experiment.removeprefix(USER_FOLDER + notebook.experiment)
+                runtime = suffix.removeprefix("-matrix-") if suffix else None
+                assert runtime is None or runtime in lab.LTS_ML_RUNTIMES, f"{target}: {key}.{task['task_key']}"
+                seen.add((notebook.stem, runtime))
+                langs.add(lang)
+                runtimes = runtimes - {None} | {runtime} if runtime else runtimes
+            assert len(langs) == 1, f"{target}: {key} mixes languages {sorted(langs)}"
+            expected = {(notebook.stem, runtime) for notebook in lab.LAB_NOTEBOOKS for runtime in runtimes}
+            assert seen == expected, f"{target}: {key} lacks {sorted(expected - seen, key=str)}"
 
 
 def test_the_clusters_share_their_settings_through_anchors_not_copies():

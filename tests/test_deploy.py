@@ -812,7 +812,7 @@ def test_the_spark_notebooks_workers_are_the_bundles_workers_cluster():
 
 
 def test_every_lab_notebook_has_its_own_experiment_for_run():
-    notebooks = spec.lab_notebooks("/Users/me/lab")
+    notebooks = spec.deployed_notebooks("/Users/me/lab")
     assert [notebook.task_key for notebook in notebooks] == [TASK, SPARK_TASK]
     assert [notebook.uses_spark for notebook in notebooks] == [False, True]
     default = spec.Experiments("/Users/me")

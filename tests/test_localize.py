@@ -140,7 +140,7 @@ def test_bold_ui_names_render_in_japanese_text():
 
 def test_ui_names_follow_the_japanese_lab_page():
     """The words of docs/lab-guide.ja.md and the ja-JP lab page, not another translation's, in each lab notebook."""
-    notebooks = lab.lab_notebooks(LANG)
+    notebooks = lab.lab_notebook_files(LANG)
     assert notebooks
     for path in notebooks:
         text = "\n".join(markdown_cells(dbsource.read(path)))
@@ -183,7 +183,7 @@ def test_the_japanese_notebooks_point_to_the_japanese_guide():
     for path in lab.notebook_files(JA):
         text = "\n".join(markdown_cells(dbsource.read(path)))
         assert "`docs/lab-guide.md`" not in text, f"{path.name}: points to the English guide"
-    for path in lab.lab_notebooks(LANG):
+    for path in lab.lab_notebook_files(LANG):
         assert "`docs/lab-guide.ja.md`" in "\n".join(markdown_cells(dbsource.read(path))), path.name
 
 
@@ -563,6 +563,6 @@ def test_the_english_notebooks_leave_the_translations_out():
 
 
 def test_the_lab_notebooks_in_each_language():
-    english = lab.lab_notebooks()
+    english = lab.lab_notebook_files()
     assert lab.NOTEBOOKS / f"{lab.LAB_NOTEBOOK}.py" in english and all(p.parent == lab.NOTEBOOKS for p in english)
-    assert lab.lab_notebooks("ja") == [JA / path.name for path in english]
+    assert lab.lab_notebook_files("ja") == [JA / path.name for path in english]

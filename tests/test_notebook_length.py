@@ -8,9 +8,11 @@ The learner's path runs from a notebook's first cell to its Clean-up cell, inclu
 from __future__ import annotations
 
 import pytest
-from conftest import PROJECT
 
-NOTEBOOKS = sorted((PROJECT / "notebooks").glob("0*.py"))
+from labtools import lab
+
+# The declared lab notebooks (labtools.lab.LAB_NOTEBOOKS); lab_notebook_files refuses a folder that disagrees.
+NOTEBOOKS = lab.lab_notebook_files()
 SEPARATOR = "# COMMAND ----------"
 MAX_CELLS, MAX_LINES, MAX_PROSE = 40, 450, 120
 
@@ -27,8 +29,8 @@ def learners_path(text: str) -> list[list[str]]:
     return cells[: clean_up[0] + 1]
 
 
-def test_there_are_notebooks_to_measure():
-    assert len(NOTEBOOKS) == 2, NOTEBOOKS
+def test_every_declared_notebook_is_measured():
+    assert NOTEBOOKS and [path.stem for path in NOTEBOOKS] == [notebook.stem for notebook in lab.LAB_NOTEBOOKS]
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda path: path.stem)

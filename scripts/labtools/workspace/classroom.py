@@ -21,7 +21,7 @@ from pathlib import Path
 
 from .. import lab
 from ..text import format_table
-from . import copies
+from . import copies, spec
 from .client import local_notebooks
 from .errors import DeployError
 from .experiments import restore_deleted
@@ -61,7 +61,8 @@ class Row:
 
 
 def deploy(open_workspace, profiles: list, options: DeployOptions, say) -> int:
-    # Every language's notebooks read first: a broken notebook stops us before any call.
+    # Every language's notebooks read first: a broken or undeclared notebook stops us before any call.
+    spec.check_notebook_list(lab.languages(options.lang))
     objects_of = {lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang)))
                   for lang in lab.languages(options.lang)}  # fmt: skip
 
@@ -71,7 +72,7 @@ def deploy(open_workspace, profiles: list, options: DeployOptions, say) -> int:
         result = _deployed(ws, done, objects)
         # The learner's own experiments (each notebook's default), if a clean-up deleted them: MLflow would
         # refuse them at the notebook's set_experiment.
-        defaults = [f"/Users/{user}/{lab.LAB_EXPERIMENTS[notebook.stem]}" for notebook in lab.lab_notebooks()]
+        defaults = [f"/Users/{user}/{notebook.experiment}" for notebook in lab.LAB_NOTEBOOKS]
         for name in restore_deleted(ws, defaults):
             result += f"; restored the deleted experiment {name.rsplit('/', 1)[1]}"
         return Row(host, user, folder, result)
@@ -103,8 +104,8 @@ def clean_up(open_workspace, profiles: list, options: CleanUpOptions, say) -> in
             done.append("deleted the folder")
         if options.delete_experiment:
             deleted = 0
-            for notebook in lab.lab_notebooks():  # each notebook's default: the learner's own runs
-                name = f"/Users/{user}/{lab.LAB_EXPERIMENTS[notebook.stem]}"
+            for notebook in lab.LAB_NOTEBOOKS:  # each notebook's default: the learner's own runs
+                name = f"/Users/{user}/{notebook.experiment}"
                 experiment_id = ws.experiment_id(name)
                 if experiment_id:
                     ws.delete_experiment(experiment_id, name)

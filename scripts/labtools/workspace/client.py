@@ -277,7 +277,7 @@ class Workspace:
         with self._call(f"delete run {run_id}", needs=f"CAN_MANAGE on run {run_id}"):
             self.client.jobs.delete_run(run_id)
 
-    def lab_runs(self, folder: str) -> list:
+    def job_runs(self, folder: str) -> list:
         """The one-time runs `run` submitted for the notebooks in `folder`, newest first."""
         from databricks.sdk.service.jobs import RunType
 
@@ -390,7 +390,7 @@ class DryRunWorkspace:
     def submit(self, spec: dict) -> None:
         self._would("POST", "/api/2.2/jobs/runs/submit", spec)
 
-    def lab_runs(self, folder: str) -> list:
+    def job_runs(self, folder: str) -> list:
         self._would("GET", "/api/2.2/jobs/runs/list", {"run_type": "SUBMIT_RUN", "expand_tasks": True},
                     note=f"then runs/cancel and runs/delete for each run named {RUN_NAME!r} of {folder}/")  # fmt: skip
         return []

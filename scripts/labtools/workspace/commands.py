@@ -17,7 +17,8 @@ from .options import CleanUpOptions, DeployOptions, Options, RunOptions
 
 
 def deploy(ws, options: DeployOptions, say) -> int:
-    # Every language's notebooks read first: a broken notebook stops us before any call.
+    # Every language's notebooks read first: a broken or undeclared notebook stops us before any call.
+    spec.check_notebook_list(lab.languages(options.lang))
     objects_of = {lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang)))
                   for lang in lab.languages(options.lang)}  # fmt: skip
     user = None if options.folder else ws.current_user()
@@ -50,8 +51,9 @@ def _names(ws, options: RunOptions | CleanUpOptions, needs_experiment: bool = Tr
 
 
 def run(ws, options: RunOptions, say) -> int:
+    spec.check_notebook_list()  # before any call
     (folder,), experiments = _names(ws, options)
-    notebooks = spec.lab_notebooks(folder)
+    notebooks = spec.deployed_notebooks(folder)
     for notebook in notebooks:
         if not ws.status(notebook.workspace_path):
             folder_option = f" --folder {options.folder}" if options.folder else ""
@@ -100,9 +102,9 @@ def run(ws, options: RunOptions, say) -> int:
     for notebook in notebooks:  # each notebook's own result: one may fail while the other succeeds
         done = by_key.get(notebook.task_key)
         if done and done.succeeded:
-            say(f"  {notebook.file.stem}: SUCCESS; its runs are in the MLflow experiment {experiments.of(notebook)}")
+            say(f"  {notebook.stem}: SUCCESS; its runs are in the MLflow experiment {experiments.of(notebook)}")
         else:
-            say(f"  {notebook.file.stem}: {(done.result or done.life) if done else 'no task in the run'}")
+            say(f"  {notebook.stem}: {(done.result or done.life) if done else 'no task in the run'}")
     if final.succeeded:
         return 0
     runs.report_failure(ws, run_id, ended, say)
@@ -119,19 +121,20 @@ def _where(options: RunOptions) -> str:
 
 
 def clean_up(ws, options: CleanUpOptions, say) -> int:
+    spec.check_notebook_list()  # before any call
     folders, experiments = _names(ws, options, needs_experiment=options.delete_experiment,
                                   langs=lab.languages(options.lang))  # fmt: skip
-    notebooks = spec.lab_notebooks(folders[0])  # the same names in every language: for the experiments' names
+    notebooks = spec.deployed_notebooks(folders[0])  # the same names in every language: for the experiments' names
     removed = []
 
     for folder in folders:
         # The runs first: an active run still uses the notebooks.
-        for lab_run in ws.lab_runs(folder):
-            if not runs.progress(lab_run).ended:
-                ws.cancel(lab_run.run_id)
-                runs.wait_until_ended(ws, lab_run.run_id, options.poll_seconds)
-            ws.delete_run(lab_run.run_id)
-            removed.append(f"run {lab_run.run_id}")
+        for job_run in ws.job_runs(folder):
+            if not runs.progress(job_run).ended:
+                ws.cancel(job_run.run_id)
+                runs.wait_until_ended(ws, job_run.run_id, options.poll_seconds)
+            ws.delete_run(job_run.run_id)
+            removed.append(f"run {job_run.run_id}")
         if ws.status(folder):
             ws.delete(folder)
             removed.append(f"folder {folder}")

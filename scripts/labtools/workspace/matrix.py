@@ -97,7 +97,7 @@ class Row:
         return self.result == "SUCCESS"
 
 
-def run(ws, options: RunOptions, say, notebooks: list[spec.LabNotebook],
+def run(ws, options: RunOptions, say, notebooks: list[spec.DeployedNotebook],
         experiments: spec.Experiments) -> int:
     if options.cluster_id:
         raise DeployError("--runtime runs each runtime on a new job cluster of its own; leave out --cluster-id")
@@ -115,7 +115,7 @@ def run(ws, options: RunOptions, say, notebooks: list[spec.LabNotebook],
     tasks, rows = [], {}
     for runtime, key in keys.items():
         for notebook in notebooks:
-            row = rows[_task_key(notebook, runtime)] = Row(runtime, notebook.file.stem, key or "")
+            row = rows[_task_key(notebook, runtime)] = Row(runtime, notebook.stem, key or "")
             if not key:
                 row.result, row.error = "NOT OFFERED", f"{ws.host} has no {runtime} LTS ML runtime"
                 continue
@@ -135,7 +135,7 @@ def run(ws, options: RunOptions, say, notebooks: list[spec.LabNotebook],
         return 0
     offered_runtimes = ", ".join(runtime for runtime, key in keys.items() if key)
     say(f"Submitted run {run_id}: {len(tasks)} tasks, one per runtime ({offered_runtimes}) and notebook "
-        f"({', '.join(notebook.file.stem.split('-')[0] for notebook in notebooks)})")  # fmt: skip
+        f"({', '.join(notebook.stem.split('-')[0] for notebook in notebooks)})")  # fmt: skip
     ended = runs.wait(ws, run_id, options.timeout, options.poll_seconds, say)
     for task in ended.tasks or []:
         _fill(rows[task.task_key], runs.outcome(ws, task), task)
@@ -146,7 +146,7 @@ def run(ws, options: RunOptions, say, notebooks: list[spec.LabNotebook],
     return 1 if failed else 0
 
 
-def _task_key(notebook: spec.LabNotebook, runtime: str) -> str:
+def _task_key(notebook: spec.DeployedNotebook, runtime: str) -> str:
     return f"{notebook.task_key}_{runtime.replace('.', '_')}"
 
 

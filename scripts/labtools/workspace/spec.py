@@ -61,30 +61,34 @@ def serverless_environment() -> dict:
 
 
 @dataclass(frozen=True)
-class LabNotebook:
-    """A notebook a learner runs, as deployed: its file here and its path in the workspace."""
+class DeployedNotebook:
+    """A lab notebook (its declaration in labtools.lab) as deployed: its path in the workspace."""
 
-    file: Path
+    notebook: lab.LabNotebook
     workspace_path: str
 
     @property
+    def file(self) -> Path:
+        """Its English file here: the widgets a task may pass are read from it (the same in every language)."""
+        return self.notebook.path()
+
+    @property
+    def stem(self) -> str:
+        return self.notebook.stem
+
+    @property
     def task_key(self) -> str:
-        """`01-using-mlflow-to-track-experiments` -> `using_mlflow_to_track_experiments`."""
-        return re.sub(r"\W+", "_", self.file.stem.split("-", 1)[-1]).strip("_")
+        return self.notebook.task_key
 
     @property
     def uses_spark(self) -> bool:
-        """Whether Spark does its work: the one notebook that workers (`--num-workers`) make faster."""
-        return self.file.stem == lab.LAB_SPARK_NOTEBOOK
+        """Whether Spark does its work (the declaration's engine): the notebooks workers (`--num-workers`) speed up."""
+        return self.notebook.uses_spark
 
     @property
     def default_experiment(self) -> str:
         """What the notebook logs to with its experiment_name widget blank (under /Users/<you>/ in a workspace)."""
-        try:
-            return lab.LAB_EXPERIMENTS[self.file.stem]
-        except KeyError:
-            raise DeployError(f"{self.file.name}: no default experiment in labtools/lab.py's LAB_EXPERIMENTS; "
-                              "add the one the notebook uses") from None  # fmt: skip
+        return self.notebook.experiment
 
 
 @dataclass(frozen=True)
@@ -94,28 +98,41 @@ class Experiments:
     By default each notebook's is its own default experiment with `-deploy-py` added, in `home`
     (`/Users/<you>`): `...-experiments-deploy-py`, `...-experiments-spark-ml-deploy-py`. With
     `--experiment-name NAME` the first notebook's is NAME, and each other's NAME plus what its default adds
-    to the first's (`NAME-spark-ml`). `-<runtime>` ends the matrix's, so that runs going on at once never
-    share an experiment.
+    to the first's (`NAME-spark-ml`), or, for a default not named after the first's, NAME-<its default>.
+    `-<runtime>` ends the matrix's, so that runs going on at once never share an experiment.
     """
 
     home: str | None
     given: str | None = None
 
-    def of(self, notebook: LabNotebook, runtime: str | None = None) -> str:
+    def of(self, notebook: DeployedNotebook, runtime: str | None = None) -> str:
         if self.given:
-            name = self.given + notebook.default_experiment.removeprefix(lab.LAB_EXPERIMENT)
+            default = notebook.default_experiment
+            first = lab.LAB_EXPERIMENT
+            name = self.given + (default.removeprefix(first) if default.startswith(first) else f"-{default}")
         else:
-            name = f"{self.home}/{notebook.default_experiment}{lab.DEPLOY_SUFFIX}"
+            name = f"{self.home}/{notebook.notebook.deploy_experiment}"
         return f"{name}-{runtime}" if runtime else name
 
-    def every(self, notebooks: list[LabNotebook]) -> list[str]:
+    def every(self, notebooks: list[DeployedNotebook]) -> list[str]:
         """Every experiment `run` may have logged to: each notebook's, alone and per runtime of the matrix."""
         return [self.of(notebook, runtime) for notebook in notebooks for runtime in (None, *lab.LTS_ML_RUNTIMES)]
 
 
-def lab_notebooks(folder: str) -> list[LabNotebook]:
-    """The notebooks learners run (labtools.lab), as deployed to `folder`: a new notebook comes by itself."""
-    return [LabNotebook(file, f"{folder}/{file.stem}") for file in lab.lab_notebooks()]
+def check_notebook_list(langs=(lab.SOURCE_LANGUAGE,)) -> None:
+    """Each language's notebooks folder against labtools.lab.LAB_NOTEBOOKS: a file the list lacks (or the
+    reverse) is a one-line DeployError, raised before any call to a workspace."""
+    try:
+        for lang in langs:
+            lab.lab_notebook_files(lang)
+    except lab.NotebookListError as error:
+        raise DeployError(str(error)) from None
+
+
+def deployed_notebooks(folder: str) -> list[DeployedNotebook]:
+    """The lab notebooks (labtools.lab.LAB_NOTEBOOKS), as deployed to `folder`: a new notebook comes by itself.
+    (The commands check the folder against the list first, before any call: check_notebook_list.)"""
+    return [DeployedNotebook(notebook, f"{folder}/{notebook.stem}") for notebook in lab.LAB_NOTEBOOKS]
 
 
 def single_node_cluster(node_type: str, spark_version: str = SPARK_VERSION) -> dict:
@@ -146,7 +163,7 @@ def notebook_parameters(experiment: str, data_path: str | None = None, volume: s
     return {"experiment_name": experiment, **{name: value for name, value in given.items() if value}}
 
 
-def notebook_task(task_key: str, notebook: LabNotebook, parameters: dict, cluster: dict | str | None) -> dict:
+def notebook_task(task_key: str, notebook: DeployedNotebook, parameters: dict, cluster: dict | str | None) -> dict:
     """One task: the notebook, the parameters it declares as widgets (others it would refuse), and a
     new cluster (a dict), an existing one (its id), or None: serverless compute, in the job's environment."""
     declared = widgets.widgets_of_file(notebook.file)
