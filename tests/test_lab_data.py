@@ -10,7 +10,9 @@ import hashlib
 import http.server
 import shutil
 import socket
+import sys
 import threading
+import types
 from pathlib import Path
 
 import pandas as pd
@@ -113,6 +115,52 @@ def test_in_a_workspace_the_data_is_found_from_the_notebooks_path_not_the_workin
     assert setup_notebook["notebook_folder"]() == Path("/Workspace/Users/someone@example.com/lab/notebooks/ja")
     # Without a context (an older runtime): the working directory, as before.
     monkeypatch.setitem(setup_notebook, "dbutils", object())
+    assert setup_notebook["notebook_folder"]() == clone_without_data / "notebooks" / "ja"
+
+
+class ReplContext:
+    """What `dbruntime.databricks_repl_context.get_context()` returns in a workspace notebook: an object with the
+    notebook's path as its attribute `notebookPath` (the attribute MLflow reads: mlflow/utils/databricks_utils.py,
+    `_use_repl_context_if_available("notebookPath")` on `get_notebook_path`)."""
+
+    def __init__(self, path):
+        self.notebookPath = path  # noqa: N815 (Databricks' name)
+
+
+def repl_context_module(path):
+    """A `dbruntime` package whose `databricks_repl_context.get_context()` knows the notebook at `path`."""
+    package, module = types.ModuleType("dbruntime"), types.ModuleType("dbruntime.databricks_repl_context")
+    module.get_context = lambda: ReplContext(path)
+    package.databricks_repl_context = module
+    return {"dbruntime": package, "dbruntime.databricks_repl_context": module}
+
+
+class ForbiddenContext(WorkspaceContext):
+    """dbutils' context where the access mode does not allow it (standard access mode forbids some methods)."""
+
+    def getContext(self):  # noqa: N802
+        raise RuntimeError("py4j.security.Py4JSecurityException: Method public ... getContext() is not whitelisted")
+
+
+def test_in_a_workspace_the_notebook_path_comes_from_the_repl_context_first(
+    setup_notebook, clone_without_data, monkeypatch
+):
+    """As MLflow finds it: dbruntime's REPL context, then dbutils' entry point, then the working directory."""
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "client.5.1")
+    for name, module in repl_context_module("/Users/someone@example.com/lab/notebooks/01").items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setitem(setup_notebook, "dbutils", WorkspaceContext("/Users/someone@example.com/other/02"))
+    assert setup_notebook["notebook_folder"]() == Path("/Workspace/Users/someone@example.com/lab/notebooks")
+    # dbutils' context not allowed: the REPL context still answers.
+    monkeypatch.setitem(setup_notebook, "dbutils", ForbiddenContext("/Users/someone@example.com/other/02"))
+    assert setup_notebook["notebook_folder"]() == Path("/Workspace/Users/someone@example.com/lab/notebooks")
+    # A path that already starts with /Workspace is not given a second one.
+    for name, module in repl_context_module("/Workspace/Users/someone@example.com/lab/notebooks/ja/01").items():
+        monkeypatch.setitem(sys.modules, name, module)
+    assert setup_notebook["notebook_folder"]() == Path("/Workspace/Users/someone@example.com/lab/notebooks/ja")
+    # Neither context: the working directory.
+    monkeypatch.delitem(sys.modules, "dbruntime.databricks_repl_context")
+    monkeypatch.setitem(sys.modules, "dbruntime", None)  # import fails, as outside a workspace
     assert setup_notebook["notebook_folder"]() == clone_without_data / "notebooks" / "ja"
 
 

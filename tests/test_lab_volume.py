@@ -1,0 +1,59 @@
+"""The Spark ML notebook's volume for model files (notebooks/includes/spark_setup.py): its default name, one per
+user, and the one line that ends the Parameters cell when the volume cannot be created.
+
+The functions are run as the include defines them (conftest's notebook_namespace); what the notebook does with a
+real session is run_lab.py --serverless's (test_serverless.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import PROJECT, notebook_namespace
+
+pytest.importorskip("pyspark")  # the include imports pyspark's API
+
+
+@pytest.fixture(scope="module")
+def spark_setup() -> dict:
+    return notebook_namespace(PROJECT / "notebooks" / "includes" / "spark_setup.py", root=PROJECT)
+
+
+@pytest.mark.parametrize(("user", "short"), [
+    ("ada@example.com", "ada"),
+    ("Ada.Lovelace@example.com", "ada_lovelace"),
+    ("first-last+lab@example.com", "first_last_lab"),
+    ("o'brien@example.com", "o_brien"),
+    # A service principal's current_user() is its application id.
+    ("6a1f0b52-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "6a1f0b52_1c2d_4e5f_8a9b_0c1d2e3f4a5b"),
+])  # fmt: skip
+def test_the_short_name_is_the_clis(spark_setup, user, short):
+    assert spark_setup["user_short_name"](user) == short
+
+
+def test_the_default_volume_is_the_users_own(spark_setup):
+    short_name = spark_setup["user_short_name"]("ada@example.com")
+    assert spark_setup["LAB_VOLUME_PREFIX"] + short_name == "dp090_mlflow_lab_ada"
+
+
+def test_a_volume_that_cannot_be_created_ends_with_one_line_naming_the_parameter(spark_setup):
+    from labtools.local import volumes
+
+    error = volumes.schema_not_found("`hive_metastore`.`default`")  # the local stand-in's real Spark error
+    line = spark_setup["volume_error_line"]("hive_metastore.default.dp090_mlflow_lab_ada", error, default=True)
+    assert "\n" not in line
+    assert line.startswith("volume: cannot create hive_metastore.default.dp090_mlflow_lab_ada, the default in "
+                           "your current catalog and schema ([SCHEMA_NOT_FOUND] The schema "
+                           "`hive_metastore`.`default` cannot be found.")  # fmt: skip
+    assert line.endswith("; set the notebook's volume parameter to a catalog.schema.volume you may write, "
+                         "e.g. workspace.default.dp090_mlflow_lab_ada")  # fmt: skip
+
+
+def test_the_error_line_keeps_the_services_first_line_only(spark_setup):
+    # A Java error through py4j (a classic cluster) starts with a line about the call, then the service's (its
+    # wording here is illustrative: the line is kept as it is, whatever it says).
+    error = RuntimeError("An error occurred while calling o71.sql.\n: [PERMISSION_DENIED] User does not have "
+                         "CREATE VOLUME on Schema 'main.default'. SQLSTATE: 42501\n\tat com.databricks...")  # fmt: skip
+    line = spark_setup["volume_error_line"]("main.default.models", error)
+    assert line == ("volume: cannot create main.default.models ([PERMISSION_DENIED] User does not have CREATE VOLUME "
+                    "on Schema 'main.default'. SQLSTATE: 42501); set the notebook's volume parameter to a "
+                    "catalog.schema.volume you may write, e.g. workspace.default.models")  # fmt: skip
