@@ -13,9 +13,12 @@
 # MAGIC tries different hyperparameters for the same algorithm and data, so you can compare which fares best.
 # MAGIC
 # MAGIC ### Choose your compute
-# MAGIC Attach this notebook to **serverless** compute (environment version 4 or later; Databricks Free Edition
-# MAGIC has only serverless), or to a cluster running a **Databricks Runtime for Machine Learning** (an LTS ML
-# MAGIC runtime: 15.4, 16.4, 17.3 or 18). Each comes with MLflow, scikit-learn, pandas and matplotlib installed.
+# MAGIC Attach this notebook to **serverless** compute (Databricks Free Edition has only serverless) with
+# MAGIC serverless environment version 5 (the standard base environment; it comes with MLflow 3.8.1). Add two
+# MAGIC dependencies, `scikit-learn` and `matplotlib`, without versions (if the environment has them already, pip
+# MAGIC keeps what it has). Set this in each notebook's **Environment** side panel. Or attach it to a cluster, in
+# MAGIC either access mode, running a **Databricks Runtime for Machine Learning** (an LTS ML runtime: 15.4, 16.4,
+# MAGIC 17.3 or 18), which comes with MLflow, scikit-learn, pandas and matplotlib.
 # MAGIC
 # MAGIC The next cell runs the lab's setup notebook, which defines `load_trips()` and a few helpers.
 

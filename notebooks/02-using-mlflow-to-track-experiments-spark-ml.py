@@ -16,11 +16,14 @@
 # MAGIC tries different hyperparameters for the same algorithm and data, so you can compare which fares best.
 # MAGIC
 # MAGIC ### Choose your compute
-# MAGIC Attach this notebook to **serverless** compute (environment version 4 or later; Databricks Free Edition
-# MAGIC has only serverless), or to a cluster running a **Databricks Runtime for Machine Learning** (an LTS ML
-# MAGIC runtime: 15.4 or 16.4, which run Spark 3.5, or 17.3 or 18, which run Spark 4). Each comes with Spark,
-# MAGIC MLflow and matplotlib. The next cell runs the lab's Spark setup notebook, which defines
-# MAGIC `load_spark_trips()` and a few helpers.
+# MAGIC Attach this notebook to **serverless** compute (Databricks Free Edition has only serverless) with
+# MAGIC serverless environment version 5 (the standard base environment; it comes with MLflow 3.8.1). Add two
+# MAGIC dependencies, `scikit-learn` and `matplotlib`, without versions (if the environment has them already, pip
+# MAGIC keeps what it has). Set this in each notebook's **Environment** side panel. Or attach it to a cluster
+# MAGIC running a **Databricks Runtime for Machine Learning**, which comes with Spark, MLflow and matplotlib: an LTS
+# MAGIC ML runtime 15.4 or 16.4 (Spark 3.5) in dedicated access mode, or 17.3 or 18 (Spark 4) in either access
+# MAGIC mode (Spark ML runs in standard access mode from Databricks Runtime 17.0). The next cell runs the lab's
+# MAGIC Spark setup notebook, which defines `load_spark_trips()` and a few helpers.
 
 # COMMAND ----------
 
@@ -55,8 +58,8 @@ print(f"Compute: {compute_description()}")
 # MAGIC Leave the three parameters blank to use the defaults: `data_path`, a CSV file of trips (blank: the
 # MAGIC `nyc_taxi` table, or else the lab's data); `experiment_name`, the MLflow experiment of this notebook's
 # MAGIC runs; and `volume`, the Unity Catalog volume (`catalog.schema.volume`) through which `mlflow.spark`
-# MAGIC passes a model's files on serverless compute and standard access mode (blank: `dp090_mlflow_lab` in
-# MAGIC your current catalog and schema, created if needed).
+# MAGIC passes a model's files on serverless compute and standard access mode (blank: your own volume,
+# MAGIC `dp090_mlflow_lab_<your short name>`, in your current catalog and schema, created if needed).
 # MAGIC
 # MAGIC Databricks ML runtimes turn on MLflow **autologging**, which logs every Spark ML model fit on its own.
 # MAGIC This lab logs each run by hand, to show every call, so the cell turns autologging off for this notebook.

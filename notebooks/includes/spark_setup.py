@@ -27,6 +27,7 @@
 # COMMAND ----------
 
 import logging
+import re
 import warnings
 
 from pyspark.sql import functions as F  # noqa: N812 (PySpark's usual names)
@@ -138,10 +139,13 @@ class LabVolumeError(ValueError):
 
 def user_short_name(user_name):
     """`ada_lovelace` for `Ada.Lovelace@example.com`: the user's short name as the Databricks CLI computes
-    `${workspace.current_user.short_name}` for a bundle (the part before the @, each character other than a
-    letter or digit replaced by `_`, lowercased), so the notebook's default volume and a bundle's agree."""
+    `${workspace.current_user.short_name}` for a bundle (databricks/cli libs/iamutil/user.go and
+    libs/textutil/textutil.go): the part before the @, lowercased, each run of characters other than letters
+    and digits made one `_`, none at either end. So the notebook's default volume and a bundle's agree."""
     local = user_name.split("@", 1)[0]
-    return "".join(character if character.isalnum() else "_" for character in local).lower()
+    # lower()[0]: a letter whose lowercase is two characters (İ) keeps one, as Go's unicode.ToLower does.
+    kept = "".join(c.lower()[0] if c.isalpha() or c.isdecimal() else "_" for c in local)
+    return re.sub("_+", "_", kept).strip("_")
 
 
 def volume_error_line(volume, error, default=False):

@@ -12,7 +12,7 @@
 # MAGIC MLflow を使用して、各試行のパラメーター、メトリック、モデル、プロットをログに記録します。MLflow では **実験** を作成します。実験は **実行** の集まりで、1 つの実行が 1 回のトレーニングの試行です。ここでは、同じアルゴリズムとデータに対して実行ごとに異なるハイパーパラメーターを試すので、どれが最も良い結果になるかを比較できます。
 # MAGIC
 # MAGIC ### コンピューティングを選ぶ
-# MAGIC このノートブックを、**サーバーレス** コンピューティング (環境バージョン 4 以降。Databricks Free Edition にはサーバーレスしかありません) か、**Databricks Runtime for Machine Learning** (LTS の ML ランタイム: Spark 3.5 を実行する 15.4 または 16.4、あるいは Spark 4 を実行する 17.3 または 18) を実行しているクラスターにアタッチします。どちらにも Spark、MLflow、matplotlib が含まれています。次のセルでは、ラボの Spark 用セットアップ ノートブックを実行します。このノートブックは `load_spark_trips()` といくつかのヘルパー関数を定義します。
+# MAGIC このノートブックを **サーバーレス** コンピューティング (Databricks Free Edition にはサーバーレスしかありません) にアタッチし、サーバーレス環境バージョン 5 (標準の基本環境。MLflow 3.8.1 が含まれています) を使います。依存関係を 2 つ、`scikit-learn` と `matplotlib` をバージョンを指定せずに追加します (環境にすでにある場合、pip はそのまま使います)。この設定は、ノートブックごとに **[環境]** サイド パネルで行います。または、Spark、MLflow、matplotlib が含まれる **Databricks Runtime for Machine Learning** を実行しているクラスターにアタッチします。LTS の ML ランタイム 15.4 または 16.4 (Spark 3.5) では専用アクセス モード、17.3 または 18 (Spark 4) ではどちらのアクセス モードも使えます (標準アクセス モードで Spark ML を実行できるのは Databricks Runtime 17.0 以降です)。次のセルでは、ラボの Spark 用セットアップ ノートブックを実行します。このノートブックは `load_spark_trips()` といくつかのヘルパー関数を定義します。
 
 # COMMAND ----------
 
@@ -44,7 +44,7 @@ print(f"Compute: {compute_description()}")
 
 # MAGIC %md
 # MAGIC ### パラメーター
-# MAGIC 既定値を使用するには、3 つのパラメーターを空欄のままにします。`data_path` は乗車データの CSV ファイル (空欄: `nyc_taxi` テーブル、なければラボのデータ)、`experiment_name` はこのノートブックの実行を受け取る MLflow の実験、`volume` は、サーバーレス コンピューティングと標準アクセス モードで `mlflow.spark` がモデルのファイルを受け渡す Unity Catalog ボリューム (`catalog.schema.volume`) です (空欄: 現在のカタログとスキーマの `dp090_mlflow_lab`。必要なら作成します)。
+# MAGIC 既定値を使用するには、3 つのパラメーターを空欄のままにします。`data_path` は乗車データの CSV ファイル (空欄: `nyc_taxi` テーブル、なければラボのデータ)、`experiment_name` はこのノートブックの実行を受け取る MLflow の実験、`volume` は、サーバーレス コンピューティングと標準アクセス モードで `mlflow.spark` がモデルのファイルを受け渡す Unity Catalog ボリューム (`catalog.schema.volume`) です (空欄: 現在のカタログとスキーマにある自分用のボリューム `dp090_mlflow_lab_<your short name>`。必要なら作成します)。
 # MAGIC
 # MAGIC Databricks の ML ランタイムでは、MLflow の **自動ログ記録** (autologging) が有効になっています。自動ログ記録は、Spark ML のモデルの当てはめ (fit) をすべて自動的に記録します。このラボでは、すべての呼び出しを見せるために各実行を手動でログに記録するので、このセルでこのノートブックの自動ログ記録を無効にします。
 

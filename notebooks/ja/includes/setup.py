@@ -204,16 +204,30 @@ def notebook_folder():
     """The running notebook's folder as a file path: `/Workspace/...` in a workspace, else the working directory.
 
     Serverless compute does not promise that a notebook's working directory is its folder, so in a workspace
-    the folder comes from the notebook's context (the notebook that `%run` this one). Outside a workspace
-    the working directory is the notebook's folder, as the local runner starts its kernel there.
+    the folder comes from the notebook's context (the notebook that `%run` this one), asked as MLflow asks it
+    (mlflow/utils/databricks_utils.py, `get_notebook_path`): first the REPL context of `dbruntime`, then
+    dbutils' entry point, whose context some access modes do not allow. Outside a workspace the working
+    directory is the notebook's folder, as the local runner starts its kernel there.
     """
     if running_on_databricks():
-        try:
-            context = dbutils.notebook.entry_point.getDbutils().notebook().getContext()  # noqa: F821
-            return Path("/Workspace" + context.notebookPath().get()).parent
-        except Exception:  # an older runtime or environment without it: fall back to the working directory
-            pass
+        for notebook_path in (_repl_context_notebook_path, _entry_point_notebook_path):
+            try:
+                path = notebook_path()
+            except Exception:  # not on this runtime or environment, or not allowed: ask the next one
+                continue
+            if path:
+                return Path(path if path.startswith("/Workspace/") else "/Workspace" + path).parent
     return Path(os.getcwd())
+
+
+def _repl_context_notebook_path():
+    from dbruntime.databricks_repl_context import get_context  # a module of Databricks' Python REPL
+
+    return get_context().notebookPath
+
+
+def _entry_point_notebook_path():
+    return dbutils.notebook.entry_point.getDbutils().notebook().getContext().notebookPath().get()  # noqa: F821
 
 
 def lab_data_beside_notebooks(start=None):
