@@ -480,6 +480,15 @@ print(f"Run 3 with Spark's scaling:  ElasticNet(l1_ratio={l1_ratio:.3f}, alpha={
 
 # COMMAND ----------
 
+# MAGIC %md
+# MAGIC The last two cells are for jobs: they return this session's three runs to a job that runs the notebook.
+
+# COMMAND ----------
+
+# MAGIC %run ./includes/job_summary
+
+# COMMAND ----------
+
 # DBTITLE 1,Return a summary to the job
 # When a job runs this notebook (deploy.py run --runtime, the bundle's lab_matrix job), this summary is the
 # task's output: the library versions of this runtime and the three runs above with their metrics.

@@ -333,7 +333,7 @@ run_2 = train_nyc_taxi(train_df, test_df, label_column, 1.0, 0.3, 50)
 # DBTITLE 1,Compare runs 1 and 2
 compare_runs(run_2, run_1, "run 2", "run 1")
 for name, result in [("run 1", run_1), ("run 2", run_2)]:
-    share = share_predicted_high_on_cheap_rides(result["predictions"], label_column)
+    share = spark_share_predicted_high_on_cheap_rides(result["predictions"], label_column)
     print(f"{name}: predicted more than the actual fare for {share:.0%} of the cheapest quarter of rides")
 display(run_2["figure"])
 
@@ -348,7 +348,7 @@ run_3 = train_nyc_taxi(train_df, test_df, label_column, 0.5, 0.9, 1000)
 # DBTITLE 1,Compare run 3
 compare_runs(run_3, run_1, "run 3", "run 1")
 compare_runs(run_3, run_2, "run 3", "run 2")
-share = share_predicted_high_on_cheap_rides(run_3["predictions"], label_column)
+share = spark_share_predicted_high_on_cheap_rides(run_3["predictions"], label_column)
 print(f"run 3: predicted more than the actual fare for {share:.0%} of the cheapest quarter of rides")
 display(run_3["figure"])
 
@@ -516,6 +516,15 @@ for seed in [97, 1, 2]:
 # MAGIC results back. Built-in functions run inside Spark's JVM, where the query optimizer sees them and
 # MAGIC compiles them together with the rest of the query. Reach for a UDF only when no built-in function does
 # MAGIC the job.
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC The last two cells are for jobs: they return this session's three runs to a job that runs the notebook.
+
+# COMMAND ----------
+
+# MAGIC %run ./includes/job_summary
 
 # COMMAND ----------
 

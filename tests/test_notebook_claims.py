@@ -7,7 +7,7 @@ The notebook runs twice through `scripts/run_lab.py` into one experiment on a re
 server holds. Which runs belong to the second session is worked out here independently
 of the notebook: they are the runs that were not there after the first session.
 
-The first session trains on the setup notebook's synthetic trips, on which the models
+The first session trains on the runner's synthetic trips (labtools.local.synthetic), on which the models
 fit better than on the real data: a cell that looked for the best run in the whole
 experiment, not in this session, would then pick a run of the first session.
 """
@@ -27,6 +27,8 @@ import pytest
 from conftest import LAB_NOTEBOOK, PROJECT, REAL_DATA, LabExecution, built_once, execute_lab, run_lab
 from mlflow.entities import Experiment, Run
 from mlflow.tracking import MlflowClient
+
+from labtools.local.synthetic import synthetic_trips
 
 pytestmark = [
     # One worker runs the module, so that the notebook runs twice for all of its tests, not per test.
@@ -115,11 +117,11 @@ def displayed_table(notebook, title) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def two_sessions(tracking_server, tmp_path_factory, setup_notebook) -> TwoSessions:
+def two_sessions(tracking_server, tmp_path_factory) -> TwoSessions:
     built_once(tmp_path_factory, "two_sessions")
     out = tmp_path_factory.mktemp("notebook-claims")
     synthetic = out / "synthetic-trips.csv"
-    setup_notebook["synthetic_trips"]().to_csv(synthetic, index=False)
+    synthetic_trips().to_csv(synthetic, index=False)
     first = execute_lab(tracking_server.uri, out / "first", "--data", str(synthetic), str(LAB_NOTEBOOK)).check()
     client = MlflowClient(tracking_server.uri)
     experiment = client.get_experiment_by_name(first.experiment_name)

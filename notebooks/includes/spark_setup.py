@@ -17,8 +17,8 @@
 # MAGIC   files on serverless compute and standard access mode (created if missing; blank: a volume of your own
 # MAGIC   in the current catalog and schema), or None on other compute;
 # MAGIC - `spark_model_requirements()`: the pinned packages a logged Spark ML model needs;
-# MAGIC - `share_predicted_high_on_cheap_rides(predictions, label_column)`: the Spark version of the setup
-# MAGIC   notebook's helper, computed where the data is.
+# MAGIC - `spark_share_predicted_high_on_cheap_rides(predictions, label_column)`: the Spark version of the setup
+# MAGIC   notebook's `share_predicted_high_on_cheap_rides`, computed where the data is.
 
 # COMMAND ----------
 
@@ -190,8 +190,8 @@ def load_spark_trips(data_path=""):
     elif spark.catalog.tableExists(LAB_TABLE):  # noqa: F821
         trips, source = spark.table(LAB_TABLE), f"the {LAB_TABLE} table"  # noqa: F821
     else:
-        # The lab's CSV file as the scikit-learn notebook finds it (downloaded and checked, or a copy
-        # downloaded earlier, or synthetic trips), read by pandas and handed to Spark.
+        # The lab's CSV file as the scikit-learn notebook finds it (beside the notebooks, or downloaded and
+        # checked, or a copy downloaded earlier), read by pandas and handed to Spark.
         pandas_trips, source = load_trips("")
         pandas_trips = pandas_trips.copy()
         # pandas reads the holiday name "None" (no holiday) as missing; Spark's CSV reader and the course's
@@ -211,12 +211,13 @@ def spark_model_requirements():
     return mlflow.spark.get_default_pip_requirements() + pinned_requirements(["mlflow", "pandas", "numpy"])
 
 
-def share_predicted_high_on_cheap_rides(predictions, label_column):
+def spark_share_predicted_high_on_cheap_rides(predictions, label_column):
     """The share of the cheapest quarter of rides (by actual fare) whose predicted fare is above the actual one.
 
-    The Spark version of the setup notebook's helper of the same name: `predictions` is a DataFrame with the
-    label and a `prediction` column. Spark computes the quartile (approxQuantile with a relative error of 0, so
-    exact) and the share (the average of a true/false column cast to 0 and 1) where the data is.
+    The Spark version of the setup notebook's `share_predicted_high_on_cheap_rides`: `predictions` is a
+    DataFrame with the label and a `prediction` column. Spark computes the quartile (approxQuantile with a
+    relative error of 0, so exact) and the share (the average of a true/false column cast to 0 and 1) where
+    the data is.
     """
     cheap_fare = predictions.approxQuantile(label_column, [0.25], 0.0)[0]
     cheap = predictions.filter(F.col(label_column) <= cheap_fare)

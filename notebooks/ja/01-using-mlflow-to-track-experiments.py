@@ -421,6 +421,15 @@ print(f"Run 3 with Spark's scaling:  ElasticNet(l1_ratio={l1_ratio:.3f}, alpha={
 
 # COMMAND ----------
 
+# MAGIC %md
+# MAGIC 最後の 2 つのセルはジョブ用です。このノートブックを実行するジョブに、このセッションの 3 つの実行を返します。
+
+# COMMAND ----------
+
+# MAGIC %run ./includes/job_summary
+
+# COMMAND ----------
+
 # DBTITLE 1,ジョブに概要を返す
 # When a job runs this notebook (deploy.py run --runtime, the bundle's lab_matrix job), this summary is the
 # task's output: the library versions of this runtime and the three runs above with their metrics.

@@ -292,7 +292,7 @@ run_2 = train_nyc_taxi(train_df, test_df, label_column, 1.0, 0.3, 50)
 # DBTITLE 1,実行 1 と 2 を比較する
 compare_runs(run_2, run_1, "run 2", "run 1")
 for name, result in [("run 1", run_1), ("run 2", run_2)]:
-    share = share_predicted_high_on_cheap_rides(result["predictions"], label_column)
+    share = spark_share_predicted_high_on_cheap_rides(result["predictions"], label_column)
     print(f"{name}: predicted more than the actual fare for {share:.0%} of the cheapest quarter of rides")
 display(run_2["figure"])
 
@@ -307,7 +307,7 @@ run_3 = train_nyc_taxi(train_df, test_df, label_column, 0.5, 0.9, 1000)
 # DBTITLE 1,実行 3 を比較する
 compare_runs(run_3, run_1, "run 3", "run 1")
 compare_runs(run_3, run_2, "run 3", "run 2")
-share = share_predicted_high_on_cheap_rides(run_3["predictions"], label_column)
+share = spark_share_predicted_high_on_cheap_rides(run_3["predictions"], label_column)
 print(f"run 3: predicted more than the actual fare for {share:.0%} of the cheapest quarter of rides")
 display(run_3["figure"])
 
@@ -442,6 +442,15 @@ for seed in [97, 1, 2]:
 # MAGIC ### 組み込み関数が UDF より優れている理由
 # MAGIC
 # MAGIC 特徴量の作成では、コースにあったこのラボの最初のバージョンのように Python のユーザー定義関数 (UDF) を使うのではなく、Spark の **組み込みの列関数** で正弦と余弦を計算します。Python UDF は Python のワーカー プロセスで実行されるため、Spark は行をシリアル化して JVM から Python に送り、結果を送り返す必要があります。組み込み関数は Spark の JVM 内で実行され、クエリ オプティマイザーがそれらを認識して、クエリの残りの部分と一緒にコンパイルします。UDF は、組み込み関数で処理できない場合にだけ使用してください。
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC 最後の 2 つのセルはジョブ用です。このノートブックを実行するジョブに、このセッションの 3 つの実行を返します。
+
+# COMMAND ----------
+
+# MAGIC %run ./includes/job_summary
 
 # COMMAND ----------
 
