@@ -62,3 +62,15 @@ def test_the_error_line_keeps_the_services_first_line_only(spark_setup):
     assert line == ("volume: cannot create main.default.models ([PERMISSION_DENIED] User does not have CREATE VOLUME "
                     "on Schema 'main.default'. SQLSTATE: 42501); set the notebook's volume parameter to a "
                     "catalog.schema.volume you may write, e.g. workspace.default.models")  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["workspace.default", "workspace..lab", "a.b.c.d", "workspace.default. "])
+def test_a_malformed_volume_parameter_is_refused_before_any_sql(spark_setup, value):
+    with pytest.raises(spark_setup["LabVolumeError"]) as raised:
+        spark_setup["volume_parts"](value)
+    assert str(raised.value) == (f"volume {value!r}: expected catalog.schema.volume, e.g. "
+                                 "workspace.default.dp090_mlflow_lab_<your short name>")  # fmt: skip
+
+
+def test_a_well_formed_volume_parameter_is_split(spark_setup):
+    assert spark_setup["volume_parts"]("workspace.default.models") == ["workspace", "default", "models"]

@@ -148,6 +148,15 @@ def user_short_name(user_name):
     return re.sub("_+", "_", kept).strip("_")
 
 
+def volume_parts(volume):
+    """`[catalog, schema, volume]` of the volume parameter's `catalog.schema.volume`, checked before any SQL."""
+    parts = volume.split(".")
+    if len(parts) != 3 or not all(part.strip() for part in parts):
+        raise LabVolumeError(f"volume {volume!r}: expected catalog.schema.volume, e.g. "
+                             f"workspace.default.{LAB_VOLUME_PREFIX}<your short name>")  # fmt: skip
+    return parts
+
+
 def volume_error_line(volume, error, default=False):
     """The one line that ends the Parameters cell when `CREATE VOLUME` fails: the volume, the service's own
     first line (the catalog is hive_metastore, which has no volumes; no CREATE VOLUME privilege; no such
@@ -172,10 +181,7 @@ def spark_model_volume(volume=""):
         user = spark.sql("SELECT current_user()").first()[0]  # noqa: F821 (defined by Databricks)
         catalog, schema = spark.catalog.currentCatalog(), spark.catalog.currentDatabase()  # noqa: F821
         volume = f"{catalog}.{schema}.{LAB_VOLUME_PREFIX}{user_short_name(user)}"
-    parts = volume.split(".")
-    if len(parts) != 3 or not all(parts):
-        raise LabVolumeError(f"volume {volume!r}: expected catalog.schema.volume, e.g. "
-                             f"workspace.default.{LAB_VOLUME_PREFIX}<your name>")  # fmt: skip
+    parts = volume_parts(volume)
     try:
         spark.sql(f"CREATE VOLUME IF NOT EXISTS {'.'.join(f'`{part}`' for part in parts)}")  # noqa: F821
     except Exception as error:  # whatever the service raises: its first line says why
