@@ -13,9 +13,12 @@
 # MAGIC tries different hyperparameters for the same algorithm and data, so you can compare which fares best.
 # MAGIC
 # MAGIC ### Choose your compute
-# MAGIC Attach this notebook to **serverless** compute (environment version 4 or later; Databricks Free Edition
-# MAGIC has only serverless), or to a cluster running a **Databricks Runtime for Machine Learning** (an LTS ML
-# MAGIC runtime: 15.4, 16.4, 17.3 or 18). Each comes with MLflow, scikit-learn, pandas and matplotlib installed.
+# MAGIC Attach this notebook to **serverless** compute (Databricks Free Edition has only serverless) with
+# MAGIC serverless environment version 5 (the standard base environment; it comes with MLflow 3.8.1). Add two
+# MAGIC dependencies, `scikit-learn` and `matplotlib`, without versions (if the environment has them already, pip
+# MAGIC keeps what it has). Set this in each notebook's **Environment** side panel. Or attach it to a cluster, in
+# MAGIC either access mode, running a **Databricks Runtime for Machine Learning** (an LTS ML runtime: 15.4, 16.4,
+# MAGIC 17.3 or 18), which comes with MLflow, scikit-learn, pandas and matplotlib.
 # MAGIC
 # MAGIC The next cell runs the lab's setup notebook, which defines `load_trips()` and a few helpers.
 
@@ -474,6 +477,15 @@ spark_like_r2 = r2_score(test_df[label_column], spark_like_model.predict(test_df
 print(f"Standard deviation of {label_column} in the training data: {label_std:.2f}")
 print(f"Run 3 as logged:             ElasticNet(l1_ratio=0.5, alpha=0.9), R2 {run_3['r2']:.4f}")
 print(f"Run 3 with Spark's scaling:  ElasticNet(l1_ratio={l1_ratio:.3f}, alpha={alpha:.3f}), R2 {spark_like_r2:.4f}")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC The last two cells are for jobs: they return this session's three runs to a job that runs the notebook.
+
+# COMMAND ----------
+
+# MAGIC %run ./includes/job_summary
 
 # COMMAND ----------
 

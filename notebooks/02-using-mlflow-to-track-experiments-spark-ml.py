@@ -16,11 +16,14 @@
 # MAGIC tries different hyperparameters for the same algorithm and data, so you can compare which fares best.
 # MAGIC
 # MAGIC ### Choose your compute
-# MAGIC Attach this notebook to **serverless** compute (environment version 4 or later; Databricks Free Edition
-# MAGIC has only serverless), or to a cluster running a **Databricks Runtime for Machine Learning** (an LTS ML
-# MAGIC runtime: 15.4 or 16.4, which run Spark 3.5, or 17.3 or 18, which run Spark 4). Each comes with Spark,
-# MAGIC MLflow and matplotlib. The next cell runs the lab's Spark setup notebook, which defines
-# MAGIC `load_spark_trips()` and a few helpers.
+# MAGIC Attach this notebook to **serverless** compute (Databricks Free Edition has only serverless) with
+# MAGIC serverless environment version 5 (the standard base environment; it comes with MLflow 3.8.1). Add two
+# MAGIC dependencies, `scikit-learn` and `matplotlib`, without versions (if the environment has them already, pip
+# MAGIC keeps what it has). Set this in each notebook's **Environment** side panel. Or attach it to a cluster
+# MAGIC running a **Databricks Runtime for Machine Learning**, which comes with Spark, MLflow and matplotlib: an LTS
+# MAGIC ML runtime 15.4 or 16.4 (Spark 3.5) in dedicated access mode, or 17.3 or 18 (Spark 4) in either access
+# MAGIC mode (Spark ML runs in standard access mode from Databricks Runtime 17.0). The next cell runs the lab's
+# MAGIC Spark setup notebook, which defines `load_spark_trips()` and a few helpers.
 
 # COMMAND ----------
 
@@ -55,8 +58,8 @@ print(f"Compute: {compute_description()}")
 # MAGIC Leave the three parameters blank to use the defaults: `data_path`, a CSV file of trips (blank: the
 # MAGIC `nyc_taxi` table, or else the lab's data); `experiment_name`, the MLflow experiment of this notebook's
 # MAGIC runs; and `volume`, the Unity Catalog volume (`catalog.schema.volume`) through which `mlflow.spark`
-# MAGIC passes a model's files on serverless compute and standard access mode (blank: `dp090_mlflow_lab` in
-# MAGIC your current catalog and schema, created if needed).
+# MAGIC passes a model's files on serverless compute and standard access mode (blank: your own volume,
+# MAGIC `dp090_mlflow_lab_<your short name>`, in your current catalog and schema, created if needed).
 # MAGIC
 # MAGIC Databricks ML runtimes turn on MLflow **autologging**, which logs every Spark ML model fit on its own.
 # MAGIC This lab logs each run by hand, to show every call, so the cell turns autologging off for this notebook.
@@ -330,7 +333,7 @@ run_2 = train_nyc_taxi(train_df, test_df, label_column, 1.0, 0.3, 50)
 # DBTITLE 1,Compare runs 1 and 2
 compare_runs(run_2, run_1, "run 2", "run 1")
 for name, result in [("run 1", run_1), ("run 2", run_2)]:
-    share = share_predicted_high_on_cheap_rides(result["predictions"], label_column)
+    share = spark_share_predicted_high_on_cheap_rides(result["predictions"], label_column)
     print(f"{name}: predicted more than the actual fare for {share:.0%} of the cheapest quarter of rides")
 display(run_2["figure"])
 
@@ -345,7 +348,7 @@ run_3 = train_nyc_taxi(train_df, test_df, label_column, 0.5, 0.9, 1000)
 # DBTITLE 1,Compare run 3
 compare_runs(run_3, run_1, "run 3", "run 1")
 compare_runs(run_3, run_2, "run 3", "run 2")
-share = share_predicted_high_on_cheap_rides(run_3["predictions"], label_column)
+share = spark_share_predicted_high_on_cheap_rides(run_3["predictions"], label_column)
 print(f"run 3: predicted more than the actual fare for {share:.0%} of the cheapest quarter of rides")
 display(run_3["figure"])
 
@@ -513,6 +516,15 @@ for seed in [97, 1, 2]:
 # MAGIC results back. Built-in functions run inside Spark's JVM, where the query optimizer sees them and
 # MAGIC compiles them together with the rest of the query. Reach for a UDF only when no built-in function does
 # MAGIC the job.
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC The last two cells are for jobs: they return this session's three runs to a job that runs the notebook.
+
+# COMMAND ----------
+
+# MAGIC %run ./includes/job_summary
 
 # COMMAND ----------
 

@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools import lab  # noqa: E402 (needs the path above when run as a script)
 from labtools.local import convert, errors, runs_table, runtimes, spark, volumes  # noqa: E402
+from labtools.local import synthetic as synthetic_data  # noqa: E402
 from labtools.local.errors import UsageError  # noqa: E402
 from labtools.local.output import DEFAULT_OUT, OutputFolders  # noqa: E402
 from labtools.local.session import SERVERLESS_ENVIRONMENT, LocalRun  # noqa: E402
@@ -50,7 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path,
                         help="CSV file of trips (sets the data_path parameter; default: the lab's data/nyc-taxi.csv)")
     parser.add_argument("--synthetic", type=int, metavar="ROWS",
-                        help="made-up trips instead of the lab's data (sets data_path to synthetic:ROWS)")
+                        help="made-up trips instead of the lab's data, written to a CSV file under --out that becomes "
+                             "data_path (so does data_path=synthetic:ROWS)")
     parser.add_argument("--tracking-uri", help="use this running tracking server instead of starting one")
     parser.add_argument("--port", type=int, help="port for the tracking server (default: a free one)")
     parser.add_argument("--keep-server", action="store_true",
@@ -103,7 +105,8 @@ def parse_params(pairs: list[str], data: Path | None, synthetic: int | None) -> 
     if synthetic is not None:
         if synthetic < 1:
             raise UsageError(f"--synthetic {synthetic}: the number of made-up trips must be at least 1")
-        params["data_path"] = f"synthetic:{synthetic}"
+        params["data_path"] = f"{synthetic_data.PREFIX}{synthetic}"
+    synthetic_data.rows_of(params.get("data_path", ""))  # a malformed synthetic:ROWS is refused here
     return params
 
 
@@ -141,6 +144,9 @@ def run_lab(args: argparse.Namespace) -> int:
                   f"{SERVERLESS_ENVIRONMENT['DATABRICKS_RUNTIME_VERSION']}, {volumes.VOLUMES} for volumes.")
         if args.port and run.server and run.server.port != args.port:
             print(f"Port {args.port} is taken; using {run.server.port} instead.")
+        if rows := synthetic_data.rows_of(params.get("data_path", "")):
+            params["data_path"] = str(synthetic_data.write_csv(rows, folders.dbfs))
+            print(f"Synthetic data: {rows:,} made-up trips in {params['data_path']} (data_path)")
         for path, notebook in notebooks.items():
             run.execute(path, notebook, params)
         mlflow_runs = run.logged_runs()

@@ -94,13 +94,14 @@ def test_our_archive_has_the_original_document_shape(built, original):
     assert set(our_manifest) == set(manifest) and our_manifest["version"] == "Manifest"
 
 
-# The English archive's entries: both lab notebooks (scikit-learn, Spark ML) and both includes, in this order.
+# The English archive's entries: both lab notebooks (scikit-learn, Spark ML) and their includes, in this order.
 ENGLISH_ENTRIES = [
     "manifest.mf",
     f"{TOP}/",
     f"{TOP}/01-using-mlflow-to-track-experiments.python",
     f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml.python",
     f"{TOP}/includes/",
+    f"{TOP}/includes/job_summary.python",
     f"{TOP}/includes/setup.python",
     f"{TOP}/includes/spark_setup.python",
 ]
@@ -109,6 +110,8 @@ ENGLISH_RUNS = {
     (f"{TOP}/01-using-mlflow-to-track-experiments", f"{TOP}/includes/setup"),
     (f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml", f"{TOP}/includes/spark_setup"),
     (f"{TOP}/includes/spark_setup", f"{TOP}/includes/setup"),
+    (f"{TOP}/01-using-mlflow-to-track-experiments", f"{TOP}/includes/job_summary"),
+    (f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml", f"{TOP}/includes/job_summary"),
 }
 
 
@@ -133,6 +136,7 @@ def test_the_english_archive_holds_both_lab_notebooks_and_their_includes(built):
     assert zipfile.ZipFile(zip_path).namelist() == [
         f"{TOP}/01-using-mlflow-to-track-experiments.py",
         f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml.py",
+        f"{TOP}/includes/job_summary.py",
         f"{TOP}/includes/setup.py",
         f"{TOP}/includes/spark_setup.py",
     ]

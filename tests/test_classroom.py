@@ -16,7 +16,7 @@ from workspace_stub import WorkspaceStub
 INSTRUCTOR = "instructor@example.com"
 LEARNERS = ["ana@example.com", "bo@example.com"]
 LAB_FILES = {"01-using-mlflow-to-track-experiments", "02-using-mlflow-to-track-experiments-spark-ml",
-             "includes/setup", "includes/spark_setup"}  # fmt: skip
+             "includes/job_summary", "includes/setup", "includes/spark_setup"}  # fmt: skip
 OTHER_TOKEN = "dapi-FAKE-second-workspace-token-never-print-me"
 
 
@@ -54,7 +54,7 @@ def test_deploy_gives_each_learner_a_copy_and_reports_each(stub, home, learners_
     assert result.returncode == 1, result.stderr  # a row failed
     table = rows(result.stdout)
     assert set(table) == {"ana@example.com", "bo@example.com", "nobody@example.com"}
-    assert "deployed (4 notebooks and the lab's data)" in table["ana@example.com"]
+    assert "deployed (5 notebooks and the lab's data)" in table["ana@example.com"]
     assert "/Users/ana@example.com/dp090-mlflow-lab" in table["ana@example.com"]
     assert "permission denied (HTTP 403)" in table["bo@example.com"]
     assert "has no user nobody@example.com" in table["nobody@example.com"]
@@ -272,7 +272,7 @@ def test_deploying_again_keeps_a_learners_edit_and_force_replaces_it_after_a_bac
     assert stub.objects[edited]["content"] == mine  # the edit is still there
     ana = rows(again.stdout)["ana@example.com"]
     assert "kept 01-using-mlflow-to-track-experiments (edited since it was deployed" in ana and "--force" in ana
-    assert "updated 3 notebooks" in ana
+    assert "updated 4 notebooks" in ana
     assert "updated: it was already there" in rows(again.stdout)["bo@example.com"]
     replaced = {request.body["path"] for request in stub.calls("POST", "/workspace/import")[-12:]}
     assert edited not in replaced and "/Users/bo@example.com/dp090-mlflow-lab/01-using-mlflow-to-track-experiments" \

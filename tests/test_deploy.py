@@ -37,6 +37,7 @@ NOTEBOOK_FILES = {
     f"{FOLDER}/01-using-mlflow-to-track-experiments": ROOT / "notebooks" / "01-using-mlflow-to-track-experiments.py",
     f"{FOLDER}/02-using-mlflow-to-track-experiments-spark-ml":
         ROOT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py",
+    f"{FOLDER}/includes/job_summary": ROOT / "notebooks" / "includes" / "job_summary.py",
     f"{FOLDER}/includes/setup": ROOT / "notebooks" / "includes" / "setup.py",
     f"{FOLDER}/includes/spark_setup": ROOT / "notebooks" / "includes" / "spark_setup.py",
 }
@@ -47,6 +48,7 @@ JA_NOTEBOOK_FILES = {
         ROOT / "notebooks" / "ja" / "01-using-mlflow-to-track-experiments.py",
     f"{JA_FOLDER}/02-using-mlflow-to-track-experiments-spark-ml":
         ROOT / "notebooks" / "ja" / "02-using-mlflow-to-track-experiments-spark-ml.py",
+    f"{JA_FOLDER}/includes/job_summary": ROOT / "notebooks" / "ja" / "includes" / "job_summary.py",
     f"{JA_FOLDER}/includes/setup": ROOT / "notebooks" / "ja" / "includes" / "setup.py",
     f"{JA_FOLDER}/includes/spark_setup": ROOT / "notebooks" / "ja" / "includes" / "spark_setup.py",
 }
@@ -110,11 +112,12 @@ def test_help_and_dry_run_work_without_credentials(home):
     assert [body["path"] for body in imports] == [
         "/Users/<you>/dp090-mlflow-lab/01-using-mlflow-to-track-experiments",
         "/Users/<you>/dp090-mlflow-lab/02-using-mlflow-to-track-experiments-spark-ml",
+        "/Users/<you>/dp090-mlflow-lab/includes/job_summary",
         "/Users/<you>/dp090-mlflow-lab/includes/setup",
         "/Users/<you>/dp090-mlflow-lab/includes/spark_setup",
     ]
     assert all(body["format"] == "SOURCE" and body["language"] == "PYTHON" for body in imports)
-    assert "<base64 of notebooks/includes/spark_setup.py, " in imports[3]["content"]
+    assert "<base64 of notebooks/includes/spark_setup.py, " in imports[4]["content"]
 
 
 @pytest.mark.parametrize(
@@ -191,7 +194,7 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
             ("/api/2.0/workspace/import", f"{FOLDER}/includes/{include}")
         )
         assert stub.objects[f"{FOLDER}/includes/{include}"]["object_type"] == "NOTEBOOK"
-    assert f"Deployed 4 notebooks to {FOLDER}" in result.stdout
+    assert f"Deployed 5 notebooks to {FOLDER}" in result.stdout
     assert f"{stub.url}/browse/folders/{stub.objects[FOLDER]['object_id']}" in result.stdout
 
     # Beside them, the lab's data (a workspace file) and the manifest of what was deployed.
@@ -205,7 +208,7 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
     again = run_deploy("deploy", host=stub.url, home=home)  # unchanged since: deploying twice updates them
     assert again.returncode == 0, again.stderr
     assert len(notebook_imports(stub)) == 2 * len(NOTEBOOK_FILES)
-    assert f"Deployed 4 notebooks to {FOLDER}" in again.stdout and "kept" not in again.stdout
+    assert f"Deployed 5 notebooks to {FOLDER}" in again.stdout and "kept" not in again.stdout
 
 
 def test_deploying_again_keeps_an_edited_notebook_unless_forced_and_then_saves_it_first(stub, home):
@@ -222,7 +225,7 @@ def test_deploying_again_keeps_an_edited_notebook_unless_forced_and_then_saves_i
     assert {path: stub.objects[path]["content"] for path in edited} == mine
     for path in edited:
         assert f"kept {path}: edited since it was deployed; --force replaces it after saving a copy" in again.stdout
-    assert f"Deployed 3 notebooks to {FOLDER}" in again.stdout
+    assert f"Deployed 4 notebooks to {FOLDER}" in again.stdout
 
     forced = run_deploy("deploy", "--lang", "all", "--force", host=stub.url, home=home)
     assert forced.returncode == 0, forced.stderr
@@ -255,7 +258,8 @@ def test_deploy_to_another_folder(stub, home):
     paths = set(imported(stub))
     assert paths == {"/Shared/dp090/01-using-mlflow-to-track-experiments",
                      "/Shared/dp090/02-using-mlflow-to-track-experiments-spark-ml",
-                     "/Shared/dp090/includes/setup", "/Shared/dp090/includes/spark_setup"}  # fmt: skip
+                     "/Shared/dp090/includes/job_summary", "/Shared/dp090/includes/setup",
+                     "/Shared/dp090/includes/spark_setup"}  # fmt: skip
     assert stub.calls("GET", "/scim/v2/Me") == []  # the user name is not needed
 
 
@@ -276,6 +280,7 @@ def test_deploy_lang_ja_imports_exactly_the_japanese_notebooks_into_their_own_fo
     assert sorted(imported(stub)) == [
         "/Users/learner@example.com/dp090-mlflow-lab-ja/01-using-mlflow-to-track-experiments",
         "/Users/learner@example.com/dp090-mlflow-lab-ja/02-using-mlflow-to-track-experiments-spark-ml",
+        "/Users/learner@example.com/dp090-mlflow-lab-ja/includes/job_summary",
         "/Users/learner@example.com/dp090-mlflow-lab-ja/includes/setup",
         "/Users/learner@example.com/dp090-mlflow-lab-ja/includes/spark_setup",
     ]
@@ -283,7 +288,7 @@ def test_deploy_lang_ja_imports_exactly_the_japanese_notebooks_into_their_own_fo
     first = imported(stub)[f"{JA_FOLDER}/01-using-mlflow-to-track-experiments"]
     assert first != NOTEBOOK_FILES[f"{FOLDER}/01-using-mlflow-to-track-experiments"].read_bytes()  # not the English
     assert "実験" in first.decode("utf-8")
-    assert f"Deployed 4 notebooks to {JA_FOLDER}\n" in result.stdout
+    assert f"Deployed 5 notebooks to {JA_FOLDER}\n" in result.stdout
 
     dry = run_deploy("deploy", "--lang", "ja", "--dry-run", home=home, token=None)
     assert dry.returncode == 0, dry.stderr
@@ -291,6 +296,7 @@ def test_deploy_lang_ja_imports_exactly_the_japanese_notebooks_into_their_own_fo
             if (body := json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1]))["format"] == "SOURCE"] == [
         "/Users/<you>/dp090-mlflow-lab-ja/01-using-mlflow-to-track-experiments",
         "/Users/<you>/dp090-mlflow-lab-ja/02-using-mlflow-to-track-experiments-spark-ml",
+        "/Users/<you>/dp090-mlflow-lab-ja/includes/job_summary",
         "/Users/<you>/dp090-mlflow-lab-ja/includes/setup",
         "/Users/<you>/dp090-mlflow-lab-ja/includes/spark_setup",
     ]  # fmt: skip
@@ -301,10 +307,10 @@ def test_deploy_lang_all_imports_both_languages_each_into_its_folder(stub, home)
     result = run_deploy("deploy", "--lang", "all", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     expected = {**NOTEBOOK_FILES, **JA_NOTEBOOK_FILES}
-    assert len(expected) == 8
+    assert len(expected) == 10
     assert imported(stub) == {path: file.read_bytes() for path, file in expected.items()}
-    assert f"Deployed 4 notebooks to {FOLDER}\n" in result.stdout
-    assert f"Deployed 4 notebooks to {JA_FOLDER}\n" in result.stdout
+    assert f"Deployed 5 notebooks to {FOLDER}\n" in result.stdout
+    assert f"Deployed 5 notebooks to {JA_FOLDER}\n" in result.stdout
     assert len(stub.calls("GET", "/scim/v2/Me")) == 1  # the user name is asked once
 
 

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import io
 import shutil
 import socket
+import sys
 import threading
+import types
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from conftest import REAL_DATA
+
+from labtools.local import synthetic
+from labtools.local.errors import UsageError
+from labtools.local.synthetic import synthetic_trips
 
 
 @pytest.fixture
@@ -43,14 +50,14 @@ def write_csv(path, frame):
 
 
 def test_synthetic_trips_have_the_lab_columns_and_plausible_fares(setup_notebook):
-    trips = setup_notebook["synthetic_trips"](rows=5000, seed=1)
+    trips = synthetic_trips(rows=5000, seed=1)
     setup_notebook["validate_trips"](trips, "synthetic")
     assert list(trips.columns) == list(setup_notebook["TRIP_COLUMNS"])
     fares = trips.dropna(subset=["totalAmount"])
     # Fare grows with distance.
     assert fares["totalAmount"].corr(fares["tripDistance"]) > 0.8
     # Deterministic for a seed.
-    assert trips.equals(setup_notebook["synthetic_trips"](rows=5000, seed=1))
+    assert trips.equals(synthetic_trips(rows=5000, seed=1))
 
 
 def test_the_real_data_passes_validation(setup_notebook):
@@ -116,6 +123,52 @@ def test_in_a_workspace_the_data_is_found_from_the_notebooks_path_not_the_workin
     assert setup_notebook["notebook_folder"]() == clone_without_data / "notebooks" / "ja"
 
 
+class ReplContext:
+    """What `dbruntime.databricks_repl_context.get_context()` returns in a workspace notebook: an object with the
+    notebook's path as its attribute `notebookPath` (the attribute MLflow reads: mlflow/utils/databricks_utils.py,
+    `_use_repl_context_if_available("notebookPath")` on `get_notebook_path`)."""
+
+    def __init__(self, path):
+        self.notebookPath = path  # noqa: N815 (Databricks' name)
+
+
+def repl_context_module(path):
+    """A `dbruntime` package whose `databricks_repl_context.get_context()` knows the notebook at `path`."""
+    package, module = types.ModuleType("dbruntime"), types.ModuleType("dbruntime.databricks_repl_context")
+    module.get_context = lambda: ReplContext(path)
+    package.databricks_repl_context = module
+    return {"dbruntime": package, "dbruntime.databricks_repl_context": module}
+
+
+class ForbiddenContext(WorkspaceContext):
+    """dbutils' context where the access mode does not allow it (standard access mode forbids some methods)."""
+
+    def getContext(self):  # noqa: N802
+        raise RuntimeError("py4j.security.Py4JSecurityException: Method public ... getContext() is not whitelisted")
+
+
+def test_in_a_workspace_the_notebook_path_comes_from_the_repl_context_first(
+    setup_notebook, clone_without_data, monkeypatch
+):
+    """As MLflow finds it: dbruntime's REPL context, then dbutils' entry point, then the working directory."""
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "client.5.1")
+    for name, module in repl_context_module("/Users/someone@example.com/lab/notebooks/01").items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setitem(setup_notebook, "dbutils", WorkspaceContext("/Users/someone@example.com/other/02"))
+    assert setup_notebook["notebook_folder"]() == Path("/Workspace/Users/someone@example.com/lab/notebooks")
+    # dbutils' context not allowed: the REPL context still answers.
+    monkeypatch.setitem(setup_notebook, "dbutils", ForbiddenContext("/Users/someone@example.com/other/02"))
+    assert setup_notebook["notebook_folder"]() == Path("/Workspace/Users/someone@example.com/lab/notebooks")
+    # A path that already starts with /Workspace is not given a second one.
+    for name, module in repl_context_module("/Workspace/Users/someone@example.com/lab/notebooks/ja/01").items():
+        monkeypatch.setitem(sys.modules, name, module)
+    assert setup_notebook["notebook_folder"]() == Path("/Workspace/Users/someone@example.com/lab/notebooks/ja")
+    # Neither context: the working directory.
+    monkeypatch.delitem(sys.modules, "dbruntime.databricks_repl_context")
+    monkeypatch.setitem(sys.modules, "dbruntime", None)  # import fails, as outside a workspace
+    assert setup_notebook["notebook_folder"]() == clone_without_data / "notebooks" / "ja"
+
+
 def test_a_changed_data_file_beside_the_notebooks_is_refused(setup_notebook, clone_without_data):
     (clone_without_data / "data").mkdir()
     changed = clone_without_data / "data" / "nyc-taxi.csv"
@@ -139,17 +192,38 @@ def test_without_a_data_folder_the_verified_download_is_used_and_kept(
 
 def test_without_data_or_network_the_error_says_what_to_pass(setup_notebook, clone_without_data, monkeypatch):
     monkeypatch.setitem(setup_notebook, "LAB_DATA_URL", "http://127.0.0.1:9/nyc-taxi.csv")
-    with pytest.raises(setup_notebook["LabDataError"], match="pass the CSV's path as data_path .*synthetic:10000"):
+    with pytest.raises(setup_notebook["LabDataError"], match="pass the CSV's path as data_path.$"):
         setup_notebook["load_trips"]("")
 
 
-def test_synthetic_trips_only_when_asked_for_and_announced(setup_notebook):
-    trips, source = setup_notebook["load_trips"]("synthetic:500")
-    assert len(trips) == 500
-    assert source == "SYNTHETIC trips (500) made up by synthetic_trips(), not the real lab data"
+# SHA-256 of synthetic_trips(1000) as CSV, as the setup notebook made them before they moved to the runner
+# (commit a24bc47): the same trips, so runs on them compare with earlier ones.
+SYNTHETIC_1000_SHA256 = "2f8f5522109fdacca25f39afaee7301020425610ecfbaf02f2cd76d96284c30e"
+
+
+def test_the_synthetic_trips_are_those_the_notebook_made_before():
+    csv = synthetic_trips(1000).to_csv(index=False).encode()
+    assert hashlib.sha256(csv).hexdigest() == SYNTHETIC_1000_SHA256
+
+
+def test_the_runner_reads_synthetic_rows_from_a_data_path():
+    assert synthetic.rows_of("synthetic:500") == 500 and synthetic.rows_of("/tmp/trips.csv") is None
     for bad in ("synthetic:", "synthetic:0", "synthetic:ten"):
-        with pytest.raises(setup_notebook["LabDataError"], match=f"^data_path '{bad}': expected synthetic:ROWS"):
-            setup_notebook["load_trips"](bad)
+        with pytest.raises(UsageError, match=f"^data_path '{bad}': expected synthetic:ROWS"):
+            synthetic.rows_of(bad)
+
+
+def test_the_runner_writes_synthetic_trips_to_a_csv_named_synthetic(tmp_path):
+    path = synthetic.write_csv(20, tmp_path)
+    assert path == tmp_path / "SYNTHETIC-trips-20.csv"
+    assert pd.read_csv(path).equals(pd.read_csv(io.StringIO(synthetic_trips(20).to_csv(index=False))))
+
+
+def test_the_notebook_makes_up_no_trips(setup_notebook):
+    """Made-up trips are the runner's (run_lab.py --synthetic): to the notebook, synthetic:ROWS names no file."""
+    assert not [name for name in setup_notebook if "synthetic" in name.lower()]
+    with pytest.raises(setup_notebook["LabDataError"], match="^synthetic:500: no such file. Check the data_path"):
+        setup_notebook["load_trips"]("synthetic:500")
 
 
 def test_a_missing_file_is_named(setup_notebook, tmp_path):
@@ -166,57 +240,47 @@ def test_an_empty_file_is_named(setup_notebook, tmp_path):
 
 
 def test_a_missing_column_is_named(setup_notebook, tmp_path):
-    path = write_csv(tmp_path / "t.csv", setup_notebook["synthetic_trips"](50).drop(columns=["tripDistance"]))
+    path = write_csv(tmp_path / "t.csv", synthetic_trips(50).drop(columns=["tripDistance"]))
     with pytest.raises(setup_notebook["LabDataError"], match=f"^{path}: missing column\\(s\\) tripDistance;"):
         setup_notebook["load_trips"](str(path))
 
 
 def test_a_mistyped_column_is_named(setup_notebook, tmp_path):
-    trips = setup_notebook["synthetic_trips"](50)
+    trips = synthetic_trips(50)
     trips["temperature"] = "warm"
     path = write_csv(tmp_path / "t.csv", trips)
     with pytest.raises(setup_notebook["LabDataError"], match=f"^{path}: column temperature should hold number values"):
         setup_notebook["load_trips"](str(path))
 
 
-def test_a_bad_value_in_one_row_is_named_with_its_csv_line(setup_notebook, tmp_path):
-    """One 'abc' among numbers: the message names it and its line in the file (the header is line 1)."""
-    trips = setup_notebook["synthetic_trips"](50).astype({"tripDistance": object})
-    trips.loc[2, "tripDistance"] = "abc"  # the third trip: line 4 of the file
+def test_a_bad_value_in_a_csv_column_names_the_column_and_its_type(setup_notebook, tmp_path):
+    """One 'abc' among numbers: pandas reads the column as text, and the message says so."""
+    trips = synthetic_trips(50).astype({"tripDistance": object})
+    trips.loc[2, "tripDistance"] = "abc"
     path = write_csv(tmp_path / "t.csv", trips)
     with pytest.raises(setup_notebook["LabDataError"]) as raised:
         setup_notebook["load_trips"](str(path))
-    assert str(raised.value) == f"{path}: column tripDistance should hold number values, but line 4 holds 'abc'"
+    read_as = pd.read_csv(path)["tripDistance"].dtype  # object, or str with pandas 3
+    assert str(raised.value) == f"{path}: column tripDistance should hold number values, but is of type {read_as}"
 
 
-def test_several_bad_values_name_the_first_and_count_the_others(setup_notebook, tmp_path):
-    trips = setup_notebook["synthetic_trips"](50).astype({"isPaidTimeOff": object})
-    trips.loc[[5, 9, 30], "isPaidTimeOff"] = ["maybe", "no", "2"]
-    path = write_csv(tmp_path / "t.csv", trips)
-    with pytest.raises(setup_notebook["LabDataError"]) as raised:
-        setup_notebook["load_trips"](str(path))
-    assert str(raised.value) == (f"{path}: column isPaidTimeOff should hold boolean values, but line 7 holds "
-                                 "'maybe' (and 2 more lines like it)")  # fmt: skip
-
-
-def test_a_bad_value_in_a_table_is_named_by_its_row(setup_notebook):
-    """Trips that are not a CSV file (the nyc_taxi table, read with toPandas()): the row, counted from 1."""
-    trips = setup_notebook["synthetic_trips"](10).astype({"temperature": object})
-    trips.loc[3, "temperature"] = "warm"
+def test_a_bad_value_in_a_table_names_the_column_and_its_type(setup_notebook):
+    """Trips that are not a CSV file (the nyc_taxi table, read with toPandas())."""
+    trips = synthetic_trips(10).astype({"isPaidTimeOff": object})
+    trips.loc[3, "isPaidTimeOff"] = "maybe"
     with pytest.raises(setup_notebook["LabDataError"]) as raised:
         setup_notebook["validate_trips"](trips, "the nyc_taxi table")
-    assert str(raised.value) == "the nyc_taxi table: column temperature should hold number values, but row 4 " \
-                                "holds 'warm'"  # fmt: skip
+    assert str(raised.value) == "the nyc_taxi table: column isPaidTimeOff should hold boolean values, but is of " \
+                                "type object"  # fmt: skip
 
 
 def test_a_text_column_of_numbers_and_an_empty_column_are_named(setup_notebook):
-    trips = setup_notebook["synthetic_trips"](10)
+    trips = synthetic_trips(10)
     trips["normalizeHolidayName"] = 0.0
     with pytest.raises(setup_notebook["LabDataError"]) as raised:
         setup_notebook["validate_trips"](trips, "t")
-    assert str(raised.value) == "t: column normalizeHolidayName should hold text values, but row 1 holds 0.0 " \
-                                "(and 9 more rows like it)"  # fmt: skip
-    trips = setup_notebook["synthetic_trips"](10)
+    assert str(raised.value) == "t: column normalizeHolidayName should hold text values, but is of type float64"
+    trips = synthetic_trips(10)
     trips["snowDepth"] = None
     with pytest.raises(setup_notebook["LabDataError"]) as raised:
         setup_notebook["validate_trips"](trips, "t")
@@ -224,14 +288,14 @@ def test_a_text_column_of_numbers_and_an_empty_column_are_named(setup_notebook):
 
 
 def test_a_csv_with_a_header_and_no_rows_says_so(setup_notebook, tmp_path):
-    path = write_csv(tmp_path / "t.csv", setup_notebook["synthetic_trips"](10).iloc[:0])
+    path = write_csv(tmp_path / "t.csv", synthetic_trips(10).iloc[:0])
     with pytest.raises(setup_notebook["LabDataError"]) as raised:
         setup_notebook["load_trips"](str(path))
     assert str(raised.value) == f"{path}: the lab's columns, but no rows: there are no trips to train on"
 
 
 def test_all_labels_missing_is_named(setup_notebook, tmp_path):
-    trips = setup_notebook["synthetic_trips"](50)
+    trips = synthetic_trips(50)
     trips["totalAmount"] = float("nan")
     path = write_csv(tmp_path / "t.csv", trips)
     message = f"^{path}: column totalAmount \\(the label\\) has no values"
@@ -241,7 +305,7 @@ def test_all_labels_missing_is_named(setup_notebook, tmp_path):
 
 def test_a_verified_download_is_kept(setup_notebook, file_server, tmp_path):
     root, url = file_server
-    content = setup_notebook["synthetic_trips"](20).to_csv(index=False).encode()
+    content = synthetic_trips(20).to_csv(index=False).encode()
     (root / "nyc-taxi.csv").write_bytes(content)
     destination = tmp_path / "cache" / "nyc-taxi.csv"
     saved = setup_notebook["download_lab_data"](

@@ -7,7 +7,7 @@ The notebook runs twice through `scripts/run_lab.py` into one experiment on a re
 server holds. Which runs belong to the second session is worked out here independently
 of the notebook: they are the runs that were not there after the first session.
 
-The first session trains on the setup notebook's synthetic trips, on which the models
+The first session trains on the runner's synthetic trips (labtools.local.synthetic), on which the models
 fit better than on the real data: a cell that looked for the best run in the whole
 experiment, not in this session, would then pick a run of the first session.
 """
@@ -24,9 +24,11 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import LAB_NOTEBOOK, REAL_DATA, LabExecution, built_once, execute_lab, run_lab
+from conftest import LAB_NOTEBOOK, PROJECT, REAL_DATA, LabExecution, built_once, execute_lab, run_lab
 from mlflow.entities import Experiment, Run
 from mlflow.tracking import MlflowClient
+
+from labtools.local.synthetic import synthetic_trips
 
 pytestmark = [
     # One worker runs the module, so that the notebook runs twice for all of its tests, not per test.
@@ -115,11 +117,11 @@ def displayed_table(notebook, title) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def two_sessions(tracking_server, tmp_path_factory, setup_notebook) -> TwoSessions:
+def two_sessions(tracking_server, tmp_path_factory) -> TwoSessions:
     built_once(tmp_path_factory, "two_sessions")
     out = tmp_path_factory.mktemp("notebook-claims")
     synthetic = out / "synthetic-trips.csv"
-    setup_notebook["synthetic_trips"]().to_csv(synthetic, index=False)
+    synthetic_trips().to_csv(synthetic, index=False)
     first = execute_lab(tracking_server.uri, out / "first", "--data", str(synthetic), str(LAB_NOTEBOOK)).check()
     client = MlflowClient(tracking_server.uri)
     experiment = client.get_experiment_by_name(first.experiment_name)
@@ -244,3 +246,42 @@ def test_logging_runs_leaves_the_listed_last_update_time_at_creation(two_session
     listing = printed(two_sessions.notebook, "List experiments")
     [line] = [line for line in listing.splitlines() if line.endswith(f"  {experiment.name}")]
     assert f"last update {created:%Y-%m-%d %H:%M:%S} UTC" in line
+
+
+# What the notebooks say in their prose, without a run.
+SPARK_NOTEBOOK = PROJECT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py"
+# The one way the project words the serverless environment (DECISIONS.md section 3: environment 5 ships MLflow
+# 3.8.1; no version of scikit-learn or matplotlib is verified for it, so they are added unpinned).
+ENVIRONMENT_INSTRUCTION = (
+    "serverless environment version 5 (the standard base environment; it comes with MLflow 3.8.1). Add two "
+    "dependencies, `scikit-learn` and `matplotlib`, without versions (if the environment has them already, pip "
+    "keeps what it has). Set this in each notebook's Environment side panel."
+)
+
+
+def prose(notebook) -> str:
+    """A notebook's markdown as one line of text, without bold marks."""
+    lines = [line[len("# MAGIC") :].strip() for line in notebook.read_text().splitlines()]
+    return " ".join(line for line in lines if line and line != "%md").replace("**", "")
+
+
+@pytest.mark.parametrize("notebook", [LAB_NOTEBOOK, SPARK_NOTEBOOK], ids=lambda path: path.stem[:2])
+def test_each_notebook_words_the_serverless_environment_once_and_the_same_way(notebook):
+    text = prose(notebook)
+    assert text.count(ENVIRONMENT_INSTRUCTION) == 1, notebook.name
+    assert "environment version 4 or later" not in text  # environment 5 is the one the lab names
+
+
+def test_the_spark_notebook_runs_in_standard_access_mode_only_from_runtime_17():
+    # Spark ML on Spark Connect, so on standard (shared) access mode, starts with Databricks Runtime 17.0.
+    text = prose(SPARK_NOTEBOOK)
+    assert "15.4 or 16.4 (Spark 3.5) in dedicated access mode, or 17.3 or 18 (Spark 4) in either access mode" in text
+    assert "Spark ML runs in standard access mode from Databricks Runtime 17.0" in text
+    # The scikit-learn notebook runs on every LTS ML runtime in either mode.
+    assert "in either access mode, running a Databricks Runtime for Machine Learning" in prose(LAB_NOTEBOOK)
+
+
+def test_the_spark_notebooks_default_volume_is_the_users_own():
+    text = prose(SPARK_NOTEBOOK)
+    assert "(blank: your own volume, `dp090_mlflow_lab_<your short name>`, in your current catalog and schema" in text
+    assert "`dp090_mlflow_lab`" not in text

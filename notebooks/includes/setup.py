@@ -10,9 +10,9 @@
 # MAGIC - `load_trips(data_path)`: the NYC-taxi trips from a CSV file you name, else (in a workspace) the
 # MAGIC   `nyc_taxi` table the course's first lab creates, else the lab's file `data/nyc-taxi.csv` in the
 # MAGIC   notebook's folder or one above it (a Git folder, a bundle), else the lab's public CSV, downloaded.
-# MAGIC   The lab's file is checked against its SHA-256
-# MAGIC   checksum. `data_path = "synthetic:10000"` makes up that many trips instead, and says so;
-# MAGIC - `validate_trips(trips, source)`: stops with an error naming any missing or mistyped column;
+# MAGIC   The lab's file is checked against its SHA-256 checksum;
+# MAGIC - `validate_trips(trips, source)`: stops with an error naming any missing column, or a column of the
+# MAGIC   wrong type and its type;
 # MAGIC - `check_hyperparameters(...)`: stops a training call with out-of-range hyperparameters before it
 # MAGIC   starts an MLflow run;
 # MAGIC - `spark_like_penalty(...)`: scikit-learn's `ElasticNet` penalty that comes closest to the penalty Spark ML's
@@ -40,8 +40,6 @@ LAB_DATA_SHA256 = "a8b019952bbaf8317a959231d38b55602db43b0edf6090930db4628481124
 LAB_DATA_CACHE = Path.home() / ".cache" / "dp090-mlflow-lab" / "nyc-taxi.csv"
 # Where the repository keeps the lab's file, relative to a folder at or above the notebook's own.
 LAB_DATA_FILE = Path("data") / "nyc-taxi.csv"
-# A data_path of "synthetic:ROWS" asks for made-up trips.
-SYNTHETIC_PREFIX = "synthetic:"
 LAB_TABLE = "nyc_taxi"
 LAB_EXPERIMENT = "dp090-using-mlflow-to-track-experiments"
 
@@ -194,8 +192,7 @@ def download_lab_data(url=LAB_DATA_URL, destination=LAB_DATA_CACHE, sha256=LAB_D
     except (OSError, http.client.HTTPException) as error:  # e.g. no network, a timeout, a connection cut short
         partial.unlink(missing_ok=True)
         raise LabDataError(
-            f"Could not download {url} ({error}). Check the network, or pass the CSV's path as data_path "
-            f"(or {SYNTHETIC_PREFIX}10000 as data_path for made-up trips)."
+            f"Could not download {url} ({error}). Check the network, or pass the CSV's path as data_path."
         ) from None
     actual = sha256_of(partial)
     if actual != sha256:
@@ -212,16 +209,30 @@ def notebook_folder():
     """The running notebook's folder as a file path: `/Workspace/...` in a workspace, else the working directory.
 
     Serverless compute does not promise that a notebook's working directory is its folder, so in a workspace
-    the folder comes from the notebook's context (the notebook that `%run` this one). Outside a workspace
-    the working directory is the notebook's folder, as the local runner starts its kernel there.
+    the folder comes from the notebook's context (the notebook that `%run` this one), asked as MLflow asks it
+    (mlflow/utils/databricks_utils.py, `get_notebook_path`): first the REPL context of `dbruntime`, then
+    dbutils' entry point, whose context some access modes do not allow. Outside a workspace the working
+    directory is the notebook's folder, as the local runner starts its kernel there.
     """
     if running_on_databricks():
-        try:
-            context = dbutils.notebook.entry_point.getDbutils().notebook().getContext()  # noqa: F821
-            return Path("/Workspace" + context.notebookPath().get()).parent
-        except Exception:  # an older runtime or environment without it: fall back to the working directory
-            pass
+        for notebook_path in (_repl_context_notebook_path, _entry_point_notebook_path):
+            try:
+                path = notebook_path()
+            except Exception:  # not on this runtime or environment, or not allowed: ask the next one
+                continue
+            if path:
+                return Path(path if path.startswith("/Workspace/") else "/Workspace" + path).parent
     return Path(os.getcwd())
+
+
+def _repl_context_notebook_path():
+    from dbruntime.databricks_repl_context import get_context  # a module of Databricks' Python REPL
+
+    return get_context().notebookPath
+
+
+def _entry_point_notebook_path():
+    return dbutils.notebook.entry_point.getDbutils().notebook().getContext().notebookPath().get()  # noqa: F821
 
 
 def lab_data_beside_notebooks(start=None):
@@ -248,15 +259,6 @@ def read_lab_data(path):
     return read_trips_csv(path)
 
 
-def synthetic_rows(data_path):
-    """ROWS of a `synthetic:ROWS` data_path."""
-    rows = data_path[len(SYNTHETIC_PREFIX) :]
-    if not rows.isdigit() or int(rows) < 1:
-        raise LabDataError(f"data_path {data_path!r}: expected {SYNTHETIC_PREFIX}ROWS with ROWS a whole number "
-                           f"of at least 1, e.g. {SYNTHETIC_PREFIX}10000")  # fmt: skip
-    return int(rows)
-
-
 def read_trips_csv(path):
     path = str(path)
     if path.startswith("dbfs:/"):
@@ -269,9 +271,6 @@ def read_trips_csv(path):
         trips = pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise LabDataError(f"{path}: not a readable CSV file ({error}).") from None
-    # So that validate_trips can name a bad value's line in the file: the header is line 1, each row one
-    # line after it (true of the lab's file; a quoted line break or a blank line would shift the count).
-    trips.attrs["first_line"] = 2
     return trips
 
 
@@ -291,40 +290,12 @@ def validate_trips(trips, source):
         else:
             ok = not pd.api.types.is_numeric_dtype(values) or values.empty
         if not ok:
-            raise LabDataError(f"{source}: column {column} should hold {kind} values, but "
-                               f"{_bad_values(trips, column, kind)}")  # fmt: skip
+            # The type is enough to look for the culprit: a number column read as text holds some text.
+            found = f"is of type {trips[column].dtype}" if len(values) else "has no values at all"
+            raise LabDataError(f"{source}: column {column} should hold {kind} values, but {found}")
     if trips["totalAmount"].isna().all():
         raise LabDataError(f"{source}: column totalAmount (the label) has no values, so there is nothing to learn")
     return trips
-
-
-def _is_value_of_kind(value, kind):
-    """Whether one value of a column that failed its check is of `kind` (to find the culprits)."""
-    if kind == "number":
-        return not isinstance(value, (bool, np.bool_)) and pd.notna(pd.to_numeric(value, errors="coerce"))
-    if kind == "boolean":
-        return isinstance(value, (bool, np.bool_)) or str(value) in ("True", "False", "true", "false", "0", "1")
-    return isinstance(value, str)
-
-
-def _bad_values(trips, column, kind):
-    """'line 4 holds 'abc' (and 2 more lines like it)': the first value that is not of `kind`, and where.
-
-    A CSV's rows are named by their line in the file (read_trips_csv marks where they start), other
-    trips (a table) by their row, counted from 1."""
-    present = trips[column].notna().to_numpy()
-    bad = [position for position, value in enumerate(trips[column])
-           if present[position] and not _is_value_of_kind(value, kind)]  # fmt: skip
-    if not bad:  # each value is fine on its own, only not as a column (numbers kept as text, say)
-        bad = [position for position in range(len(trips)) if present[position]]
-    if not bad:
-        return "has no values at all"
-    value = trips[column].iloc[bad[0]]
-    value = value.item() if isinstance(value, np.generic) else value  # 0.0, not np.float64(0.0)
-    first_line = trips.attrs.get("first_line")
-    unit, number = ("line", bad[0] + first_line) if first_line else ("row", bad[0] + 1)
-    more = f" (and {len(bad) - 1} more {unit}{'s' if len(bad) > 2 else ''} like it)" if len(bad) > 1 else ""
-    return f"{unit} {number} holds {value!r}{more}"
 
 
 def check_hyperparameters(elastic_net_param, reg_param, max_iter):
@@ -360,59 +331,9 @@ def spark_like_penalty(elastic_net_param, reg_param, label_std):
 
 # COMMAND ----------
 
-def synthetic_trips(rows=10_000, seed=42):
-    """Made-up trips with the lab's columns, for running the lab without its data.
-
-    Fares grow with distance and are a little higher at night and in the rush hours;
-    rain, snow and holidays add a little. The numbers are plausible, not real.
-    """
-    rng = np.random.default_rng(seed)
-    holidays = np.array(["New Year's Day", "Martin Luther King, Jr. Day", "Washington's Birthday", "Memorial Day"])
-    is_holiday = rng.random(rows) < 0.02
-    hour = rng.integers(0, 24, rows)
-    distance = np.round(rng.lognormal(mean=0.7, sigma=0.8, size=rows), 2)
-    snow_depth = np.where(rng.random(rows) < 0.1, rng.uniform(0, 30, rows), 0.0)
-    precip_time = rng.integers(0, 25, rows).astype(float)
-    temperature = rng.normal(10, 7, rows)
-    busy_hour = np.isin(hour, [7, 8, 9, 16, 17, 18, 19]) | (hour < 5)
-    fare = (
-        3.0
-        + 2.7 * distance
-        + 1.0 * busy_hour
-        + 0.05 * precip_time
-        + 0.03 * snow_depth
-        + 1.5 * is_holiday
-        + rng.normal(0, 1.5, rows)
-    )
-    passengers = rng.choice([1.0, 1.0, 1.0, 1.0, 2.0, 3.0, 5.0], rows)
-    trips = pd.DataFrame(
-        {
-            "passengerCount": np.where(rng.random(rows) < 0.05, np.nan, passengers),
-            "tripDistance": distance,
-            "hour_of_day": hour,
-            "day_of_week": rng.integers(0, 7, rows),
-            "month_num": rng.integers(1, 7, rows),
-            "normalizeHolidayName": np.where(is_holiday, rng.choice(holidays, rows), None),
-            "isPaidTimeOff": is_holiday,
-            "snowDepth": snow_depth,
-            "precipTime": precip_time,
-            "precipDepth": np.where(precip_time > 0, rng.uniform(0, 50, rows), 0.0),
-            "temperature": temperature,
-            "totalAmount": np.round(np.maximum(fare, 2.5), 2),
-        }
-    )
-    trips.loc[rng.random(rows) < 0.01, "totalAmount"] = np.nan
-    return trips
-
-# COMMAND ----------
-
 def load_trips(data_path=""):
     """The lab's trips and a sentence saying where they came from."""
-    if data_path.startswith(SYNTHETIC_PREFIX):
-        rows = synthetic_rows(data_path)
-        trips = synthetic_trips(rows)
-        source = f"SYNTHETIC trips ({rows:,}) made up by synthetic_trips(), not the real lab data"
-    elif data_path:
+    if data_path:
         trips, source = read_trips_csv(data_path), data_path
     elif running_on_databricks() and spark.catalog.tableExists(LAB_TABLE):  # noqa: F821
         trips, source = spark.table(LAB_TABLE).toPandas(), f"the {LAB_TABLE} table"  # noqa: F821
@@ -428,39 +349,3 @@ def load_trips(data_path=""):
             trips, source = read_trips_csv(downloaded), f"{LAB_DATA_URL} (checksum verified)"
     validate_trips(trips, source)
     return trips, source
-
-# COMMAND ----------
-
-# What the lab notebook returns to a job when it ends (dbutils.notebook.exit): `deploy.py run --runtime` and
-# the bundle's matrix job read it per runtime. Kept apart from the data plumbing above.
-
-def lab_summary(run_ids):
-    """A JSON summary of this notebook's session: the runtime and library versions it ran with, and each run
-    it logged, with its parameters and metrics, read back from the tracking server."""
-    import json
-    import platform
-
-    import mlflow
-
-    libraries = {}
-    for package in ["mlflow", "scikit-learn", "pandas", "numpy"]:
-        try:
-            libraries[package] = importlib.metadata.version(package)
-        except importlib.metadata.PackageNotFoundError:
-            libraries[package] = None
-    try:  # pyspark's own version, which is Spark's: asking the session would start one where none runs yet
-        import pyspark
-
-        libraries["spark"] = pyspark.__version__
-    except ImportError:
-        libraries["spark"] = None
-    runs = [mlflow.get_run(run_id) for run_id in run_ids]
-    experiment = mlflow.get_experiment(runs[0].info.experiment_id).name if runs else None
-    return json.dumps({
-        "runtime": os.environ.get("DATABRICKS_RUNTIME_VERSION"),
-        "python": platform.python_version(),
-        "libraries": libraries,
-        "experiment": experiment,
-        "runs": [{"run_id": run.info.run_id, "run_name": run.info.run_name, "params": dict(run.data.params),
-                  "metrics": dict(run.data.metrics)} for run in runs],
-    })  # fmt: skip

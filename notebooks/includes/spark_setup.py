@@ -14,10 +14,11 @@
 # MAGIC - `cache_if_supported(df)`: `df.cache()` where the compute allows it, else `df` as it is (serverless
 # MAGIC   compute refuses caching before environment version 5);
 # MAGIC - `spark_model_volume(volume)`: the Unity Catalog volume folder that `mlflow.spark` needs for a model's
-# MAGIC   files on serverless compute and standard access mode (created if missing), or None on other compute;
+# MAGIC   files on serverless compute and standard access mode (created if missing; blank: a volume of your own
+# MAGIC   in the current catalog and schema), or None on other compute;
 # MAGIC - `spark_model_requirements()`: the pinned packages a logged Spark ML model needs;
-# MAGIC - `share_predicted_high_on_cheap_rides(predictions, label_column)`: the Spark version of the setup
-# MAGIC   notebook's helper, computed where the data is.
+# MAGIC - `spark_share_predicted_high_on_cheap_rides(predictions, label_column)`: the Spark version of the setup
+# MAGIC   notebook's `share_predicted_high_on_cheap_rides`, computed where the data is.
 
 # COMMAND ----------
 
@@ -26,6 +27,7 @@
 # COMMAND ----------
 
 import logging
+import re
 import warnings
 
 from pyspark.sql import functions as F  # noqa: N812 (PySpark's usual names)
@@ -125,9 +127,43 @@ def cache_if_supported(df):
         raise
 
 
-# The volume for Spark ML model files when the volume parameter is blank: in the session's current catalog
-# and schema (on Databricks Free Edition, catalog `workspace`, schema `default`).
-LAB_VOLUME = "dp090_mlflow_lab"
+# The volume for Spark ML model files when the volume parameter is blank: this prefix and the user's short name,
+# in the session's current catalog and schema (on Databricks Free Edition, catalog `workspace`, schema
+# `default`). One per user, so that two users of a workspace never share or drop each other's volume.
+LAB_VOLUME_PREFIX = "dp090_mlflow_lab_"
+
+
+class LabVolumeError(ValueError):
+    """The volume parameter names no volume this notebook can create or use."""
+
+
+def user_short_name(user_name):
+    """`ada_lovelace` for `Ada.Lovelace@example.com`: the user's short name as the Databricks CLI computes
+    `${workspace.current_user.short_name}` for a bundle (databricks/cli libs/iamutil/user.go and
+    libs/textutil/textutil.go): the part before the @, lowercased, each run of characters other than letters
+    and digits made one `_`, none at either end. So the notebook's default volume and a bundle's agree."""
+    local = user_name.split("@", 1)[0]
+    # lower()[0]: a letter whose lowercase is two characters (İ) keeps one, as Go's unicode.ToLower does.
+    kept = "".join(c.lower()[0] if c.isalpha() or c.isdecimal() else "_" for c in local)
+    return re.sub("_+", "_", kept).strip("_")
+
+
+def volume_parts(volume):
+    """`[catalog, schema, volume]` of the volume parameter's `catalog.schema.volume`, checked before any SQL."""
+    parts = volume.split(".")
+    if len(parts) != 3 or not all(part.strip() for part in parts):
+        raise LabVolumeError(f"volume {volume!r}: expected catalog.schema.volume, e.g. "
+                             f"workspace.default.{LAB_VOLUME_PREFIX}<your short name>")  # fmt: skip
+    return parts
+
+
+def volume_error_line(volume, error, default=False):
+    """The one line that ends the Parameters cell when `CREATE VOLUME` fails: the volume, the service's own
+    first line (the catalog is hive_metastore, which has no volumes; no CREATE VOLUME privilege; no such
+    schema), and the parameter to set instead."""
+    what = f"{volume}, the default in your current catalog and schema" if default else volume
+    return (f"volume: cannot create {what} ({first_line(error)}); set the notebook's volume parameter to a "
+            f"catalog.schema.volume you may write, e.g. workspace.default.{volume.split('.')[-1]}")
 
 
 def spark_model_volume(volume=""):
@@ -135,16 +171,21 @@ def spark_model_volume(volume=""):
 
     On serverless compute and standard access mode, mlflow.spark saves and loads a Spark ML model through a
     Unity Catalog volume (`/Volumes/<catalog>/<schema>/<volume>`); elsewhere it uses the cluster's own
-    storage. `volume` is `catalog.schema.volume`, or blank for LAB_VOLUME in the current catalog and schema.
+    storage. `volume` is `catalog.schema.volume`, or blank for LAB_VOLUME_PREFIX and your short name in the
+    current catalog and schema. A volume that cannot be created stops the notebook with one line saying so.
     """
     if not (running_on_databricks() and spark_connect_mode()):
         return None
-    if not volume:
-        volume = f"{spark.catalog.currentCatalog()}.{spark.catalog.currentDatabase()}.{LAB_VOLUME}"  # noqa: F821
-    parts = volume.split(".")
-    if len(parts) != 3 or not all(parts):
-        raise ValueError(f"volume {volume!r}: expected catalog.schema.volume, e.g. workspace.default.{LAB_VOLUME}")
-    spark.sql(f"CREATE VOLUME IF NOT EXISTS {'.'.join(f'`{part}`' for part in parts)}")  # noqa: F821
+    default = not volume
+    if default:
+        user = spark.sql("SELECT current_user()").first()[0]  # noqa: F821 (defined by Databricks)
+        catalog, schema = spark.catalog.currentCatalog(), spark.catalog.currentDatabase()  # noqa: F821
+        volume = f"{catalog}.{schema}.{LAB_VOLUME_PREFIX}{user_short_name(user)}"
+    parts = volume_parts(volume)
+    try:
+        spark.sql(f"CREATE VOLUME IF NOT EXISTS {'.'.join(f'`{part}`' for part in parts)}")  # noqa: F821
+    except Exception as error:  # whatever the service raises: its first line says why
+        raise LabVolumeError(volume_error_line(volume, error, default)) from None
     return "/Volumes/" + "/".join(parts) + "/mlflow-tmp"
 
 
@@ -155,8 +196,8 @@ def load_spark_trips(data_path=""):
     elif spark.catalog.tableExists(LAB_TABLE):  # noqa: F821
         trips, source = spark.table(LAB_TABLE), f"the {LAB_TABLE} table"  # noqa: F821
     else:
-        # The lab's CSV file as the scikit-learn notebook finds it (downloaded and checked, or a copy
-        # downloaded earlier, or synthetic trips), read by pandas and handed to Spark.
+        # The lab's CSV file as the scikit-learn notebook finds it (beside the notebooks, or downloaded and
+        # checked, or a copy downloaded earlier), read by pandas and handed to Spark.
         pandas_trips, source = load_trips("")
         pandas_trips = pandas_trips.copy()
         # pandas reads the holiday name "None" (no holiday) as missing; Spark's CSV reader and the course's
@@ -176,12 +217,13 @@ def spark_model_requirements():
     return mlflow.spark.get_default_pip_requirements() + pinned_requirements(["mlflow", "pandas", "numpy"])
 
 
-def share_predicted_high_on_cheap_rides(predictions, label_column):
+def spark_share_predicted_high_on_cheap_rides(predictions, label_column):
     """The share of the cheapest quarter of rides (by actual fare) whose predicted fare is above the actual one.
 
-    The Spark version of the setup notebook's helper of the same name: `predictions` is a DataFrame with the
-    label and a `prediction` column. Spark computes the quartile (approxQuantile with a relative error of 0, so
-    exact) and the share (the average of a true/false column cast to 0 and 1) where the data is.
+    The Spark version of the setup notebook's `share_predicted_high_on_cheap_rides`: `predictions` is a
+    DataFrame with the label and a `prediction` column. Spark computes the quartile (approxQuantile with a
+    relative error of 0, so exact) and the share (the average of a true/false column cast to 0 and 1) where
+    the data is.
     """
     cheap_fare = predictions.approxQuantile(label_column, [0.25], 0.0)[0]
     cheap = predictions.filter(F.col(label_column) <= cheap_fare)

@@ -10,7 +10,7 @@
 # MAGIC MLflow を使用して、各試行のパラメーター、メトリック、モデル、プロットをログに記録します。MLflow では **実験** を作成します。実験は **実行** の集まりで、1 つの実行が 1 回のトレーニングの試行です。ここでは、同じアルゴリズムとデータに対して実行ごとに異なるハイパーパラメーターを試すので、どれが最も良い結果になるかを比較できます。
 # MAGIC
 # MAGIC ### コンピューティングを選ぶ
-# MAGIC このノートブックを、**サーバーレス** コンピューティング (環境バージョン 4 以降。Databricks Free Edition にはサーバーレスしかありません) か、**Databricks Runtime for Machine Learning** (LTS の ML ランタイム: 15.4、16.4、17.3、または 18) を実行しているクラスターにアタッチします。どちらにも MLflow、scikit-learn、pandas、matplotlib がインストールされています。
+# MAGIC このノートブックを **サーバーレス** コンピューティング (Databricks Free Edition にはサーバーレスしかありません) にアタッチし、サーバーレス環境バージョン 5 (標準の基本環境。MLflow 3.8.1 が含まれています) を使います。依存関係を 2 つ、`scikit-learn` と `matplotlib` をバージョンを指定せずに追加します (環境にすでにある場合、pip はそのまま使います)。この設定は、ノートブックごとに **[環境]** サイド パネルで行います。または、**Databricks Runtime for Machine Learning** (LTS の ML ランタイム: 15.4、16.4、17.3、または 18) を実行しているクラスターに、どちらのアクセス モードでもアタッチできます。ML ランタイムには MLflow、scikit-learn、pandas、matplotlib が含まれています。
 # MAGIC
 # MAGIC 次のセルでは、ラボのセットアップ ノートブックを実行します。このノートブックは `load_trips()` といくつかのヘルパー関数を定義します。
 
@@ -418,6 +418,15 @@ spark_like_r2 = r2_score(test_df[label_column], spark_like_model.predict(test_df
 print(f"Standard deviation of {label_column} in the training data: {label_std:.2f}")
 print(f"Run 3 as logged:             ElasticNet(l1_ratio=0.5, alpha=0.9), R2 {run_3['r2']:.4f}")
 print(f"Run 3 with Spark's scaling:  ElasticNet(l1_ratio={l1_ratio:.3f}, alpha={alpha:.3f}), R2 {spark_like_r2:.4f}")
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC 最後の 2 つのセルはジョブ用です。このノートブックを実行するジョブに、このセッションの 3 つの実行を返します。
+
+# COMMAND ----------
+
+# MAGIC %run ./includes/job_summary
 
 # COMMAND ----------
 

@@ -12,7 +12,7 @@
 # MAGIC MLflow を使用して、各試行のパラメーター、メトリック、モデル、プロットをログに記録します。MLflow では **実験** を作成します。実験は **実行** の集まりで、1 つの実行が 1 回のトレーニングの試行です。ここでは、同じアルゴリズムとデータに対して実行ごとに異なるハイパーパラメーターを試すので、どれが最も良い結果になるかを比較できます。
 # MAGIC
 # MAGIC ### コンピューティングを選ぶ
-# MAGIC このノートブックを、**サーバーレス** コンピューティング (環境バージョン 4 以降。Databricks Free Edition にはサーバーレスしかありません) か、**Databricks Runtime for Machine Learning** (LTS の ML ランタイム: Spark 3.5 を実行する 15.4 または 16.4、あるいは Spark 4 を実行する 17.3 または 18) を実行しているクラスターにアタッチします。どちらにも Spark、MLflow、matplotlib が含まれています。次のセルでは、ラボの Spark 用セットアップ ノートブックを実行します。このノートブックは `load_spark_trips()` といくつかのヘルパー関数を定義します。
+# MAGIC このノートブックを **サーバーレス** コンピューティング (Databricks Free Edition にはサーバーレスしかありません) にアタッチし、サーバーレス環境バージョン 5 (標準の基本環境。MLflow 3.8.1 が含まれています) を使います。依存関係を 2 つ、`scikit-learn` と `matplotlib` をバージョンを指定せずに追加します (環境にすでにある場合、pip はそのまま使います)。この設定は、ノートブックごとに **[環境]** サイド パネルで行います。または、Spark、MLflow、matplotlib が含まれる **Databricks Runtime for Machine Learning** を実行しているクラスターにアタッチします。LTS の ML ランタイム 15.4 または 16.4 (Spark 3.5) では専用アクセス モード、17.3 または 18 (Spark 4) ではどちらのアクセス モードも使えます (標準アクセス モードで Spark ML を実行できるのは Databricks Runtime 17.0 以降です)。次のセルでは、ラボの Spark 用セットアップ ノートブックを実行します。このノートブックは `load_spark_trips()` といくつかのヘルパー関数を定義します。
 
 # COMMAND ----------
 
@@ -44,7 +44,7 @@ print(f"Compute: {compute_description()}")
 
 # MAGIC %md
 # MAGIC ### パラメーター
-# MAGIC 既定値を使用するには、3 つのパラメーターを空欄のままにします。`data_path` は乗車データの CSV ファイル (空欄: `nyc_taxi` テーブル、なければラボのデータ)、`experiment_name` はこのノートブックの実行を受け取る MLflow の実験、`volume` は、サーバーレス コンピューティングと標準アクセス モードで `mlflow.spark` がモデルのファイルを受け渡す Unity Catalog ボリューム (`catalog.schema.volume`) です (空欄: 現在のカタログとスキーマの `dp090_mlflow_lab`。必要なら作成します)。
+# MAGIC 既定値を使用するには、3 つのパラメーターを空欄のままにします。`data_path` は乗車データの CSV ファイル (空欄: `nyc_taxi` テーブル、なければラボのデータ)、`experiment_name` はこのノートブックの実行を受け取る MLflow の実験、`volume` は、サーバーレス コンピューティングと標準アクセス モードで `mlflow.spark` がモデルのファイルを受け渡す Unity Catalog ボリューム (`catalog.schema.volume`) です (空欄: 現在のカタログとスキーマにある自分用のボリューム `dp090_mlflow_lab_<your short name>`。必要なら作成します)。
 # MAGIC
 # MAGIC Databricks の ML ランタイムでは、MLflow の **自動ログ記録** (autologging) が有効になっています。自動ログ記録は、Spark ML のモデルの当てはめ (fit) をすべて自動的に記録します。このラボでは、すべての呼び出しを見せるために各実行を手動でログに記録するので、このセルでこのノートブックの自動ログ記録を無効にします。
 
@@ -292,7 +292,7 @@ run_2 = train_nyc_taxi(train_df, test_df, label_column, 1.0, 0.3, 50)
 # DBTITLE 1,実行 1 と 2 を比較する
 compare_runs(run_2, run_1, "run 2", "run 1")
 for name, result in [("run 1", run_1), ("run 2", run_2)]:
-    share = share_predicted_high_on_cheap_rides(result["predictions"], label_column)
+    share = spark_share_predicted_high_on_cheap_rides(result["predictions"], label_column)
     print(f"{name}: predicted more than the actual fare for {share:.0%} of the cheapest quarter of rides")
 display(run_2["figure"])
 
@@ -307,7 +307,7 @@ run_3 = train_nyc_taxi(train_df, test_df, label_column, 0.5, 0.9, 1000)
 # DBTITLE 1,実行 3 を比較する
 compare_runs(run_3, run_1, "run 3", "run 1")
 compare_runs(run_3, run_2, "run 3", "run 2")
-share = share_predicted_high_on_cheap_rides(run_3["predictions"], label_column)
+share = spark_share_predicted_high_on_cheap_rides(run_3["predictions"], label_column)
 print(f"run 3: predicted more than the actual fare for {share:.0%} of the cheapest quarter of rides")
 display(run_3["figure"])
 
@@ -442,6 +442,15 @@ for seed in [97, 1, 2]:
 # MAGIC ### 組み込み関数が UDF より優れている理由
 # MAGIC
 # MAGIC 特徴量の作成では、コースにあったこのラボの最初のバージョンのように Python のユーザー定義関数 (UDF) を使うのではなく、Spark の **組み込みの列関数** で正弦と余弦を計算します。Python UDF は Python のワーカー プロセスで実行されるため、Spark は行をシリアル化して JVM から Python に送り、結果を送り返す必要があります。組み込み関数は Spark の JVM 内で実行され、クエリ オプティマイザーがそれらを認識して、クエリの残りの部分と一緒にコンパイルします。UDF は、組み込み関数で処理できない場合にだけ使用してください。
+
+# COMMAND ----------
+
+# MAGIC %md
+# MAGIC 最後の 2 つのセルはジョブ用です。このノートブックを実行するジョブに、このセッションの 3 つの実行を返します。
+
+# COMMAND ----------
+
+# MAGIC %run ./includes/job_summary
 
 # COMMAND ----------
 

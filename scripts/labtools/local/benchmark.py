@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from ..lab import LAB_NOTEBOOK, LAB_SPARK_NOTEBOOK, NOTEBOOKS, PROJECT
-from . import convert
+from . import convert, synthetic
 from .prelude import SCRIPTS, prelude
 from .tracking_server import TrackingServer
 
@@ -225,12 +225,10 @@ def bench_scale(uri: str, work: Path, sizes: list[int], notebooks: list[Path]) -
 
     A size a notebook cannot handle on this machine (killed, out of memory) is recorded with its error.
     """
-    setup = convert.notebook_namespace(NOTEBOOKS / "includes" / "setup.py", root=PROJECT)
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MPLBACKEND": "Agg"}
     results = {notebook.stem: {} for notebook in notebooks}
     for rows in sorted(sizes):
-        csv = work / f"trips-{rows}.csv"
-        setup["synthetic_trips"](rows=rows).to_csv(csv, index=False)
+        csv = synthetic.write_csv(rows, work)
         for notebook in notebooks:
             script = work / f"{notebook.stem}_{rows}.py"
             params = {"experiment_name": f"bench-scale-{notebook.stem}", "data_path": str(csv)}

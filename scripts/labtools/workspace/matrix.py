@@ -175,7 +175,7 @@ def _fill(row: Row, told: runs.TaskOutcome, task) -> None:
 
 
 def read_summary(text: str) -> dict:
-    """The JSON a lab notebook passes to dbutils.notebook.exit (notebooks/includes/setup.py, lab_summary)."""
+    """The JSON a lab notebook passes to dbutils.notebook.exit (notebooks/includes/job_summary.py, lab_summary)."""
     summary = json.loads(text)
     if not isinstance(summary, dict) or not isinstance(summary.get("libraries"), dict) or \
             not isinstance(summary.get("runs"), list):  # fmt: skip
