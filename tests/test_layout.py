@@ -185,4 +185,5 @@ def test_the_kernel_runs_standins_spark_and_volumes_of_ours_and_nothing_else():
         seen.add(module)
         path = PROJECT / "scripts" / Path(*module.split(".")).with_suffix(".py")
         todo += [name for _, name in imported_modules(path) if name.startswith("labtools.")]
-    assert seen == {"labtools.local.standins", "labtools.local.spark", "labtools.local.volumes", "labtools.local.unity_catalog"}
+    assert seen == {"labtools.local.standins", "labtools.local.spark", "labtools.local.volumes",
+                    "labtools.local.unity_catalog"}
