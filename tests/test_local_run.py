@@ -22,8 +22,8 @@ from jupyter_core.utils import ensure_event_loop
 from labtools.local import convert
 from labtools.local import tracking_server as server_module
 from labtools.local.execute import NotebookRun
+from labtools.local.local_run import LocalRun
 from labtools.local.output import OutputFolders
-from labtools.local.session import LocalRun
 
 
 def experiment_names(uri: str) -> set[str]:
@@ -54,7 +54,7 @@ def test_a_port_taken_between_picking_and_binding_moves_the_server_and_the_kerne
     said = []
     folders = OutputFolders(tmp_path / "out").create()
     with LocalRun(folders, say=lambda *args, **kwargs: said.append(" ".join(map(str, args)))) as run:
-        run.execute(path, convert.to_ipynb(path, root=PROJECT), {})
+        run.execute(path, convert.ConvertedNotebook.read(path, root=PROJECT), {})
         uri = run.tracking_uri
     assert picked and uri != other.uri
     assert f"Another server took port {other.port} before the runner's could" in "\n".join(said)

@@ -17,30 +17,17 @@ What it does not do: permissions, quotas, managed storage, `CREATE VOLUME` witho
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
-VOLUMES = Path("/Volumes")
+from ..kernel_config import VOLUMES  # the runner checks it can write there (local/prerequisites.py)
+
 # CREATE VOLUME IF NOT EXISTS catalog.schema.volume, with or without backticks around each name.
 _CREATE_VOLUME = re.compile(
     r"^\s*CREATE\s+VOLUME\s+IF\s+NOT\s+EXISTS\s+"
     r"`?(?P<catalog>[\w-]+)`?\.`?(?P<schema>[\w-]+)`?\.`?(?P<volume>[\w-]+)`?\s*;?\s*$",
     re.IGNORECASE,
 )
-
-
-def problem(root: Path = VOLUMES) -> str | None:
-    """Why the stand-in cannot work on this machine (it needs to write under /Volumes), or None."""
-    try:
-        root.mkdir(exist_ok=True)
-    except OSError as error:
-        return (f"{root} does not exist and cannot be made ({error.strerror}); serverless mode keeps its stand-in "
-                f"for Unity Catalog volumes there: sudo mkdir -m 1777 {root}")  # fmt: skip
-    if not os.access(root, os.W_OK | os.X_OK):
-        return (f"{root} is not writable by you; serverless mode keeps its stand-in for Unity Catalog volumes "
-                f"there: sudo chmod 1777 {root} (or create {root}/<catalog> owned by you)")  # fmt: skip
-    return None
 
 
 def make_schema(catalog: str, schema: str, root: Path = VOLUMES) -> Path:
