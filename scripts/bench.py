@@ -41,10 +41,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# labtools from scripts/, and the developers' tools (devtools/, beside scripts/) from the project's folder.
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
-from labtools.lab import PROJECT  # noqa: E402 (needs the path above when run as a script)
-from labtools.local.benchmark import (  # noqa: E402
+from devtools.benchmark import (  # noqa: E402 (needs the path above when run as a script)
     LAB,
     SPARK_LAB,
     bench_ab,
@@ -54,6 +54,7 @@ from labtools.local.benchmark import (  # noqa: E402
     bench_serverless,
     bench_train,
 )
+from labtools.lab import PROJECT  # noqa: E402
 from labtools.local.tracking_server import TrackingServer  # noqa: E402
 
 SECTIONS = "AB,spark-AB,train,server,cold,spark-run,serverless,scale"

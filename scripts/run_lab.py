@@ -30,11 +30,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools import lab  # noqa: E402 (needs the path above when run as a script)
-from labtools.local import convert, errors, runs_table, runtimes, spark, volumes  # noqa: E402
+from labtools.kernel_config import SERVERLESS_ENVIRONMENT, VOLUMES  # noqa: E402
+from labtools.local import errors, prerequisites, runs_table, runtimes  # noqa: E402
 from labtools.local import synthetic as synthetic_data  # noqa: E402
+from labtools.local.convert import ConvertedNotebook  # noqa: E402
 from labtools.local.errors import UsageError  # noqa: E402
+from labtools.local.local_run import LocalRun  # noqa: E402
 from labtools.local.output import DEFAULT_OUT, OutputFolders  # noqa: E402
-from labtools.local.session import SERVERLESS_ENVIRONMENT, LocalRun  # noqa: E402
 
 # --runtime's old name, still accepted with a note: the word is deploy.py's, for a section of ~/.databrickscfg.
 OLD_RUNTIME_OPTION = "--profile"
@@ -110,8 +112,8 @@ def parse_params(pairs: list[str], data: Path | None, synthetic: int | None) -> 
     return params
 
 
-def check_params(params: dict[str, str], notebooks: dict) -> None:
-    declared = {name for notebook in notebooks.values() for name in convert.declared_widgets(notebook)}
+def check_params(params: dict[str, str], notebooks: dict[Path, ConvertedNotebook]) -> None:
+    declared = {name for notebook in notebooks.values() for name in notebook.widgets}
     unknown = sorted(set(params) - declared)
     if unknown:
         raise UsageError(
@@ -126,22 +128,21 @@ def run_lab(args: argparse.Namespace) -> int:
     if args.notebooks and args.lang != lab.SOURCE_LANGUAGE:
         raise UsageError("--lang picks the notebooks to run; name notebooks or pass --lang, not both")
     notebook_paths = [path.resolve() for path in args.notebooks] or lab_notebook_files(args.lang)
-    notebooks = {path: convert.to_ipynb(path, root=lab.PROJECT) for path in notebook_paths}
+    notebooks = {path: ConvertedNotebook.read(path, root=lab.PROJECT) for path in notebook_paths}
     check_params(params, notebooks)
     python = runtime_python(args) if args.runtime else sys.executable
 
-    skipped = skip_spark_notebooks(notebooks, python, args.serverless)
-    if args.serverless and any(convert.needs_spark(notebook) for notebook in notebooks.values()):
-        problem = volumes.problem()
-        if problem:
-            raise UsageError(f"--serverless: {problem}")
+    found = prerequisites.check(python, args.serverless, any(notebook.needs_spark for notebook in notebooks.values()))
+    skipped = skip_spark_notebooks(notebooks, found.spark)
+    if found.volumes:
+        raise UsageError(f"--serverless: {found.volumes}")
 
     with OutputFolders(args.out.resolve()).lock() as folders, \
             LocalRun(folders.create(), args.tracking_uri, args.port, python, args.cell_timeout,
-                     serverless=args.serverless) as run:  # fmt: skip
+                     serverless=args.serverless, java_problem=found.java) as run:  # fmt: skip
         if args.serverless:
             print("Serverless mode: Spark Connect without cache(), DATABRICKS_RUNTIME_VERSION="
-                  f"{SERVERLESS_ENVIRONMENT['DATABRICKS_RUNTIME_VERSION']}, {volumes.VOLUMES} for volumes.")
+                  f"{SERVERLESS_ENVIRONMENT['DATABRICKS_RUNTIME_VERSION']}, {VOLUMES} for volumes.")
         if args.port and run.server and run.server.port != args.port:
             print(f"Port {args.port} is taken; using {run.server.port} instead.")
         if rows := synthetic_data.rows_of(params.get("data_path", "")):
@@ -168,12 +169,11 @@ def lab_notebook_files(lang: str) -> list[Path]:
         raise UsageError(str(error)) from None
 
 
-def skip_spark_notebooks(notebooks: dict, python: str, connect: bool = False) -> list[Path]:
-    """Take out the notebooks that need Spark when this machine cannot start it, saying what to install."""
-    spark_notebooks = [path for path, notebook in notebooks.items() if convert.needs_spark(notebook)]
-    problem = spark.missing(python, connect) if spark_notebooks else None
+def skip_spark_notebooks(notebooks: dict[Path, ConvertedNotebook], problem: str | None) -> list[Path]:
+    """Take out the notebooks that need Spark when this machine cannot start it (`problem`), saying what to install."""
     if not problem:
         return []
+    spark_notebooks = [path for path, notebook in notebooks.items() if notebook.needs_spark]
     for path in spark_notebooks:
         print(f"Skipping {display_path(path)}: {problem}", file=sys.stderr)
         del notebooks[path]

@@ -26,7 +26,7 @@ REAL_DATA = PROJECT / "data" / "nyc-taxi.csv"
 TEST_OUTPUT = PROJECT / ".test-output"
 LAB_NOTEBOOK = PROJECT / "notebooks" / "01-using-mlflow-to-track-experiments.py"
 
-sys.path.insert(0, str(SCRIPTS))
+sys.path[:0] = [str(SCRIPTS), str(PROJECT)]  # labtools, and the developers' tools (devtools/)
 
 from labtools.local.convert import notebook_namespace  # noqa: E402
 from labtools.local.tracking_server import TrackingServer  # noqa: E402

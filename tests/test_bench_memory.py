@@ -11,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 
-from labtools.local.benchmark import ProcessTreeMemory
+from devtools.benchmark import ProcessTreeMemory
 
 MIB = 1024 * 1024
 

@@ -2,7 +2,7 @@
 
 No workspace or Databricks CLI is available here, so the bundle is checked against the CLI's JSON
 schema (shared tool), against the `databricks-bundles` Python models, and against the notebooks
-it runs (labtools.workspace.bundle_check).
+it runs (tests/bundle_check.py).
 """
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import bundle_check
 import pytest
 import yaml
 from databricks.bundles.jobs import Job
 
 from labtools import lab
 from labtools.notebook import dbsource, widgets
-from labtools.workspace import bundle_check, spec
+from labtools.workspace import spec
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLE = ROOT / "bundle.yml"
@@ -247,7 +248,7 @@ def test_notebook_paths_resolve_to_databricks_notebooks(files):
 
 # What each lab notebook declares (all blank by default; the Spark ML notebook also the volume mlflow.spark
 # stages model files in on serverless compute), stated here rather than derived with the code under test
-# (labtools.workspace.bundle_check).
+# (tests/bundle_check.py).
 LAB_WIDGETS = {"data_path": "", "experiment_name": ""}
 SPARK_WIDGETS = {**LAB_WIDGETS, "volume": ""}
 

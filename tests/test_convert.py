@@ -1,10 +1,14 @@
 """Converting Databricks source notebooks into Jupyter notebooks that run locally."""
 
+import os
+from pathlib import Path
+from unittest import mock
 
 import pytest
 from conftest import PROJECT
 from conftest import write_notebook as write
 
+from labtools.kernel_config import KernelConfig
 from labtools.local import convert
 from labtools.local.convert import declared_widgets
 from labtools.local.prelude import prelude
@@ -146,7 +150,7 @@ def test_the_kernel_warms_up_only_the_slow_imports_its_notebook_uses(tmp_path, n
         converted = convert.to_ipynb(PROJECT / "notebooks" / notebook, root=PROJECT)
     else:
         converted = convert.to_ipynb(write(tmp_path / "notebooks", "n.py", notebook or "print(1 + 1)"))
-    line = prelude({}, str(tmp_path), warm_up=convert.code_of(converted), uses_spark=convert.needs_spark(converted))
+    line = prelude(warm_up=convert.code_of(converted), needs_spark=convert.needs_spark(converted))
     imports = [x for x in line.splitlines() if x.endswith("# imported while the server starts")]
     assert imports == ([f"import {warmed}  # imported while the server starts"] if warmed else [])
 
@@ -154,6 +158,15 @@ def test_the_kernel_warms_up_only_the_slow_imports_its_notebook_uses(tmp_path, n
 def test_a_sql_cell_needs_spark(tmp_path):
     path = write(tmp_path / "notebooks", "sql.py", "# MAGIC %sql\n# MAGIC SELECT 1")
     assert convert.needs_spark(convert.to_ipynb(path))
+
+
+def test_a_converted_notebook_carries_its_code_widgets_and_use_of_spark_found_once(tmp_path):
+    path = write(tmp_path / "notebooks", "lab.py", 'dbutils.widgets.text("data_path", "")',
+                 "# MAGIC %sql\n# MAGIC SELECT 1")  # fmt: skip
+    converted = convert.ConvertedNotebook.read(path)
+    assert converted.code == convert.code_of(converted.notebook)
+    assert converted.widgets == {"data_path": ""} == declared_widgets(converted.notebook)
+    assert converted.needs_spark is convert.needs_spark(converted.notebook) is True
 
 
 def test_a_separator_inside_a_string_is_reported_where_it_splits(tmp_path):
@@ -184,10 +197,13 @@ def test_declared_widgets_are_found_with_their_defaults(tmp_path):
 def run_cells(notebook, params=None, tmp_path=None) -> dict:
     """Run a converted notebook's code cells after the runner's injected cell, in one namespace, as a kernel does."""
     namespace: dict = {}
-    code = [prelude(params or {}, str(tmp_path or "."), in_kernel=False)]
+    fs_root = Path(tmp_path or ".")
+    config = KernelConfig(fs_root=str(fs_root), spark_dir=str(fs_root.parent / "spark"), widget_values=params or {})
+    code = [prelude(in_kernel=False)]
     code += [cell.source for cell in notebook.cells if cell.cell_type == "code"]
-    for source in code:
-        exec(compile(source, "<cell>", "exec"), namespace)
+    with mock.patch.dict(os.environ, config.environment()):  # as the runner hands a kernel its configuration
+        for source in code:
+            exec(compile(source, "<cell>", "exec"), namespace)
     return namespace
 
 

@@ -41,9 +41,9 @@ def test_the_default_volume_is_the_users_own(spark_setup):
 
 
 def test_a_volume_that_cannot_be_created_ends_with_one_line_naming_the_parameter(spark_setup):
-    from labtools.local import volumes
+    from labtools.kernel import unity_catalog
 
-    error = volumes.schema_not_found("`hive_metastore`.`default`")  # the local stand-in's real Spark error
+    error = unity_catalog.schema_not_found("`hive_metastore`.`default`")  # the local stand-in's real Spark error
     line = spark_setup["volume_error_line"]("hive_metastore.default.dp090_mlflow_lab_ada", error, default=True)
     assert "\n" not in line
     assert line.startswith("volume: cannot create hive_metastore.default.dp090_mlflow_lab_ada, the default in "

@@ -1,4 +1,4 @@
-"""The local Spark session the runner gives notebooks that use `spark` (scripts/labtools/local/spark.py).
+"""The local Spark session the runner gives notebooks that use `spark` (scripts/labtools/kernel/spark.py).
 
 Real parts: a real local SparkSession (pyspark, Java), a real kernel, a real `mlflow server`. The
 notebooks here are small; the lab's Spark ML notebook is exercised in test_spark_lab.py.

@@ -1,9 +1,18 @@
-"""The local stand-ins for `dbutils` (scripts/labtools/local/standins.py)."""
+"""The local stand-ins for `dbutils` (scripts/labtools/kernel/standins.py), and the configuration the runner hands
+them (scripts/labtools/kernel_config.py)."""
+
+import os
 
 import pytest
 
-from labtools.local import standins
-from labtools.local.standins import InputWidgetNotDefined, Widgets
+from labtools.kernel import spark, standins
+from labtools.kernel.standins import InputWidgetNotDefined, Widgets
+from labtools.kernel_config import SERVERLESS_ENVIRONMENT, VARIABLE, KernelConfig
+
+
+def config(fs_root, widget_values=None, **more) -> KernelConfig:
+    return KernelConfig(fs_root=str(fs_root), spark_dir=str(fs_root.parent / "spark"),
+                        widget_values=widget_values or {}, **more)  # fmt: skip
 
 
 def test_a_passed_value_wins_over_the_declared_default():
@@ -39,7 +48,7 @@ def test_removed_widgets_are_undeclared_again():
 
 def test_install_defines_what_a_workspace_defines(tmp_path):
     namespace = {}
-    standins.install(namespace, {"k": "v"}, tmp_path)
+    standins.install(namespace, config(tmp_path, {"k": "v"}))
     assert set(namespace) == {"dbutils", "display", "spark"}
     # `spark` is there, but starts a JVM only when a notebook first uses it.
     assert repr(namespace["spark"]) == "<local SparkSession, started on first use>"
@@ -48,7 +57,7 @@ def test_install_defines_what_a_workspace_defines(tmp_path):
 
 
 def test_dbfs_paths_map_into_the_local_root(tmp_path):
-    standins.install({}, {}, tmp_path)
+    standins.install({}, config(tmp_path))
     fs = standins.dbutils.fs
     fs.put("dbfs:/mlflow/lab/notes.txt", "hello")
     assert (tmp_path / "mlflow" / "lab" / "notes.txt").read_text() == "hello"
@@ -61,7 +70,7 @@ def test_dbfs_paths_map_into_the_local_root(tmp_path):
 
 
 def test_fs_magic_removes_recursively_and_reports_a_missing_path(tmp_path):
-    standins.install({}, {}, tmp_path)
+    standins.install({}, config(tmp_path))
     standins.dbutils.fs.put("dbfs:/mlflow/taxi/model.txt", "x")
     assert standins.run_fs_magic("rm -r dbfs:/mlflow/taxi") is True
     assert not (tmp_path / "mlflow" / "taxi").exists()
@@ -79,14 +88,56 @@ def test_sh_prints_output_and_fails_on_a_non_zero_exit(capsys):
 
 def test_a_session_started_in_the_background_fails_where_it_is_used(tmp_path, monkeypatch):
     """The runner starts Spark in a thread during the injected cell; its failure must reach that cell, once."""
-    from labtools.local import spark
 
-    monkeypatch.setattr(spark, "java_problem", lambda: "Spark needs a Java runtime")
+    def fails(message):
+        def build_session(*args, **kwargs):
+            raise RuntimeError(message)
+        return build_session
+
+    monkeypatch.setattr(spark, "build_session", fails("the JVM did not start"))
     local = spark.LocalSpark(tmp_path)
     local.start_in_background()
     local._starting.exception()  # waits until it has failed in its thread: what fails next must be that failure
-    monkeypatch.setattr(spark, "java_problem", lambda: "still no Java")
-    with pytest.raises(RuntimeError, match="Spark needs a Java runtime"):
+    monkeypatch.setattr(spark, "build_session", fails("still no JVM"))
+    with pytest.raises(RuntimeError, match="the JVM did not start"):
         local.session()
-    with pytest.raises(RuntimeError, match="still no Java"):  # tried again, not the stale error
+    with pytest.raises(RuntimeError, match="still no JVM"):  # tried again, not the stale error
         local.session()
+
+
+def test_without_java_the_session_fails_with_the_runners_one_finding(tmp_path, monkeypatch):
+    """The kernel does not look for Java again: it says what the runner found (prerequisites.py), at first use."""
+    monkeypatch.setattr(spark, "build_session", lambda *args, **kwargs: pytest.fail("no JVM may start"))
+    for serverless in (False, True):
+        local = spark.LocalSpark(tmp_path, serverless=serverless, java_problem="Spark needs a Java runtime: ...")
+        with pytest.raises(RuntimeError, match="Spark needs a Java runtime"):
+            local.session()
+
+
+def test_install_reads_the_runners_configuration_from_the_environment(tmp_path, monkeypatch):
+    """One route into the kernel: the JSON in DP090_KERNEL_CONFIG; serverless mode sets what serverless compute
+    sets in a notebook's environment, from that and nothing else."""
+    for name in SERVERLESS_ENVIRONMENT:  # set, then unset: monkeypatch then removes what install() sets
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    given = config(tmp_path, {"k": "v"}, serverless=True, spark_connect_url="sc://127.0.0.1:1")
+    monkeypatch.setenv(VARIABLE, given.to_json())
+    namespace = {}
+    standins.install(namespace)
+    namespace["dbutils"].widgets.text("k", "default")
+    assert namespace["dbutils"].widgets.get("k") == "v"
+    assert namespace["spark"]._connect_url == "sc://127.0.0.1:1"
+    assert {name: os.environ[name] for name in SERVERLESS_ENVIRONMENT} == SERVERLESS_ENVIRONMENT
+    namespace["spark"].connect_to("sc://127.0.0.1:2")  # the runner's server moved before the session started
+    assert namespace["spark"]._connect_url == "sc://127.0.0.1:2"
+    monkeypatch.delenv(VARIABLE)
+    with pytest.raises(RuntimeError, match=f"{VARIABLE} is not set"):
+        standins.install({})
+
+
+def test_the_configuration_is_json_and_a_connect_server_is_serverless_modes(tmp_path):
+    given = config(tmp_path, {"data_path": "/x.csv"}, serverless=True, spark_connect_url="sc://127.0.0.1:15002",
+                   java_problem=None)  # fmt: skip
+    assert KernelConfig.from_json(given.to_json()) == given
+    with pytest.raises(ValueError, match="needs serverless=True"):
+        config(tmp_path, spark_connect_url="sc://127.0.0.1:15002")

@@ -395,7 +395,7 @@ def test_runtime_runs_the_pinned_mlflow_in_server_client_and_notebook(runtime_la
 
 
 # Besides deprecations: setuptools' warning about distutils, which MLflow 2.13's log_model sets off in a kernel
-# unless the runner sets SETUPTOOLS_USE_DISTUTILS (session.py). A UserWarning, a learner sees it all the same.
+# unless the runner sets SETUPTOOLS_USE_DISTUTILS (local_run.py). A UserWarning, a learner sees it all the same.
 WARNINGS = ("DeprecationWarning", "FutureWarning", "Distutils was imported before Setuptools")
 
 

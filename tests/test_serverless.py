@@ -3,7 +3,7 @@
 Serverless compute (and Databricks Free Edition, which has nothing else) runs Spark through Spark Connect, refuses
 `cache()` before environment version 5, and makes `mlflow.spark` stage model files in a Unity Catalog volume.
 The runner's serverless mode reproduces those rules with a real local Spark Connect session
-(scripts/labtools/local/spark.py, volumes.py, unity_catalog.py). These tests run both notebooks that way and
+(scripts/labtools/kernel/spark.py, volumes.py, unity_catalog.py). These tests run both notebooks that way and
 check that they give the classic local mode's runs, and that each of the notebooks' guards is what keeps them running.
 """
 
@@ -24,14 +24,15 @@ from conftest import write_notebook as notebook
 from mlflow.tracking import MlflowClient
 
 sys.path.insert(0, str(SCRIPTS))
-from labtools.local import volumes  # noqa: E402
+from labtools.kernel_config import VOLUMES  # noqa: E402
+from labtools.local.local_run import CONFIG_METADATA  # noqa: E402
+from labtools.local.prerequisites import volumes_problem  # noqa: E402
 
 # The tests that read the module's one serverless run share a worker (conftest.SHARED_EXECUTIONS); the rest spread.
 pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
                        reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)"),
-    pytest.mark.skipif(volumes.problem() is not None, reason=f"serverless mode needs {volumes.VOLUMES}: "
-                                                             f"{volumes.problem()}"),
+    pytest.mark.skipif(volumes_problem() is not None, reason=f"serverless mode needs {VOLUMES}: {volumes_problem()}"),
 ]  # fmt: skip
 
 NOTEBOOKS = PROJECT / "notebooks"
@@ -45,7 +46,7 @@ def test_volume():
     """A volume of the tests' own in the Unity Catalog stand-in's default schema, removed afterwards."""
     name = f"test_{uuid.uuid4().hex[:8]}"
     yield f"workspace.default.{name}"
-    shutil.rmtree(volumes.VOLUMES / "workspace" / "default" / name, ignore_errors=True)
+    shutil.rmtree(VOLUMES / "workspace" / "default" / name, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
@@ -217,9 +218,10 @@ def test_one_spark_connect_server_serves_the_runs_notebooks_and_stops_with_it(se
     out, _ = serverless_lab
     servers = set()
     for executed in (out / "executed").glob("*.ipynb"):
-        injected = nbformat.read(executed, as_version=4).cells[0].source
-        servers |= set(re.findall(r"spark_remote='(sc://127\.0\.0\.1:\d+)'", injected))
-    assert len(servers) == 1, servers  # the rules notebook and both lab notebooks: one server
+        config = nbformat.read(executed, as_version=4).metadata[CONFIG_METADATA]  # what its kernel was told
+        assert config["serverless"] is True
+        servers.add(config["spark_connect_url"])
+    assert len(servers) == 1 and re.fullmatch(r"sc://127\.0\.0\.1:\d+", *servers), servers  # one server for all
     port = int(servers.pop().rsplit(":", 1)[1])
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", port))  # nothing listens there any more: the server's process group was stopped
@@ -237,7 +239,7 @@ def test_a_spark_connect_server_that_cannot_start_is_one_line_and_exit_4(tmp_pat
 
 def test_the_volumes_folder_check(tmp_path):
     root = tmp_path / "Volumes"
-    assert volumes.problem(root) is None and root.is_dir()
+    assert volumes_problem(root) is None and root.is_dir()
     blocked = tmp_path / "a-file"
     blocked.write_text("")
-    assert "cannot be made" in volumes.problem(blocked / "Volumes")
+    assert "cannot be made" in volumes_problem(blocked / "Volumes")

@@ -1,4 +1,4 @@
-"""The Unity Catalog stand-in of serverless mode (scripts/labtools/local/unity_catalog.py), through the real path.
+"""The Unity Catalog stand-in of serverless mode (scripts/labtools/kernel/unity_catalog.py), through the real path.
 
 Each rule is tried as a notebook meets it: `spark.sql(...)` and `spark.catalog` of the kernel's `LocalSpark`, a
 client of a real local Spark Connect server (one per module, started as the runner starts it), with volumes as
@@ -20,13 +20,15 @@ from conftest import PROJECT, SCRIPTS, run_lab
 from conftest import write_notebook as notebook
 
 sys.path.insert(0, str(SCRIPTS))
-from labtools.local import unity_catalog, volumes  # noqa: E402
-from labtools.local.unity_catalog import UnityCatalogSettings  # noqa: E402
+from labtools.kernel import unity_catalog, volumes  # noqa: E402
+from labtools.kernel.unity_catalog import UnityCatalogSettings  # noqa: E402
+from labtools.kernel_config import VOLUMES  # noqa: E402
+from labtools.local.prerequisites import volumes_problem  # noqa: E402
 
 pytestmark = [
     pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
                        reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)"),
-    pytest.mark.skipif(volumes.problem() is not None, reason=f"serverless mode needs {volumes.VOLUMES}"),
+    pytest.mark.skipif(volumes_problem() is not None, reason=f"serverless mode needs {VOLUMES}"),
 ]  # fmt: skip
 
 SPARK_NOTEBOOK = PROJECT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py"
@@ -51,7 +53,7 @@ def schema():
     name = f"test_uc_{uuid.uuid4().hex[:8]}"
     volumes.make_schema("workspace", name)
     yield name
-    shutil.rmtree(volumes.VOLUMES / "workspace" / name, ignore_errors=True)
+    shutil.rmtree(VOLUMES / "workspace" / name, ignore_errors=True)
 
 
 @pytest.fixture
@@ -59,7 +61,7 @@ def local_spark(connect_url, tmp_path, monkeypatch):
     """`make(**DP090_UC_values)`: the kernel's `spark` in serverless mode, in the workspace those values describe."""
     from pyspark.sql.connect.dataframe import DataFrame
 
-    from labtools.local.spark import LocalSpark
+    from labtools.kernel.spark import LocalSpark
 
     # What connecting changes in this process (spark._connect), restored afterwards for the other tests.
     monkeypatch.setenv("SPARK_CONNECT_MODE_ENABLED", "1")
@@ -71,7 +73,7 @@ def local_spark(connect_url, tmp_path, monkeypatch):
             monkeypatch.delenv(f"DP090_UC_{name}", raising=False)
         for name, value in settings.items():
             monkeypatch.setenv(f"DP090_UC_{name.upper()}", value)
-        return LocalSpark(tmp_path / "spark", serverless=True, remote=connect_url)
+        return LocalSpark(tmp_path / "spark", serverless=True, connect_url=connect_url)
 
     return make
 
@@ -102,7 +104,7 @@ def test_the_session_starts_in_workspace_default_as_on_free_edition(local_spark)
     row = spark.sql("SELECT current_catalog(), current_database()").first()
     assert row.asDict() == {"current_catalog()": "workspace", "current_schema()": "default"}
     assert spark.sql("select current_schema() as s").first().s == "default"
-    assert (volumes.VOLUMES / "workspace" / "default").is_dir()  # made at start, as a workspace comes with it
+    assert (VOLUMES / "workspace" / "default").is_dir()  # made at start, as a workspace comes with it
     assert spark.catalog.tableExists("no_such_table") is False  # the rest of spark.catalog is local Spark's
 
 
@@ -114,13 +116,13 @@ def test_a_workspace_whose_current_catalog_is_hive_metastore_refuses_volumes(loc
         error = error_of(lambda statement=statement: spark.sql(statement))
         assert "Volumes can only be created in Unity Catalog schemas" in str(error), statement
         assert "`hive_metastore`.`default`" in str(error)
-    assert not (volumes.VOLUMES / "hive_metastore").exists()
+    assert not (VOLUMES / "hive_metastore").exists()
 
 
 def test_volume_names_are_unique_per_schema(local_spark, schema):
     spark = local_spark(current_schema=schema)
     assert spark.sql("CREATE VOLUME lab COMMENT 'model files, by \\'mlflow.spark\\''").collect() == []
-    assert (volumes.VOLUMES / "workspace" / schema / "lab").is_dir()
+    assert (VOLUMES / "workspace" / schema / "lab").is_dir()
     error = error_of(lambda: spark.sql(f"CREATE VOLUME workspace.{schema}.lab"))
     assert (error.getCondition(), error.getSqlState()) == ("VOLUME_ALREADY_EXISTS", "42000")
     assert str(error).startswith(f"[VOLUME_ALREADY_EXISTS] Cannot create volume `workspace`.`{schema}`.`lab` because "
@@ -129,16 +131,16 @@ def test_volume_names_are_unique_per_schema(local_spark, schema):
     error = error_of(lambda: spark.sql("CREATE VOLUME LAB"))  # names are stored in lower case
     assert error.getCondition() == "VOLUME_ALREADY_EXISTS"
     spark.sql("CREATE VOLUME IF NOT EXISTS default.lab_elsewhere")  # two parts: the current catalog's schema
-    assert (volumes.VOLUMES / "workspace" / "default" / "lab_elsewhere").is_dir()
+    assert (VOLUMES / "workspace" / "default" / "lab_elsewhere").is_dir()
     spark.sql("DROP VOLUME default.lab_elsewhere")
 
 
 def test_a_learner_drops_a_volume(local_spark, schema):
     spark = local_spark(current_schema=schema)
     spark.sql("CREATE VOLUME lab")
-    (volumes.VOLUMES / "workspace" / schema / "lab" / "a-file").write_text("x")
+    (VOLUMES / "workspace" / schema / "lab" / "a-file").write_text("x")
     spark.sql(f"DROP VOLUME workspace.{schema}.lab")
-    assert not (volumes.VOLUMES / "workspace" / schema / "lab").exists()
+    assert not (VOLUMES / "workspace" / schema / "lab").exists()
     error = error_of(lambda: spark.sql("DROP VOLUME lab"))
     assert f"The volume `workspace`.`{schema}`.`lab` cannot be found." in str(error)
     spark.sql("DROP VOLUME IF EXISTS lab")  # a no-op
@@ -151,8 +153,8 @@ def test_create_volume_needs_the_privilege(local_spark, schema):
     assert (error.getCondition(), error.getSqlState()) == ("INSUFFICIENT_PERMISSIONS", "42501")
     assert str(error) == (f"[INSUFFICIENT_PERMISSIONS] Insufficient privileges: User does not have CREATE VOLUME on "
                           f"Schema 'workspace.{schema}'. SQLSTATE: 42501")  # fmt: skip
-    assert not (volumes.VOLUMES / "workspace" / schema / "lab").exists()
-    (volumes.VOLUMES / "workspace" / schema / "made_by_an_admin").mkdir()  # an existing volume: IF NOT EXISTS passes
+    assert not (VOLUMES / "workspace" / schema / "lab").exists()
+    (VOLUMES / "workspace" / schema / "made_by_an_admin").mkdir()  # an existing volume: IF NOT EXISTS passes
     spark.sql(f"CREATE VOLUME IF NOT EXISTS workspace.{schema}.made_by_an_admin")
 
 
@@ -167,7 +169,7 @@ def test_unknown_catalogs_and_schemas_and_names_unity_catalog_refuses(local_spar
     for name in (f"`../default/{escape}`", "`a b`", "`a.b`", "x" * 256):
         error = error_of(lambda name=name: spark.sql(f"CREATE VOLUME {name}"))
         assert str(error).startswith("Invalid name "), name
-    assert not (volumes.VOLUMES / "workspace" / "default" / escape).exists()
+    assert not (VOLUMES / "workspace" / "default" / escape).exists()
 
 
 def test_two_learners_in_one_workspace(local_spark, schema):
@@ -179,7 +181,7 @@ def test_two_learners_in_one_workspace(local_spark, schema):
         spark.sql(f"CREATE VOLUME IF NOT EXISTS lab_{me.split('@')[0].replace('.', '_')}")
         learners[user] = me
     assert learners == {user: user for user in learners}
-    assert sorted(p.name for p in (volumes.VOLUMES / "workspace" / schema).iterdir()) == ["lab_ada", "lab_grace_hopper"]
+    assert sorted(p.name for p in (VOLUMES / "workspace" / schema).iterdir()) == ["lab_ada", "lab_grace_hopper"]
 
 
 def test_a_statement_the_stand_in_does_not_know_goes_to_spark(local_spark):

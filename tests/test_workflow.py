@@ -15,10 +15,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import bundle_check
 import pytest
 import yaml
-
-from labtools.workspace import bundle_check
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / ".github" / "workflows" / "lab.yml"

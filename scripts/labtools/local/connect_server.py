@@ -1,8 +1,8 @@
 """Start and stop the Spark Connect server of a `--serverless` run.
 
 Serverless compute runs Spark away from the notebook: the notebook's Python has no JVM, only a Spark
-Connect client. So does a local serverless run: one server process for the whole run (`spark.serve`, a
-local session with Spark Connect's plugin), started beside the tracking server, and every notebook's
+Connect client. So does a local serverless run: one server process for the whole run (`labtools.spark_server`,
+a local session with Spark Connect's plugin), started beside the tracking server, and every notebook's
 kernel a client of it (`sc://127.0.0.1:PORT`). Its JVM starts once for all the run's notebooks, while
 the tracking server and the first kernel start.
 
@@ -21,6 +21,9 @@ from pathlib import Path
 from ..lab import PROJECT
 from .errors import SparkServerError
 from .tracking_server import free_port, stop_group
+
+# The server's module, run as `python -m`: named here, never imported by the runner (a process of its own).
+SERVER_MODULE = "labtools.spark_server"
 
 
 class ConnectServer:
@@ -50,7 +53,7 @@ class ConnectServer:
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [self.python, "-m", "labtools.local.spark", str(self.work_dir), str(self.port), str(self._ready_file)],
+                [self.python, "-m", SERVER_MODULE, str(self.work_dir), str(self.port), str(self._ready_file)],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=self.work_dir,
                 start_new_session=True,
             )  # fmt: skip

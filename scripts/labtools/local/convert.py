@@ -26,6 +26,7 @@ from __future__ import annotations
 import os
 import re
 import shlex
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -42,6 +43,23 @@ CLUSTER_ONLY_MAGICS = {"scala", "r"}
 IPYTHON_LINE_MAGICS = {"load_ext", "reload_ext", "unload_ext", "autoreload", "matplotlib"}
 # A line magic at the start of a line, for the syntax check to let IPython translate first.
 _LINE_MAGIC = re.compile(r"^[ \t]*%[A-Za-z]", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class ConvertedNotebook:
+    """A notebook converted once, with what the runner asks of it, found once: its code cells as one text (its
+    imports are warmed up), the widgets it declares (`--param` is checked against them), whether it uses Spark."""
+
+    notebook: nbformat.NotebookNode
+    code: str
+    widgets: dict[str, str]
+    needs_spark: bool
+
+    @classmethod
+    def read(cls, path: str | Path, root: str | Path | None = None) -> ConvertedNotebook:
+        notebook = to_ipynb(path, root)
+        code = code_of(notebook)
+        return cls(notebook, code, declared_widgets(notebook), _code_needs_spark(code))
 
 
 def to_ipynb(path: str | Path, root: str | Path | None = None) -> nbformat.NotebookNode:
@@ -226,7 +244,10 @@ def needs_spark(notebook: nbformat.NotebookNode) -> bool:
     A bare `import pyspark` does not count: the lab's setup does that only to read pyspark's version, and
     the scikit-learn notebook must neither start a JVM nor be skipped where Java is missing.
     """
-    code = code_of(notebook)
+    return _code_needs_spark(code_of(notebook))
+
+
+def _code_needs_spark(code: str) -> bool:
     return bool(_SPARK_API_IMPORT.search(code)) or "_standins.run_sql(" in code
 
 

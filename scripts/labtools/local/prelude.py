@@ -1,25 +1,28 @@
 """The first cell of every notebook run locally: the workspace stand-ins, before the lab's own cells.
 
 The runner injects it into each kernel (`in_kernel=True`); the benchmark puts it at the top of the
-plain-script variant of the lab, where IPython's `%config` does not exist.
+plain-script variant of the lab, where IPython's `%config` does not exist. Its stand-ins are the kernel
+package's (`labtools.kernel`), which the runner names here and never imports; what they are to do, the runner
+says in the kernel's environment (`KernelConfig`, labtools/kernel_config.py), not in this cell's text.
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-from ..lab import LAB_DATA, PROJECT
+from ..kernel_config import VARIABLE
+from ..lab import PROJECT
 
 SCRIPTS = PROJECT / "scripts"
+# The package the kernel imports its stand-ins from: named, never imported, by the runner.
+KERNEL_PACKAGE = "labtools.kernel"
 
-_STAND_INS = """\
+_STAND_INS = f"""\
 # Injected by scripts/run_lab.py: local stand-ins for what a Databricks workspace provides.
 import sys
-sys.path.insert(0, {scripts!r})
-from labtools.local import standins as _standins
-_standins.install(globals(), widget_values={params!r}, fs_root={fs_root!r}, spark_dir={spark_dir!r},
-                       lab_data={lab_data!r}, serverless={serverless!r}, spark_remote={spark_remote!r})
+sys.path.insert(0, {str(SCRIPTS)!r})
+from {KERNEL_PACKAGE} import standins as _standins
+_standins.install(globals())  # as the runner's configuration, in {VARIABLE}, says
 """
 _KERNEL_ONLY = """\
 # Figures are shown as drawn; the default, cropping them tight, draws every figure twice.
@@ -39,23 +42,19 @@ WARM_UP_SPARK = "_standins.spark.session()  # started while the tracking server 
 WARM_UP_CONNECT = "import pyspark.sql.connect.session, pyspark.ml  # the Spark Connect client, imported meanwhile\n"
 
 
-def prelude(params: dict[str, str], fs_root: str, in_kernel: bool = True, warm_up: str = "",
-            spark_dir: str | None = None, uses_spark: bool = False, serverless: bool = False,
-            spark_remote: str | None = None) -> str:  # fmt: skip
+def prelude(in_kernel: bool = True, warm_up: str = "", needs_spark: bool = False, serverless: bool = False) -> str:
     """The injected cell; `warm_up` is the notebook's code, given when its imports may be done while the
-    runner's tracking server starts; `spark_dir` holds the local Spark session's warehouse and scratch files;
-    `spark_remote` is a serverless run's Spark Connect server, which the notebook connects to on first use."""
-    spark_dir = spark_dir or str(Path(fs_root).parent / "spark")
-    code = _STAND_INS.format(scripts=str(SCRIPTS), params=params, fs_root=str(fs_root), spark_dir=spark_dir,
-                             lab_data=str(LAB_DATA), serverless=serverless, spark_remote=spark_remote)  # fmt: skip
-    start_spark = uses_spark and not spark_remote  # else the runner's server starts beside the tracking server
+    runner's tracking server starts; `needs_spark`, whether the notebook uses Spark (convert.ConvertedNotebook);
+    `serverless`, whether its Spark is a client of the runner's Spark Connect server (no JVM in the kernel)."""
+    code = _STAND_INS
+    start_spark = needs_spark and not serverless  # else the runner's server starts beside the tracking server
     if in_kernel:
         code += _KERNEL_ONLY
     if start_spark:
         code += START_SPARK
     if warm_up:
-        code += warm_up_imports(warm_up, uses_spark)
-    if spark_remote and uses_spark:
+        code += warm_up_imports(warm_up, needs_spark)
+    if serverless and needs_spark:
         code += WARM_UP_CONNECT
     if start_spark:
         code += WARM_UP_SPARK

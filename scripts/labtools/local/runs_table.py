@@ -5,7 +5,7 @@ would add about two seconds to every run of the runner, and the two calls
 below have not changed since MLflow 1.
 
 A runner's runs are those tagged with its invocation (`INVOCATION_TAG`, set through the kernel's
-environment, see session.py), so that on a shared server (`--tracking-uri`) the table lists this
+environment, see local_run.py), so that on a shared server (`--tracking-uri`) the table lists this
 execution's runs only, not those others logged meanwhile.
 
 Each row names the notebook that logged the run (its `mlflow.source.name` tag, which the runner

@@ -11,8 +11,8 @@ notebook: a Spark Connect session (`pyspark.sql.connect`), so `spark.sparkContex
 they do there; `cache()` and `persist()` fail with serverless' own error; volumes, the current catalog, schema
 and user are a small Unity Catalog stand-in's (`unity_catalog.py`, folders under `/Volumes`). As on serverless
 compute, the notebook's Python has no JVM: the runner starts one Spark Connect server for the run's notebooks
-(`connect_server.py`, which runs `serve()` below in a process of its own, on a free port), and the session is a
-client of it. Used without the runner's server, a serverless `LocalSpark` starts one in its own JVM.
+(`local/connect_server.py` starts `labtools.spark_server` in a process of its own, on a free port), and the session
+is a client of it.
 
 What serverless mode cannot reproduce, so a local run that passes may still fail on serverless compute:
 - egress: Free Edition reaches only trusted domains; locally the lab's download works if the network does;
@@ -23,21 +23,21 @@ What serverless mode cannot reproduce, so a local run that passes may still fail
 - Unity Catalog beyond what `unity_catalog.py` keeps (its docstring says what that is);
 - the notebook context: it knows no notebook path, job or workspace (standins.NotebookContext).
 
-This module runs inside the notebook's kernel (through `standins.install`); pyspark is imported only
-when the session starts, so a kernel without pyspark runs every notebook that does not touch it.
+This module runs inside the notebook's kernel (through `standins.install`, which hands it the runner's
+`KernelConfig`); pyspark is imported only when the session starts, so a kernel without pyspark runs every
+notebook that does not touch it. The JVM is built as the Spark Connect server builds its own (`spark_session.py`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shutil
-import subprocess
 import threading
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..spark_session import build_session
 from .unity_catalog import CatalogView, UnityCatalog, UnityCatalogSettings
 
 LAB_TABLE = "nyc_taxi"
@@ -51,37 +51,18 @@ LAB_COLUMNS = ("passengerCount DOUBLE, tripDistance DOUBLE, hour_of_day INT, day
 SERVERLESS_PERSIST_ERROR = "PERSIST TABLE is not supported on serverless compute."
 
 
-def java_problem() -> str | None:
-    """Why a local Spark session cannot start here, or None. Checked by the runner before it starts a kernel."""
-    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        return ("Spark needs a Java runtime: install Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; "
-                "macOS: brew install openjdk@17), or set JAVA_HOME")  # fmt: skip
-    return None
-
-
-def missing(python: str, connect: bool = False) -> str | None:
-    """What the interpreter `python` lacks to run a Spark notebook (Java, pyspark; with `connect`, Spark Connect's
-    client libraries, pyspark[connect]), in one sentence, or None."""
-    modules = ["pyspark", "grpc", "google.rpc"] if connect else ["pyspark"]
-    check = f"import importlib.util as u; print([m for m in {modules!r} if u.find_spec(m) is None])"
-    found = subprocess.run([python, "-c", check], capture_output=True, text=True)
-    if found.stdout.strip() != "[]":
-        what = "pyspark" if "pyspark" in found.stdout or not connect else "Spark Connect's client (pyspark[connect])"
-        return f"{what} is not installed for {python}: pip install -r requirements.txt"
-    return java_problem()
-
-
 class LocalSpark:
     """Behaves as `spark` does in a notebook; the first attribute looked up starts the session."""
 
     def __init__(self, work_dir: str | Path, lab_data: str | Path | None = None, serverless: bool = False,
-                 remote: str | None = None):  # fmt: skip
+                 connect_url: str | None = None, java_problem: str | None = None):  # fmt: skip
         self._work_dir = Path(work_dir)
         self._lab_data = Path(lab_data) if lab_data else None
         self._serverless = serverless
-        # Serverless: the runner's Spark Connect server (`connect_server.py`, `sc://host:port`), shared by the run's
-        # notebooks. Without one, this kernel's JVM runs a server of its own.
-        self._remote = remote
+        # Serverless: the runner's Spark Connect server (`sc://host:port`), shared by the run's notebooks; None
+        # where the runner could not start one, for want of Java (`java_problem`, the runner's one check, says so).
+        self._connect_url = connect_url
+        self._java_problem = java_problem
         # Serverless: the workspace's Unity Catalog, as the DP090_UC_* variables describe it (unity_catalog.py).
         self._unity_catalog = UnityCatalog(UnityCatalogSettings.from_environ()) if serverless else None
         self._session = None
@@ -100,7 +81,7 @@ class LocalSpark:
             if self._starting is not None:  # started in the background: wait for it, and fail as it failed
                 starting, self._starting = self._starting, None
                 jvm_session = starting.result()
-            elif self._serverless and self._remote:
+            elif self._serverless:
                 jvm_session = None  # the server is the runner's, in a process of its own
             else:
                 jvm_session = self._start_jvm()
@@ -112,6 +93,13 @@ class LocalSpark:
         """`spark.catalog`; on serverless, its current catalog and schema are the Unity Catalog stand-in's."""
         catalog = self.session().catalog
         return CatalogView(catalog, self._unity_catalog) if self._unity_catalog else catalog
+
+    def connect_to(self, url: str) -> None:
+        """Serverless: use the Spark Connect server at `url` from now on (the runner's, when it moved to another
+        port after this kernel was told where it was). Only before the session starts: a started one stays."""
+        if self._session is not None:
+            raise RuntimeError(f"the Spark session is already connected; it cannot move to {url}")
+        self._connect_url = url
 
     def sql(self, query: str, *args, **kwargs):
         """`spark.sql`; on serverless, volume statements and `SELECT current_user()` & co. go to the Unity Catalog
@@ -136,7 +124,7 @@ class LocalSpark:
             except BaseException as error:  # handed to session(), in the notebook's thread
                 starting.set_exception(error)
 
-        if self._session is None and self._starting is None and not (self._serverless and self._remote):
+        if self._session is None and self._starting is None and not self._serverless:
             # pyspark's SQL modules imported here first, in this thread: the kernel's own imports, meanwhile (mlflow
             # imports pyspark), then find them whole, never half-initialized by the other thread.
             with contextlib.suppress(ImportError):  # without pyspark, the thread fails, and session() says why
@@ -146,24 +134,25 @@ class LocalSpark:
             threading.Thread(target=start, args=(self._starting,), name="local-spark-start", daemon=True).start()
 
     def _start_jvm(self):
-        problem = java_problem()
-        if problem:
-            raise RuntimeError(problem)
+        if self._java_problem:
+            raise RuntimeError(self._java_problem)
         self._work_dir.mkdir(parents=True, exist_ok=True)
         # The JVM's own start-up lines (log4j's configuration, the hostname, native libraries, incubator modules) are
         # for whoever runs Spark, not for a learner: it writes them to the file descriptor it inherits, so it
         # inherits a log file. The kernel's own output is back on fd 2 as soon as the JVM has started. (Started in the
         # background, the redirection covers the injected cell's imports too: their warnings go to that log.)
         with open(self._work_dir / "driver.log", "ab") as log, _stderr_to(log):
-            session = build_session(self._work_dir, _free_port() if self._serverless else None)
+            session = build_session(self._work_dir)
         session.sparkContext.setLogLevel("ERROR")
         return session
 
     def _ready(self, jvm_session):
         """The notebook's session, active in this thread, with the lab's table."""
         if self._serverless:
-            port = jvm_session.conf.get("spark.connect.grpc.binding.port") if jvm_session else None
-            session = _connect(self._remote or f"sc://127.0.0.1:{port}")
+            if not self._connect_url:
+                raise RuntimeError(self._java_problem or "serverless mode has no Spark Connect server to connect to "
+                                   "(run_lab.py --serverless starts one)")  # fmt: skip
+            session = _connect(self._connect_url)
             self._unity_catalog.make_current_schema()  # as a workspace comes with its default schema
         else:
             from pyspark.sql import SparkSession
@@ -175,41 +164,6 @@ class LocalSpark:
             trips = session.read.csv(str(self._lab_data), header=True, **types)
             trips.createOrReplaceTempView(LAB_TABLE)
         return session
-
-def build_session(work_dir: Path, connect_port: int | None = None):
-    """A classic local session; with `connect_port`, also the Spark Connect server on that port."""
-    from pyspark.sql import SparkSession
-
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # this machine's own address: no hostname lookup
-    builder = SparkSession.builder
-    if connect_port:
-        # The Spark Connect server, as pyspark's own local Connect mode starts it (SparkConnectPlugin and
-        # artifact isolation), but on a port of the caller's: pyspark's mode always takes port 15002.
-        builder = (
-            builder.config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
-            .config("spark.connect.grpc.binding.address", "127.0.0.1")
-            .config("spark.connect.grpc.binding.port", str(connect_port))
-            .config("spark.sql.artifact.isolation.enabled", "true")
-            .config("spark.sql.artifact.isolation.alwaysApplyClassloader", "true")
-        )
-    return (
-        builder.master(f"local[{os.cpu_count() or 1}]")
-        .appName("dp090-mlflow-lab")
-        .config("spark.ui.enabled", "false")  # no web server on this machine's ports
-        # Spark's default driver heap, 1 GB, is sized for a cluster's driver; locally the driver does all the
-        # work, so it gets a quarter of the machine, as the JVM would give itself by default.
-        .config("spark.driver.memory", f"{_quarter_of_memory_mib()}m")
-        .config("spark.ui.showConsoleProgress", "false")  # no progress bars in cell output
-        .config("spark.sql.warehouse.dir", str(work_dir / "warehouse"))
-        .config("spark.local.dir", str(work_dir / "tmp"))
-        # The lab's data is small: fewer shuffle partitions than the default 200 save seconds per stage.
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.driver.host", "127.0.0.1")
-        .config("spark.driver.bindAddress", "127.0.0.1")
-        # pandas <-> Spark through Arrow: createDataFrame from pandas takes a third of the time.
-        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-        .getOrCreate()
-    )
 
 
 def _connect(url: str):
@@ -224,15 +178,6 @@ def _connect(url: str):
     session = ConnectSession.builder.remote(url).getOrCreate()
     _refuse_persist()
     return session
-
-
-def serve(work_dir: Path, port: int, ready: Path) -> None:
-    """Run a Spark Connect server on `port` until killed; `ready` is made once it listens (`connect_server.py`,
-    which makes `work_dir` and starts it only where Java is found)."""
-    session = build_session(work_dir, port)  # returns once the server listens; fails if the port is taken
-    session.sparkContext.setLogLevel("ERROR")
-    ready.touch()
-    threading.Event().wait()
 
 
 def _refuse_persist():
@@ -251,18 +196,6 @@ def _refuse_persist():
 def _columns_of(csv_file: Path) -> list[str]:
     with open(csv_file, encoding="utf-8") as file:
         return file.readline().strip().split(",")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _quarter_of_memory_mib() -> int:
-    return max(1024, os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 4 // (1 << 20))
 
 
 @contextmanager
@@ -291,8 +224,3 @@ def first_rows(frame, rows: int = 20):
     collected = frame.limit(rows).collect()
     return pd.DataFrame([row.asDict() for row in collected], columns=frame.columns)
 
-
-if __name__ == "__main__":  # python -m labtools.local.spark WORK_DIR PORT READY_FILE: the runner's Connect server
-    import sys
-
-    serve(Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3]))

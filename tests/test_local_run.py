@@ -10,20 +10,24 @@ import asyncio
 import gc
 import json
 import os
+import shutil
 import signal
+import socket
 import sqlite3
 import threading
 import urllib.request
+from importlib.util import find_spec
 
+import nbformat
 import pytest
 from conftest import PROJECT, write_notebook
 from jupyter_core.utils import ensure_event_loop
 
-from labtools.local import convert
+from labtools.local import connect_server, convert
 from labtools.local import tracking_server as server_module
 from labtools.local.execute import NotebookRun
+from labtools.local.local_run import LocalRun
 from labtools.local.output import OutputFolders
-from labtools.local.session import LocalRun
 
 
 def experiment_names(uri: str) -> set[str]:
@@ -54,7 +58,7 @@ def test_a_port_taken_between_picking_and_binding_moves_the_server_and_the_kerne
     said = []
     folders = OutputFolders(tmp_path / "out").create()
     with LocalRun(folders, say=lambda *args, **kwargs: said.append(" ".join(map(str, args)))) as run:
-        run.execute(path, convert.to_ipynb(path, root=PROJECT), {})
+        run.execute(path, convert.ConvertedNotebook.read(path, root=PROJECT), {})
         uri = run.tracking_uri
     assert picked and uri != other.uri
     assert f"Another server took port {other.port} before the runner's could" in "\n".join(said)
@@ -62,6 +66,34 @@ def test_a_port_taken_between_picking_and_binding_moves_the_server_and_the_kerne
     with sqlite3.connect(folders.store / "mlflow.db") as db:
         assert db.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
     assert not list((folders.store / "artifacts").glob("run_lab-server-check-*")), "the proof folder is removed"
+
+
+@pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
+                    reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)")
+def test_a_spark_connect_server_that_moves_port_is_followed_by_the_kernel(tmp_path, monkeypatch):
+    """The runner's Spark Connect server finds its port taken once the kernel was told it: the kernel connects
+    to the server's new port (`LocalSpark.connect_to`, the one cell the runner adds), not to the taker."""
+    with socket.socket() as taker:  # holds the port the runner picks first, as another program would
+        taker.bind(("127.0.0.1", 0))
+        taker.listen()
+        taken = taker.getsockname()[1]
+        real_free_port, picks = connect_server.free_port, []
+
+        def racing_free_port(*args, **kwargs):
+            picks.append(taken if not picks else real_free_port(*args, **kwargs))
+            return picks[-1]
+
+        monkeypatch.setattr(connect_server, "free_port", racing_free_port)
+        path = write_notebook(tmp_path, "connects.py", "print('rows:', spark.range(3).count())")
+        folders = OutputFolders(tmp_path / "out").create()
+        with LocalRun(folders, serverless=True, say=lambda *args, **kwargs: None) as run:
+            run.execute(path, convert.ConvertedNotebook.read(path, root=PROJECT), {})
+            moved_to = run.spark_server.url
+    executed = nbformat.read(folders.executed / "connects.ipynb", as_version=4)
+    assert picks[0] == taken and moved_to != f"sc://127.0.0.1:{taken}"
+    assert executed.metadata["run_lab_kernel_config"]["spark_connect_url"] == f"sc://127.0.0.1:{taken}"
+    assert executed.cells[1].source.startswith(f"_standins.spark.connect_to({moved_to!r})")
+    assert "rows: 3" in executed.cells[-1].outputs[0]["text"]
 
 
 def test_ctrl_c_in_a_cell_leaves_no_task_to_fail_later_with_dead_kernel_error(tmp_path, caplog):

@@ -1,6 +1,7 @@
 """The measurements of scripts/bench.py, each a function that returns a dict of figures.
 
-See scripts/bench.py for what each section measures and how to run it.
+See scripts/bench.py for what each section measures and how to run it. A developer's tool, not part of the
+lab's tooling (scripts/labtools/): it runs in bench.py's process and in the tests that check it.
 """
 
 from __future__ import annotations
@@ -15,19 +16,27 @@ import threading
 import time
 from pathlib import Path
 
-from ..lab import LAB_NOTEBOOK, LAB_SPARK_NOTEBOOK, NOTEBOOKS, PROJECT
-from . import convert, synthetic
-from .prelude import SCRIPTS, prelude
-from .tracking_server import TrackingServer
+from labtools.kernel_config import KernelConfig
+from labtools.lab import LAB_DATA, LAB_NOTEBOOK, LAB_SPARK_NOTEBOOK, NOTEBOOKS, PROJECT
+from labtools.local import convert, synthetic
+from labtools.local.prelude import SCRIPTS, prelude
+from labtools.local.tracking_server import TrackingServer
 
 LAB = NOTEBOOKS / f"{LAB_NOTEBOOK}.py"
 SPARK_LAB = NOTEBOOKS / f"{LAB_SPARK_NOTEBOOK}.py"
 
 
-def plain_script(params: dict[str, str], fs_root: Path, notebook: Path = LAB) -> str:
-    """A notebook's code cells, in order, as one Python script."""
+def plain_script(notebook: Path = LAB) -> str:
+    """A notebook's code cells, in order, as one Python script; run it with `plain_env`'s environment."""
     cells = [c.source for c in convert.to_ipynb(notebook, root=PROJECT).cells if c.cell_type == "code"]
-    return "\n\n".join([prelude(params, str(fs_root), in_kernel=False), *cells]) + "\n"
+    return "\n\n".join([prelude(in_kernel=False), *cells]) + "\n"
+
+
+def plain_env(params: dict[str, str], fs_root: Path, env: dict[str, str]) -> dict[str, str]:
+    """`env` with the stand-ins' configuration, as the runner gives a kernel (labtools/kernel_config.py)."""
+    config = KernelConfig(fs_root=str(fs_root), spark_dir=str(fs_root.parent / "spark"), lab_data=str(LAB_DATA),
+                          widget_values=params)  # fmt: skip
+    return {**env, **config.environment()}
 
 
 class ProcessTreeMemory(threading.Thread):
@@ -104,12 +113,13 @@ def bench_ab(uri: str, work: Path, repeat: int, notebook: Path = LAB) -> dict:
     """A, the notebook through run_lab.py, against B, its cells as one plain script; one running server."""
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri}
     script = work / f"{notebook.stem}_plain.py"
-    script.write_text(plain_script({"experiment_name": "bench-ab"}, work / "dbfs", notebook))
+    script.write_text(plain_script(notebook))
+    plain = plain_env({"experiment_name": "bench-ab"}, work / "dbfs", {**env, "MPLBACKEND": "Agg"})
     a_times, b_times = [], []
     for index in range(repeat):  # interleaved, so that drift in the machine's load hits both alike
         a, _, _ = timed_run([sys.executable, str(SCRIPTS / "run_lab.py"), str(notebook), "--tracking-uri", uri,
                              "--out", str(work / f"a{index}"), "--param", "experiment_name=bench-ab"], env)  # fmt: skip
-        b, _, _ = timed_run([sys.executable, str(script)], {**env, "MPLBACKEND": "Agg"})
+        b, _, _ = timed_run([sys.executable, str(script)], plain)
         a_times.append(a)
         b_times.append(b)
     return {"A_runner_s": median(a_times), "B_plain_script_s": median(b_times),
@@ -163,12 +173,13 @@ def bench_train(uri: str, work: Path, repeat: int) -> dict:
     # The lab's cells up to the training function, then the probe: one process, one warm state.
     cells = [c for c in convert.to_ipynb(LAB, root=PROJECT).cells if c.cell_type == "code"]
     until = next(i for i, c in enumerate(cells) if c.metadata["databricks"].get("title") == "Training function")
-    plain_prelude = prelude({"experiment_name": "bench-train"}, str(work / "dbfs"), in_kernel=False)
+    plain_prelude = prelude(in_kernel=False)
     script = work / "train_probe.py"
     probe = TRAIN_PROBE.format(repeat=repeat)
     script.write_text("\n\n".join([plain_prelude, *(c.source for c in cells[: until + 1]), probe]))
-    _, _, output = timed_run([sys.executable, str(script)], {**os.environ, "MLFLOW_TRACKING_URI": uri,
-                                                             "MPLBACKEND": "Agg"})  # fmt: skip
+    env = plain_env({"experiment_name": "bench-train"}, work / "dbfs",
+                    {**os.environ, "MLFLOW_TRACKING_URI": uri, "MPLBACKEND": "Agg"})  # fmt: skip
+    _, _, output = timed_run([sys.executable, str(script)], env)
     return json.loads(output.split("BENCH_TRAIN ", 1)[1].splitlines()[0])
 
 
@@ -232,9 +243,10 @@ def bench_scale(uri: str, work: Path, sizes: list[int], notebooks: list[Path]) -
         for notebook in notebooks:
             script = work / f"{notebook.stem}_{rows}.py"
             params = {"experiment_name": f"bench-scale-{notebook.stem}", "data_path": str(csv)}
-            script.write_text(plain_script(params, work / "dbfs", notebook))
+            script.write_text(plain_script(notebook))
             try:
-                seconds, peak, _ = timed_run([sys.executable, str(script)], env, memory=True)
+                seconds, peak, _ = timed_run([sys.executable, str(script)], plain_env(params, work / "dbfs", env),
+                                             memory=True)  # fmt: skip
             except RuntimeError as error:
                 results[notebook.stem][rows] = {"error": str(error).splitlines()[-1][:200]}
             else:

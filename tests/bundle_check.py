@@ -40,8 +40,8 @@ from pathlib import Path
 
 import yaml
 
-from ..notebook import dbsource, widgets
-from .spec import FREE_EDITION_CONCURRENT_TASKS
+from labtools.notebook import dbsource, widgets
+from labtools.workspace.spec import FREE_EDITION_CONCURRENT_TASKS
 
 # The Databricks CLI whose bundle schema the offline checks use (../shared/schemas, `databricks bundle schema`
 # of that version): the CI workflow (.github/workflows/lab.yml) installs this one, so that what the tests

@@ -2,7 +2,9 @@
 
 On a cluster every notebook starts with `dbutils`, `display` and `spark`
 defined. The local runner executes the same notebooks in a plain Jupyter
-kernel, so its first (injected) cell calls `install()` to define:
+kernel, so its first (injected) cell calls `install()`, which reads the
+runner's `KernelConfig` (labtools/kernel_config.py) from the kernel's
+environment, to define:
 
 - `dbutils.widgets` with job semantics: a value passed in (by a job, or by
   `run_lab.py --param`, or by `%run ./other $name=value` to the other notebook)
@@ -19,12 +21,14 @@ kernel, so its first (injected) cell calls `install()` to define:
   compute.
 
 `DATABRICKS_RUNTIME_VERSION` is not set, which is how the notebooks tell
-where they run; in serverless mode the runner sets it as serverless compute
-does (`session.py`), so that the notebooks and MLflow take their serverless paths.
+where they run; in serverless mode `install()` sets it as serverless compute
+does (`kernel_config.SERVERLESS_ENVIRONMENT`), so that the notebooks and MLflow
+take their serverless paths.
 """
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
 import subprocess
@@ -32,6 +36,7 @@ from pathlib import Path
 
 from IPython.display import display as ipython_display
 
+from ..kernel_config import SERVERLESS_ENVIRONMENT, KernelConfig
 from .spark import LocalSpark, first_rows, is_spark_dataframe
 
 
@@ -205,14 +210,16 @@ dbutils: DBUtils | None = None
 spark: LocalSpark | None = None
 
 
-def install(namespace: dict, widget_values: dict[str, str], fs_root: str | Path, spark_dir: str | Path | None = None,
-            lab_data: str | Path | None = None, serverless: bool = False,
-            spark_remote: str | None = None) -> None:  # fmt: skip
-    """Define `dbutils`, `display` and `spark` in the notebook's namespace."""
+def install(namespace: dict, config: KernelConfig | None = None) -> None:
+    """Define `dbutils`, `display` and `spark` in the notebook's namespace, as `config` says: by default the
+    runner's, from this kernel's environment (the one place the kernel reads it)."""
     global dbutils, spark
-    dbutils = DBUtils(widget_values, fs_root, serverless)
-    spark = LocalSpark(spark_dir or Path(fs_root).parent / "spark", lab_data, serverless=serverless,
-                       remote=spark_remote)  # fmt: skip
+    config = config or KernelConfig.from_environment()
+    if config.serverless:  # what serverless compute sets in a notebook's environment, before anything reads it
+        os.environ.update(SERVERLESS_ENVIRONMENT)
+    dbutils = DBUtils(config.widget_values, config.fs_root, config.serverless)
+    spark = LocalSpark(config.spark_dir, config.lab_data, serverless=config.serverless,
+                       connect_url=config.spark_connect_url, java_problem=config.java_problem)  # fmt: skip
     namespace.update(dbutils=dbutils, display=display, spark=spark)
 
 

@@ -8,7 +8,7 @@ interrupted halfway (which would leave `mlflow server` running). Should the serv
 killed at once rather than left to wait out MLflow's retries.
 
     with LocalRun(folders, tracking_uri=None) as run:
-        run.execute(path, notebook, params)     # prints progress, raises errors.CellFailed
+        run.execute(path, converted, params)    # a convert.ConvertedNotebook; prints progress, raises CellFailed
         runs = run.logged_runs()                # what the notebooks logged, for the closing table
 """
 
@@ -26,21 +26,19 @@ from pathlib import Path
 
 import nbformat
 
-from ..lab import PROJECT
-from . import convert, runs_table, spark
+from ..kernel_config import KernelConfig
+from ..lab import LAB_DATA, PROJECT
+from . import runs_table
 from .connect_server import ConnectServer
+from .convert import ConvertedNotebook
 from .errors import CellFailed, TrackingServerError, UsageError, disk_full
 from .execute import NotebookRun
 from .output import OutputFolders
 from .prelude import prelude
 from .tracking_server import TrackingServer, end_orphaned_runs
 
-# What serverless compute sets in a notebook's environment: DATABRICKS_RUNTIME_VERSION is "client.", the
-# environment version and a minor version (values seen on environment 4: "client.4.9"), DATABRICKS_ENV_VERSION
-# the environment version alone. MLflow (databricks_utils.get_databricks_runtime_version) and the lab's setup
-# read them. Environment 4 is the first whose serverless compute runs pyspark.ml and mlflow.spark, and the
-# strictest the lab supports: it refuses cache() (environment 5 may allow it).
-SERVERLESS_ENVIRONMENT = {"DATABRICKS_RUNTIME_VERSION": "client.4.9", "DATABRICKS_ENV_VERSION": "4"}
+# Where an executed notebook records the configuration its kernel was given (labtools/kernel_config.py).
+CONFIG_METADATA = "run_lab_kernel_config"
 
 # The signals that end a run. SIGINT raises KeyboardInterrupt by Python's default; the others are made to.
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -53,18 +51,20 @@ def _raise_keyboard_interrupt(signal_number, frame):
 class LocalRun:
     def __init__(self, folders: OutputFolders, tracking_uri: str | None = None, port: int | None = None,
                  python: str = sys.executable, cell_timeout: float = 600, say=print,
-                 serverless: bool = False):  # fmt: skip
+                 serverless: bool = False, java_problem: str | None = None):  # fmt: skip
         self.folders = folders
-        # Run the notebooks as serverless compute would (spark.py, volumes.py): Spark Connect, no caching,
-        # DATABRICKS_RUNTIME_VERSION as serverless sets it, and a working directory that is not theirs.
+        # Run the notebooks as serverless compute would (kernel/spark.py, kernel/volumes.py): Spark Connect, no
+        # caching, DATABRICKS_RUNTIME_VERSION as serverless sets it, and a working directory that is not theirs.
         self.serverless = serverless
+        # The runner's one check for Java (prerequisites.py), handed to each kernel: None, Java is there.
+        self.java_problem = java_problem
         self.python = python
         self.cell_timeout = cell_timeout
         self.say = say
         self.server = None if tracking_uri else TrackingServer(folders.store, port=port, python=python)
         # Serverless: one Spark Connect server for all the notebooks, as their compute; without Java, none, and a
         # notebook using Spark fails on first use saying so.
-        self.spark_server = ConnectServer(folders.spark, python) if serverless and not spark.java_problem() else None
+        self.spark_server = ConnectServer(folders.spark, python) if serverless and not java_problem else None
         self.given_tracking_uri = tracking_uri
         # Tags every run this execution logs (through the kernels' environment): the closing table lists
         # these runs only, whoever else logs to the same server meanwhile.
@@ -117,15 +117,15 @@ class LocalRun:
             for signal_number, handler in self._previous_handlers.items():
                 signal.signal(signal_number, handler)
 
-    def execute(self, path: Path, notebook: nbformat.NotebookNode, params: dict[str, str]) -> None:
+    def execute(self, path: Path, converted: ConvertedNotebook, params: dict[str, str]) -> None:
         """Run one converted notebook in a new kernel, cell by cell; the executed notebook is saved either way."""
         relative = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
         self.say(f"\nRunning {relative}")
-        spark_remote = self.spark_server.url if self.spark_server else None
-        warm_up = convert.code_of(notebook) if self.server else ""  # its imports, done while the server starts
-        code = prelude(params, str(self.folders.dbfs), in_kernel=True, warm_up=warm_up,
-                       spark_dir=str(self.folders.spark), uses_spark=convert.needs_spark(notebook),
-                       serverless=self.serverless, spark_remote=spark_remote)  # fmt: skip
+        notebook = converted.notebook
+        config = self.kernel_config(params)
+        notebook.metadata[CONFIG_METADATA] = json.loads(config.to_json())  # what the kernel was told, kept
+        warm_up = converted.code if self.server else ""  # its imports, done while the server starts
+        code = prelude(in_kernel=True, warm_up=warm_up, needs_spark=converted.needs_spark, serverless=self.serverless)
         notebook.cells.insert(0, _injected(code))
 
         # A notebook's own folder is its working directory in a kernel, as on a cluster; serverless compute
@@ -148,7 +148,7 @@ class LocalRun:
         executed_path = self.folders.executed / (path.stem + ".ipynb")
         try:
             kernel_uri = self.tracking_uri
-            kernel.start(env=self._kernel_env(relative), log_path=self.folders.executed / "kernel.log")
+            kernel.start(env=self._kernel_env(relative, config), log_path=self.folders.executed / "kernel.log")
             self._milestone("kernel ready")
             kernel.run_cells(range(0, 1), progress, timeout=300)  # imports, whatever --cell-timeout says
             self._milestone("imports done")
@@ -164,7 +164,8 @@ class LocalRun:
                 self.spark_server.wait_ready()
                 self._milestone("Spark Connect server ready")
                 if self.spark_server.url != spark_url:  # it moved to another port: tell the kernel
-                    notebook.cells.insert(1, _injected(f"_standins.spark._remote = {self.spark_server.url!r}"))
+                    moved = f"_standins.spark.connect_to({self.spark_server.url!r})  # the Spark Connect server moved"
+                    notebook.cells.insert(1, _injected(moved))
                     total += 1
             self._milestone("first lab cell starts")
             with self._kernel_killed_if_the_server_dies(kernel):
@@ -216,8 +217,16 @@ class LocalRun:
                                        f"{failure.where} could not log ({failure.reason[:200]})")  # fmt: skip
         return None
 
-    def _kernel_env(self, notebook: Path) -> dict[str, str]:
+    def kernel_config(self, params: dict[str, str]) -> KernelConfig:
+        """What a notebook's kernel is told (through its environment: `_kernel_env`)."""
+        return KernelConfig(fs_root=str(self.folders.dbfs), spark_dir=str(self.folders.spark), lab_data=str(LAB_DATA),
+                            widget_values=dict(params), serverless=self.serverless,
+                            spark_connect_url=self.spark_server.url if self.spark_server else None,
+                            java_problem=self.java_problem)  # fmt: skip
+
+    def _kernel_env(self, notebook: Path, config: KernelConfig) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("DATABRICKS_")}
+        env.update(config.environment())
         env["MLFLOW_TRACKING_URI"] = self.tracking_uri
         # Tags MLflow gives each run it starts (MLFLOW_RUN_CONTEXT, read by its SystemEnvironmentContext in
         # every version runtimes/ pins, and applied after the defaults): the source is the notebook, as on
@@ -230,8 +239,6 @@ class LocalRun:
                      runs_table.INVOCATION_TAG: self.invocation})  # fmt: skip
         env["MLFLOW_RUN_CONTEXT"] = json.dumps(tags)
         env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "2"  # a local server that stops answering will not come back
-        if self.serverless:
-            env.update(SERVERLESS_ENVIRONMENT)
         # MLflow 2.13 (runtime 15.4-lts-ml) imports setuptools in log_model; in a kernel, whose IPython has
         # already imported distutils, setuptools then warns on every later call. A local artefact: keep it out.
         env["SETUPTOOLS_USE_DISTUTILS"] = "stdlib"

@@ -17,7 +17,7 @@ the statements below to this stand-in first, and `spark.catalog.currentCatalog()
   one SELECT, optionally `AS name`): the stand-in's values, so a test can play two learners in one workspace.
 
 Test-only knobs, read once per kernel in `UnityCatalogSettings.from_environ()`; the runner's kernels inherit its
-environment (session.py drops only DATABRICKS_* variables), so `DP090_UC_USER=b@example.com run_lab.py ...` works:
+environment (local_run.py drops only DATABRICKS_* variables), so `DP090_UC_USER=b@example.com run_lab.py ...` works:
 
 | variable                 | default   | meaning                                                                |
 |--------------------------|-----------|------------------------------------------------------------------------|
