@@ -21,8 +21,11 @@ from conftest import write_notebook as notebook
 
 sys.path.insert(0, str(SCRIPTS))
 from labtools.kernel import unity_catalog, volumes  # noqa: E402
-from labtools.kernel.unity_catalog import UnityCatalogSettings  # noqa: E402
-from labtools.kernel_config import VOLUMES  # noqa: E402
+from labtools.kernel_config import (  # noqa: E402
+    VOLUMES,
+    KernelConfig,
+    UnityCatalogSettings,  # noqa: E402
+)
 from labtools.local.prerequisites import volumes_problem  # noqa: E402
 
 pytestmark = [
@@ -69,11 +72,9 @@ def local_spark(connect_url, tmp_path, monkeypatch):
     monkeypatch.setattr(DataFrame, "persist", DataFrame.persist)
 
     def make(**settings):
-        for name in ("CURRENT_CATALOG", "CURRENT_SCHEMA", "USER", "WITHHOLD"):
-            monkeypatch.delenv(f"DP090_UC_{name}", raising=False)
-        for name, value in settings.items():
-            monkeypatch.setenv(f"DP090_UC_{name.upper()}", value)
-        return LocalSpark(tmp_path / "spark", serverless=True, connect_url=connect_url)
+        knobs = {f"DP090_UC_{name.upper()}": value for name, value in settings.items()}
+        given = UnityCatalogSettings.from_environ(knobs)
+        return LocalSpark(tmp_path / "spark", serverless=True, connect_url=connect_url, unity_catalog=given)
 
     return make
 
@@ -190,6 +191,23 @@ def test_a_statement_the_stand_in_does_not_know_goes_to_spark(local_spark):
     catalog = unity_catalog.UnityCatalog(UnityCatalogSettings())
     assert catalog.select_current("SELECT current_user() FROM t") is None
     assert not catalog.statement("CREATE EXTERNAL VOLUME x LOCATION 's3://b/p'")
+
+
+def test_the_settings_reach_the_kernel_in_its_one_configuration():
+    """The runner reads the knobs once and hands them over in KernelConfig's JSON, the kernel's one route in."""
+    settings = UnityCatalogSettings("hive_metastore", "lab", "a@example.com", frozenset({"CREATE_VOLUME"}))
+    config = KernelConfig(fs_root="/tmp/dbfs", spark_dir="/tmp/spark", serverless=True, unity_catalog=settings)
+    assert KernelConfig.from_json(config.to_json()) == config
+    plain = KernelConfig(fs_root="a", spark_dir="b")
+    assert KernelConfig.from_json(plain.to_json()).unity_catalog == UnityCatalogSettings()
+
+
+def test_a_bad_knob_is_one_line_before_any_kernel_starts(tmp_path):
+    env = {**os.environ, "DP090_UC_WITHHOLD": "SELECT"}
+    result = run_lab("--serverless", str(SPARK_NOTEBOOK), "--out", str(tmp_path / "out"), env=env, timeout=120)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: DP090_UC_WITHHOLD: unknown privilege(s) SELECT; known: CREATE_VOLUME"]
 
 
 def test_notebook_02_in_a_hive_metastore_workspace_fails_in_its_parameters_cell_keeping_earlier_runs(tmp_path):

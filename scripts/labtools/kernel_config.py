@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 # The kernel's environment variable holding the configuration, as JSON.
@@ -31,6 +31,40 @@ VOLUMES = Path("/Volumes")
 # (kernel/standins.py) in serverless mode; the runner names them when it starts.
 SERVERLESS_ENVIRONMENT = {"DATABRICKS_RUNTIME_VERSION": "client.4.9", "DATABRICKS_ENV_VERSION": "4"}
 
+# The Unity Catalog stand-in's catalogs (kernel/unity_catalog.py): Free Edition's, and the legacy one, which has no
+# volumes; and the privileges a test may withhold.
+FREE_EDITION_CATALOG = "workspace"
+LEGACY_CATALOG = "hive_metastore"
+CATALOGS = (FREE_EDITION_CATALOG, LEGACY_CATALOG)
+PRIVILEGES = ("CREATE_VOLUME",)  # what DP090_UC_WITHHOLD may name
+
+
+@dataclass(frozen=True)
+class UnityCatalogSettings:
+    """The workspace a serverless run plays: its current catalog and schema, its user, what the user may not do."""
+
+    current_catalog: str = FREE_EDITION_CATALOG
+    current_schema: str = "default"
+    user: str | None = None  # None: current_user() is what local Spark answers
+    withheld: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_environ(cls, environ=None) -> UnityCatalogSettings:
+        """The settings from the DP090_UC_* variables (module docstring); a bad value fails naming its variable."""
+        environ = os.environ if environ is None else environ
+        named = environ.get("DP090_UC_WITHHOLD", "").split(",")
+        withheld = frozenset(p.strip().upper().replace(" ", "_") for p in named if p.strip())
+        unknown = sorted(withheld - set(PRIVILEGES))
+        if unknown:
+            raise ValueError(f"DP090_UC_WITHHOLD: unknown privilege(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(PRIVILEGES)}")  # fmt: skip
+        catalog = environ.get("DP090_UC_CURRENT_CATALOG") or FREE_EDITION_CATALOG
+        if catalog not in CATALOGS:
+            raise ValueError(f"DP090_UC_CURRENT_CATALOG: {catalog!r} is not one of the stand-in's catalogs, "
+                             f"{', '.join(CATALOGS)}")  # fmt: skip
+        return cls(current_catalog=catalog, current_schema=environ.get("DP090_UC_CURRENT_SCHEMA") or "default",
+                   user=environ.get("DP090_UC_USER") or None, withheld=withheld)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class KernelConfig:
@@ -43,7 +77,8 @@ class KernelConfig:
     - `spark_connect_url`: serverless only, the runner's Spark Connect server (`sc://127.0.0.1:PORT`), or None
       where it could not start one (no Java: then `java_problem` says so);
     - `java_problem`: why a local Spark session cannot start on this machine (no Java), as the runner found it
-      once (local/prerequisites.py), or None.
+      once (local/prerequisites.py), or None;
+    - `unity_catalog`: serverless only, the workspace the Unity Catalog stand-in plays (its DP090_UC_* knobs).
     """
 
     fs_root: str
@@ -53,17 +88,23 @@ class KernelConfig:
     serverless: bool = False
     spark_connect_url: str | None = None
     java_problem: str | None = None
+    unity_catalog: UnityCatalogSettings = field(default_factory=UnityCatalogSettings)
 
     def __post_init__(self):
         if self.spark_connect_url and not self.serverless:
             raise ValueError("a Spark Connect server is serverless mode's: spark_connect_url needs serverless=True")
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        values = asdict(self)
+        values["unity_catalog"]["withheld"] = sorted(self.unity_catalog.withheld)
+        return json.dumps(values, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> KernelConfig:
-        return cls(**json.loads(text))
+        values = json.loads(text)
+        settings = values.pop("unity_catalog", {})
+        unity_catalog = replace(UnityCatalogSettings(**settings), withheld=frozenset(settings.get("withheld", ())))
+        return cls(**values, unity_catalog=unity_catalog)
 
     def environment(self) -> dict[str, str]:
         """The kernel's environment variable that carries this configuration."""

@@ -37,8 +37,9 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 
+from ..kernel_config import UnityCatalogSettings
 from ..spark_session import build_session
-from .unity_catalog import CatalogView, UnityCatalog, UnityCatalogSettings
+from .unity_catalog import CatalogView, UnityCatalog
 
 LAB_TABLE = "nyc_taxi"
 # The lab's file's columns and the types Spark's inferSchema finds in them (tests/test_local_spark.py checks both):
@@ -55,7 +56,8 @@ class LocalSpark:
     """Behaves as `spark` does in a notebook; the first attribute looked up starts the session."""
 
     def __init__(self, work_dir: str | Path, lab_data: str | Path | None = None, serverless: bool = False,
-                 connect_url: str | None = None, java_problem: str | None = None):  # fmt: skip
+                 connect_url: str | None = None, java_problem: str | None = None,
+                 unity_catalog: UnityCatalogSettings | None = None):  # fmt: skip
         self._work_dir = Path(work_dir)
         self._lab_data = Path(lab_data) if lab_data else None
         self._serverless = serverless
@@ -63,8 +65,8 @@ class LocalSpark:
         # where the runner could not start one, for want of Java (`java_problem`, the runner's one check, says so).
         self._connect_url = connect_url
         self._java_problem = java_problem
-        # Serverless: the workspace's Unity Catalog, as the DP090_UC_* variables describe it (unity_catalog.py).
-        self._unity_catalog = UnityCatalog(UnityCatalogSettings.from_environ()) if serverless else None
+        # Serverless: the workspace's Unity Catalog, as the runner's KernelConfig describes it (unity_catalog.py).
+        self._unity_catalog = UnityCatalog(unity_catalog or UnityCatalogSettings()) if serverless else None
         self._session = None
         self._starting: Future | None = None  # the JVM's session, started in a thread (start_in_background)
 

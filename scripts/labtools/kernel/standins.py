@@ -219,7 +219,8 @@ def install(namespace: dict, config: KernelConfig | None = None) -> None:
         os.environ.update(SERVERLESS_ENVIRONMENT)
     dbutils = DBUtils(config.widget_values, config.fs_root, config.serverless)
     spark = LocalSpark(config.spark_dir, config.lab_data, serverless=config.serverless,
-                       connect_url=config.spark_connect_url, java_problem=config.java_problem)  # fmt: skip
+                       connect_url=config.spark_connect_url, java_problem=config.java_problem,
+                       unity_catalog=config.unity_catalog)  # fmt: skip
     namespace.update(dbutils=dbutils, display=display, spark=spark)
 
 

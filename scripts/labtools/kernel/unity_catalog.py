@@ -16,8 +16,9 @@ the statements below to this stand-in first, and `spark.catalog.currentCatalog()
 - `SELECT current_user()`, `current_catalog()`, `current_database()`, `current_schema()` (alone or several in
   one SELECT, optionally `AS name`): the stand-in's values, so a test can play two learners in one workspace.
 
-Test-only knobs, read once per kernel in `UnityCatalogSettings.from_environ()`; the runner's kernels inherit its
-environment (local_run.py drops only DATABRICKS_* variables), so `DP090_UC_USER=b@example.com run_lab.py ...` works:
+Test-only knobs of the workspace it plays: the runner reads them once from its environment
+(`kernel_config.UnityCatalogSettings.from_environ()`, a bad value is a one-line error before any kernel starts) and
+hands them to each kernel in its `KernelConfig`, so `DP090_UC_USER=b@example.com run_lab.py --serverless ...` works:
 
 | variable                 | default   | meaning                                                                |
 |--------------------------|-----------|------------------------------------------------------------------------|
@@ -70,18 +71,12 @@ answers it: the OS login), and tables: they still live in local Spark's own `spa
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..kernel_config import CATALOGS, LEGACY_CATALOG, UnityCatalogSettings
 from . import volumes
-
-FREE_EDITION_CATALOG = "workspace"
-LEGACY_CATALOG = "hive_metastore"
-CATALOGS = (FREE_EDITION_CATALOG, LEGACY_CATALOG)
-PRIVILEGES = ("CREATE_VOLUME",)  # what DP090_UC_WITHHOLD may name
 
 # One name part: `any text` in backticks (doubled backticks inside) or a plain identifier.
 _PART = r"(?:`(?:[^`]|``)+`|\w+)"
@@ -103,33 +98,6 @@ _ITEM = (r"(?P<function>current_user|current_catalog|current_database|current_sc
 _SELECT_ITEM = re.compile(_ITEM, re.IGNORECASE)
 _ANY_ITEM = _ITEM.replace("?P<function>", "?:").replace("?P<alias>", "?:")  # the same, without named groups
 _SELECT_CURRENT = re.compile(rf"^\s*SELECT\s+{_ANY_ITEM}(?:\s*,\s*{_ANY_ITEM})*\s*;?\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class UnityCatalogSettings:
-    """The workspace a serverless run plays: its current catalog and schema, its user, what the user may not do."""
-
-    current_catalog: str = FREE_EDITION_CATALOG
-    current_schema: str = "default"
-    user: str | None = None  # None: current_user() is what local Spark answers
-    withheld: frozenset[str] = field(default_factory=frozenset)
-
-    @classmethod
-    def from_environ(cls, environ=None) -> UnityCatalogSettings:
-        """The settings from the DP090_UC_* variables (module docstring); a bad value fails naming its variable."""
-        environ = os.environ if environ is None else environ
-        named = environ.get("DP090_UC_WITHHOLD", "").split(",")
-        withheld = frozenset(p.strip().upper().replace(" ", "_") for p in named if p.strip())
-        unknown = sorted(withheld - set(PRIVILEGES))
-        if unknown:
-            raise ValueError(f"DP090_UC_WITHHOLD: unknown privilege(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(PRIVILEGES)}")  # fmt: skip
-        catalog = environ.get("DP090_UC_CURRENT_CATALOG") or FREE_EDITION_CATALOG
-        if catalog not in CATALOGS:
-            raise ValueError(f"DP090_UC_CURRENT_CATALOG: {catalog!r} is not one of the stand-in's catalogs, "
-                             f"{', '.join(CATALOGS)}")  # fmt: skip
-        return cls(current_catalog=catalog, current_schema=environ.get("DP090_UC_CURRENT_SCHEMA") or "default",
-                   user=environ.get("DP090_UC_USER") or None, withheld=withheld)  # fmt: skip
 
 
 class UnityCatalog:

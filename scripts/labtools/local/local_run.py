@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..kernel_config import KernelConfig
+from ..kernel_config import KernelConfig, UnityCatalogSettings
 from ..lab import LAB_DATA, PROJECT
 from . import runs_table
 from .connect_server import ConnectServer
@@ -58,6 +58,12 @@ class LocalRun:
         self.serverless = serverless
         # The runner's one check for Java (prerequisites.py), handed to each kernel: None, Java is there.
         self.java_problem = java_problem
+        # Serverless: the workspace its Unity Catalog stand-in plays (kernel/unity_catalog.py), read once from the
+        # DP090_UC_* variables; a bad value is bad input, said before anything starts.
+        try:
+            self.unity_catalog = UnityCatalogSettings.from_environ() if serverless else UnityCatalogSettings()
+        except ValueError as error:
+            raise UsageError(str(error)) from None
         self.python = python
         self.cell_timeout = cell_timeout
         self.say = say
@@ -222,7 +228,7 @@ class LocalRun:
         return KernelConfig(fs_root=str(self.folders.dbfs), spark_dir=str(self.folders.spark), lab_data=str(LAB_DATA),
                             widget_values=dict(params), serverless=self.serverless,
                             spark_connect_url=self.spark_server.url if self.spark_server else None,
-                            java_problem=self.java_problem)  # fmt: skip
+                            java_problem=self.java_problem, unity_catalog=self.unity_catalog)  # fmt: skip
 
     def _kernel_env(self, notebook: Path, config: KernelConfig) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("DATABRICKS_")}
