@@ -2,12 +2,16 @@
 
 The other deploy tests call the command line's `main` in the test's process (deploy_cli.run_deploy); these run
 the script as a user does: its exit status, what reaches its standard streams (never a token, never a
-traceback), and that the script's few lines do reach `main`.
+traceback), and that the script's few lines do reach `main`; and that `main`, called in the tests' process,
+leaves nothing behind for the next call.
 """
 
 from __future__ import annotations
 
-from deploy_cli import TOKEN, one_line, run_deploy_process, workspace
+import logging
+import os
+
+from deploy_cli import TOKEN, one_line, run_deploy, run_deploy_process, workspace
 
 ROTATED = "dapi-FAKE-the-token-the-workspace-now-expects"
 
@@ -41,3 +45,15 @@ def test_a_refused_token_exits_1_and_neither_token_is_printed_even_in_the_verbos
     assert "DEBUG databricks.sdk" in result.stderr  # the log is there: the check for the token is not vacuous
     assert stub.requests  # deploy.py did send its token, and the stub refused it
     assert TOKEN not in result.stdout + result.stderr
+
+
+def test_main_in_this_process_leaves_the_logging_and_the_environment_as_they_were(home):
+    """Each in-process call sets up the SDK's log on stderr and its own environment, and takes both away again."""
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level, dict(os.environ))
+    with workspace(ROTATED) as stub:
+        refused = run_deploy("deploy", "--verbose", host=stub.url, home=home, secrets=[ROTATED])
+    assert refused.returncode == 1 and "DEBUG databricks.sdk" in refused.stderr
+    assert (list(root.handlers), root.level, dict(os.environ)) == before
+    quiet = run_deploy("deploy", "--dry-run", home=home, token=None)
+    assert quiet.returncode == 0 and "DEBUG" not in quiet.stderr, quiet.stderr  # the earlier call's log is gone
