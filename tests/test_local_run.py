@@ -107,6 +107,9 @@ def test_ctrl_c_in_a_cell_leaves_no_task_to_fail_later_with_dead_kernel_error(tm
     kernel = NotebookRun(convert.to_ipynb(path, root=PROJECT), cwd=tmp_path)
     kernel.start()
     pid = kernel.client.km.provisioner.process.pid
+    # Ctrl-C raises KeyboardInterrupt here even if pytest was started as a script's background job (`pytest &`),
+    # which starts with SIGINT ignored.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))  # Ctrl-C, once the cell runs
     timer.start()
     try:
@@ -118,6 +121,7 @@ def test_ctrl_c_in_a_cell_leaves_no_task_to_fail_later_with_dead_kernel_error(tm
         loop.run_until_complete(asyncio.sleep(2))  # a clean-up that takes a while: the poll sees the dead kernel
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
         kernel.stop()
     del kernel
     gc.collect()

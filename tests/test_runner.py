@@ -42,6 +42,15 @@ print("logged", run.info.run_id)
 """
 
 
+def interruptible() -> None:
+    """preexec_fn of a runner the test will Ctrl-C: SIGINT's default disposition, whatever pytest's own.
+
+    A process started as a shell script's background job (`python -m pytest &`) has SIGINT ignored, and an ignored
+    signal stays ignored in every child: without this, the runner would never see the test's Ctrl-C.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_for(path: Path, process: subprocess.Popen, timeout: float = 120) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
@@ -121,6 +130,7 @@ def one_run(tmp_path_factory):
             [sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out), "--port", str(port),
              "--keep-server"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT, env=env, start_new_session=True,
+            preexec_fn=interruptible,
         )  # fmt: skip
         lines = []
         for line in runner.stdout:
@@ -424,7 +434,7 @@ def start_a_runner_that_logs_then_sleeps(tmp_path: Path) -> tuple[subprocess.Pop
     # A terminal's Ctrl-C signals the whole foreground process group: the runner gets its own group here.
     runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
-                              start_new_session=True)  # fmt: skip
+                              start_new_session=True, preexec_fn=interruptible)  # fmt: skip
     wait_for(marker, runner)
     return runner, out
 
@@ -616,7 +626,7 @@ def test_ui_attaches_to_an_earlier_store_without_rerunning(one_run):
     before = runs_in_store(out / "mlflow")
     runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), "--ui", "--out", str(out)],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
-                              start_new_session=True)  # fmt: skip
+                              start_new_session=True, preexec_fn=interruptible)  # fmt: skip
     lines = []
     for line in runner.stdout:
         lines.append(line)

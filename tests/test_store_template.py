@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import shlex
 import sqlite3
 import sys
 import threading
@@ -111,9 +112,12 @@ def test_a_corrupt_or_foreign_template_is_not_used_and_is_rebuilt(case, migrated
 
 
 def test_the_template_is_keyed_by_the_mlflow_version_of_the_servers_interpreter(migrated_db, tmp_path):
-    other_python = tmp_path / "bin" / "python"  # another path: asked in a subprocess, as a runtime's venv is
+    # Another path to this interpreter: asked in a subprocess, as a runtime's venv is. A script, not a symlink: a
+    # symlink outside a virtual environment's bin/ finds no pyvenv.cfg and runs the base interpreter, without MLflow.
+    other_python = tmp_path / "bin" / "python"
     other_python.parent.mkdir()
-    other_python.symlink_to(sys.executable)
+    other_python.write_text(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} "$@"\n')
+    other_python.chmod(0o755)
     assert store_template.mlflow_version(str(other_python)) == VERSION
     cache = tmp_path / "cache"
     store_template.save_from(migrated_db, VERSION, cache)
