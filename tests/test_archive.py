@@ -11,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from lab_expected import INCLUDES, NOTEBOOKS, lab_files
 
 from labtools import lab
 from labtools.notebook import archive, dbc, dbsource
@@ -85,7 +86,7 @@ def test_our_archive_has_the_original_document_shape(built, original):
         reference = json.loads(archive.read(original["01 - Using MLflow to Track Experiments"].entry))
         manifest = json.loads(archive.read("manifest.mf"))
     with zipfile.ZipFile(built[0]) as archive:
-        ours = json.loads(archive.read(f"{TOP}/01-using-mlflow-to-track-experiments.python"))
+        ours = json.loads(archive.read(f"{TOP}/{lab.LAB_NOTEBOOK}.python"))  # the first lab notebook
         our_manifest = json.loads(archive.read("manifest.mf"))
     assert list(ours) == list(reference)
     assert {tuple(command) for command in ours["commands"]} == {tuple(reference["commands"][0])}
@@ -94,25 +95,23 @@ def test_our_archive_has_the_original_document_shape(built, original):
     assert set(our_manifest) == set(manifest) and our_manifest["version"] == "Manifest"
 
 
-# The English archive's entries: both lab notebooks (scikit-learn, Spark ML) and their includes, in this order.
+# The English archive's entries: every lab notebook (lab.LAB_NOTEBOOKS, through tests/lab_expected.py) and their
+# includes, in this order.
 ENGLISH_ENTRIES = [
     "manifest.mf",
     f"{TOP}/",
-    f"{TOP}/01-using-mlflow-to-track-experiments.python",
-    f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml.python",
+    *(f"{TOP}/{notebook.stem}.python" for notebook in sorted(NOTEBOOKS, key=lambda notebook: notebook.stem)),
     f"{TOP}/includes/",
-    f"{TOP}/includes/job_summary.python",
-    f"{TOP}/includes/setup.python",
-    f"{TOP}/includes/spark_setup.python",
+    *(f"{TOP}/includes/{name}.python" for name in INCLUDES),
 ]
-# Where each %run of the English notebooks leads, inside the archive.
+# Where each %run of the English notebooks leads, inside the archive: each lab notebook runs its engine's setup
+# (a Spark ML notebook spark_setup, which runs setup) and, last, job_summary.
 ENGLISH_RUNS = {
-    (f"{TOP}/01-using-mlflow-to-track-experiments", f"{TOP}/includes/setup"),
-    (f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml", f"{TOP}/includes/spark_setup"),
     (f"{TOP}/includes/spark_setup", f"{TOP}/includes/setup"),
-    (f"{TOP}/01-using-mlflow-to-track-experiments", f"{TOP}/includes/job_summary"),
-    (f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml", f"{TOP}/includes/job_summary"),
-}
+    *((f"{TOP}/{notebook.stem}", f"{TOP}/includes/{'spark_setup' if notebook.uses_spark else 'setup'}")
+      for notebook in NOTEBOOKS),
+    *((f"{TOP}/{notebook.stem}", f"{TOP}/includes/job_summary") for notebook in NOTEBOOKS),
+}  # fmt: skip
 
 
 def test_entry_paths_keep_the_folder_layout(each_language):
@@ -130,16 +129,11 @@ def test_entry_paths_keep_the_folder_layout(each_language):
     assert folder["version"] == "FolderV1" and folder["name"] == "includes"
 
 
-def test_the_english_archive_holds_both_lab_notebooks_and_their_includes(built):
+def test_the_english_archive_holds_every_lab_notebook_and_their_includes(built):
     dbc_path, zip_path = built
     assert zipfile.ZipFile(dbc_path).namelist() == ENGLISH_ENTRIES
-    assert zipfile.ZipFile(zip_path).namelist() == [
-        f"{TOP}/01-using-mlflow-to-track-experiments.py",
-        f"{TOP}/02-using-mlflow-to-track-experiments-spark-ml.py",
-        f"{TOP}/includes/job_summary.py",
-        f"{TOP}/includes/setup.py",
-        f"{TOP}/includes/spark_setup.py",
-    ]
+    assert len(ENGLISH_ENTRIES) == len(lab.notebook_files()) + 3  # the manifest and the two folders
+    assert zipfile.ZipFile(zip_path).namelist() == [f"{TOP}/{name}.py" for name in lab_files()]
     runs = {(notebook.path, f"{notebook.path.rsplit('/', 1)[0]}/{command.command.split()[1][2:]}")
             for notebook in dbc.read(dbc_path) for command in notebook.commands if command.magic == "run"}  # fmt: skip
     assert runs == ENGLISH_RUNS

@@ -11,12 +11,15 @@ import socket
 
 import pytest
 from deploy_cli import ROOT, TOKEN, one_line, run_deploy, workspace, write_profiles
+from lab_expected import NOTEBOOKS, lab_files
 from workspace_stub import WorkspaceStub
 
 INSTRUCTOR = "instructor@example.com"
 LEARNERS = ["ana@example.com", "bo@example.com"]
-LAB_FILES = {"01-using-mlflow-to-track-experiments", "02-using-mlflow-to-track-experiments-spark-ml",
-             "includes/job_summary", "includes/setup", "includes/spark_setup"}  # fmt: skip
+# What each learner's lab folder holds (tests/lab_expected.py: every notebook lab.LAB_NOTEBOOKS declares, and the
+# includes); FIRST, the first lab notebook, is the one a learner edits here.
+LAB_FILES = set(lab_files())
+FIRST = NOTEBOOKS[0]
 OTHER_TOKEN = "dapi-FAKE-second-workspace-token-never-print-me"
 
 
@@ -54,7 +57,7 @@ def test_deploy_gives_each_learner_a_copy_and_reports_each(stub, home, learners_
     assert result.returncode == 1, result.stderr  # a row failed
     table = rows(result.stdout)
     assert set(table) == {"ana@example.com", "bo@example.com", "nobody@example.com"}
-    assert "deployed (5 notebooks and the lab's data)" in table["ana@example.com"]
+    assert f"deployed ({len(LAB_FILES)} notebooks and the lab's data)" in table["ana@example.com"]
     assert "/Users/ana@example.com/dp090-mlflow-lab" in table["ana@example.com"]
     assert "permission denied (HTTP 403)" in table["bo@example.com"]
     assert "has no user nobody@example.com" in table["nobody@example.com"]
@@ -168,11 +171,12 @@ def test_a_bad_learners_file_is_one_line_naming_file_and_line(stub, home, learne
 def test_clean_up_removes_the_copies_and_only_with_the_option_the_experiments(stub, home, learners_file):
     learners_file.write_text("\n".join(LEARNERS) + "\n")
     assert run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home).returncode == 0
-    for index, learner in enumerate(LEARNERS):  # each learner ran both notebooks: their own experiments exist
-        for suffix in ["", "-spark-ml"]:
-            name = f"/Users/{learner}/dp090-using-mlflow-to-track-experiments{suffix}"
-            stub.experiments[name] = {"experiment_id": f"9{index}{suffix}", "name": name, "lifecycle_stage": "active"}
-    someone_elses = "/Users/ana@example.com/dp090-using-mlflow-to-track-experiments-deploy-py"
+    for index, learner in enumerate(LEARNERS):  # each learner ran every notebook: their own experiments exist
+        for notebook in NOTEBOOKS:
+            name = f"/Users/{learner}/{notebook.experiment}"
+            stub.experiments[name] = {"experiment_id": f"9{index}{notebook.stem}", "name": name,
+                                      "lifecycle_stage": "active"}  # fmt: skip
+    someone_elses = f"/Users/ana@example.com/{FIRST.deploy_experiment}"
     stub.experiments[someone_elses] = {"experiment_id": "80", "name": someone_elses, "lifecycle_stage": "active"}
 
     kept = run_deploy("clean-up", "--learners", str(learners_file), host=stub.url, home=home)
@@ -184,10 +188,9 @@ def test_clean_up_removes_the_copies_and_only_with_the_option_the_experiments(st
     removed = run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url, home=home)
     assert removed.returncode == 0, removed.stdout + removed.stderr
     assert sorted(name for name, experiment in stub.experiments.items() if experiment["lifecycle_stage"] == "deleted") \
-        == [f"/Users/{learner}/dp090-using-mlflow-to-track-experiments{suffix}"
-            for learner in LEARNERS for suffix in ["", "-spark-ml"]]  # fmt: skip
+        == sorted(f"/Users/{learner}/{notebook.experiment}" for learner in LEARNERS for notebook in NOTEBOOKS)
     assert stub.experiments[someone_elses]["lifecycle_stage"] == "active"  # deploy.py run's is not the learner's
-    assert "deleted 2 experiments" in rows(removed.stdout)["bo@example.com"]
+    assert f"deleted {len(NOTEBOOKS)} experiments" in rows(removed.stdout)["bo@example.com"]
 
     again = run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url, home=home)
     assert again.returncode == 0 and "nothing was there" in rows(again.stdout)["ana@example.com"]
@@ -202,8 +205,8 @@ def test_lang_ja_gives_each_learner_the_japanese_notebooks_and_takes_them_away(s
         assert lab_files(stub, learner) == set()  # no English copy
         assert f"/Users/{learner}/dp090-mlflow-lab-ja " in rows(result.stdout)[learner]
     sent = {request.body["path"]: request.body["content"] for request in stub.calls("POST", "/workspace/import")}
-    ja = (ROOT / "notebooks" / "ja" / "01-using-mlflow-to-track-experiments.py").read_bytes()
-    first = "/Users/ana@example.com/dp090-mlflow-lab-ja/01-using-mlflow-to-track-experiments"
+    ja = FIRST.path("ja").read_bytes()
+    first = f"/Users/ana@example.com/dp090-mlflow-lab-ja/{FIRST.stem}"
     assert base64.b64decode(sent[first]) == ja
 
     both = run_deploy("deploy", "--learners", str(learners_file), "--lang", "all", host=stub.url, home=home)
@@ -260,30 +263,30 @@ def test_deploying_again_keeps_a_learners_edit_and_force_replaces_it_after_a_bac
     so), the unchanged ones are updated; --force replaces the edited one only after saving it beside."""
     learners_file.write_text("\n".join(LEARNERS) + "\n")
     assert run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home).returncode == 0
-    lab_notebook = ROOT / "notebooks" / "01-using-mlflow-to-track-experiments.py"
-    edited = "/Users/ana@example.com/dp090-mlflow-lab/01-using-mlflow-to-track-experiments"
+    lab_notebook = FIRST.path()
+    edited = f"/Users/ana@example.com/dp090-mlflow-lab/{FIRST.stem}"
     assert stub.objects[edited]["content"] == lab_notebook.read_bytes()
     # Ana adds a cell in the workspace's editor.
     stub.objects[edited]["content"] += b"\n# COMMAND ----------\n\nprint('my own cell')\n"
     mine = stub.objects[edited]["content"]
 
+    imports_before = len(stub.calls("POST", "/workspace/import"))
     again = run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home)
     assert again.returncode == 0, again.stdout + again.stderr
     assert stub.objects[edited]["content"] == mine  # the edit is still there
     ana = rows(again.stdout)["ana@example.com"]
-    assert "kept 01-using-mlflow-to-track-experiments (edited since it was deployed" in ana and "--force" in ana
-    assert "updated 4 notebooks" in ana
+    assert f"kept {FIRST.stem} (edited since it was deployed" in ana and "--force" in ana
+    assert f"updated {len(LAB_FILES) - 1} notebooks" in ana
     assert "updated: it was already there" in rows(again.stdout)["bo@example.com"]
-    replaced = {request.body["path"] for request in stub.calls("POST", "/workspace/import")[-12:]}
-    assert edited not in replaced and "/Users/bo@example.com/dp090-mlflow-lab/01-using-mlflow-to-track-experiments" \
-        in replaced  # fmt: skip
+    replaced = {request.body["path"] for request in stub.calls("POST", "/workspace/import")[imports_before:]}
+    assert edited not in replaced and f"/Users/bo@example.com/dp090-mlflow-lab/{FIRST.stem}" in replaced
 
     forced = run_deploy("deploy", "--learners", str(learners_file), "--force", host=stub.url, home=home)
     assert forced.returncode == 0, forced.stdout + forced.stderr
     [backup] = [path for path in stub.objects if path.startswith(edited + " (backup ")]
     assert stub.objects[backup]["content"] == mine and stub.objects[backup]["object_type"] == "NOTEBOOK"
     assert stub.objects[edited]["content"] == lab_notebook.read_bytes()
-    assert f"saved the edited 01-using-mlflow-to-track-experiments as '{backup.rsplit('/', 1)[1]}'" in \
+    assert f"saved the edited {FIRST.stem} as '{backup.rsplit('/', 1)[1]}'" in \
         rows(forced.stdout)["ana@example.com"]  # fmt: skip
 
     # What --force deployed counts as deployed: the next run updates it without asking.
@@ -304,7 +307,7 @@ def test_each_learner_gets_the_labs_data_beside_the_notebooks(stub, home, learne
 def test_deploying_after_clean_up_with_experiments_restores_the_learners_deleted_ones(stub, home, learners_file):
     """A learner runs the notebook by hand into their default experiment: deleted, MLflow would refuse it."""
     learners_file.write_text("ana@example.com\n")
-    name = "/Users/ana@example.com/dp090-using-mlflow-to-track-experiments"
+    name = f"/Users/ana@example.com/{FIRST.experiment}"
     stub.experiments[name] = {"experiment_id": "91", "name": name, "lifecycle_stage": "active"}
     assert run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home).returncode == 0
     assert run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url,
@@ -313,5 +316,5 @@ def test_deploying_after_clean_up_with_experiments_restores_the_learners_deleted
     again = run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home)
     assert again.returncode == 0, again.stdout + again.stderr
     assert stub.experiments[name]["lifecycle_stage"] == "active"
-    assert "restored the deleted experiment dp090-using-mlflow-to-track-experiments" in rows(again.stdout)[
+    assert f"restored the deleted experiment {FIRST.experiment}" in rows(again.stdout)[
         "ana@example.com"]  # fmt: skip

@@ -17,41 +17,31 @@ from pathlib import Path
 import pytest
 import yaml
 from deploy_cli import ROOT, TOKEN, one_line, run_deploy, workspace, write_profiles
+from lab_expected import NOTEBOOKS, SKLEARN, SPARK, lab_files, named_after
 from workspace_stub import EXISTING_CLUSTER
 
+from labtools import lab
 from labtools.workspace import client as workspace_deploy
 from labtools.workspace import runs, spec
 
 USER = "learner@example.com"
 FOLDER = f"/Users/{USER}/dp090-mlflow-lab"
-NOTEBOOK = f"{FOLDER}/01-using-mlflow-to-track-experiments"
-SPARK_NOTEBOOK = f"{FOLDER}/02-using-mlflow-to-track-experiments-spark-ml"
-TASK, SPARK_TASK = "using_mlflow_to_track_experiments", "using_mlflow_to_track_experiments_spark_ml"
+# The lab's notebooks as deployed (tests/lab_expected.py: all of them, from lab.LAB_NOTEBOOKS); the first of each
+# engine stands for its kind where they differ (workers, the volume, one notebook failing).
+NOTEBOOK, SPARK_NOTEBOOK = f"{FOLDER}/{SKLEARN.stem}", f"{FOLDER}/{SPARK.stem}"
+TASK, SPARK_TASK = SKLEARN.task_key, SPARK.task_key
+PATHS = {notebook: f"{FOLDER}/{notebook.stem}" for notebook in NOTEBOOKS}
 # deploy.py's own experiments, one per notebook; the notebooks' defaults (a learner's runs, the bundle's prod
 # target) are others.
-EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-deploy-py"
-SPARK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-spark-ml-deploy-py"
-NOTEBOOK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments"
-SPARK_NOTEBOOK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-spark-ml"
-NOTEBOOK_FILES = {
-    f"{FOLDER}/01-using-mlflow-to-track-experiments": ROOT / "notebooks" / "01-using-mlflow-to-track-experiments.py",
-    f"{FOLDER}/02-using-mlflow-to-track-experiments-spark-ml":
-        ROOT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py",
-    f"{FOLDER}/includes/job_summary": ROOT / "notebooks" / "includes" / "job_summary.py",
-    f"{FOLDER}/includes/setup": ROOT / "notebooks" / "includes" / "setup.py",
-    f"{FOLDER}/includes/spark_setup": ROOT / "notebooks" / "includes" / "spark_setup.py",
-}
+EXPERIMENTS = {notebook: f"/Users/{USER}/{notebook.deploy_experiment}" for notebook in NOTEBOOKS}
+DEFAULT_EXPERIMENTS = {notebook: f"/Users/{USER}/{notebook.experiment}" for notebook in NOTEBOOKS}
+EXPERIMENT, SPARK_EXPERIMENT = EXPERIMENTS[SKLEARN], EXPERIMENTS[SPARK]
+NOTEBOOK_FILES = {f"{FOLDER}/{name}": ROOT / "notebooks" / f"{name}.py" for name in lab_files()}
 # The Japanese notebooks (notebooks/ja/, `deploy --lang ja`), in a folder of their own beside the English one.
 JA_FOLDER = f"/Users/{USER}/dp090-mlflow-lab-ja"
-JA_NOTEBOOK_FILES = {
-    f"{JA_FOLDER}/01-using-mlflow-to-track-experiments":
-        ROOT / "notebooks" / "ja" / "01-using-mlflow-to-track-experiments.py",
-    f"{JA_FOLDER}/02-using-mlflow-to-track-experiments-spark-ml":
-        ROOT / "notebooks" / "ja" / "02-using-mlflow-to-track-experiments-spark-ml.py",
-    f"{JA_FOLDER}/includes/job_summary": ROOT / "notebooks" / "ja" / "includes" / "job_summary.py",
-    f"{JA_FOLDER}/includes/setup": ROOT / "notebooks" / "ja" / "includes" / "setup.py",
-    f"{JA_FOLDER}/includes/spark_setup": ROOT / "notebooks" / "ja" / "includes" / "spark_setup.py",
-}
+JA_NOTEBOOK_FILES = {f"{JA_FOLDER}/{name}": ROOT / "notebooks" / "ja" / f"{name}.py" for name in lab_files()}
+# What `deploy` says it deployed to one folder: every file of notebook_files(), includes too.
+DEPLOYED = f"Deployed {len(lab.notebook_files())} notebooks"
 SINGLE_NODE = {"spark_version": "17.3.x-cpu-ml-scala2.13", "node_type_id": "Standard_D4ds_v5", "num_workers": 0,
                "spark_conf": {"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*, 4]"},
                "custom_tags": {"ResourceClass": "SingleNode"}, "data_security_mode": "SINGLE_USER"}  # fmt: skip
@@ -65,9 +55,9 @@ def stub():
 
 
 def put_lab_notebooks(stub) -> None:
-    """Both lab notebooks in the workspace, as deploy would have put them."""
-    stub.put_notebook(NOTEBOOK)
-    stub.put_notebook(SPARK_NOTEBOOK)
+    """Every lab notebook in the workspace, as deploy would have put them."""
+    for path in PATHS.values():
+        stub.put_notebook(path)
 
 
 def tasks_of(submit) -> dict[str, dict]:
@@ -109,15 +99,10 @@ def test_help_and_dry_run_work_without_credentials(home):
     files = [body["path"] for body in imports if body["format"] == "AUTO"]
     assert files == [f"/Users/<you>/dp090-mlflow-lab/{name}" for name in ["data/nyc-taxi.csv", ".dp090-deployed.json"]]
     imports = [body for body in imports if body["format"] == "SOURCE"]
-    assert [body["path"] for body in imports] == [
-        "/Users/<you>/dp090-mlflow-lab/01-using-mlflow-to-track-experiments",
-        "/Users/<you>/dp090-mlflow-lab/02-using-mlflow-to-track-experiments-spark-ml",
-        "/Users/<you>/dp090-mlflow-lab/includes/job_summary",
-        "/Users/<you>/dp090-mlflow-lab/includes/setup",
-        "/Users/<you>/dp090-mlflow-lab/includes/spark_setup",
-    ]
+    assert [body["path"] for body in imports] == [f"/Users/<you>/dp090-mlflow-lab/{name}" for name in lab_files()]
     assert all(body["format"] == "SOURCE" and body["language"] == "PYTHON" for body in imports)
-    assert "<base64 of notebooks/includes/spark_setup.py, " in imports[4]["content"]
+    assert "<base64 of notebooks/includes/spark_setup.py, " in imports[lab_files().index("includes/spark_setup")][
+        "content"]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -194,7 +179,7 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
             ("/api/2.0/workspace/import", f"{FOLDER}/includes/{include}")
         )
         assert stub.objects[f"{FOLDER}/includes/{include}"]["object_type"] == "NOTEBOOK"
-    assert f"Deployed 5 notebooks to {FOLDER}" in result.stdout
+    assert f"{DEPLOYED} to {FOLDER}" in result.stdout
     assert f"{stub.url}/browse/folders/{stub.objects[FOLDER]['object_id']}" in result.stdout
 
     # Beside them, the lab's data (a workspace file) and the manifest of what was deployed.
@@ -208,14 +193,14 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
     again = run_deploy("deploy", host=stub.url, home=home)  # unchanged since: deploying twice updates them
     assert again.returncode == 0, again.stderr
     assert len(notebook_imports(stub)) == 2 * len(NOTEBOOK_FILES)
-    assert f"Deployed 5 notebooks to {FOLDER}" in again.stdout and "kept" not in again.stdout
+    assert f"{DEPLOYED} to {FOLDER}" in again.stdout and "kept" not in again.stdout
 
 
 def test_deploying_again_keeps_an_edited_notebook_unless_forced_and_then_saves_it_first(stub, home):
     """Your own copy, in each language: an edit made in the workspace survives a second deploy."""
     assert run_deploy("deploy", "--lang", "all", host=stub.url, home=home).returncode == 0
     assert stub.objects[f"{FOLDER}/data/nyc-taxi.csv"]["content"] == (ROOT / "data" / "nyc-taxi.csv").read_bytes()
-    edited = [f"{FOLDER}/includes/setup", f"{JA_FOLDER}/01-using-mlflow-to-track-experiments"]
+    edited = [f"{FOLDER}/includes/setup", f"{JA_FOLDER}/{NOTEBOOKS[0].stem}"]
     for path in edited:
         stub.objects[path]["content"] += b"\n# COMMAND ----------\n\nprint('changed here')\n"
     mine = {path: stub.objects[path]["content"] for path in edited}
@@ -225,7 +210,7 @@ def test_deploying_again_keeps_an_edited_notebook_unless_forced_and_then_saves_i
     assert {path: stub.objects[path]["content"] for path in edited} == mine
     for path in edited:
         assert f"kept {path}: edited since it was deployed; --force replaces it after saving a copy" in again.stdout
-    assert f"Deployed 4 notebooks to {FOLDER}" in again.stdout
+    assert f"Deployed {len(lab.notebook_files()) - 1} notebooks to {FOLDER}" in again.stdout
 
     forced = run_deploy("deploy", "--lang", "all", "--force", host=stub.url, home=home)
     assert forced.returncode == 0, forced.stderr
@@ -234,8 +219,7 @@ def test_deploying_again_keeps_an_edited_notebook_unless_forced_and_then_saves_i
         assert stub.objects[backup]["content"] == mine[path]
         assert f"saved {path} as {backup}" in forced.stdout
     assert stub.objects[edited[0]]["content"] == NOTEBOOK_FILES[f"{FOLDER}/includes/setup"].read_bytes()
-    assert stub.objects[edited[1]]["content"] == \
-        JA_NOTEBOOK_FILES[f"{JA_FOLDER}/01-using-mlflow-to-track-experiments"].read_bytes()  # fmt: skip
+    assert stub.objects[edited[1]]["content"] == JA_NOTEBOOK_FILES[edited[1]].read_bytes()
 
 
 def test_deploy_to_two_workspaces_goes_on_past_one_that_fails(stub, home):
@@ -256,10 +240,7 @@ def test_deploy_to_another_folder(stub, home):
     result = run_deploy("deploy", "--folder", "/Shared/dp090/", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     paths = set(imported(stub))
-    assert paths == {"/Shared/dp090/01-using-mlflow-to-track-experiments",
-                     "/Shared/dp090/02-using-mlflow-to-track-experiments-spark-ml",
-                     "/Shared/dp090/includes/job_summary", "/Shared/dp090/includes/setup",
-                     "/Shared/dp090/includes/spark_setup"}  # fmt: skip
+    assert paths == {f"/Shared/dp090/{name}" for name in lab_files()}
     assert stub.calls("GET", "/scim/v2/Me") == []  # the user name is not needed
 
 
@@ -277,29 +258,18 @@ def notebook_imports(stub) -> list:
 def test_deploy_lang_ja_imports_exactly_the_japanese_notebooks_into_their_own_folder(stub, home):
     result = run_deploy("deploy", "--lang", "ja", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
-    assert sorted(imported(stub)) == [
-        "/Users/learner@example.com/dp090-mlflow-lab-ja/01-using-mlflow-to-track-experiments",
-        "/Users/learner@example.com/dp090-mlflow-lab-ja/02-using-mlflow-to-track-experiments-spark-ml",
-        "/Users/learner@example.com/dp090-mlflow-lab-ja/includes/job_summary",
-        "/Users/learner@example.com/dp090-mlflow-lab-ja/includes/setup",
-        "/Users/learner@example.com/dp090-mlflow-lab-ja/includes/spark_setup",
-    ]
+    assert sorted(imported(stub)) == [f"/Users/learner@example.com/dp090-mlflow-lab-ja/{name}" for name in lab_files()]
     assert imported(stub) == {path: file.read_bytes() for path, file in JA_NOTEBOOK_FILES.items()}
-    first = imported(stub)[f"{JA_FOLDER}/01-using-mlflow-to-track-experiments"]
-    assert first != NOTEBOOK_FILES[f"{FOLDER}/01-using-mlflow-to-track-experiments"].read_bytes()  # not the English
+    first = imported(stub)[f"{JA_FOLDER}/{NOTEBOOKS[0].stem}"]
+    assert first != NOTEBOOK_FILES[f"{FOLDER}/{NOTEBOOKS[0].stem}"].read_bytes()  # not the English
     assert "実験" in first.decode("utf-8")
-    assert f"Deployed 5 notebooks to {JA_FOLDER}\n" in result.stdout
+    assert f"{DEPLOYED} to {JA_FOLDER}\n" in result.stdout
 
     dry = run_deploy("deploy", "--lang", "ja", "--dry-run", home=home, token=None)
     assert dry.returncode == 0, dry.stderr
     assert [body["path"] for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line
-            if (body := json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1]))["format"] == "SOURCE"] == [
-        "/Users/<you>/dp090-mlflow-lab-ja/01-using-mlflow-to-track-experiments",
-        "/Users/<you>/dp090-mlflow-lab-ja/02-using-mlflow-to-track-experiments-spark-ml",
-        "/Users/<you>/dp090-mlflow-lab-ja/includes/job_summary",
-        "/Users/<you>/dp090-mlflow-lab-ja/includes/setup",
-        "/Users/<you>/dp090-mlflow-lab-ja/includes/spark_setup",
-    ]  # fmt: skip
+            if (body := json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1]))["format"] == "SOURCE"] == \
+        [f"/Users/<you>/dp090-mlflow-lab-ja/{name}" for name in lab_files()]  # fmt: skip
     assert "<base64 of notebooks/ja/includes/spark_setup.py, " in dry.stdout
 
 
@@ -307,10 +277,10 @@ def test_deploy_lang_all_imports_both_languages_each_into_its_folder(stub, home)
     result = run_deploy("deploy", "--lang", "all", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     expected = {**NOTEBOOK_FILES, **JA_NOTEBOOK_FILES}
-    assert len(expected) == 10
+    assert len(expected) == 2 * len(lab.notebook_files())
     assert imported(stub) == {path: file.read_bytes() for path, file in expected.items()}
-    assert f"Deployed 5 notebooks to {FOLDER}\n" in result.stdout
-    assert f"Deployed 5 notebooks to {JA_FOLDER}\n" in result.stdout
+    assert f"{DEPLOYED} to {FOLDER}\n" in result.stdout
+    assert f"{DEPLOYED} to {JA_FOLDER}\n" in result.stdout
     assert len(stub.calls("GET", "/scim/v2/Me")) == 1  # the user name is asked once
 
 
@@ -361,16 +331,17 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
     # One run, a task per lab notebook, each with its own experiment, each on a single-node cluster of its own
     # (Standard_D4ds_v5: the stub says it is an Azure workspace).
     [submit] = stub.calls("POST", "/jobs/runs/submit")
+    assert [task["task_key"] for task in submit.body["tasks"]] == [notebook.task_key for notebook in NOTEBOOKS]
     assert tasks_of(submit) == {
-        TASK: {"task_key": TASK, "new_cluster": SINGLE_NODE,
-               "notebook_task": {"notebook_path": NOTEBOOK, "base_parameters": {"experiment_name": EXPERIMENT}}},
-        SPARK_TASK: {"task_key": SPARK_TASK, "new_cluster": SINGLE_NODE,
-                     "notebook_task": {"notebook_path": SPARK_NOTEBOOK,
-                                       "base_parameters": {"experiment_name": SPARK_EXPERIMENT}}},
+        notebook.task_key: {"task_key": notebook.task_key, "new_cluster": SINGLE_NODE,
+                            "notebook_task": {"notebook_path": PATHS[notebook],
+                                              "base_parameters": {"experiment_name": EXPERIMENTS[notebook]}}}
+        for notebook in NOTEBOOKS
     }  # fmt: skip
     assert submit.body["run_name"] == workspace_deploy.RUN_NAME
-    assert "Starts 2 clusters (2 nodes of Standard_D4ds_v5, 4 vCPUs each: 8 vCPUs in all), at most 2 at once" \
-        in result.stdout  # fmt: skip
+    count = len(NOTEBOOKS)
+    assert (f"Starts {count} clusters ({count} nodes of Standard_D4ds_v5, 4 vCPUs each: {4 * count} vCPUs in all), "
+            f"at most {min(2, count)} at once") in result.stdout  # fmt: skip
 
     run_id = max(stub.runs)
     lines = result.stdout.splitlines()
@@ -379,16 +350,15 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
     assert states == sorted(states)
     assert f"{stub.url}/jobs/runs/{run_id}" in result.stdout
     assert "Final state: TERMINATED SUCCESS" in result.stdout
-    # Both notebooks are reported, each with the experiment that holds its runs.
-    assert f"  {NOTEBOOK} -> experiment {EXPERIMENT}" in lines
-    assert f"  {SPARK_NOTEBOOK} -> experiment {SPARK_EXPERIMENT}" in lines
-    assert lines[-2:] == [
-        f"  01-using-mlflow-to-track-experiments: SUCCESS; its runs are in the MLflow experiment {EXPERIMENT}",
-        f"  02-using-mlflow-to-track-experiments-spark-ml: SUCCESS; its runs are in the MLflow experiment "
-        f"{SPARK_EXPERIMENT}",
+    # Every notebook is reported, each with the experiment that holds its runs.
+    for notebook in NOTEBOOKS:
+        assert f"  {PATHS[notebook]} -> experiment {EXPERIMENTS[notebook]}" in lines
+    assert lines[-len(NOTEBOOKS):] == [
+        f"  {notebook.stem}: SUCCESS; its runs are in the MLflow experiment {EXPERIMENTS[notebook]}"
+        for notebook in NOTEBOOKS
     ]
     assert {name for name, experiment in stub.experiments.items() if experiment["lifecycle_stage"] == "active"} == \
-        {EXPERIMENT, SPARK_EXPERIMENT}  # fmt: skip
+        set(EXPERIMENTS.values())  # fmt: skip
     assert len(stub.calls("GET", "/jobs/runs/get")) == len(stub.runs[run_id]["tasks"][0]["script"])
     assert stub.calls("GET", "/jobs/runs/get-output") == []
 
@@ -400,14 +370,14 @@ def test_run_serverless_submits_tasks_with_no_cluster_in_the_job_environment(stu
     assert result.returncode == 0, result.stderr
     [submit] = stub.calls("POST", "/jobs/runs/submit")
     tasks = tasks_of(submit)
-    assert set(tasks) == {TASK, SPARK_TASK}
+    assert set(tasks) == {notebook.task_key for notebook in NOTEBOOKS}
     for task in tasks.values():
         assert task["environment_key"] == "lab"
         assert not {"new_cluster", "existing_cluster_id", "job_cluster_key"} & set(task), task
     assert submit.body["environments"] == [{"environment_key": "lab", "spec": {
         "environment_version": "5", "dependencies": ["scikit-learn", "matplotlib"]}}]
-    assert "Starts no cluster: 2 tasks on serverless compute (environment version 5), at most 2 at once" \
-        in result.stdout  # fmt: skip
+    assert (f"Starts no cluster: {len(NOTEBOOKS)} tasks on serverless compute (environment version 5), at most "
+            f"{min(2, len(NOTEBOOKS))} at once") in result.stdout  # fmt: skip
     assert "each a task on serverless compute (environment version 5)" in result.stdout
     assert "Final state: TERMINATED SUCCESS" in result.stdout
 
@@ -417,7 +387,7 @@ def test_run_serverless_dry_run_shows_the_tasks_without_a_cluster_and_their_envi
     assert result.returncode == 0, result.stderr
     [submit_line] = [line for line in result.stdout.splitlines() if "POST /api/2.2/jobs/runs/submit" in line]
     body = json.loads(submit_line.split("runs/submit", 1)[1])
-    assert [task.get("environment_key") for task in body["tasks"]] == ["lab", "lab"]
+    assert [task.get("environment_key") for task in body["tasks"]] == ["lab"] * len(NOTEBOOKS)
     assert not any("new_cluster" in task or "existing_cluster_id" in task for task in body["tasks"])
     assert body["environments"][0]["spec"]["environment_version"] == "5"
 
@@ -444,8 +414,10 @@ def test_run_serverless_volume_is_the_spark_ml_notebooks_volume_parameter(stub, 
                         home=home)  # fmt: skip
     assert result.returncode == 0, result.stderr
     tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
+    for notebook in NOTEBOOKS:  # the Spark ML notebooks' widget; the others declare none
+        parameters = tasks[notebook.task_key]["notebook_task"]["base_parameters"]
+        assert parameters.get("volume") == ("workspace.default.lab_models" if notebook.uses_spark else None)
     assert tasks[SPARK_TASK]["notebook_task"]["base_parameters"]["volume"] == "workspace.default.lab_models"
-    assert "volume" not in tasks[TASK]["notebook_task"]["base_parameters"]
 
 
 def test_run_without_volume_leaves_the_notebook_its_own_default(stub, home):
@@ -461,7 +433,8 @@ def test_run_dry_run_shows_the_volume(home):
     [submit_line] = [line for line in result.stdout.splitlines() if "POST /api/2.2/jobs/runs/submit" in line]
     body = json.loads(submit_line.split("runs/submit", 1)[1])
     assert [task["notebook_task"]["base_parameters"].get("volume") for task in body["tasks"]] == \
-        [None, "main.lab.models"]  # fmt: skip
+        ["main.lab.models" if notebook.uses_spark else None for notebook in NOTEBOOKS]  # fmt: skip
+    assert "main.lab.models" in [task["notebook_task"]["base_parameters"].get("volume") for task in body["tasks"]]
 
 
 @pytest.mark.parametrize(("value", "message"), [
@@ -500,7 +473,7 @@ def test_run_on_an_existing_cluster(stub, home):
     assert result.returncode == 0, result.stderr
     [submit] = stub.calls("POST", "/jobs/runs/submit")
     tasks = tasks_of(submit)
-    assert set(tasks) == {TASK, SPARK_TASK}
+    assert set(tasks) == {notebook.task_key for notebook in NOTEBOOKS}
     for task in tasks.values():
         assert task["existing_cluster_id"] == EXISTING_CLUSTER and "new_cluster" not in task
 
@@ -511,10 +484,12 @@ def test_run_with_workers_puts_only_the_spark_notebook_on_them(stub, home):
     result = run_deploy("run", "--num-workers", "3", *FAST, host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
-    assert tasks[SPARK_TASK]["new_cluster"] == {"spark_version": "17.3.x-cpu-ml-scala2.13",
-                                                "node_type_id": "Standard_D4ds_v5", "num_workers": 3,
-                                                "data_security_mode": "SINGLE_USER"}  # fmt: skip
+    workers = {"spark_version": "17.3.x-cpu-ml-scala2.13", "node_type_id": "Standard_D4ds_v5", "num_workers": 3,
+               "data_security_mode": "SINGLE_USER"}  # fmt: skip
+    assert tasks[SPARK_TASK]["new_cluster"] == workers
     assert tasks[TASK]["new_cluster"] == SINGLE_NODE  # scikit-learn would leave workers idle
+    assert {key: task["new_cluster"] for key, task in tasks.items()} == \
+        {notebook.task_key: workers if notebook.uses_spark else SINGLE_NODE for notebook in NOTEBOOKS}  # fmt: skip
     assert "the Spark ML notebook's with 3 workers" in result.stdout
 
 
@@ -540,13 +515,16 @@ def test_run_with_an_experiment_name_gives_the_spark_notebook_its_own(stub, home
     result = run_deploy("run", "--experiment-name", "/Shared/dp090-class", *FAST, host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
-    assert tasks[TASK]["notebook_task"]["base_parameters"] == {"experiment_name": "/Shared/dp090-class"}
-    assert tasks[SPARK_TASK]["notebook_task"]["base_parameters"] == {"experiment_name": "/Shared/dp090-class-spark-ml"}
+    given = {notebook.task_key: {"experiment_name": named_after("/Shared/dp090-class", notebook)}
+             for notebook in NOTEBOOKS}  # fmt: skip
+    assert {key: task["notebook_task"]["base_parameters"] for key, task in tasks.items()} == given
+    assert given[NOTEBOOKS[0].task_key] == {"experiment_name": "/Shared/dp090-class"}  # the first's is NAME itself
+    assert given[SPARK_TASK] == {"experiment_name": "/Shared/dp090-class-spark-ml"}  # as --help says
     cleaned = run_deploy("clean-up", "--experiment-name", "/Shared/dp090-class", "--delete-experiment",
                          host=stub.url, home=home)  # fmt: skip
     assert cleaned.returncode == 0, cleaned.stderr
-    assert "deleted experiment /Shared/dp090-class\n" in cleaned.stdout
-    assert "deleted experiment /Shared/dp090-class-spark-ml\n" in cleaned.stdout
+    for parameters in given.values():
+        assert f"deleted experiment {parameters['experiment_name']}\n" in cleaned.stdout
     assert {experiment["lifecycle_stage"] for experiment in stub.experiments.values()} == {"deleted"}
 
 
@@ -563,12 +541,13 @@ def test_run_on_a_missing_cluster_says_so(stub, home, status):
 def test_run_before_deploy_says_to_deploy_first(stub, home):
     result = run_deploy("run", host=stub.url, home=home)
     assert result.returncode != 0
-    assert f"no notebook at {NOTEBOOK}: deploy it first" in one_line(result.stderr)
-    # A copy deployed before the Spark ML notebook existed: deploy again, and nothing is submitted till then.
-    stub.put_notebook(NOTEBOOK)
+    first, second = (PATHS[notebook] for notebook in NOTEBOOKS[:2])
+    assert f"no notebook at {first}: deploy it first" in one_line(result.stderr)
+    # A copy deployed before the second notebook existed: deploy again, and nothing is submitted till then.
+    stub.put_notebook(first)
     result = run_deploy("run", host=stub.url, home=home)
     assert result.returncode != 0
-    assert f"no notebook at {SPARK_NOTEBOOK}: deploy it first (python scripts/deploy.py deploy)" in \
+    assert f"no notebook at {second}: deploy it first (python scripts/deploy.py deploy)" in \
         one_line(result.stderr)  # fmt: skip
     assert stub.calls("POST", "/jobs/runs/submit") == []
 
@@ -587,8 +566,7 @@ def test_a_failed_run_prints_the_notebooks_error(stub, home):
     run_id = max(stub.runs)
     firsts = [line for line in result.stderr.splitlines() if line.startswith(f"run {run_id} failed")]
     assert [line.split(": LabDataError:")[0] for line in firsts] == [
-        f"run {run_id} failed (TERMINATED RUN_EXECUTION_ERROR): {NOTEBOOK}",
-        f"run {run_id} failed (TERMINATED RUN_EXECUTION_ERROR): {SPARK_NOTEBOOK}",
+        f"run {run_id} failed (TERMINATED RUN_EXECUTION_ERROR): {PATHS[notebook]}" for notebook in NOTEBOOKS
     ]
     assert "load_trips(data_path)" in result.stderr and "\x1b[" not in result.stderr
     # The output is asked for each task's run, not the parent run (which a workspace refuses).
@@ -602,10 +580,11 @@ def test_one_notebook_failing_is_reported_by_name_and_the_other_succeeds(stub, h
     assert result.returncode == 1
     run_id = max(stub.runs)
     assert "Final state: TERMINATED RUN_EXECUTION_ERROR" in result.stdout
-    assert result.stdout.splitlines()[-2:] == [
-        f"  01-using-mlflow-to-track-experiments: SUCCESS; its runs are in the MLflow experiment {EXPERIMENT}",
-        "  02-using-mlflow-to-track-experiments-spark-ml: RUN_EXECUTION_ERROR",
-    ]
+    assert result.stdout.splitlines()[-len(NOTEBOOKS):] == [
+        f"  {notebook.stem}: RUN_EXECUTION_ERROR" if notebook == SPARK else
+        f"  {notebook.stem}: SUCCESS; its runs are in the MLflow experiment {EXPERIMENTS[notebook]}"
+        for notebook in NOTEBOOKS
+    ]  # fmt: skip
     assert result.stderr.splitlines()[0] == (f"run {run_id} failed (TERMINATED RUN_EXECUTION_ERROR): {SPARK_NOTEBOOK}: "
                                              "LabDataError: /dbfs/missing.csv: no such file. Check the data_path "
                                              "parameter.")  # fmt: skip
@@ -621,21 +600,20 @@ def test_a_run_that_never_finishes_is_cancelled_at_the_timeout(stub, home):
     run_id = max(stub.runs)
     assert f"run {run_id} did not finish within --timeout 1 s (still RUNNING)" in line and "cancelled" in line
     assert [int(r.body["run_id"]) for r in stub.calls("POST", "/jobs/runs/cancel")] == [run_id]
-    assert [task["script"][-1].result for task in stub.runs[run_id]["tasks"]] == ["CANCELED", "CANCELED"]
+    assert [task["script"][-1].result for task in stub.runs[run_id]["tasks"]] == ["CANCELED"] * len(NOTEBOOKS)
     assert stub.calls("POST", "/jobs/runs/submit")[0].body["timeout_seconds"] == 1
 
 
 def test_a_run_whose_cluster_never_started_reports_its_state_message(stub, home):
     result = run_ending("NO_CLUSTER", stub, home)
     assert result.returncode == 1
-    # The run of two tasks failed as a whole; each task says why: its cluster never started.
+    # The run of a task per notebook failed as a whole; each task says why: its cluster never started.
     assert "Final state: TERMINATED RUN_EXECUTION_ERROR" in result.stdout
-    assert result.stdout.splitlines()[-2:] == ["  01-using-mlflow-to-track-experiments: CLOUD_FAILURE",
-                                               "  02-using-mlflow-to-track-experiments-spark-ml: CLOUD_FAILURE"]
+    assert result.stdout.splitlines()[-len(NOTEBOOKS):] == [f"  {notebook.stem}: CLOUD_FAILURE"
+                                                            for notebook in NOTEBOOKS]  # fmt: skip
     lines = result.stderr.splitlines()
     assert [line.split(": Cluster ")[0] for line in lines] == [
-        f"run {max(stub.runs)} failed (TERMINATED RUN_EXECUTION_ERROR): {NOTEBOOK}",
-        f"run {max(stub.runs)} failed (TERMINATED RUN_EXECUTION_ERROR): {SPARK_NOTEBOOK}",
+        f"run {max(stub.runs)} failed (TERMINATED RUN_EXECUTION_ERROR): {PATHS[notebook]}" for notebook in NOTEBOOKS
     ]
     assert all("QuotaExceeded" in line and "get the output" not in line for line in lines)
 
@@ -650,19 +628,19 @@ def test_run_follows_the_status_not_the_deprecated_state(stub, home):
 
 def test_run_logs_to_its_own_experiment_which_clean_up_may_delete(stub, home):
     """Not the notebooks' default experiments, which a learner's own runs and a prod bundle use."""
-    for number, name in enumerate([NOTEBOOK_EXPERIMENT, SPARK_NOTEBOOK_EXPERIMENT]):
+    for number, name in enumerate(DEFAULT_EXPERIMENTS.values()):
         stub.experiments[name] = {"experiment_id": f"7{number}", "name": name, "lifecycle_stage": "active"}
     put_lab_notebooks(stub)
     assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
     tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
-    assert tasks[TASK]["notebook_task"]["base_parameters"]["experiment_name"] == EXPERIMENT
-    assert tasks[SPARK_TASK]["notebook_task"]["base_parameters"]["experiment_name"] == SPARK_EXPERIMENT
+    for notebook in NOTEBOOKS:
+        assert tasks[notebook.task_key]["notebook_task"]["base_parameters"]["experiment_name"] == \
+            EXPERIMENTS[notebook] != DEFAULT_EXPERIMENTS[notebook]  # fmt: skip
     result = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
-    assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "deleted"
-    assert stub.experiments[SPARK_EXPERIMENT]["lifecycle_stage"] == "deleted"
-    assert stub.experiments[NOTEBOOK_EXPERIMENT]["lifecycle_stage"] == "active"
-    assert stub.experiments[SPARK_NOTEBOOK_EXPERIMENT]["lifecycle_stage"] == "active"
+    for notebook in NOTEBOOKS:
+        assert stub.experiments[EXPERIMENTS[notebook]]["lifecycle_stage"] == "deleted"
+        assert stub.experiments[DEFAULT_EXPERIMENTS[notebook]]["lifecycle_stage"] == "active"
 
 
 # --- clean-up ---------------------------------------------------------------------------------
@@ -688,7 +666,7 @@ def test_a_run_into_a_deleted_experiment_fails_as_mlflow_refuses_it(stub, home):
 def test_clean_up_with_its_experiments_then_deploy_and_run_again_works(stub, home):
     assert run_deploy("deploy", host=stub.url, home=home).returncode == 0
     assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
-    ids = {name: stub.experiments[name]["experiment_id"] for name in (EXPERIMENT, SPARK_EXPERIMENT)}
+    ids = {name: stub.experiments[name]["experiment_id"] for name in EXPERIMENTS.values()}
     assert run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home).returncode == 0
     assert run_deploy("deploy", host=stub.url, home=home).returncode == 0
     again = run_deploy("run", *FAST, host=stub.url, home=home)
@@ -713,12 +691,11 @@ def test_clean_up_removes_what_deploy_and_run_made_and_is_idempotent(stub, home)
     first = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
     assert first.returncode == 0, first.stderr
     assert first.stdout.splitlines()[1:] == [f"deleted run {lab_run}", f"deleted folder {FOLDER}",
-                                             f"deleted experiment {EXPERIMENT}",
-                                             f"deleted experiment {SPARK_EXPERIMENT}"]  # fmt: skip
+                                             *(f"deleted experiment {name}" for name in EXPERIMENTS.values())]
     assert not [path for path in stub.objects if path.startswith(FOLDER)]
     assert set(stub.runs) == {someone_elses, same_name_other_folder}
     assert {name: experiment["lifecycle_stage"] for name, experiment in stub.experiments.items()} == \
-        {EXPERIMENT: "deleted", SPARK_EXPERIMENT: "deleted"}  # fmt: skip
+        {name: "deleted" for name in EXPERIMENTS.values()}  # fmt: skip
     assert len(stub.calls("GET", "/jobs/runs/list")) >= 2  # it read every page
 
     second = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
@@ -747,9 +724,8 @@ def test_clean_up_keeps_the_experiments_unless_asked(stub, home):
     assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
     result = run_deploy("clean-up", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
-    assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "active"
-    assert stub.experiments[SPARK_EXPERIMENT]["lifecycle_stage"] == "active"
-    assert f"Kept the MLflow experiments {EXPERIMENT} and {SPARK_EXPERIMENT} (if any" in result.stdout
+    assert all(stub.experiments[name]["lifecycle_stage"] == "active" for name in EXPERIMENTS.values())
+    assert f"Kept the MLflow experiments {' and '.join(EXPERIMENTS.values())} (if any" in result.stdout
     assert "--delete-experiment" in result.stdout
     assert stub.calls("POST", "/mlflow/experiments/delete") == []
 
@@ -819,18 +795,17 @@ def test_the_spark_notebooks_workers_are_the_bundles_workers_cluster():
 
 def test_every_lab_notebook_has_its_own_experiment_for_run():
     notebooks = spec.deployed_notebooks("/Users/me/lab")
-    assert [notebook.task_key for notebook in notebooks] == [TASK, SPARK_TASK]
-    assert [notebook.uses_spark for notebook in notebooks] == [False, True]
+    assert [(notebook.task_key, notebook.uses_spark, notebook.workspace_path) for notebook in notebooks] == \
+        [(notebook.task_key, notebook.uses_spark, f"/Users/me/lab/{notebook.stem}") for notebook in NOTEBOOKS]
     default = spec.Experiments("/Users/me")
     assert default.every(notebooks) == [
-        "/Users/me/dp090-using-mlflow-to-track-experiments-deploy-py",
-        *(f"/Users/me/dp090-using-mlflow-to-track-experiments-deploy-py-{r}" for r in ["15.4", "16.4", "17.3", "18"]),
-        "/Users/me/dp090-using-mlflow-to-track-experiments-spark-ml-deploy-py",
-        *(f"/Users/me/dp090-using-mlflow-to-track-experiments-spark-ml-deploy-py-{r}"
-          for r in ["15.4", "16.4", "17.3", "18"]),
+        f"/Users/me/{notebook.experiment}-deploy-py{runtime}"
+        for notebook in NOTEBOOKS for runtime in ["", "-15.4", "-16.4", "-17.3", "-18"]
     ]  # fmt: skip
+    assert len(set(default.every(notebooks))) == 5 * len(NOTEBOOKS)  # no two notebooks share one
     assert [spec.Experiments(None, "/Shared/x").of(notebook, "18") for notebook in notebooks] == \
-        ["/Shared/x-18", "/Shared/x-spark-ml-18"]  # fmt: skip
+        [f"{named_after('/Shared/x', notebook)}-18" for notebook in NOTEBOOKS]  # fmt: skip
+    assert spec.Experiments(None, "/Shared/x").of(notebooks[NOTEBOOKS.index(SPARK)], "18") == "/Shared/x-spark-ml-18"
 
 
 def test_local_notebooks_names_a_file_that_is_not_a_notebook(tmp_path):

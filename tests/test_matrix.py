@@ -8,16 +8,18 @@ task by its script, and returns the lab notebook's summary as a successful task'
 from __future__ import annotations
 
 import pytest
-from deploy_cli import ROOT, TOKEN, run_deploy, workspace
+from deploy_cli import TOKEN, run_deploy, workspace
+from lab_expected import NOTEBOOKS, SPARK, number
 from workspace_stub import SPARK_VERSIONS
 
 from labtools.workspace import matrix
 
 USER = "learner@example.com"
-NOTEBOOK = f"/Users/{USER}/dp090-mlflow-lab/01-using-mlflow-to-track-experiments"
-SPARK_NOTEBOOK = f"/Users/{USER}/dp090-mlflow-lab/02-using-mlflow-to-track-experiments-spark-ml"
-EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-deploy-py"
-SPARK_EXPERIMENT = f"/Users/{USER}/dp090-using-mlflow-to-track-experiments-spark-ml-deploy-py"
+# Every lab notebook (lab.LAB_NOTEBOOKS, through tests/lab_expected.py) as deployed, and its experiment of `run`.
+PATHS = {notebook: f"/Users/{USER}/dp090-mlflow-lab/{notebook.stem}" for notebook in NOTEBOOKS}
+EXPERIMENTS = {notebook: f"/Users/{USER}/{notebook.deploy_experiment}" for notebook in NOTEBOOKS}
+SPARK_NOTEBOOK = PATHS[SPARK]
+NUMBERS = [number(notebook) for notebook in NOTEBOOKS]  # the table's second column, in the tasks' order
 FAST = ["--poll-seconds", "0.01"]
 KEYS = {"15.4": "15.4.x-cpu-ml-scala2.12", "16.4": "16.4.x-cpu-ml-scala2.12", "17.3": "17.3.x-cpu-ml-scala2.13",
         "18": "18.x-cpu-ml-scala2.13"}  # fmt: skip
@@ -27,8 +29,8 @@ KEYS = {"15.4": "15.4.x-cpu-ml-scala2.12", "16.4": "16.4.x-cpu-ml-scala2.12", "1
 def stub():
     with workspace(TOKEN, USER) as started:
         # As deploy would have: the notebooks' own source, which decides what a task returns.
-        for path in (NOTEBOOK, SPARK_NOTEBOOK):
-            started.put_notebook(path, (ROOT / "notebooks" / f"{path.rsplit('/', 1)[1]}.py").read_bytes())
+        for notebook, path in PATHS.items():
+            started.put_notebook(path, notebook.path().read_bytes())
         yield started
 
 
@@ -48,50 +50,52 @@ def test_all_runtimes_in_one_run_each_on_its_own_cluster(stub, home):
     # non-LTS or standard builds).
     assert [(task["task_key"], task["new_cluster"]["spark_version"], task["notebook_task"]["notebook_path"],
              task["notebook_task"]["base_parameters"]["experiment_name"]) for task in tasks] == [
-        ("using_mlflow_to_track_experiments_15_4", KEYS["15.4"], NOTEBOOK, f"{EXPERIMENT}-15.4"),
-        ("using_mlflow_to_track_experiments_spark_ml_15_4", KEYS["15.4"], SPARK_NOTEBOOK, f"{SPARK_EXPERIMENT}-15.4"),
-        ("using_mlflow_to_track_experiments_16_4", KEYS["16.4"], NOTEBOOK, f"{EXPERIMENT}-16.4"),
-        ("using_mlflow_to_track_experiments_spark_ml_16_4", KEYS["16.4"], SPARK_NOTEBOOK, f"{SPARK_EXPERIMENT}-16.4"),
-        ("using_mlflow_to_track_experiments_17_3", KEYS["17.3"], NOTEBOOK, f"{EXPERIMENT}-17.3"),
-        ("using_mlflow_to_track_experiments_spark_ml_17_3", KEYS["17.3"], SPARK_NOTEBOOK, f"{SPARK_EXPERIMENT}-17.3"),
-        ("using_mlflow_to_track_experiments_18", KEYS["18"], NOTEBOOK, f"{EXPERIMENT}-18"),
-        ("using_mlflow_to_track_experiments_spark_ml_18", KEYS["18"], SPARK_NOTEBOOK, f"{SPARK_EXPERIMENT}-18"),
+        (f"{notebook.task_key}_{runtime.replace('.', '_')}", key, PATHS[notebook], f"{EXPERIMENTS[notebook]}-{runtime}")
+        for runtime, key in KEYS.items() for notebook in NOTEBOOKS
     ]  # fmt: skip
     assert all(task["new_cluster"]["num_workers"] == 0 and task["new_cluster"]["node_type_id"] == "Standard_D4ds_v5"
                and task["new_cluster"]["spark_conf"]["spark.databricks.cluster.profile"] == "singleNode"
                for task in tasks)  # fmt: skip
     assert len(stub.calls("GET", "/clusters/spark-versions")) == 1
-    assert "8 tasks, one per runtime (15.4, 16.4, 17.3, 18) and notebook (01, 02)" in result.stdout
+    count = len(KEYS) * len(NOTEBOOKS)
+    assert f"{count} tasks, one per runtime (15.4, 16.4, 17.3, 18) and notebook ({', '.join(NUMBERS)})" in result.stdout
 
     rows = table_rows(result.stdout)
-    assert list(rows) == [(runtime, notebook) for runtime in KEYS for notebook in ("01", "02")]
-    r2 = {"01": ["0.864", "0.857", "0.731"], "02": ["0.873", "0.884", "0.875"]}  # each notebook's own summary
+    assert list(rows) == [(runtime, notebook) for runtime in KEYS for notebook in NUMBERS]
+    # Each notebook's own summary (the stub's, by engine: tests/workspace_stub.py's RUN_METRICS, SPARK_RUN_METRICS).
+    r2 = {number(notebook): ["0.873", "0.884", "0.875"] if notebook.uses_spark else ["0.864", "0.857", "0.731"]
+          for notebook in NOTEBOOKS}  # fmt: skip
     for runtime, mlflow_version, sklearn_version, spark_version in [
         ("15.4", "2.13.1", "1.3.0", "3.5.0"), ("16.4", "2.21.3", "1.4.2", "3.5.2"),
         ("17.3", "3.0.1", "1.6.1", "4.0.0"), ("18", "3.8.1", "1.6.1", "4.1.0"),
     ]:  # fmt: skip
-        for number, task in zip(("01", "02"), tasks[2 * list(KEYS).index(runtime):][:2], strict=True):
-            row = rows[runtime, number].split()
-            assert row[2:6] == [mlflow_version, sklearn_version, spark_version, "SUCCESS"], rows[runtime, number]
-            assert row[6] == "4:00" and row[7:10] == r2[number]
+        first = len(NOTEBOOKS) * list(KEYS).index(runtime)
+        for numbered, task in zip(NUMBERS, tasks[first:][: len(NOTEBOOKS)], strict=True):
+            row = rows[runtime, numbered].split()
+            assert row[2:6] == [mlflow_version, sklearn_version, spark_version, "SUCCESS"], rows[runtime, numbered]
+            assert row[6] == "4:00" and row[7:10] == r2[numbered]
             run_id = stub.task_runs(max(stub.runs))[task["task_key"]]["run_id"]
             assert row[10] == f"{stub.url}/jobs/runs/{run_id}"
-    assert len(stub.calls("GET", "/jobs/runs/get-output")) == 8
+    assert len(stub.calls("GET", "/jobs/runs/get-output")) == count
 
 
 def test_a_notebook_that_does_not_exit_with_its_summary_is_a_row_without_one(stub, home):
     """A workspace returns a task's notebook_output.result only when the notebook called dbutils.notebook.exit:
     the row of a notebook without that call shows no versions and no runs, only that it succeeded."""
-    source = (ROOT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py").read_text()
+    source = SPARK.path().read_text()
     without_exit = source.rsplit("# COMMAND ----------", 1)[0]
     assert "dbutils.notebook.exit(" in source and "dbutils.notebook.exit(" not in without_exit
     stub.put_notebook(SPARK_NOTEBOOK, without_exit.encode())
     result = run_deploy("run", "--runtime", "17.3", *FAST, host=stub.url, home=home)
     assert result.returncode == 0, result.stdout + result.stderr
     rows = table_rows(result.stdout)
-    assert rows["17.3", "01"].split()[2:6] == ["3.0.1", "1.6.1", "4.0.0", "SUCCESS"]
-    assert rows["17.3", "02"].split()[2:6] == ["SUCCESS", "4:00", "(no", "summary)"]
-    assert "3.0.1" not in rows["17.3", "02"] and "0.8" not in rows["17.3", "02"]
+    assert list(rows) == [("17.3", numbered) for numbered in NUMBERS]
+    for notebook in NOTEBOOKS:
+        if notebook != SPARK:
+            assert rows["17.3", number(notebook)].split()[2:6] == ["3.0.1", "1.6.1", "4.0.0", "SUCCESS"]
+    spark_row = rows["17.3", number(SPARK)]
+    assert spark_row.split()[2:6] == ["SUCCESS", "4:00", "(no", "summary)"]
+    assert "3.0.1" not in spark_row and "0.8" not in spark_row
 
 
 def test_workers_go_to_the_spark_notebooks_tasks_only(stub, home):
@@ -99,11 +103,16 @@ def test_workers_go_to_the_spark_notebooks_tasks_only(stub, home):
     assert result.returncode == 0, result.stdout + result.stderr
     [submit] = stub.calls("POST", "/jobs/runs/submit")
     clusters = {task["task_key"]: task["new_cluster"] for task in submit.body["tasks"]}
+    assert len(clusters) == 2 * len(NOTEBOOKS)
     for runtime, key in [("15_4", KEYS["15.4"]), ("18", KEYS["18"])]:
-        assert clusters[f"using_mlflow_to_track_experiments_spark_ml_{runtime}"] == {
-            "spark_version": key, "node_type_id": "Standard_D4ds_v5", "num_workers": 2,
-            "data_security_mode": "SINGLE_USER"}  # fmt: skip
-        assert clusters[f"using_mlflow_to_track_experiments_{runtime}"]["num_workers"] == 0
+        for notebook in NOTEBOOKS:
+            if notebook.uses_spark:
+                assert clusters[f"{notebook.task_key}_{runtime}"] == {
+                    "spark_version": key, "node_type_id": "Standard_D4ds_v5", "num_workers": 2,
+                    "data_security_mode": "SINGLE_USER"}  # fmt: skip
+            else:
+                assert clusters[f"{notebook.task_key}_{runtime}"]["num_workers"] == 0
+    assert clusters[f"{SPARK.task_key}_18"]["num_workers"] == 2
 
 
 def test_one_runtime_failing_is_a_row_with_the_failing_cells_error(stub, home):
@@ -111,15 +120,15 @@ def test_one_runtime_failing_is_a_row_with_the_failing_cells_error(stub, home):
     result = run_deploy("run", "--runtime", "15.4,16.4,18", *FAST, host=stub.url, home=home)
     assert result.returncode == 1
     rows = table_rows(result.stdout)
-    for notebook in ("01", "02"):
+    for notebook in NUMBERS:
         assert "SUCCESS" in rows["15.4", notebook] and "RUN_EXECUTION_ERROR" in rows["16.4", notebook]
         assert "CLOUD_FAILURE" in rows["18", notebook]
     errors = result.stderr.splitlines()
-    for stem in ["01-using-mlflow-to-track-experiments", "02-using-mlflow-to-track-experiments-spark-ml"]:
-        assert f"16.4 {stem}: LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter." in errors
+    for notebook in NOTEBOOKS:
+        assert f"16.4 {notebook.stem}: LabDataError: /dbfs/missing.csv: no such file. Check the data_path " \
+            "parameter." in errors  # fmt: skip
     cluster_errors = [line for line in errors if line.startswith("18 ")]
-    assert [line.split(":")[0] for line in cluster_errors] == ["18 01-using-mlflow-to-track-experiments",
-                                                               "18 02-using-mlflow-to-track-experiments-spark-ml"]
+    assert [line.split(":")[0] for line in cluster_errors] == [f"18 {notebook.stem}" for notebook in NOTEBOOKS]
     assert all("QuotaExceeded" in line for line in cluster_errors) and "get the output" not in result.stderr
 
 
@@ -128,8 +137,11 @@ def test_one_notebook_failing_on_one_runtime_is_its_row_only(stub, home):
     result = run_deploy("run", "--runtime", "17.3", *FAST, host=stub.url, home=home)
     assert result.returncode == 1
     rows = table_rows(result.stdout)
-    assert "SUCCESS" in rows["17.3", "01"] and "RUN_EXECUTION_ERROR" in rows["17.3", "02"]
-    assert result.stderr.splitlines() == ["17.3 02-using-mlflow-to-track-experiments-spark-ml: LabDataError: "
+    assert list(rows) == [("17.3", numbered) for numbered in NUMBERS]
+    for notebook in NOTEBOOKS:
+        assert ("RUN_EXECUTION_ERROR" if notebook == SPARK else "SUCCESS") in rows["17.3", number(notebook)]
+    assert "SUCCESS" not in rows["17.3", number(SPARK)]
+    assert result.stderr.splitlines() == [f"17.3 {SPARK.stem}: LabDataError: "
                                           "/dbfs/missing.csv: no such file. Check the data_path parameter."]
 
 
@@ -139,11 +151,10 @@ def test_a_runtime_the_workspace_lacks_is_named_and_the_others_run(stub, home):
     assert result.returncode == 1
     assert f"{stub.url} does not offer the LTS ML runtime 18 (it offers 15.4, 16.4, 17.3)" in result.stderr
     [submit] = stub.calls("POST", "/jobs/runs/submit")
-    assert [task["new_cluster"]["spark_version"] for task in submit.body["tasks"]] == [KEYS["17.3"]] * 2
+    assert [task["new_cluster"]["spark_version"] for task in submit.body["tasks"]] == [KEYS["17.3"]] * len(NOTEBOOKS)
     rows = table_rows(result.stdout)
-    assert list(rows) == [("17.3", "01"), ("17.3", "02"), ("18", "01"), ("18", "02")]
-    assert "SUCCESS" in rows["17.3", "01"] and "SUCCESS" in rows["17.3", "02"]
-    assert "NOT OFFERED" in rows["18", "01"] and "NOT OFFERED" in rows["18", "02"]
+    assert list(rows) == [(runtime, numbered) for runtime in ("17.3", "18") for numbered in NUMBERS]
+    assert all("SUCCESS" in rows["17.3", numbered] and "NOT OFFERED" in rows["18", numbered] for numbered in NUMBERS)
 
 
 def test_a_workspace_with_none_of_them_submits_nothing(stub, home):
@@ -157,9 +168,11 @@ def test_a_workspace_with_none_of_them_submits_nothing(stub, home):
 def test_dry_run_shows_the_matrix_without_credentials(stub, home):
     result = run_deploy("run", "--runtime", "all", "--dry-run", host=stub.url, home=home, token=None)
     assert result.returncode == 0, result.stderr
-    # What it would start, before anything starts: 8 single-node clusters of 4 vCPUs, 2 at a time by default.
-    assert ("Starts 8 clusters (8 nodes of Standard_D4ds_v5, 4 vCPUs each: 32 vCPUs in all), at most 2 at once "
-            "(8 vCPUs; --max-parallel 2)") in result.stdout  # fmt: skip
+    # What it would start, before anything starts: a single-node cluster of 4 vCPUs per runtime and notebook (8 for
+    # two notebooks), 2 at a time by default.
+    count = len(KEYS) * len(NOTEBOOKS)
+    assert (f"Starts {count} clusters ({count} nodes of Standard_D4ds_v5, 4 vCPUs each: {4 * count} vCPUs in all), "
+            "at most 2 at once (8 vCPUs; --max-parallel 2)") in result.stdout  # fmt: skip
     assert "GET /api/2.1/clusters/spark-versions" in result.stdout
     [submit] = [line for line in result.stdout.splitlines() if "POST /api/2.2/jobs/runs/submit" in line]
     assert all(f"<{runtime} LTS ML key>" in submit for runtime in KEYS)
@@ -220,7 +233,7 @@ def test_max_parallel_chains_the_tasks_so_that_no_more_clusters_run_at_once(stub
         else:
             assert task["depends_on"] == [{"task_key": tasks[index - 2]["task_key"]}] and task["run_if"] == "ALL_DONE"
     rows = table_rows(result.stdout)
-    assert all("SUCCESS" in rows[runtime, notebook] for runtime in ["16.4", "17.3", "18"] for notebook in ["01", "02"])
+    assert all("SUCCESS" in rows[runtime, notebook] for runtime in ["16.4", "17.3", "18"] for notebook in NUMBERS)
     assert "at most 2 at once" in result.stdout
     # Never more than two tasks of the run were running at once.
     assert stub.most_tasks_running_at_once == 2
@@ -229,7 +242,9 @@ def test_max_parallel_chains_the_tasks_so_that_no_more_clusters_run_at_once(stub
     wide = run_deploy("run", "--runtime", "all", "--max-parallel", "8", *FAST, host=stub.url, home=home)
     assert wide.returncode == 1
     [submit] = stub.calls("POST", "/jobs/runs/submit")
-    assert not any("depends_on" in task for task in submit.body["tasks"])
+    assert not any("depends_on" in task for task in submit.body["tasks"][:8])
+    assert [task["depends_on"] for task in submit.body["tasks"][8:]] == \
+        [[{"task_key": task["task_key"]}] for task in submit.body["tasks"][:-8]]  # none for two notebooks' 8 tasks
     assert "at most 8 at once (32 vCPUs; --max-parallel 8)" in wide.stdout
 
 
