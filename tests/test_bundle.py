@@ -589,8 +589,10 @@ def test_the_serverless_jobs_run_in_deploy_pys_environment_and_pass_the_volume(f
         assert _resolve(job["environments"], _defaults(config)) == [spec.serverless_environment()], key
         environments = {environment["environment_key"] for environment in job["environments"]}
         assert {task["environment_key"] for task in job["tasks"]} <= environments, key
-        spark = [task for task in job["tasks"] if task["notebook_task"]["notebook_path"].endswith("-spark-ml.py")]
-        assert len(spark) == 1 and spark[0]["notebook_task"]["base_parameters"]["volume"] == VOLUME, key
+        spark = [task for task in job["tasks"]
+                 if lab.lab_notebook(Path(task["notebook_task"]["notebook_path"]).stem).uses_spark]  # fmt: skip
+        assert len(spark) == sum(notebook.uses_spark for notebook in lab.LAB_NOTEBOOKS) >= 1, key
+        assert all(task["notebook_task"]["base_parameters"]["volume"] == VOLUME for task in spark), key
 
 
 @pytest.mark.skipif(not SCHEMA.is_file(), reason=f"{SCHEMA} is absent (shared schemas exist only beside the repo)")

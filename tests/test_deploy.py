@@ -332,11 +332,14 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
     # (Standard_D4ds_v5: the stub says it is an Azure workspace).
     [submit] = stub.calls("POST", "/jobs/runs/submit")
     assert [task["task_key"] for task in submit.body["tasks"]] == [notebook.task_key for notebook in NOTEBOOKS]
+    # Two clusters at once by default (--max-parallel 2): a third notebook's task waits for the first's to end.
     assert tasks_of(submit) == {
         notebook.task_key: {"task_key": notebook.task_key, "new_cluster": SINGLE_NODE,
                             "notebook_task": {"notebook_path": PATHS[notebook],
-                                              "base_parameters": {"experiment_name": EXPERIMENTS[notebook]}}}
-        for notebook in NOTEBOOKS
+                                              "base_parameters": {"experiment_name": EXPERIMENTS[notebook]}},
+                            **({"depends_on": [{"task_key": NOTEBOOKS[index - 2].task_key}], "run_if": "ALL_DONE"}
+                               if index >= 2 else {})}
+        for index, notebook in enumerate(NOTEBOOKS)
     }  # fmt: skip
     assert submit.body["run_name"] == workspace_deploy.RUN_NAME
     count = len(NOTEBOOKS)
@@ -359,7 +362,10 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
     ]
     assert {name for name, experiment in stub.experiments.items() if experiment["lifecycle_stage"] == "active"} == \
         set(EXPERIMENTS.values())  # fmt: skip
-    assert len(stub.calls("GET", "/jobs/runs/get")) == len(stub.runs[run_id]["tasks"][0]["script"])
+    # One poll per step of the run: its tasks' scripts, a task that waited for another starting after it.
+    assert len(stub.calls("GET", "/jobs/runs/get")) == \
+        max(task["first_step"] + len(task["script"]) for task in stub.runs[run_id]["tasks"])  # fmt: skip
+    assert stub.runs[run_id]["tasks"][0]["first_step"] == 0
     assert stub.calls("GET", "/jobs/runs/get-output") == []
 
 
