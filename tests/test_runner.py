@@ -251,6 +251,7 @@ def test_data_with_a_missing_column_stops_the_lab_naming_column_and_cell(trackin
     first_line = result.stderr.strip().splitlines()[0]
     assert first_line.startswith("error: notebooks/01-using-mlflow-to-track-experiments.py:")
     assert f'"Load the data") failed: LabDataError: {csv}: missing column(s) tripDistance, hour_of_day' in first_line
+    assert "Traceback" not in result.stderr, result.stderr  # the lab's own error says it all (execute.py)
 
 
 # --- failures while running --------------------------------------------------------------------------------

@@ -23,6 +23,10 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from ..text import strip_ansi
 from .errors import CellFailed, KernelStartError
 
+# The exceptions the lab's includes raise for bad input (notebooks/includes/setup.py LabDataError, spark_setup.py
+# LabVolumeError): their message is the whole story, one line naming the parameter to set.
+LAB_INPUT_ERRORS = frozenset({"LabDataError", "LabVolumeError"})
+
 
 def describe_cell(cell: nbformat.NotebookNode, index: int) -> str:
     """`notebooks/x.py:12 (cell 3 "Title")`, or the Jupyter index for injected cells."""
@@ -105,7 +109,9 @@ class NotebookRun:
             except DeadKernelError as error:
                 raise CellFailed(where, f"the kernel died ({error})") from None
             except CellExecutionError as error:
-                raise CellFailed(where, f"{error.ename}: {error.evalue}", _traceback_of(cell)) from None
+                # The lab's own errors already say, in one line, what to fix (a data_path, a volume): no traceback.
+                trace = "" if error.ename in LAB_INPUT_ERRORS else _traceback_of(cell)
+                raise CellFailed(where, f"{error.ename}: {error.evalue}", trace) from None
             finally:
                 self.cell_seconds.append((where, time.monotonic() - started))
 
