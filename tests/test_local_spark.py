@@ -1,6 +1,7 @@
 """The local Spark session the runner gives notebooks that use `spark` (scripts/labtools/kernel/spark.py).
 
-Real parts: a real local SparkSession (pyspark, Java), a real kernel, a real `mlflow server`. The
+Real parts: a real local SparkSession (pyspark, Java), a real kernel, a real `mlflow server` (the session's:
+these notebooks log no run, so what a server of the runner's own would add is tested in test_runner.py). The
 notebooks here are small; the lab's Spark ML notebook is exercised in test_spark_lab.py.
 """
 
@@ -78,7 +79,7 @@ def data_check_files(folder: Path) -> str:
 
 
 @pytest.fixture(scope="module")
-def spark_notebooks(tmp_path_factory):
+def spark_notebooks(tracking_server, tmp_path_factory):
     """One runner execution, one JVM: a notebook using Spark (display, %sql, the lab table, the Spark ML
     notebook's data check) and a plain notebook beside it."""
     built_once(tmp_path_factory, "spark_notebooks")
@@ -88,7 +89,7 @@ def spark_notebooks(tmp_path_factory):
                               data_check_files(folder))  # fmt: skip
     plain_notebook = notebook(folder, "plain.py", PLAIN_CELL)
     out = folder / "out"
-    result = run_lab(str(spark_notebook), str(plain_notebook), "--out", str(out))
+    result = run_lab(str(spark_notebook), str(plain_notebook), "--out", str(out), "--tracking-uri", tracking_server.uri)
     assert result.returncode == 0, result.stdout + result.stderr
     return folder, out
 
@@ -110,14 +111,15 @@ def test_spark_sql_and_display_run_locally_and_a_plain_notebook_starts_no_sessio
     assert (out / "spark" / "tmp").is_dir()
 
 
-def test_without_java_a_named_spark_notebook_is_skipped_in_one_line_and_the_others_run(tmp_path):
+def test_without_java_a_named_spark_notebook_is_skipped_in_one_line_and_the_others_run(tracking_server, tmp_path):
     spark_notebook = notebook(tmp_path, "uses-spark.py", *SPARK_CELLS)
     plain_notebook = notebook(tmp_path, "plain.py", PLAIN_CELL)
     # A PATH with this Python's folder only: no `java` on it, and no JAVA_HOME.
     env = {key: value for key, value in os.environ.items() if key != "JAVA_HOME"}
     env["PATH"] = str(Path(sys.executable).parent)
     assert shutil.which("java", path=env["PATH"]) is None
-    result = run_lab(str(spark_notebook), str(plain_notebook), "--out", str(tmp_path / "out"), env=env)
+    result = run_lab(str(spark_notebook), str(plain_notebook), "--out", str(tmp_path / "out"),
+                     "--tracking-uri", tracking_server.uri, env=env)  # fmt: skip
     assert result.returncode == 5, result.stdout + result.stderr
     skipped = [line for line in result.stderr.splitlines() if line.startswith("Skipping")]
     assert len(skipped) == 1 and "uses-spark.py" in skipped[0] and "Java" in skipped[0], result.stderr

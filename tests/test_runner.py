@@ -470,14 +470,14 @@ def test_a_second_ctrl_c_cannot_interrupt_the_clean_up(tmp_path):
     assert runs_in_store(out / "mlflow") == 2
 
 
-def test_a_kernel_that_does_not_start_is_one_line_with_its_own_exit_status(tmp_path):
+def test_a_kernel_that_does_not_start_is_one_line_with_its_own_exit_status(tracking_server, tmp_path):
     """ipykernel replaced by a module that exits at once: exit 4, one line naming the kernel, no traceback."""
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "ipykernel_launcher.py").write_text("import sys\nsys.exit('no kernel here')\n")
     path = notebook(tmp_path, "one-run.py", LOG_ONE_RUN)
     env = {**os.environ, "PYTHONPATH": str(broken)}
-    result = run_lab(str(path), "--out", str(tmp_path / "out"), env=env)
+    result = run_lab(str(path), "--out", str(tmp_path / "out"), "--tracking-uri", tracking_server.uri, env=env)
     assert result.returncode == 4, result.stdout + result.stderr
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and "the Jupyter kernel" in errors[0] and "did not start" in errors[0], result.stderr

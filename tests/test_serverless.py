@@ -1,4 +1,4 @@
-"""The lab as serverless compute runs it: `run_lab.py --serverless`, against the runner's own real `mlflow server`.
+"""The lab as serverless compute runs it: `run_lab.py --serverless`, against the session's real `mlflow server`.
 
 Serverless compute (and Databricks Free Edition, which has nothing else) runs Spark through Spark Connect, refuses
 `cache()` before environment version 5, and makes `mlflow.spark` stage model files in a Unity Catalog volume.
@@ -13,14 +13,17 @@ import os
 import re
 import shutil
 import socket
+import subprocess
 import sys
 import uuid
+from dataclasses import dataclass
 from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
 from conftest import CLASSIC_METRICS, PROJECT, SCRIPTS, built_once, run_lab
 from conftest import write_notebook as notebook
+from mlflow.entities import Experiment
 from mlflow.tracking import MlflowClient
 
 sys.path.insert(0, str(SCRIPTS))
@@ -49,26 +52,44 @@ def test_volume():
     shutil.rmtree(VOLUMES / "workspace" / "default" / name, ignore_errors=True)
 
 
+@dataclass
+class ServerlessLab:
+    """The module's one `run_lab.py --serverless` execution: its --out folder, its output, and where its runs went."""
+
+    out: Path
+    result: subprocess.CompletedProcess
+    client: MlflowClient
+    experiment: Experiment
+    artifacts: Path  # the experiment's folder in the server's artifact store
+
+
 @pytest.fixture(scope="module")
-def serverless_lab(tmp_path_factory, test_volume):
-    """Both notebooks, run once as serverless compute would, with the runner's own tracking server."""
+def serverless_lab(tracking_server, tmp_path_factory, test_volume) -> ServerlessLab:
+    """Both notebooks, run once as serverless compute would, into an experiment of their own on the session's
+    tracking server (a Spark Connect server is the runner's own: it cannot be handed one)."""
     built_once(tmp_path_factory, "serverless_lab")
     out = tmp_path_factory.mktemp("serverless-lab")
     # The rules notebook first, then the lab's two: one run, one Spark Connect server for the three, as one
-    # serverless compute serves a learner's notebooks.
+    # serverless compute serves a learner's notebooks. Both lab notebooks log to this test's experiment.
     rules = rules_notebook(out.parent / f"{out.name}-rules", test_volume)
     notebooks = [str(rules), str(SKLEARN_NOTEBOOK), str(SPARK_NOTEBOOK)]
-    result = run_lab("--serverless", *notebooks, "--out", str(out), "--param", f"volume={test_volume}", timeout=900)
+    name = f"test-serverless-{uuid.uuid4().hex[:8]}"
+    result = run_lab("--serverless", *notebooks, "--out", str(out), "--tracking-uri", tracking_server.uri,
+                     "--param", f"volume={test_volume}", "--param", f"experiment_name={name}", timeout=900)  # fmt: skip
     assert result.returncode == 0, f"run_lab.py --serverless failed:\n{result.stdout}\n{result.stderr}"
-    return out, result
+    client = MlflowClient(tracking_server.uri)
+    experiment = client.get_experiment_by_name(name)
+    assert experiment is not None, f"no experiment {name!r} on the server:\n{result.stdout}"
+    # The server proxies artifacts (mlflow-artifacts:/<experiment id>) into its --artifacts-destination.
+    assert experiment.artifact_location == f"mlflow-artifacts:/{experiment.experiment_id}", experiment.artifact_location
+    artifacts = tracking_server.store / "artifacts" / experiment.experiment_id
+    return ServerlessLab(out, result, client, experiment, artifacts)
 
 
-def stored_runs(out: Path) -> dict[str, list]:
-    """The runs in the serverless run's own store, by notebook (its mlflow.source.name tag), oldest first."""
-    client = MlflowClient(f"sqlite:///{out / 'mlflow' / 'mlflow.db'}")
+def stored_runs(lab: ServerlessLab) -> dict[str, list]:
+    """The runs in the serverless run's experiment, by notebook (its mlflow.source.name tag), oldest first."""
     runs: dict[str, list] = {}
-    experiments = client.search_experiments()
-    for run in client.search_runs([e.experiment_id for e in experiments], order_by=["attributes.start_time ASC"]):
+    for run in lab.client.search_runs([lab.experiment.experiment_id], order_by=["attributes.start_time ASC"]):
         runs.setdefault(Path(run.data.tags["mlflow.source.name"]).stem, []).append(run)
     return runs
 
@@ -81,8 +102,8 @@ def cell_text(out: Path, stem: str) -> str:
 
 
 def test_both_notebooks_give_the_classic_runs(serverless_lab):
-    out, result = serverless_lab
-    runs = stored_runs(out)
+    result = serverless_lab.result
+    runs = stored_runs(serverless_lab)
     assert sorted(runs) == sorted(CLASSIC_METRICS), result.stdout
     for stem, metrics in CLASSIC_METRICS.items():
         logged = [(r.data.params["elastic_net_param"], r.data.params["reg_param"], r.data.params["max_iter"])
@@ -99,7 +120,7 @@ def test_both_notebooks_give_the_classic_runs(serverless_lab):
 
 
 def test_each_notebook_names_its_compute_and_the_spark_models_use_the_volume(serverless_lab, test_volume):
-    out, _ = serverless_lab
+    out = serverless_lab.out
     for stem in CLASSIC_METRICS:
         assert "Compute: serverless compute, environment version 4 (Spark Connect)" in cell_text(out, stem), stem
     folder = "/Volumes/" + test_volume.replace(".", "/")
@@ -108,11 +129,11 @@ def test_each_notebook_names_its_compute_and_the_spark_models_use_the_volume(ser
 
 
 def test_the_spark_models_and_plots_are_in_the_store(serverless_lab):
-    """Each run's plot, and each Spark ML run's model with the spark flavor, as the server stored them."""
+    """Each run's plot, and each Spark ML run's model with the spark flavor, as the server stored them (in the
+    experiment's own folder of the server's artifact store)."""
     import yaml
 
-    out, _ = serverless_lab
-    artifacts = out / "mlflow" / "artifacts"
+    artifacts = serverless_lab.artifacts
     assert len(list(artifacts.rglob("LinearRegressionPrediction.png"))) == 6
     # A model's MLmodel, not the copy MLflow keeps in its metadata/ folder.
     mlmodels = [path for path in artifacts.rglob("MLmodel") if path.parent.name != "metadata"]
@@ -135,8 +156,8 @@ def copy_of_notebooks(tmp_path: Path) -> Path:
      "train_df, test_df = train_df.cache(), test_df.cache()",
      "[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute"),
 ], ids=["cache"])  # fmt: skip
-def test_without_its_guard_the_spark_notebook_fails_as_serverless_does(tmp_path, test_volume, guarded, unguarded,
-                                                                         serverless_says):  # fmt: skip
+def test_without_its_guard_the_spark_notebook_fails_as_serverless_does(tracking_server, tmp_path, test_volume, guarded,
+                                                                         unguarded, serverless_says):  # fmt: skip
     copy = copy_of_notebooks(tmp_path)
     spark_notebook = copy / SPARK_NOTEBOOK.name
     source = spark_notebook.read_text()
@@ -144,7 +165,8 @@ def test_without_its_guard_the_spark_notebook_fails_as_serverless_does(tmp_path,
     spark_notebook.write_text(source.replace(guarded, unguarded))
 
     result = run_lab(str(spark_notebook), "--serverless", "--out", str(tmp_path / "out"),
-                     "--param", f"volume={test_volume}", timeout=600)  # fmt: skip
+                     "--tracking-uri", tracking_server.uri, "--param", f"volume={test_volume}",
+                     "--param", f"experiment_name=test-unguarded-{uuid.uuid4().hex[:8]}", timeout=600)  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     assert serverless_says in result.stderr
 
@@ -196,8 +218,7 @@ def test_serverless_rules_in_a_notebook_of_its_own(serverless_lab):
     """What serverless compute refuses, refused; and what it differs in from a cluster, different."""
     import nbformat
 
-    out, _ = serverless_lab
-    executed = nbformat.read(out / "executed" / "serverless_rules.ipynb", as_version=4)
+    executed = nbformat.read(serverless_lab.out / "executed" / "serverless_rules.ipynb", as_version=4)
     text = "\n".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert "sparkContext: [JVM_ATTRIBUTE_NOT_SUPPORTED]" in text
     assert "rdd: [NOT_IMPLEMENTED] rdd is not implemented" in text
@@ -215,9 +236,8 @@ def test_serverless_rules_in_a_notebook_of_its_own(serverless_lab):
 def test_one_spark_connect_server_serves_the_runs_notebooks_and_stops_with_it(serverless_lab):
     import nbformat
 
-    out, _ = serverless_lab
     servers = set()
-    for executed in (out / "executed").glob("*.ipynb"):
+    for executed in (serverless_lab.out / "executed").glob("*.ipynb"):
         config = nbformat.read(executed, as_version=4).metadata[CONFIG_METADATA]  # what its kernel was told
         assert config["serverless"] is True
         servers.add(config["spark_connect_url"])
@@ -227,10 +247,11 @@ def test_one_spark_connect_server_serves_the_runs_notebooks_and_stops_with_it(se
         probe.bind(("127.0.0.1", port))  # nothing listens there any more: the server's process group was stopped
 
 
-def test_a_spark_connect_server_that_cannot_start_is_one_line_and_exit_4(tmp_path):
+def test_a_spark_connect_server_that_cannot_start_is_one_line_and_exit_4(tracking_server, tmp_path):
     path = notebook(tmp_path / "nb", "uses-spark.py", "print(spark.range(3).count())")
     env = {**os.environ, "SPARK_HOME": str(tmp_path / "no-spark-here")}  # pyspark then finds no spark-submit
-    result = run_lab(str(path), "--serverless", "--out", str(tmp_path / "out"), env=env, timeout=300)
+    result = run_lab(str(path), "--serverless", "--out", str(tmp_path / "out"), "--tracking-uri", tracking_server.uri,
+                     env=env, timeout=300)  # fmt: skip
     assert result.returncode == 4, result.stdout + result.stderr
     [line] = [line for line in result.stderr.splitlines() if line.strip()]
     assert line.startswith("error: the local Spark Connect server (--serverless) exited with status"), line
