@@ -88,7 +88,8 @@ SCANNED = sorted(
     # Developer-only code (the benchmark, the bundle's offline checks), wherever the layout puts it.
     + sorted((PROJECT / "devtools").rglob("*.py")) + [PROJECT / "tests" / "bundle_check.py"]
     + [PROJECT / "tests" / name for name in ("test_notebook_length.py", "test_bundle.py", "test_layout.py",
-                                             "test_adding_a_notebook.py")]  # fmt: skip
+                                             "test_adding_a_notebook.py", "lab_expected.py", "test_deploy.py",
+                                             "test_matrix.py", "test_classroom.py", "test_archive.py")]  # fmt: skip
 )
 
 
