@@ -171,7 +171,8 @@ class NotebookItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self):
-        return self.path, 0, self.nodeid
+        # The failure's heading; not the bare id, which -v would print with its dots as "::" (nbs/x::py).
+        return self.path, 0, f"{self.nodeid} (Databricks notebook)"
 
 
 def _located(file: str, line: int, message: str, lines: list[str]) -> ExceptionChainRepr:
