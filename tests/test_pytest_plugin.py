@@ -58,6 +58,7 @@ check(x)
 """
 SHELL = """\
 # Databricks notebook source
+import shared_module  # at the project's root: on sys.path, as a Git folder's root is on Databricks
 !echo from-shell > shell.txt
 %ls shell.txt
 assert open("shell.txt").read().strip() == "from-shell"
@@ -115,7 +116,7 @@ def notebooks(pytester, **files: str) -> None:
 def test_notebooks_are_collected_run_located_and_skipped(project, server):
     notebooks(project, widgets=WIDGETS, includes__helper=HELPER, needs_name=NEEDS_NAME, bad=BAD, shell=SHELL,
               sql=SQL, scala=SCALA)  # fmt: skip
-    project.makepyfile(test_uses_fixture=USES_FIXTURE, conftest=HOOK)
+    project.makepyfile(test_uses_fixture=USES_FIXTURE, conftest=HOOK, shared_module="")
     project.makeini("[pytest]\ndatabricks_notebook_params =\n    nbs/widgets.py who=ini\n")
     result = project.runpytest_subprocess(
         *PLUGIN, "--databricks-notebooks", "nbs", "test_uses_fixture.py", "-ra", "--databricks-param", "greeting=hi",

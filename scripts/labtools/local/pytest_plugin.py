@@ -253,6 +253,10 @@ class NotebookSession:
         executed_path.parent.mkdir(parents=True, exist_ok=True)
         experiment = "/" + Path(relative).with_suffix("").as_posix()
         env = {} if os.environ.get("MLFLOW_EXPERIMENT_NAME") else {"MLFLOW_EXPERIMENT_NAME": experiment}
+        # Imports as on Databricks (Runtime 11.3 and later): the notebook's folder, and a Git folder's root, are on
+        # sys.path ("Work with Python and R modules", docs.databricks.com/files/workspace-modules.html).
+        paths = [str(path.parent), str(repository_root(path) or self.root), os.environ.get("PYTHONPATH", "")]
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, paths))
         run.invocation = uuid.uuid4().hex  # this notebook's runs: the tag LocalRun gives each run in its kernels
         kernels = len(run.kernels)
         try:
@@ -292,6 +296,14 @@ def _pairs(words: list[str], where: str) -> dict[str, str]:
             raise pytest.UsageError(f"{where}: {word!r} is not KEY=VALUE")
         pairs[key] = value
     return pairs
+
+
+def repository_root(path: Path) -> Path | None:
+    """The root of the Git working tree holding `path`, if any."""
+    for folder in path.resolve().parents:
+        if (folder / ".git").exists():
+            return folder
+    return None
 
 
 def exit_value(notebook: nbformat.NotebookNode) -> str | None:
