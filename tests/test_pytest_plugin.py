@@ -155,7 +155,9 @@ def test_notebooks_are_collected_run_located_and_skipped(project, server):
 def test_xdist_workers_and_the_cell_timeout(project, server):
     notebooks(project, slow="# Databricks notebook source\nimport time\ntime.sleep(120)\n",
               quick="# Databricks notebook source\nprint('quick')\n")  # fmt: skip
-    result = project.runpytest_subprocess(*PLUGIN, "--databricks-notebooks", "nbs", "-n", "2", "-v", "-ra",
+    # Named one by one: pytest's own collector takes a named .py file, and must hand it over, not import it.
+    result = project.runpytest_subprocess(*PLUGIN, "--databricks-notebooks", "nbs/quick.py", "nbs/slow.py", "-n", "2",
+                                          "-v", "-ra",
                                           "--databricks-cell-timeout", "3", "--databricks-tracking-uri", server.uri,
                                           timeout=300)  # fmt: skip
     result.assert_outcomes(passed=1, failed=1)

@@ -36,6 +36,7 @@ import nbformat
 import pytest
 from _pytest._code.code import ExceptionChainRepr, ReprEntryNative, ReprFileLocation, ReprTraceback
 from _pytest.outcomes import Skipped
+from _pytest.python import path_matches_patterns
 
 from ..notebook import dbsource
 from ..notebook.dbsource import NotebookFormatError
@@ -111,9 +112,23 @@ def is_notebook(path: Path) -> bool:
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
-    if _enabled(parent.config) and is_notebook(file_path):
+    if _enabled(parent.config) and is_notebook(file_path) and not _python_module(file_path, parent):
         return NotebookFile.from_parent(parent, path=file_path)
     return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector):
+    """A notebook that pytest's own Python collector takes (named on the command line, or named test_*.py) is a
+    notebook too: never imported into pytest's process as a test module, which would run its code there."""
+    if _enabled(parent.config) and is_notebook(module_path):
+        return NotebookFile.from_parent(parent, path=module_path)
+    return None
+
+
+def _python_module(path: Path, parent: pytest.Collector) -> bool:
+    """Whether pytest's Python collector takes `path` (then through `pytest_pycollect_makemodule`, above)."""
+    return parent.session.isinitpath(path) or path_matches_patterns(path, parent.config.getini("python_files"))
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
