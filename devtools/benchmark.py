@@ -275,3 +275,65 @@ def bench_server_start(work: Path, repeat: int) -> dict:
                 times.append(time.monotonic() - started)
     return {"migrated_s": median(migrated), "copied_s": median(copied), "copied_over_migrated":
             median(copied) / median(migrated), "migrated_all": migrated, "copied_all": copied}  # fmt: skip
+
+
+PLUGIN_HELPER = """\
+# Databricks notebook source
+def describe(number):
+    return f"notebook {number}"
+"""
+PLUGIN_NOTEBOOK = """\
+# Databricks notebook source
+# MAGIC %run ./includes/helper
+
+# COMMAND ----------
+
+import mlflow
+
+dbutils.widgets.text("number", "{index}")
+number = int(dbutils.widgets.get("number"))
+print(describe(number))
+mlflow.set_experiment("bench-plugin")
+with mlflow.start_run():
+    mlflow.log_param("number", number)
+    mlflow.log_metric("square", number * number)
+"""
+
+
+def plugin_notebooks(folder: Path, count: int = 20) -> list[Path]:
+    """`count` small notebooks (a print, a widget, a `%run` include, an MLflow run each) under `folder`."""
+    (folder / "includes").mkdir(parents=True, exist_ok=True)
+    (folder / "includes" / "helper.py").write_text(PLUGIN_HELPER)
+    paths = [folder / f"nb{index:02d}.py" for index in range(count)]
+    for index, path in enumerate(paths):
+        path.write_text(PLUGIN_NOTEBOOK.format(index=index))
+    return paths
+
+
+def bench_plugin(uri: str, work: Path, repeat: int, count: int = 20) -> dict:
+    """A, `pytest --databricks-notebooks -n 2` on `count` small notebooks, against B, each notebook's cells as a plain
+    script, run one after another; both against one running server. Per notebook, wall seconds."""
+    folder = work / "plugin-notebooks"
+    paths = plugin_notebooks(folder, count)
+    (work / "pytest.ini").write_text("[pytest]\n")
+    scripts = []
+    for path in paths:
+        script = work / f"{path.stem}_plain.py"
+        script.write_text(plain_script(path))
+        scripts.append(script)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "PYTHONPATH": str(SCRIPTS)}
+    plain = plain_env({}, work / "dbfs", {**env, "MPLBACKEND": "Agg"})
+    a_times, b_times = [], []
+    for index in range(repeat):  # interleaved, as bench_ab
+        a, _, _ = timed_run([sys.executable, "-m", "pytest", "-c", str(work / "pytest.ini"), "-q", "-n", "2",
+                             "-p", "labtools.local.pytest_plugin", "-p", "no:cacheprovider", "--databricks-notebooks",
+                             str(folder), "--databricks-tracking-uri", uri, "--databricks-out",
+                             str(work / f"plugin-out{index}")], env)  # fmt: skip
+        started = time.monotonic()
+        for script in scripts:
+            timed_run([sys.executable, str(script)], plain)
+        a_times.append(a / count)
+        b_times.append((time.monotonic() - started) / count)
+    return {"notebooks": count, "A_plugin_per_notebook_s": median(a_times),
+            "B_plain_per_notebook_s": median(b_times), "A_over_B": median(a_times) / median(b_times),
+            "A_all": a_times, "B_all": b_times}  # fmt: skip

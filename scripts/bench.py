@@ -23,6 +23,10 @@ Sections, each measured side by side in this one run:
              mode vs. `--serverless` (Spark Connect, DATABRICKS_RUNTIME_VERSION
              as serverless sets it), interleaved: the ratio, and whether both
              logged the same metrics (to 1e-6).
+- plugin:    A, `pytest --databricks-notebooks -n 2` (the pytest plugin) on 20
+             small notebooks (a print, a widget, a `%run` include, an MLflow
+             run each), vs. B, each one's cells as a plain script, one after
+             another; one running server. Per notebook, reported as A/B.
 - scale:     both notebooks as plain scripts on synthetic trips (default 100k,
              1M and 10M rows): wall time and peak memory of Python and of the
              JVM driver; a size that fails (out of memory) is reported as such.
@@ -49,6 +53,7 @@ from devtools.benchmark import (  # noqa: E402 (needs the path above when run as
     SPARK_LAB,
     bench_ab,
     bench_cold,
+    bench_plugin,
     bench_scale,
     bench_server_start,
     bench_serverless,
@@ -57,7 +62,7 @@ from devtools.benchmark import (  # noqa: E402 (needs the path above when run as
 from labtools.lab import PROJECT  # noqa: E402
 from labtools.local.tracking_server import TrackingServer  # noqa: E402
 
-SECTIONS = "AB,spark-AB,train,server,cold,spark-run,serverless,scale"
+SECTIONS = "AB,spark-AB,train,server,cold,spark-run,serverless,scale,plugin"
 
 
 def main() -> int:
@@ -82,6 +87,8 @@ def main() -> int:
             report["spark-AB"] = bench_ab(server.uri, work, args.repeat, SPARK_LAB)
         if "train" in sections:
             report["train"] = bench_train(server.uri, work, max(args.repeat, 5))
+        if "plugin" in sections:
+            report["plugin"] = bench_plugin(server.uri, work, args.repeat)
         if "scale" in sections:
             report["scale"] = bench_scale(server.uri, work, [int(n) for n in args.sizes.split(",")], [LAB, SPARK_LAB])
     if "server" in sections:
@@ -111,6 +118,13 @@ def format_report(report: dict) -> str:
                       f"  A runner        {ab['A_runner_s']:6.2f} s",
                       f"  B plain script  {ab['B_plain_script_s']:6.2f} s",
                       f"  A/B             {ab['A_over_B']:6.2f}   (target <= 1.15)"]  # fmt: skip
+    if "plugin" in report:
+        plugin = report["plugin"]
+        lines += ["", f"The pytest plugin: pytest --databricks-notebooks -n 2 on {plugin['notebooks']} small notebooks "
+                  "vs. their cells as plain scripts one after another (one running server), per notebook",
+                  f"  A plugin        {plugin['A_plugin_per_notebook_s']:6.2f} s",
+                  f"  B plain scripts {plugin['B_plain_per_notebook_s']:6.2f} s",
+                  f"  A/B             {plugin['A_over_B']:6.2f}   (target <= 1.5)"]  # fmt: skip
     if "server" in report:
         server = report["server"]
         lines += ["", "mlflow server ready on a new store (seconds)",

@@ -11,6 +11,7 @@ from conftest import write_notebook as write
 from labtools.kernel_config import KernelConfig
 from labtools.local import convert
 from labtools.local.convert import declared_widgets
+from labtools.local.errors import ClusterOnlyCell
 from labtools.local.prelude import prelude
 from labtools.notebook.dbsource import NotebookFormatError
 
@@ -75,6 +76,23 @@ def test_unknown_and_cluster_only_magics_name_file_and_line(tmp_path):
         convert.to_ipynb(path)
     path = write(tmp_path / "notebooks", "scala.py", "x = 1", "# MAGIC %scala val x = 1")
     with pytest.raises(NotebookFormatError, match=r"^notebooks/scala.py:6: %scala cells need a Databricks cluster"):
+        convert.to_ipynb(path)
+    # Its own kind of format error, for the pytest plugin to skip such a notebook rather than fail it.
+    path = write(tmp_path / "notebooks", "r.py", "# MAGIC %r x <- 1")
+    with pytest.raises(ClusterOnlyCell, match=r"^notebooks/r.py:2: %r cells need a Databricks cluster"):
+        convert.to_ipynb(path)
+
+
+def test_shell_escapes_and_ipython_line_magics_are_python(tmp_path):
+    """Databricks runs Python cells in IPython: `!pip install x` and `%ls` run there, as in the local kernel.
+    A placeholder such as <FILL_IN> stays a syntax error at its line."""
+    shell_code = "!pip --version\nimport os\nif os.sep:\n    !echo indented"
+    path = write(tmp_path / "notebooks", "lab.py", shell_code, "# MAGIC %ls -d /")
+    shell, magic = convert.to_ipynb(path).cells
+    assert shell.source == shell_code
+    assert (magic.source, magic.metadata["databricks"]["code_line"]) == ("%ls -d /", 9)
+    path = write(tmp_path / "notebooks", "fill.py", "!echo hi\nx = <FILL_IN>")
+    with pytest.raises(NotebookFormatError, match=r"^notebooks/fill.py:3: syntax error"):
         convert.to_ipynb(path)
 
 

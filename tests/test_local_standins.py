@@ -141,3 +141,8 @@ def test_the_configuration_is_json_and_a_connect_server_is_serverless_modes(tmp_
     assert KernelConfig.from_json(given.to_json()) == given
     with pytest.raises(ValueError, match="needs serverless=True"):
         config(tmp_path, spark_connect_url="sc://127.0.0.1:15002")
+
+
+def test_restart_python_goes_on_in_a_kernel_started_for_the_notebook(tmp_path, capsys):
+    standins.DBUtils({}, tmp_path).library.restartPython()
+    assert "Skipped locally: dbutils.library.restartPython()" in capsys.readouterr().out

@@ -262,7 +262,8 @@ def test_a_failing_cell_is_named_and_the_executed_notebook_kept(tracking_server,
     out = tmp_path / "out"
     result = run_lab(str(path), "--tracking-uri", tracking_server.uri, "--out", str(out))
     assert result.returncode == 1
-    assert f'error: {path}:6 (cell 2 "Divide") failed: ZeroDivisionError: division by zero' in result.stderr
+    # Line 7, the line that raised (the traceback's), not the cell's first (its title, line 6): an editor lands on it.
+    assert f'error: {path}:7 (cell 2 "Divide") failed: ZeroDivisionError: division by zero' in result.stderr
     assert (out / "executed" / "fails.ipynb").is_file()
 
 

@@ -153,6 +153,15 @@ class NotebookWorkflow:
         print(f"Notebook exited: {self.exit_value}")
 
 
+class Library:
+    """`dbutils.library`. `restartPython()` restarts a workspace's Python process so that libraries a cell just
+    installed are imported afresh; a local notebook runs in a kernel of its own, started for it, with its
+    libraries installed up front, so it goes on. (The variables of earlier cells are kept, which a restart loses.)"""
+
+    def restartPython(self) -> None:  # noqa: N802 (Databricks' name)
+        print("Skipped locally: dbutils.library.restartPython() (this kernel was started for this notebook)")
+
+
 class _NoValue:
     """An empty Scala `Option`, as the notebook context's accessors return one: `isDefined()` is False."""
 
@@ -202,6 +211,7 @@ class DBUtils:
         self.widgets = Widgets(widget_values)
         self.fs = FileSystem(fs_root)
         self.notebook = NotebookWorkflow()
+        self.library = Library()
         if serverless:
             self.entry_point = self.notebook.entry_point = _EntryPoint()
 

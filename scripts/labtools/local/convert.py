@@ -16,8 +16,10 @@ Magics are translated to what a local kernel can do:
 | `%sh`            | run by the shell through the local stand-ins (`standins.py`)   |
 | `%fs`            | the local stand-ins' `dbutils.fs`                              |
 | `%sql`           | the query through the local Spark session, shown as a table    |
-| `%load_ext`, `%autoreload`, `%matplotlib`, ... | Python: IPython runs these line magics, |
+| `%load_ext`, `%autoreload`, `%matplotlib`, `%ls`, ... | Python: IPython runs these line magics, |
 |                  | in a workspace and in the local kernel alike (inside code too) |
+| `!pip install x`, `!ls` | Python too: IPython's shell escape, run by the kernel's shell  |
+| `%scala`, `%r`   | `ClusterOnlyCell`: run_lab.py refuses the notebook, the pytest plugin skips it |
 | anything else    | an error naming the file and line                              |
 """
 
@@ -33,6 +35,7 @@ import nbformat
 
 from ..notebook import dbsource, widgets
 from ..notebook.dbsource import Cell, NotebookFormatError
+from .errors import ClusterOnlyCell
 
 MARKDOWN_MAGICS = {"md", "md-sandbox"}
 # Other languages need a cluster's interpreters; %sql runs through the local Spark session.
@@ -40,9 +43,12 @@ CLUSTER_ONLY_MAGICS = {"scala", "r"}
 # IPython's line magics that notebooks use: a Databricks Python cell runs in IPython, so they are
 # Python code there, as in the local Jupyter kernel. A cell starting with one is exported as a
 # '# MAGIC' cell; one after code, as a plain line. Others stay "unknown", so that a typo is caught.
-IPYTHON_LINE_MAGICS = {"load_ext", "reload_ext", "unload_ext", "autoreload", "matplotlib"}
-# A line magic at the start of a line, for the syntax check to let IPython translate first.
-_LINE_MAGIC = re.compile(r"^[ \t]*%[A-Za-z]", re.MULTILINE)
+IPYTHON_LINE_MAGICS = {"load_ext", "reload_ext", "unload_ext", "autoreload", "matplotlib", "config", "env",
+                       "set_env", "ls", "pwd", "cd", "time", "timeit", "who", "whos", "system", "sx", "xmode"}
+# A line magic or a shell escape (`!pip install x`) at the start of a line, for the syntax check to let IPython
+# translate first: Databricks runs Python cells in IPython, which turns `!cmd` into get_ipython().system("cmd").
+_LINE_MAGIC = re.compile(r"^[ \t]*(%[A-Za-z]|!)", re.MULTILINE)
+
 
 
 @dataclass(frozen=True)
@@ -118,7 +124,7 @@ def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Pat
         elif magic == "sql":
             cells.append(_code(f"_standins.run_sql({cell.body!r})", where))
         elif magic in CLUSTER_ONLY_MAGICS:
-            raise NotebookFormatError(
+            raise ClusterOnlyCell(
                 file_name, cell.source_line,
                 f"%{magic} cells need a Databricks cluster and cannot run locally (%python and %sql can)",
             )

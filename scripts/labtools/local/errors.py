@@ -38,6 +38,11 @@ class RuntimeVersionsError(Exception):
     """A runtime (`runtimes/<name>.txt`) that does not exist, cannot be read, or whose environment cannot be built."""
 
 
+class ClusterOnlyCell(NotebookFormatError):
+    """A `%scala` or `%r` cell: the notebook needs a cluster's interpreters. run_lab.py refuses it as bad input
+    (a NotebookFormatError); the pytest plugin skips the notebook, saying why."""
+
+
 class TrackingServerError(RuntimeError):
     """The tracking server did not start, stopped, or does not answer."""
 
@@ -51,12 +56,14 @@ class SparkServerError(RuntimeError):
 
 
 class CellFailed(RuntimeError):
-    """A cell raised, timed out, or its kernel died; `where` names it as `execute.describe_cell` does."""
+    """A cell raised, timed out, or its kernel died; `where` names it as `execute.describe_cell` does, `file` and
+    `line` (the line that raised, if the traceback says so, else the cell's first) locate it for tools."""
 
-    def __init__(self, where: str, reason: str, traceback: str = ""):
+    def __init__(self, where: str, reason: str, traceback: str = "", file: str | None = None, line: int | None = None):
         self.where = where
         self.reason = reason
         self.traceback = traceback
+        self.file, self.line = file, line
         super().__init__(f"{where} failed: {reason}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -28,13 +29,30 @@ from .errors import CellFailed, KernelStartError
 LAB_INPUT_ERRORS = frozenset({"LabDataError", "LabVolumeError"})
 
 
-def describe_cell(cell: nbformat.NotebookNode, index: int) -> str:
-    """`notebooks/x.py:12 (cell 3 "Title")`, or the Jupyter index for injected cells."""
+def describe_cell(cell: nbformat.NotebookNode, index: int, line: int | None = None) -> str:
+    """`notebooks/x.py:12 (cell 3 "Title")`, or the Jupyter index for injected cells; `line`, if known, is the
+    line that raised, else the cell's first line."""
     origin = cell.metadata.get("databricks")
     if not origin:
         return f"injected cell {index}"
     title = f' "{origin["title"]}"' if origin.get("title") else ""
-    return f"{origin['file']}:{origin['line']} (cell {origin['cell']}{title})"
+    return f"{origin['file']}:{line or origin['line']} (cell {origin['cell']}{title})"
+
+
+# IPython names a cell's frames in a traceback "Cell In[7], line 3": the 7th execution, its 3rd line.
+_CELL_FRAME = re.compile(r"Cell In\[(\d+)\], line (\d+)")
+
+
+def raising_line(cell: nbformat.NotebookNode, traceback: str) -> int | None:
+    """The notebook file's line that raised in `cell`, from its traceback: the deepest frame of this cell's own
+    code (a function it defines and calls included). None when the traceback names none (an injected cell's)."""
+    origin = cell.metadata.get("databricks")
+    if not origin or cell.get("execution_count") is None:
+        return None
+    lines = [int(line) for count, line in _CELL_FRAME.findall(traceback) if int(count) == cell.execution_count]
+    if not lines:
+        return None
+    return origin.get("code_line", origin["line"]) + lines[-1] - 1
 
 
 class NotebookRun:
@@ -105,13 +123,17 @@ class NotebookRun:
             try:
                 self.client.execute_cell(cell, index, execution_count=self.client.code_cells_executed + 1)
             except CellTimeoutError:
-                raise CellFailed(where, f"timed out after {self.client.timeout:g} s") from None
+                raise CellFailed(where, f"timed out after {self.client.timeout:g} s", **_origin(cell)) from None
             except DeadKernelError as error:
-                raise CellFailed(where, f"the kernel died ({error})") from None
+                raise CellFailed(where, f"the kernel died ({error})", **_origin(cell)) from None
             except CellExecutionError as error:
+                full_traceback = _traceback_of(cell)
+                line = raising_line(cell, full_traceback)
+                origin = cell.metadata.get("databricks") or {}
                 # The lab's own errors already say, in one line, what to fix (a data_path, a volume): no traceback.
-                trace = "" if error.ename in LAB_INPUT_ERRORS else _traceback_of(cell)
-                raise CellFailed(where, f"{error.ename}: {error.evalue}", trace) from None
+                trace = "" if error.ename in LAB_INPUT_ERRORS else full_traceback
+                raise CellFailed(describe_cell(cell, index, line), f"{error.ename}: {error.evalue}", trace,
+                                 file=origin.get("file"), line=line or origin.get("line")) from None
             finally:
                 self.cell_seconds.append((where, time.monotonic() - started))
 
@@ -160,6 +182,11 @@ def _cancel_pending_tasks() -> None:
         task.cancel()
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
+def _origin(cell: nbformat.NotebookNode) -> dict:
+    origin = cell.metadata.get("databricks") or {}
+    return {"file": origin.get("file"), "line": origin.get("line")}
 
 
 def _traceback_of(cell: nbformat.NotebookNode) -> str:

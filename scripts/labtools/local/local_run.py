@@ -123,8 +123,10 @@ class LocalRun:
             for signal_number, handler in self._previous_handlers.items():
                 signal.signal(signal_number, handler)
 
-    def execute(self, path: Path, converted: ConvertedNotebook, params: dict[str, str]) -> None:
-        """Run one converted notebook in a new kernel, cell by cell; the executed notebook is saved either way."""
+    def execute(self, path: Path, converted: ConvertedNotebook, params: dict[str, str],
+                executed_path: Path | None = None, env: dict[str, str] | None = None) -> None:
+        """Run one converted notebook in a new kernel, cell by cell; the executed notebook is saved either way, to
+        `executed_path` (default: `executed/<stem>.ipynb` under --out). `env` adds to the kernel's environment."""
         relative = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
         self.say(f"\nRunning {relative}")
         notebook = converted.notebook
@@ -151,10 +153,11 @@ class LocalRun:
             count += 1
             self.say(f"  [{count:>2}/{total}] {time.monotonic() - started:6.1f}s  {description}", flush=True)
 
-        executed_path = self.folders.executed / (path.stem + ".ipynb")
+        executed_path = executed_path or self.folders.executed / (path.stem + ".ipynb")
         try:
             kernel_uri = self.tracking_uri
-            kernel.start(env=self._kernel_env(relative, config), log_path=self.folders.executed / "kernel.log")
+            kernel_env = {**self._kernel_env(relative, config), **(env or {})}
+            kernel.start(env=kernel_env, log_path=self.folders.executed / "kernel.log")
             self._milestone("kernel ready")
             kernel.run_cells(range(0, 1), progress, timeout=300)  # imports, whatever --cell-timeout says
             self._milestone("imports done")
