@@ -10,7 +10,8 @@
 # MAGIC - `default_model_name(catalog, schema)`: the registered model's name when the `model_name` parameter is
 # MAGIC   blank: on Databricks, the Unity Catalog name `<catalog>.<schema>.dp090_nyc_taxi_<short user name>` (a blank
 # MAGIC   catalog or schema is the session's current one: `workspace.default` on Free Edition); elsewhere
-# MAGIC   `dp090-nyc-taxi`, a name in the tracking server's own registry;
+# MAGIC   `dp090-nyc-taxi`, a name in the tracking server's own registry (the Spark ML notebook's model: the same
+# MAGIC   name with `_spark_ml` or `-spark-ml` added);
 # MAGIC - `default_registry_experiment_name()`: the experiment of this lab's runs when `experiment_name` is blank;
 # MAGIC - `registry_description()`: which model registry this notebook uses, in a few words.
 
@@ -38,14 +39,18 @@ def current_user_name():
     return spark.sql("SELECT current_user()").first()[0]  # noqa: F821 (defined by Databricks)
 
 
-def default_model_name(catalog="", schema=""):
-    """The registered model's name when the `model_name` parameter is blank (see above)."""
+def default_model_name(catalog="", schema="", spark_ml=False):
+    """The registered model's name when the `model_name` parameter is blank (see above).
+
+    The Spark ML notebook's model has a name of its own (`..._spark_ml`, `...-spark-ml`), so that its
+    versions do not mix with the scikit-learn notebook's."""
     if not running_on_databricks():  # noqa: F821 (setup)
-        return LAB_MODEL
+        return f"{LAB_MODEL}-spark-ml" if spark_ml else LAB_MODEL
     if not catalog or not schema:
         current_catalog, current_schema = spark.sql("SELECT current_catalog(), current_schema()").first()  # noqa: F821
         catalog, schema = catalog or current_catalog, schema or current_schema
-    return f"{catalog}.{schema}.{LAB_UC_MODEL}_{short_user_name(current_user_name())}"
+    name = f"{catalog}.{schema}.{LAB_UC_MODEL}_{short_user_name(current_user_name())}"
+    return f"{name}_spark_ml" if spark_ml else name
 
 
 def default_registry_experiment_name():
