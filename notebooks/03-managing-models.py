@@ -66,7 +66,7 @@ print(f"Compute: {compute_description()}")
 # MAGIC at the end, for serving it; anything else deletes it in the **Clean-up** step.
 # MAGIC
 # MAGIC On Databricks, MLflow 3 uses Unity Catalog as its registry by default and MLflow 2 (ML runtimes 15.4 and
-# MAGIC 16.4) does not, so the cell sets the registry URI `databricks-uc` there.
+# MAGIC 16.4) does not, so the cell names the registry: `databricks-uc` in a workspace.
 
 # COMMAND ----------
 
@@ -82,8 +82,8 @@ data_path = dbutils.widgets.get("data_path")
 experiment_name = dbutils.widgets.get("experiment_name") or default_registry_experiment_name()
 keep_model = dbutils.widgets.get("keep_model").strip().lower() == "yes"
 
-if running_on_databricks():
-    mlflow.set_registry_uri("databricks-uc")
+# Unity Catalog ("databricks-uc") in a workspace, else the tracking server's own registry (see registry_setup)
+mlflow.set_registry_uri(lab_registry_uri())
 model_name = dbutils.widgets.get("model_name") or default_model_name(dbutils.widgets.get("catalog"),
                                                                      dbutils.widgets.get("schema"))  # fmt: skip
 

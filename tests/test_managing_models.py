@@ -3,7 +3,8 @@
 The notebook runs twice against one store, with one registered model name: first with keep_model=yes, so the
 model stays for the registry checks and for `mlflow models serve`; then with keep_model blank (no), which
 re-runs the lab on the kept model (new versions, the aliases moved) and deletes the model in its Clean-up cell.
-The tests run in file order (pytest -p no:xdist): the re-run test is last.
+The tests run in file order (pytest -p no:xdist): the re-run test comes after the others on the kept model.
+The Spark ML notebook (04) runs once, with a model name of its own, and cleans up.
 
     python -m pytest -p no:xdist -o addopts="" tests/test_managing_models.py
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from importlib.util import find_spec
 
 import mlflow
 import mlflow.pyfunc
@@ -61,7 +64,7 @@ def output_of(execution, stem=NOTEBOOK.stem) -> str:
 
 
 def session_runs(client, execution):
-    """The kept execution's two runs, oldest first: the first (least squares) and the second (L2 penalty)."""
+    """An execution's two runs, oldest first: the champion's first version, then the challenger's."""
     experiment = client.get_experiment_by_name(execution.experiment_name)
     return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
 
@@ -168,3 +171,24 @@ def test_a_second_run_adds_versions_moves_the_aliases_and_cleans_up(kept, client
     assert f"Deleted the registered model {MODEL_NAME}" in printed
     with pytest.raises(MlflowException, match="RESOURCE_DOES_NOT_EXIST|not found|does not exist"):
         client.get_registered_model(MODEL_NAME)
+
+
+SPARK_NOTEBOOK = PROJECT / "notebooks" / "04-managing-models-spark-ml.py"
+
+
+@pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None,
+                    reason="the Spark ML notebook needs Java and pyspark")  # fmt: skip
+def test_the_spark_ml_notebook_registers_two_versions_moves_champion_and_cleans_up(client, tracking_server, tmp_path):
+    name = f"test-dp090-nyc-taxi-spark-ml-{uuid.uuid4().hex[:8]}"
+    execution = execute_lab(tracking_server.uri, tmp_path, str(SPARK_NOTEBOOK), "--param", f"model_name={name}").check()
+    printed = output_of(execution, SPARK_NOTEBOOK.stem)
+    first_run, second_run = session_runs(client, execution)
+
+    assert first_run.data.params == {"elastic_net_param": "1.0", "reg_param": "0.3", "max_iter": "50"}
+    assert second_run.data.params == {"elastic_net_param": "0.0", "reg_param": "0.3", "max_iter": "500"}
+    assert "Before: no aliases\nAfter: @champion -> version 1\n" in printed
+    assert "After: @challenger -> version 2, @champion -> version 2\n" in printed
+    assert "@champion predicts" in printed and "the new version (version 2)" in printed
+    assert f"Deleted the registered model {name}" in printed
+    with pytest.raises(MlflowException):
+        client.get_registered_model(name)

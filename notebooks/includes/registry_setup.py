@@ -13,6 +13,8 @@
 # MAGIC   `dp090-nyc-taxi`, a name in the tracking server's own registry (the Spark ML notebook's model: the same
 # MAGIC   name with `_spark_ml` or `-spark-ml` added);
 # MAGIC - `default_registry_experiment_name()`: the experiment of this lab's runs when `experiment_name` is blank;
+# MAGIC - `lab_registry_uri()`: the registry the lab uses: Unity Catalog (`databricks-uc`) in a workspace, else the
+# MAGIC   tracking server's own registry;
 # MAGIC - `registry_description()`: which model registry this notebook uses, in a few words.
 
 # COMMAND ----------
@@ -58,6 +60,21 @@ def default_registry_experiment_name():
     if running_on_databricks():  # noqa: F821 (setup)
         return f"/Users/{current_user_name()}/{LAB_REGISTRY_EXPERIMENT}"
     return LAB_REGISTRY_EXPERIMENT
+
+
+def lab_registry_uri():
+    """`databricks-uc` where MLflow tracks to a Databricks workspace, else the tracking server's own registry.
+
+    MLflow 3 makes `databricks-uc` the default registry of the tracking URI "databricks"; MLflow 2 (ML runtimes
+    15.4 and 16.4) keeps the workspace registry, so the lab names Unity Catalog itself. Elsewhere the registry is
+    named too: MLflow 3 takes any compute that calls itself serverless (DATABRICKS_RUNTIME_VERSION "client.*")
+    for Databricks', and would pick Unity Catalog even for a tracking server of your own (an http(s) URI)."""
+    import mlflow
+
+    tracking_uri = mlflow.get_tracking_uri()
+    if running_on_databricks() and not tracking_uri.startswith(("http://", "https://")):  # noqa: F821 (setup)
+        return "databricks-uc"
+    return tracking_uri
 
 
 def registry_description():
