@@ -300,6 +300,8 @@ print(f"Champion's fare for the first test trip: ${champion_fare:.2f} "
 # MAGIC Train again with other hyperparameters: an L2 penalty (`elastic_net_param = 0`) of strength 0.3, at most
 # MAGIC 500 iterations. This time `train_nyc_taxi` gets the model's name, so `log_model` registers the model as
 # MAGIC the next version itself (`registered_model_name`). The cell then finds the newest version and waits.
+# MAGIC Some scikit-learn releases warn here that the solver did not converge in 500 iterations
+# MAGIC (`ConvergenceWarning`): the model is trained, logged and registered all the same.
 
 # COMMAND ----------
 
