@@ -213,7 +213,7 @@ print(f"Latest run: {latest_run.info.run_name} (run id {run_id}); its model: {mo
 # MAGIC `mlflow.register_model` creates the registered model if it does not exist yet and adds the run's model to
 # MAGIC it as a new **version** (1, 2, 3, ...). Registration can finish after the call returns (Unity Catalog
 # MAGIC copies the model's files), so `wait_until_ready` asks for the version's status until it is `READY`.
-# MAGIC If you run this notebook again, the model already exists and you get the next version number. (With
+# MAGIC If the model is still there from an earlier session (`keep_model` = `yes`), you get its next version. (With
 # MAGIC MLflow 3 the run's model is a *logged model*, `models:/m-...`, linked to the run: MLflow says it registers
 # MAGIC that.)
 
@@ -267,8 +267,8 @@ print(f"Version {first_version}: {version_details.description} Tags: {version_de
 # MAGIC ## Name the version to use: the alias `champion`
 # MAGIC Which version should an application use? Name it with an **alias**: `champion`, the version in use.
 # MAGIC An alias names exactly one version of a model at a time. The cell prints which version each alias
-# MAGIC names before and after: the first time you run this notebook, none; after that, the previous session's
-# MAGIC versions, and setting the alias moves it.
+# MAGIC names before and after: none for a new model; if you kept the model of an earlier session, its aliases,
+# MAGIC and setting `champion` moves it from the version it named to this session's.
 
 # COMMAND ----------
 
@@ -409,8 +409,8 @@ print(f"Versions left: {versions_left}")
 # MAGIC ## Serve the model on Databricks
 # MAGIC In a workspace you serve a registered model with a **Model Serving endpoint** (**Serving** in the
 # MAGIC sidebar, **Create serving endpoint**): choose the model in Unity Catalog and its version, today the
-# MAGIC version `@champion` names, and the endpoint answers HTTP requests with predictions. An endpoint runs
-# MAGIC (and costs) until you delete it; Databricks Free Edition limits model serving like its other resources
+# MAGIC version `@champion` names, and the endpoint answers HTTP requests with predictions. An endpoint stays
+# MAGIC until you delete it (**Serving** page). Databricks Free Edition limits model serving like its other resources
 # MAGIC (see its "Free Edition limitations" page). To serve the model, run this notebook with `keep_model` =
 # MAGIC `yes`; outside Databricks, see **Going further** for `mlflow models serve`.
 
