@@ -431,7 +431,9 @@ else:
 # MAGIC Outside Databricks, MLflow serves a registered model itself. Run this notebook with `keep_model` = `yes`,
 # MAGIC then, in a terminal where `MLFLOW_TRACKING_URI` names your tracking server:
 # MAGIC
-# MAGIC     mlflow models serve -m "models:/dp090-nyc-taxi@champion" --env-manager local -p 5001
+# MAGIC ```sh
+# MAGIC mlflow models serve -m "models:/dp090-nyc-taxi@champion" --env-manager local -p 5001
+# MAGIC ```
 # MAGIC
 # MAGIC `--env-manager local` serves with the Python packages you have, rather than building an environment.
 # MAGIC The server answers `POST /invocations` with predictions. The next cell prints the request for the first
