@@ -427,6 +427,8 @@ else:
 # MAGIC %md
 # MAGIC ## Going further
 # MAGIC
+# MAGIC Running the lab outside Databricks? The lab guide, `docs/lab-guide.md`, says how.
+# MAGIC
 # MAGIC ### Serve the champion on your own machine
 # MAGIC Outside Databricks, MLflow serves a registered model itself. Run this notebook with `keep_model` = `yes`,
 # MAGIC then, in a terminal where `MLFLOW_TRACKING_URI` names your tracking server:

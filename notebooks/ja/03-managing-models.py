@@ -246,7 +246,7 @@ print_aliases(model_name, "After")
 
 # MAGIC %md
 # MAGIC ## champion で予測する
-# MAGIC `models:/<name>@<alias>` は、モデルを読み込む時点でエイリアスが指しているバージョンを指します。次の関数は、任意の MLflow モデルを同じ方法で読み込む `mlflow.pyfunc.load_model` でモデルをエイリアスで読み込み、予測します。champion で最初のテスト乗車の料金を予測します。
+# MAGIC `models:/<name>@<alias>` は、モデルを読み込む時点でエイリアスが指しているバージョンを指します。次の関数は、任意の MLflow モデルを同じ方法で読み込む `mlflow.pyfunc.load_model` でモデルをエイリアスで読み込み、予測します。champion で最初のテスト セットの乗車の料金を予測します。
 
 # COMMAND ----------
 
@@ -354,13 +354,13 @@ print(f"Versions left: {versions_left}")
 
 # MAGIC %md
 # MAGIC ## Databricks でモデルをサービスする
-# MAGIC ワークスペースでは、登録済みモデルを **Model Serving のサービス エンドポイント** でサービスします (サイドバーの **[Serving]**、**[Create serving endpoint]**)。Unity Catalog のモデルとそのバージョン (現在は `@champion` が指すバージョン) を選ぶと、エンドポイントは HTTP 要求に予測で応答します。エンドポイントは削除するまで残ります (**[Serving]** ページ)。Databricks Free Edition では、ほかのリソースと同じようにモデル サービスにも制限があります (「Free Edition limitations」のページを参照)。モデルをサービスするには、このノートブックを `keep_model` = `yes` で実行します。Databricks の外では、`mlflow models serve` について **さらに詳しく** を参照してください。
+# MAGIC ワークスペースでは、登録済みモデルを **Model Serving のサービス エンドポイント** でサービスします (サイドバーの **[サービング]**、**[サービング エンドポイントを作成]**)。Unity Catalog のモデルとそのバージョン (現在は `@champion` が指すバージョン) を選ぶと、エンドポイントは HTTP 要求に予測で応答します。エンドポイントは削除するまで残ります (**[サービング]** ページ)。Databricks Free Edition では、ほかのリソースと同じようにモデル サービスにも制限があります (「Free Edition limitations」のページを参照)。モデルをサービスするには、このノートブックを `keep_model` = `yes` で実行します。Databricks の外では、`mlflow models serve` について **さらに詳しく** を参照してください。
 
 # COMMAND ----------
 
 # MAGIC %md
 # MAGIC ## クリーンアップ
-# MAGIC モデル全体を廃止するには、エイリアス、バージョン、登録済みモデルの順に削除します。`keep_model` が `yes` でない限り、次のセルがそれを行います。実行は実験に残ります。コースを終えたら、**[Experiments]** ページから実験を削除してください。
+# MAGIC モデル全体を廃止するには、エイリアス、バージョン、登録済みモデルの順に削除します。`keep_model` が `yes` でない限り、次のセルがそれを行います。実行は実験に残ります。コースを終えたら、**[実験]** ページから実験を削除してください。
 
 # COMMAND ----------
 
@@ -380,6 +380,8 @@ else:
 # MAGIC %md
 # MAGIC ## さらに詳しく
 # MAGIC
+# MAGIC Databricks の外でラボを実行していますか。ラボ ガイド `docs/lab-guide.ja.md` にその方法が記載されています。
+# MAGIC
 # MAGIC ### 自分のマシンで champion をサービスする
 # MAGIC Databricks の外では、MLflow 自身が登録済みモデルをサービスします。このノートブックを `keep_model` = `yes` で実行してから、`MLFLOW_TRACKING_URI` が追跡サーバーを指しているターミナルで次を実行します。
 # MAGIC
@@ -387,7 +389,7 @@ else:
 # MAGIC mlflow models serve -m "models:/dp090-nyc-taxi@champion" --env-manager local -p 5001
 # MAGIC ```
 # MAGIC
-# MAGIC `--env-manager local` は、環境を構築せずに、手元にある Python パッケージでサービスします。サーバーは `POST /invocations` に予測で応答します。次のセルは、最初のテスト乗車の要求を `curl` が送る形で出力します。
+# MAGIC `--env-manager local` は、環境を構築せずに、手元にある Python パッケージでサービスします。サーバーは `POST /invocations` に予測で応答します。次のセルは、最初のテスト セットの乗車の要求を `curl` が送る形で出力します。
 
 # COMMAND ----------
 

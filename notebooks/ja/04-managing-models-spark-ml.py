@@ -255,7 +255,7 @@ print_aliases(model_name, "After")
 
 # MAGIC %md
 # MAGIC ## champion で予測する
-# MAGIC `models:/<name>@<alias>` は、モデルを読み込む時点でエイリアスが指しているバージョンを指します。次の関数は、`mlflow.spark.load_model` (`log_model` と同じく `dfs_tmpdir` を指定) でモデルをエイリアスで読み込み、Spark の `PipelineModel` を受け取って予測します。champion で 1 件のテスト乗車の料金を予測します。
+# MAGIC `models:/<name>@<alias>` は、モデルを読み込む時点でエイリアスが指しているバージョンを指します。次の関数は、`mlflow.spark.load_model` (`log_model` と同じく `dfs_tmpdir` を指定) でモデルをエイリアスで読み込み、Spark の `PipelineModel` を受け取って予測します。champion で 1 件のテスト セットの乗車の料金を予測します。
 
 # COMMAND ----------
 
@@ -363,13 +363,13 @@ print(f"Versions left: {versions_left}")
 
 # MAGIC %md
 # MAGIC ## Databricks でモデルをサービスする
-# MAGIC ワークスペースでは、登録済みモデルを **Model Serving のサービス エンドポイント** でサービスします (サイドバーの **[Serving]**、**[Create serving endpoint]**)。Unity Catalog のモデルとそのバージョン (現在は `@champion` が指すバージョン) を選ぶと、エンドポイントは HTTP 要求に予測で応答します。エンドポイントは削除するまで残ります (**[Serving]** ページ)。Databricks Free Edition では、ほかのリソースと同じようにモデル サービスにも制限があります (「Free Edition limitations」のページを参照)。モデルをサービスするには、このノートブックを `keep_model` = `yes` で実行します。Databricks の外では、`mlflow models serve` について **さらに詳しく** を参照してください。
+# MAGIC ワークスペースでは、登録済みモデルを **Model Serving のサービス エンドポイント** でサービスします (サイドバーの **[サービング]**、**[サービング エンドポイントを作成]**)。Unity Catalog のモデルとそのバージョン (現在は `@champion` が指すバージョン) を選ぶと、エンドポイントは HTTP 要求に予測で応答します。エンドポイントは削除するまで残ります (**[サービング]** ページ)。Databricks Free Edition では、ほかのリソースと同じようにモデル サービスにも制限があります (「Free Edition limitations」のページを参照)。モデルをサービスするには、このノートブックを `keep_model` = `yes` で実行します。Databricks の外では、`mlflow models serve` について **さらに詳しく** を参照してください。
 
 # COMMAND ----------
 
 # MAGIC %md
 # MAGIC ## クリーンアップ
-# MAGIC モデル全体を廃止するには、エイリアス、バージョン、登録済みモデルの順に削除します。`keep_model` が `yes` でない限り、次のセルがそれを行います。実行は実験に残ります。コースを終えたら、**[Experiments]** ページから実験を削除してください。
+# MAGIC モデル全体を廃止するには、エイリアス、バージョン、登録済みモデルの順に削除します。`keep_model` が `yes` でない限り、次のセルがそれを行います。実行は実験に残ります。コースを終えたら、**[実験]** ページから実験を削除してください。
 
 # COMMAND ----------
 
@@ -389,6 +389,8 @@ else:
 # MAGIC %md
 # MAGIC ## さらに詳しく
 # MAGIC
+# MAGIC Databricks の外でラボを実行していますか。ラボ ガイド `docs/lab-guide.ja.md` にその方法が記載されています。
+# MAGIC
 # MAGIC ### 自分のマシンで champion をサービスする
 # MAGIC Databricks の外では、MLflow 自身が登録済みモデルをサービスします。このノートブックを `keep_model` = `yes` で実行してから、`MLFLOW_TRACKING_URI` が追跡サーバーを指しているターミナルで次を実行します。
 # MAGIC
@@ -396,7 +398,7 @@ else:
 # MAGIC mlflow models serve -m "models:/dp090-nyc-taxi-spark-ml@champion" --env-manager local -p 5001
 # MAGIC ```
 # MAGIC
-# MAGIC `--env-manager local` は、環境を構築せずに、手元にある Python パッケージでサービスします。Spark ML のモデルには、このノートブックと同じく、そこにも Java と pyspark が必要です。サーバーは `POST /invocations` に予測で応答します。次のセルは、テスト乗車の要求を `curl` が送る形で出力します。
+# MAGIC `--env-manager local` は、環境を構築せずに、手元にある Python パッケージでサービスします。Spark ML のモデルには、このノートブックと同じく、そこにも Java と pyspark が必要です。サーバーは `POST /invocations` に予測で応答します。次のセルは、テスト セットの乗車の要求を `curl` が送る形で出力します。
 
 # COMMAND ----------
 
