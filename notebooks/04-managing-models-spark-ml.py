@@ -466,6 +466,15 @@ print(f"curl -s http://127.0.0.1:5001/invocations -H 'Content-Type: application/
 
 # COMMAND ----------
 
+# MAGIC %md
+# MAGIC The last two cells are for jobs: they return this session's two runs to a job that runs the notebook.
+
+# COMMAND ----------
+
+# MAGIC %run ./includes/job_summary
+
+# COMMAND ----------
+
 # DBTITLE 1,Return a summary to the job
 # When a job runs this notebook, this summary is the task's output: the library versions and the two runs.
 dbutils.notebook.exit(lab_summary([first_run_id, second_run_id]))

@@ -411,6 +411,15 @@ print(f"curl -s http://127.0.0.1:5001/invocations -H 'Content-Type: application/
 
 # COMMAND ----------
 
+# MAGIC %md
+# MAGIC 最後の 2 つのセルはジョブ用です。このノートブックを実行するジョブに、このセッションの 2 つの実行を返します。
+
+# COMMAND ----------
+
+# MAGIC %run ./includes/job_summary
+
+# COMMAND ----------
+
 # DBTITLE 1,ジョブに概要を返す
 # When a job runs this notebook, this summary is the task's output: the library versions and the two runs.
 dbutils.notebook.exit(lab_summary([first_run_id, second_run_id]))
