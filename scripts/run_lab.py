@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from labtools import lab  # noqa: E402 (needs the path above when run as a script)
 from labtools.kernel_config import SERVERLESS_ENVIRONMENT, VOLUMES  # noqa: E402
-from labtools.local import errors, prerequisites, runs_table, runtimes  # noqa: E402
+from labtools.local import errors, prerequisites, registry_table, runs_table, runtimes  # noqa: E402
 from labtools.local import synthetic as synthetic_data  # noqa: E402
 from labtools.local.convert import ConvertedNotebook  # noqa: E402
 from labtools.local.errors import UsageError  # noqa: E402
@@ -153,6 +153,8 @@ def run_lab(args: argparse.Namespace) -> int:
         mlflow_runs = run.logged_runs()
         ran = ", ".join(display_path(path) for path in notebooks)
         print(f"\nMLflow runs logged to {run.tracking_uri} by {ran}:\n{runs_table.format_runs(mlflow_runs)}")
+        if models := registry_table.summary(run.tracking_uri, [mlflow_run.run_id for mlflow_run in mlflow_runs]):
+            print(f"\n{models}")
         if args.timings:
             print(run.timings())
         if args.keep_server and run.server:

@@ -254,14 +254,24 @@ SPARK_WIDGETS = {**LAB_WIDGETS, "volume": ""}
 
 
 def widgets_of_engine(notebook_path: str) -> dict:
-    """The widgets the lab notebook at a task's `notebook_path` declares, by its engine (labtools.lab)."""
+    """The widgets every lab notebook of the engine of the one at a task's `notebook_path` declares (labtools.lab)."""
     engine = lab.lab_notebook(Path(notebook_path).stem).engine
     return SPARK_WIDGETS if engine == "spark" else LAB_WIDGETS
 
 
+def widgets_of_notebook(notebook_path: str) -> dict:
+    """The widgets the lab notebook at a task's `notebook_path` declares: its engine's, and its own (the Managing
+    Models notebooks' model_name, catalog, schema, keep_model)."""
+    return widgets.widgets_of_file(lab.lab_notebook(Path(notebook_path).stem).path())
+
+
 @pytest.mark.parametrize("notebook", lab.LAB_NOTEBOOKS, ids=lambda notebook: notebook.stem)
 def test_every_lab_notebook_declares_the_lab_parameters(notebook):
-    assert widgets.widgets_of_file(notebook.path()) == widgets_of_engine(bundle_path(notebook))
+    declared = widgets.widgets_of_file(notebook.path())
+    engine = widgets_of_engine(bundle_path(notebook))
+    assert {name: declared.get(name) for name in engine} == engine
+    if notebook.engine != "spark":
+        assert "volume" not in declared  # the volume is for mlflow.spark's model files
 
 
 def test_every_notebook_task_gets_exactly_its_notebooks_parameters(files, config):
@@ -272,7 +282,7 @@ def test_every_notebook_task_gets_exactly_its_notebooks_parameters(files, config
             assert tasks, key
             for task in tasks:
                 passed = job_parameters | set(task["notebook_task"].get("base_parameters", {}))
-                expected = widgets_of_engine(task["notebook_task"]["notebook_path"])
+                expected = widgets_of_notebook(task["notebook_task"]["notebook_path"])
                 assert passed == set(expected), f"{target}: {key}.{task['task_key']} passes {sorted(passed)}"
 
 
@@ -355,7 +365,8 @@ def test_check_reports_a_parameter_the_notebook_does_not_declare(tmp_path):
     job_file = _edit_job(copy, lambda job: job["parameters"].append({"name": "learning_rate", "default": "0.1"}))
     problems = _problems(copy)
     assert [problem.split(": passes parameter 'learning_rate', which ")[0] for problem in problems] == [
-        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[{index}].notebook_task" for index in (0, 2, 3)]
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[{index}].notebook_task"
+        for index, _ in _notebook_tasks(job_file)]
 
 
 def test_check_reports_a_parameter_only_the_spark_notebook_lacks(tmp_path):
@@ -381,8 +392,16 @@ def test_check_reports_a_blank_default_widget_the_job_does_not_pass(tmp_path):
     assert _problems(copy) == [
         f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[{index}].notebook_task: does not pass parameter "
         f"'data_path', which {path} declares with a blank default"
-        for index, path in [(0, NOTEBOOK), (2, SPARK_NOTEBOOK), (3, SPARK_NOTEBOOK)]
+        for index, path in _notebook_tasks(job_file)
     ]
+    assert [path for _, path in _notebook_tasks(job_file)][:3] == [NOTEBOOK, SPARK_NOTEBOOK, SPARK_NOTEBOOK]
+
+
+def _notebook_tasks(job_file: Path, job: str = "lab_notebook") -> list[tuple[int, str]]:
+    """`(index, notebook_path)` of each notebook task of a dev job in `job_file`, in the job's order."""
+    tasks = yaml.safe_load(job_file.read_text())["targets"]["dev"]["resources"]["jobs"][job]["tasks"]
+    return [(index, task["notebook_task"]["notebook_path"])
+            for index, task in enumerate(tasks) if "notebook_task" in task]  # fmt: skip
 
 
 def test_check_reports_a_reference_to_an_undeclared_resource(tmp_path):

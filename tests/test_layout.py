@@ -246,12 +246,19 @@ def test_the_notebooks_use_the_labs_names(setup_notebook):
     from labtools import lab
 
     assert setup_notebook["LAB_EXPERIMENT"] == lab.LAB_EXPERIMENT == lab.LAB_NOTEBOOKS[0].experiment
-    # Each declared notebook's default experiment is the one its code falls back to (deploy.py names its own after it).
+    # Each declared notebook's default experiment is the one its code falls back to (deploy.py names its own after it):
+    # a setup notebook's default (the first lab's, setup.py; the registry lab's, registry_setup.py) plus a suffix.
+    registry_setup = (lab.NOTEBOOKS / "includes" / "registry_setup.py").read_text(encoding="utf-8")
+    registry_experiment = re.search(r'^LAB_REGISTRY_EXPERIMENT = "([^"]+)"$', registry_setup, re.MULTILINE)
+    assert registry_experiment, "notebooks/includes/registry_setup.py: no LAB_REGISTRY_EXPERIMENT"
+    defaults = {"default_experiment_name()": lab.LAB_EXPERIMENT,
+                "default_registry_experiment_name()": registry_experiment.group(1)}  # fmt: skip
     for notebook in lab.LAB_NOTEBOOKS:
         code = notebook.path().read_text(encoding="utf-8")
-        suffix = notebook.experiment.removeprefix(lab.LAB_EXPERIMENT)
-        added = f' + "{suffix}"' if suffix else ""
-        assert f'dbutils.widgets.get("experiment_name") or default_experiment_name(){added}\n' in code, notebook.stem
+        fallbacks = [f'dbutils.widgets.get("experiment_name") or {function}'
+                     + (f' + "{notebook.experiment.removeprefix(base)}"' if notebook.experiment != base else "") + "\n"
+                     for function, base in defaults.items() if notebook.experiment.startswith(base)]  # fmt: skip
+        assert any(fallback in code for fallback in fallbacks), notebook.stem
 
 
 LOCAL = PACKAGE / "local"

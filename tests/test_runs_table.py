@@ -1,9 +1,12 @@
 """The closing table of run_lab.py (labtools/local/runs_table.py), from runs as the REST API returns them.
 
-The end-to-end tests check the table against a real server; these check what each row says without one.
+The end-to-end tests check the runs table against a real server; these check what each row says without one.
+The registry part (labtools/local/registry_table.py) is checked against the session's real tracking server.
 """
 
 from __future__ import annotations
+
+import uuid
 
 from labtools import lab
 from labtools.local import runs_table
@@ -45,3 +48,40 @@ def test_a_run_without_a_source_or_from_elsewhere_says_so():
     _, _, first, second = runs_table.format_runs(runs).splitlines()
     assert first.split()[:2] == ["/Users/someone@example.com/lab/01-notebook", "run-a"]
     assert second.split()[:2] == ["(unknown)", "run-b"]
+
+
+# The registry part of the closing table (labtools/local/registry_table.py), against a real server.
+
+
+def test_the_registry_table_lists_the_models_with_versions_from_the_runs(tracking_server):
+    from mlflow import MlflowClient
+
+    from labtools.local import registry_table
+
+    client = MlflowClient(tracking_uri=tracking_server.uri, registry_uri=tracking_server.uri)
+    experiment = client.create_experiment(f"registry-table-{uuid.uuid4().hex[:8]}")
+    ours, other = (client.create_run(experiment).info.run_id for _ in range(2))
+    name, unrelated = f"registry-table-{uuid.uuid4().hex[:8]}", f"registry-table-other-{uuid.uuid4().hex[:8]}"
+    for model in (name, unrelated):
+        client.create_registered_model(model)
+    # Two versions from our run and a third from another: the latest version is 3 all the same.
+    for run_id in (ours, ours, other):
+        client.create_model_version(name, f"runs:/{run_id}/model", run_id=run_id)
+    client.create_model_version(unrelated, f"runs:/{other}/model", run_id=other)
+    client.set_registered_model_alias(name, "champion", "3")
+    client.set_registered_model_alias(name, "challenger", "1")
+
+    models = registry_table.models_of(tracking_server.uri, [ours])
+    assert models == [registry_table.RegisteredModel(name, "3", {"champion": "3", "challenger": "1"})]
+    table = registry_table.format_models(models).splitlines()
+    assert table[0].split() == ["registered", "model", "latest", "version", "aliases"]
+    assert table[-1].split() == [name, "3", "challenger", "->", "1,", "champion", "->", "3"]
+    assert registry_table.summary(tracking_server.uri, [ours]).startswith("Registered models with versions from")
+    assert registry_table.summary(tracking_server.uri, [uuid.uuid4().hex]) == ""
+
+
+def test_the_registry_table_says_in_one_line_when_the_server_cannot_be_read():
+    from labtools.local import registry_table
+
+    line = registry_table.summary("http://127.0.0.1:9", ["run"])
+    assert line.startswith("Registered models: not read from http://127.0.0.1:9 (") and "\n" not in line

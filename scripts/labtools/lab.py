@@ -84,8 +84,10 @@ class LabNotebook:
 LAB_NOTEBOOKS = (
     LabNotebook("01-using-mlflow-to-track-experiments", "dp090-using-mlflow-to-track-experiments", "sklearn"),
     LabNotebook("02-using-mlflow-to-track-experiments-spark-ml", "dp090-using-mlflow-to-track-experiments-spark-ml",
-                "spark"),  # fmt: skip
-)
+                "spark"),
+    LabNotebook("03-managing-models", "dp090-managing-models", "sklearn"),
+    LabNotebook("04-managing-models-spark-ml", "dp090-managing-models-spark-ml", "spark"),
+)  # fmt: skip
 # What `deploy.py run` adds to each notebook's default experiment, under /Users/<you>/: names of its own, so
 # that `deploy.py clean-up --delete-experiment` never deletes what a prod bundle or a learner's own run uses.
 DEPLOY_SUFFIX = "-deploy-py"
