@@ -109,3 +109,8 @@ def test_the_names_are_the_notebooks_defaults():
     exec(function, namespace)  # the notebook's own function, beside ours
     for user in ["First.Last@example.com", "a--b__c@x", "Ünïcode.User+tag@x", "x1.2y@x", "__x__@x"]:
         assert models.short_user_name(user) == namespace["short_user_name"](user), user
+
+
+def test_the_deploy_guide_says_what_delete_models_deletes():
+    guide = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
+    assert "`--delete-models`" in guide and "dp090_nyc_taxi_<your short user name>" in guide and "`--catalog`" in guide
