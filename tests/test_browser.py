@@ -11,6 +11,8 @@ tests/browser.py) opens that server's MLflow UI as a learner does after
 - each run's page shows its three parameters and three metrics, with those values;
 - the run's artifacts include LinearRegressionPrediction.png, and the artifact viewer
   renders it (an image of the PNG's own size).
+- after the Managing Models notebook (03) has run with keep_model=yes, the registered model's
+  page lists its versions, the one the alias `champion` names marked with it.
 
 Screenshots go to .test-output/screenshots/; with UPDATE_GUIDE_SCREENSHOTS=1 also to
 docs/images/, which is how the guide's screenshots are refreshed:
@@ -32,6 +34,7 @@ from pathlib import Path
 
 import pytest
 from browser import PageCheck, chromium, missing_browser, new_page, png_size
+from conftest import PROJECT, execute_lab
 from mlflow.tracking import MlflowClient
 
 PARAMS = ["elastic_net_param", "reg_param", "max_iter"]
@@ -233,3 +236,42 @@ def test_run_artifact_plot_renders(open_tab, lab, lab_runs, screenshots):
             f"images on the page (src, width): {images}; screenshot at {path}"
         ) from None
     check.screenshot("artifact")
+
+
+# --- the Managing Models notebook's registered model ---------------------------------------------------
+
+MODELS_NOTEBOOK = PROJECT / "notebooks" / "03-managing-models.py"
+LOCAL_MODEL = "dp090-nyc-taxi"  # the notebook's default name outside Databricks, as the guide names it
+
+
+@pytest.fixture(scope="module")
+def kept_model(tracking_server, tmp_path_factory):
+    """Notebook 03 run once with keep_model=yes against the session's server: its model stays, as the guide's
+    local section has the learner do before `mlflow models serve`."""
+    execution = execute_lab(tracking_server.uri, tmp_path_factory.mktemp("managing-models-browser"),
+                            str(MODELS_NOTEBOOK), "--param", "keep_model=yes").check()  # fmt: skip
+    client = MlflowClient(execution.tracking_uri, registry_uri=execution.tracking_uri)
+    versions = client.search_model_versions(f"name = '{LOCAL_MODEL}'")
+    champion = client.get_model_version_by_alias(LOCAL_MODEL, "champion")
+    return execution.tracking_uri, sorted(int(version.version) for version in versions), champion.version
+
+
+def test_model_page_shows_the_versions_and_the_champion(open_tab, kept_model, screenshots):
+    uri, versions, champion = kept_model
+    page = open_tab()
+    check = PageCheck(page, "registered model page", screenshots)
+    page.goto(f"{uri}/#/models/{LOCAL_MODEL}")
+    check.expect(page.get_by_role("heading", name=LOCAL_MODEL), f"the model's name {LOCAL_MODEL!r}")
+    for version in versions:  # the versions the registry API returns, each a link of the table
+        check.expect(page.get_by_role("link", name=f"Version {version}", exact=True), f"version {version}")
+    # The alias is shown beside the version it names, in that version's row.
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name=f"Version {champion}", exact=True))
+    check.expect(row.filter(has_text="champion"), f"@champion in the row of version {champion}")
+    # The assistant panel takes a third of the width (as on the runs table): closed, the table shows in full.
+    assistant_close = page.get_by_role("button", name="Close")
+    if assistant_close.count():
+        assistant_close.first.click()
+    check.screenshot("model")
+    # The guide deletes a kept model by hand with the page's menu (the button beside its name): Delete is there.
+    page.locator("h1, h2").filter(has_text=LOCAL_MODEL).locator("xpath=following::button[1]").first.click()
+    check.expect(page.get_by_role("menuitem", name="Delete"), "'Delete' in the model page's menu")

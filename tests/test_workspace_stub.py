@@ -468,3 +468,50 @@ def test_every_rule_in_the_stubs_table_has_its_test():
     named = {line.rsplit("|", 1)[1].strip() for line in table.splitlines()[2:]} - {""}
     assert len(named) >= 15
     assert named <= set(globals()), sorted(named - set(globals()))
+
+
+# --- Unity Catalog registered models ----------------------------------------------------------------
+
+MODELS = "/api/2.1/unity-catalog/models"
+LAB_MODEL = "workspace.default.dp090_nyc_taxi_learner"
+
+
+def test_model_name_needs_three_levels(stub):
+    for name in ["default.dp090_nyc_taxi_learner", "dp090_nyc_taxi_learner", "a.b.c.d"]:
+        for method, path in [("GET", f"{MODELS}/{name}"), ("DELETE", f"{MODELS}/{name}"),
+                             ("DELETE", f"{MODELS}/{name}/aliases/champion")]:  # fmt: skip
+            assert_rejected(call(stub, method, path), 400, "INVALID_PARAMETER_VALUE",
+                            "please specify all three levels")  # fmt: skip
+
+
+def test_missing_model_is_404(stub):
+    assert_rejected(call(stub, "GET", f"{MODELS}/{LAB_MODEL}"), 404, "RESOURCE_DOES_NOT_EXIST",
+                    f"Routine or Model '{LAB_MODEL}' does not exist.")  # fmt: skip
+    assert call(stub, "DELETE", f"{MODELS}/{LAB_MODEL}")[0] == 404
+    stub.put_model(LAB_MODEL)
+    code, body = call(stub, "GET", f"{MODELS}/{LAB_MODEL.upper()}")  # UC names are not case-sensitive
+    assert code == 200 and body["full_name"] == LAB_MODEL, body
+
+
+def test_model_delete_takes_versions(stub):
+    stub.put_model(LAB_MODEL, versions=2, aliases={"champion": 2, "challenger": 1})
+    assert call(stub, "DELETE", f"{MODELS}/{LAB_MODEL}") == (200, {})  # versions and aliases still there
+    assert stub.registered_models == {}
+    assert call(stub, "DELETE", f"{MODELS}/{LAB_MODEL}/versions/1")[0] == 404  # its versions went with it
+
+
+def test_model_aliases_only_when_asked(stub):
+    stub.put_model(LAB_MODEL, versions=2, aliases={"champion": 2})
+    assert "aliases" not in call(stub, "GET", f"{MODELS}/{LAB_MODEL}")[1]
+    code, body = call(stub, "GET", f"{MODELS}/{LAB_MODEL}", "include_aliases=true")
+    assert code == 200 and body["aliases"] == [{"alias_name": "champion", "version_num": 2}], body
+    assert call(stub, "DELETE", f"{MODELS}/{LAB_MODEL}/aliases/champion")[0] == 200
+    assert call(stub, "GET", f"{MODELS}/{LAB_MODEL}", "include_aliases=true")[1]["aliases"] == []
+    assert call(stub, "DELETE", f"{MODELS}/{LAB_MODEL}/aliases/champion")[0] == 404
+
+
+def test_version_delete_takes_aliases(stub):
+    stub.put_model(LAB_MODEL, versions=2, aliases={"champion": 2, "challenger": 1})
+    assert call(stub, "DELETE", f"{MODELS}/{LAB_MODEL}/versions/1")[0] == 200
+    assert stub.registered_models[LAB_MODEL]["aliases"] == {"champion": 2}
+    assert sorted(stub.registered_models[LAB_MODEL]["versions"]) == [2]

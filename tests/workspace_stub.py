@@ -13,6 +13,8 @@ keeps its state in memory and answers the endpoints scripts/deploy.py calls thro
 - /api/2.2/jobs/runs/submit, get, get-output, list, cancel, delete;
 - /api/2.1/unity-catalog/volumes: create, read, delete (what `databricks bundle deploy` and `destroy` do with a
   bundle's volume);
+- /api/2.1/unity-catalog/current-metastore-assignment (the default catalog), models/{full_name} (get, delete),
+  its aliases/{alias} and versions/{version} (delete): what `deploy.py clean-up --delete-models` calls;
 - /api/2.0/mlflow/experiments/get-by-name, delete and restore.
 
 It is strict, so that a deploy it accepts is one a workspace would accept. Every request is checked
@@ -93,6 +95,23 @@ storage_location                       | volumes.go (the CLI's own fake;        
 short_name(): the CLI's                | databricks/cli libs/iamutil/user.go,   | test_short_name_is_the_clis
 `${workspace.current_user.short_name}` | libs/textutil/textutil.go, and         |
                                        | user_test.go's examples                |
+models: a name that is not            | the message as mlflow/mlflow#13833    | test_model_name_needs_three_levels
+catalog.schema.model is 400            | quotes it (a UC registry call); sdk-py |
+INVALID_PARAMETER_VALUE "Bad model     | RegisteredModelsAPI: "The three-level  |
+name: please specify all three levels  | (fully qualified) name"                |
+..."                                   |                                        |
+models: a missing one 404              | `databricks registered-models get`'s   | test_missing_model_is_404
+RESOURCE_DOES_NOT_EXIST "Routine or    | output quoted in public notes          |
+Model 'c.s.m' does not exist."         | (UNVERIFIED against a document)        |
+models: deleting one deletes its       | sdk-py RegisteredModelsAPI.delete      | test_model_delete_takes_versions
+versions and aliases; none need        | ("Deletes a registered model and all   |
+deleting first                         | its model versions")                   |
+models: get lists the aliases only     | sdk-py RegisteredModelsAPI.get         | test_model_aliases_only_when_asked
+with include_aliases=true              | include_aliases ("Whether to include   |
+                                       | registered model aliases")             |
+deleting a version deletes the aliases | sdk-py ModelVersionsAPI.delete ("Any   | test_version_delete_takes_aliases
+that name it                           | aliases assigned to the model version  |
+                                       | will also be deleted")                 |
 development_name(): "[dev <short>] "   | databricks/cli bundle/config/mutator/  | test_dev_mode_names_but_not_volumes
 for jobs, experiments...;              | resourcemutator/apply_target_mode.go,  |
 "dev_<short>_" for schemas...; volumes | apply_presets.go                       |
@@ -226,6 +245,7 @@ PIP_URL = re.compile(r"((git|hg|svn|bzr)\+)?(https?|file|ssh)://\S+")
 FREE_EDITION_ACTIVE_TASKS = 5
 # Unity Catalog's refusals of a name ("Names", Databricks SQL language reference): at most 255 characters, no
 # period, space, forward slash, ASCII control character or DELETE. UC keeps names in lower case.
+METASTORE_ID = "11111111-2222-3333-4444-555555555555"
 UC_NAME = re.compile(r"[^. /\x00-\x1f\x7f]{1,255}")
 # What serverless compute ships per environment version (its release notes: MLflow 2.22.0 in 4, 3.8.1 in 5), for
 # the summary of a serverless task; the job environment's own pins (its dependencies) come on top.
@@ -398,6 +418,10 @@ class WorkspaceStub:
         # `workspace` and its schema `default`, where users may create volumes.
         self.schemas: dict[str, set[str]] = {"workspace": {"default"}}
         self.volumes: dict[str, dict] = {}
+        # Registered models by full name: {"info": RegisteredModelInfo's fields, "versions": {n: run id},
+        # "aliases": {alias: version}}. The metastore's default catalog: a session's current one (Free Edition's).
+        self.registered_models: dict[str, dict] = {}
+        self.default_catalog = "workspace"
         self.requests: list[Request] = []
         self.contract_problems: list[str] = []
         self.objects: dict[str, dict] = {}
@@ -1071,6 +1095,72 @@ class WorkspaceStub:
         del self.volumes[self._volume(request["name"])["full_name"]]
         return {}
 
+    # --- Unity Catalog registered models ---
+
+    def put_model(self, full_name: str, versions: int = 1, aliases: dict | None = None) -> None:
+        """A model registered as the Managing Models notebook does: `versions` versions, `aliases` {alias: n}."""
+        self._model_name(full_name)
+        catalog_name, schema_name, name = full_name.lower().split(".")
+        self._next_id += 1
+        info = {"catalog_name": catalog_name, "schema_name": schema_name, "name": name,
+                "full_name": f"{catalog_name}.{schema_name}.{name}", "owner": self.user, "created_by": self.user,
+                "created_at": self.clock_ms, "metastore_id": METASTORE_ID,
+                "storage_location": f"abfss://metastore@stub.dfs.core.windows.net/models/{self._next_id}"}  # fmt: skip
+        self.registered_models[info["full_name"]] = {
+            "info": info, "versions": {n: f"run{n}" for n in range(1, versions + 1)}, "aliases": dict(aliases or {})}
+
+    @staticmethod
+    def _model_name(full_name: str) -> str:
+        """The service's answer to a name that is not catalog.schema.model (mlflow/mlflow#13833 quotes it)."""
+        parts = full_name.split(".")
+        if len(parts) != 3 or not all(UC_NAME.fullmatch(part) for part in parts):
+            raise bad("Bad model name: please specify all three levels of the model in the form "
+                      "`catalog_name.schema_name.model_name`")  # fmt: skip
+        return full_name.lower()  # UC keeps names in lower case
+
+    def _model(self, full_name: str) -> dict:
+        model = self.registered_models.get(self._model_name(full_name))
+        if model is None:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"Routine or Model '{full_name}' does not exist.")
+        return model
+
+    def current_metastore(self, _):
+        return {"workspace_id": 1234567890123456, "metastore_id": METASTORE_ID,
+                "default_catalog_name": self.default_catalog}  # fmt: skip
+
+    def get_registered_model(self, request):
+        model = self._model(request["full_name"])
+        info = dict(model["info"])
+        if str(request.get("include_aliases")).lower() == "true":  # aliases only when asked for
+            info["aliases"] = [{"alias_name": alias, "version_num": version}
+                               for alias, version in sorted(model["aliases"].items())]  # fmt: skip
+        return info
+
+    def delete_registered_model(self, request):
+        # "Deletes a registered model and all its model versions" (sdk-py RegisteredModelsAPI.delete): no need to
+        # delete the versions or the aliases first.
+        del self.registered_models[self._model(request["full_name"])["info"]["full_name"]]
+        return {}
+
+    def delete_model_alias(self, request):
+        model = self._model(request["full_name"])
+        if request["alias"] not in model["aliases"]:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST",
+                           f"Alias '{request['alias']}' does not exist for model '{request['full_name']}'.")
+        del model["aliases"][request["alias"]]
+        return {}
+
+    def delete_model_version(self, request):
+        model = self._model(request["full_name"])
+        version = int(request["version"])
+        if version not in model["versions"]:
+            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST",
+                           f"Model version {version} of '{request['full_name']}' does not exist.")
+        del model["versions"][version]
+        # "Any aliases assigned to the model version will also be deleted" (sdk-py ModelVersionsAPI.delete)
+        model["aliases"] = {alias: v for alias, v in model["aliases"].items() if v != version}
+        return {}
+
     # --- MLflow ---
 
     def experiment_by_name(self, request):
@@ -1121,6 +1211,11 @@ ENDPOINTS = [(endpoint(method), handler) for method, handler in [
     (catalog.VolumesAPI.create, WorkspaceStub.create_volume),
     (catalog.VolumesAPI.read, WorkspaceStub.read_volume),
     (catalog.VolumesAPI.delete, WorkspaceStub.delete_volume),
+    (catalog.MetastoresAPI.current, WorkspaceStub.current_metastore),
+    (catalog.RegisteredModelsAPI.get, WorkspaceStub.get_registered_model),
+    (catalog.RegisteredModelsAPI.delete, WorkspaceStub.delete_registered_model),
+    (catalog.RegisteredModelsAPI.delete_alias, WorkspaceStub.delete_model_alias),
+    (catalog.ModelVersionsAPI.delete, WorkspaceStub.delete_model_version),
     (ml.ExperimentsAPI.get_by_name, WorkspaceStub.experiment_by_name),
     (ml.ExperimentsAPI.delete_experiment, WorkspaceStub.delete_experiment),
     (ml.ExperimentsAPI.restore_experiment, WorkspaceStub.restore_experiment),

@@ -20,7 +20,7 @@ from ..lab import (
     SOURCE_LANGUAGE,
     lab_folder,
 )
-from . import classroom, commands, connection, matrix
+from . import classroom, commands, connection, matrix, models
 from .client import DryRunWorkspace, Workspace
 from .errors import DeployError
 from .options import CleanUpOptions, DeployOptions, Options, RunOptions
@@ -147,6 +147,15 @@ def parser() -> argparse.ArgumentParser:
     clean.add_argument("--experiment-name", metavar="NAME",
                        help="the --experiment-name `run` was given: its experiments are deleted (default: /Users/"
                        f"<you>/{_DEPLOY_EXPERIMENTS}, their -<runtime> ones)")  # fmt: skip
+    clean.add_argument("--delete-models", action="store_true",
+                       help="also delete the registered models of the Managing Models notebooks in Unity Catalog "
+                       f"(with their versions and aliases): {models.LAB_UC_MODEL}_<your short user name> and "
+                       f"{models.LAB_UC_MODEL}_<your short user name>{models.SPARK_ML_SUFFIX}, the names the "
+                       "notebooks (and `run`) use when model_name is blank; no other model")  # fmt: skip
+    clean.add_argument("--catalog", metavar="NAME", help="the catalog of --delete-models' models (default: the "
+                       "workspace's default catalog, a notebook's current one: workspace on Free Edition)")  # fmt: skip
+    clean.add_argument("--schema", metavar="NAME",
+                       help=f"the schema of --delete-models' models (default: {models.DEFAULT_SCHEMA})")
     clean.add_argument("--poll-seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     return main
 
@@ -196,6 +205,7 @@ def options_of(args: argparse.Namespace) -> Options:
                           poll_seconds=args.poll_seconds, serverless=args.serverless)  # fmt: skip
     return CleanUpOptions(folder=args.folder, lang=args.lang, learners=args.learners, group=args.group,
                           delete_experiment=args.delete_experiment, experiment_name=args.experiment_name,
+                          delete_models=args.delete_models, catalog=args.catalog, schema=args.schema,
                           poll_seconds=args.poll_seconds)  # fmt: skip
 
 
@@ -205,6 +215,10 @@ def main(argv: list[str] | None = None) -> int:
     args = cli.parse_args(argv)
     if getattr(args, "lang", None) == "all" and args.folder:
         cli.error("--lang all puts each language in its own folder; --folder names one: give --lang en or ja")
+    if args.command == "clean-up" and (args.catalog or args.schema) and not args.delete_models:
+        cli.error("--catalog and --schema say where --delete-models' models are: add --delete-models")
+    if args.command == "clean-up" and args.delete_models and (args.learners or args.group):
+        cli.error("--delete-models deletes your own models: each learner's are theirs (leave out --learners/--group)")
     problem = volume_problem(args.volume) if getattr(args, "volume", None) is not None else None
     if problem:  # one line naming the option, before anything is contacted (argparse would add its usage)
         print(f"deploy.py run: --volume: {problem}", file=sys.stderr, flush=True)

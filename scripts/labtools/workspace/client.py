@@ -317,6 +317,28 @@ class Workspace:
         with self._call(f"delete experiment {name}", needs=f"CAN_MANAGE on experiment {name}"):
             self.client.experiments.delete_experiment(experiment_id)
 
+    def default_catalog(self) -> str | None:
+        """The workspace's default catalog (a session's current catalog when it names none), or None."""
+        with self._call("look up the workspace's default catalog (Unity Catalog)"):
+            return self.client.metastores.current().default_catalog_name or None
+
+    def registered_model(self, full_name: str) -> dict | None:
+        """`{alias: version}` of the Unity Catalog model `full_name` (catalog.schema.model), or None if none."""
+        from databricks.sdk.errors import NotFound
+
+        with self._call(f"look up registered model {full_name}", needs=f"EXECUTE on model {full_name}"):
+            try:
+                found = self.client.registered_models.get(full_name, include_aliases=True)
+            except NotFound:
+                return None
+        return {alias.alias_name: alias.version_num for alias in found.aliases or []}
+
+    def delete_registered_model(self, full_name: str) -> None:
+        """Deletes the model with its versions and aliases (sdk-py RegisteredModelsAPI.delete: "and all its
+        model versions")."""
+        with self._call(f"delete registered model {full_name}", needs=f"ownership of model {full_name}"):
+            self.client.registered_models.delete(full_name)
+
 
 class DryRunWorkspace:
     """Prints each call `Workspace` would make instead of making it; needs no credentials."""
@@ -409,3 +431,14 @@ class DryRunWorkspace:
 
     def delete_experiment(self, experiment_id: str, name: str) -> None:
         self._would("POST", "/api/2.0/mlflow/experiments/delete", {"experiment_id": experiment_id}, note="if it exists")
+
+    def default_catalog(self) -> str:
+        self._would("GET", "/api/2.1/unity-catalog/current-metastore-assignment", note="its default_catalog_name")
+        return "<default catalog>"
+
+    def registered_model(self, full_name: str) -> dict:
+        self._would("GET", f"/api/2.1/unity-catalog/models/{full_name}", {"include_aliases": True})
+        return {}  # assume it exists, to show the call that would follow
+
+    def delete_registered_model(self, full_name: str) -> None:
+        self._would("DELETE", f"/api/2.1/unity-catalog/models/{full_name}", note="if it exists; its versions too")

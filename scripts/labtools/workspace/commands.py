@@ -9,7 +9,7 @@ Each command takes a `Workspace` (or a `DryRunWorkspace`, which only prints the 
 from __future__ import annotations
 
 from .. import lab
-from . import copies, matrix, runs, spec
+from . import copies, matrix, models, runs, spec
 from .client import local_notebooks
 from .errors import DeployError
 from .experiments import restore_deleted, restored_line
@@ -145,12 +145,16 @@ def clean_up(ws, options: CleanUpOptions, say) -> int:
                 ws.delete_experiment(experiment_id, name)
                 removed.append(f"experiment {name}")
 
+    if options.delete_models:
+        removed += _delete_lab_models(ws, options)
+
     if ws.dry_run:
         return 0
     if removed:
         say(*(f"deleted {what}" for what in removed))
     else:
         none = ", no experiment of `run`" if options.delete_experiment else ""
+        none += ", no registered model of the lab" if options.delete_models else ""
         say(f"Nothing was left to clean up: no folder {' or '.join(folders)}, no runs of its notebooks{none}.")
     if not options.delete_experiment:
         known = experiments.home or experiments.given  # with --folder and no --delete-experiment: not asked
@@ -158,6 +162,23 @@ def clean_up(ws, options: CleanUpOptions, say) -> int:
         say(f"Kept the MLflow experiments {kept} (if any; and their -<runtime> siblings of `run --runtime`); "
             "add --delete-experiment to delete them.")  # fmt: skip
     return 0
+
+
+def _delete_lab_models(ws, options: CleanUpOptions) -> list[str]:
+    """Deletes the lab's registered models of the caller (models.lab_model_names): what was deleted, as lines."""
+    catalog = options.catalog or ws.default_catalog()
+    if not catalog:
+        raise DeployError("--delete-models: this workspace has no default catalog (no Unity Catalog metastore?): "
+                          "name the models' catalog with --catalog")  # fmt: skip
+    deleted = []
+    for full_name in models.lab_model_names(ws.current_user(), catalog, options.schema or models.DEFAULT_SCHEMA):
+        aliases = ws.registered_model(full_name)
+        if aliases is None:
+            continue
+        ws.delete_registered_model(full_name)  # its versions and aliases go with it
+        named = ", ".join(f"@{alias} -> version {version}" for alias, version in sorted(aliases.items()))
+        deleted.append(f"registered model {full_name}" + (f" ({named})" if named else ""))
+    return deleted
 
 
 def in_each_workspace(open_workspace, profiles: list, command, options: Options, say) -> int:

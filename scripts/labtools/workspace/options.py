@@ -56,6 +56,9 @@ class CleanUpOptions:
     group: str | None = None
     delete_experiment: bool = False
     experiment_name: str | None = None  # the --experiment-name `run` was given
+    delete_models: bool = False  # also the notebooks' registered models in Unity Catalog (workspace/models.py)
+    catalog: str | None = None  # where they are; None: the workspace's default catalog
+    schema: str | None = None  # None: "default"
     poll_seconds: float = 5.0
     command: str = "clean-up"
 
