@@ -11,7 +11,7 @@ from labtools import lab
 
 NOTEBOOKS = lab.LAB_NOTEBOOKS
 # notebooks/includes/ (and notebooks/<lang>/includes/), by name: what every lab folder holds beside the notebooks.
-INCLUDES = ("job_summary", "setup", "spark_setup")
+INCLUDES = ("job_summary", "registry_setup", "setup", "spark_setup")
 # One notebook of each engine, the first declared, for what differs between them (workers, the volume, a failure
 # of one notebook only).
 SKLEARN = next(notebook for notebook in NOTEBOOKS if not notebook.uses_spark)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -104,14 +105,20 @@ ENGLISH_ENTRIES = [
     f"{TOP}/includes/",
     *(f"{TOP}/includes/{name}.python" for name in INCLUDES),
 ]
-# Where each %run of the English notebooks leads, inside the archive: each lab notebook runs its engine's setup
-# (a Spark ML notebook spark_setup, which runs setup) and, last, job_summary.
-ENGLISH_RUNS = {
-    (f"{TOP}/includes/spark_setup", f"{TOP}/includes/setup"),
-    *((f"{TOP}/{notebook.stem}", f"{TOP}/includes/{'spark_setup' if notebook.uses_spark else 'setup'}")
-      for notebook in NOTEBOOKS),
-    *((f"{TOP}/{notebook.stem}", f"{TOP}/includes/job_summary") for notebook in NOTEBOOKS),
-}  # fmt: skip
+# Where each %run of the English notebooks leads, inside the archive: each %run line of each notebook source (a lab
+# notebook's setup includes and, last, job_summary; spark_setup runs setup), resolved against its folder.
+def _source_runs() -> set[tuple[str, str]]:
+    runs = set()
+    for path in lab.notebook_files():
+        entry = f"{TOP}/{path.relative_to(lab.NOTEBOOKS).with_suffix('').as_posix()}"
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if re.match(r"^(# MAGIC )?%run ", line):
+                target = line.split("%run ", 1)[1].split()[0]
+                runs.add((entry, f"{entry.rsplit('/', 1)[0]}/{target[2:]}"))
+    return runs
+
+
+ENGLISH_RUNS = _source_runs()
 
 
 def test_entry_paths_keep_the_folder_layout(each_language):

@@ -199,7 +199,9 @@ def test_non_utf8_notebook_is_reported_with_file_and_line(tmp_path):
 def test_unknown_param_lists_the_declared_widgets():
     result = run_lab("--param", "experiment=x", "--param", "data_path=")
     assert result.returncode == 2
-    declared = "data_path, experiment_name, volume"  # volume: the Spark ML notebook's, for serverless compute
+    # volume: the Spark ML notebooks', for serverless compute; catalog, schema, model_name, keep_model: the Managing
+    # Models notebooks' registry
+    declared = "catalog, data_path, experiment_name, keep_model, model_name, schema, volume"
     assert result.stderr == f"error: unknown parameter(s) experiment; the notebooks declare: {declared}\n"
 
 

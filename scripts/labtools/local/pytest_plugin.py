@@ -243,7 +243,9 @@ class NotebookSession:
     def local_run(self) -> LocalRun:
         if self._run is None:
             out = self.config.getoption("databricks_out") or self.root / ".databricks-notebooks"
-            worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+            # xdist gives each worker's config its id; a run without xdist (even one pytest starts inside a worker,
+            # as pytester does, where the environment still says PYTEST_XDIST_WORKER) is "main".
+            worker = getattr(self.config, "workerinput", {}).get("workerid", "main")
             folders = self._stack.enter_context(OutputFolders(Path(out).resolve() / worker).lock())
             timeout = float(self._option("databricks_cell_timeout"))
             serverless = bool(self._option("databricks_serverless"))
