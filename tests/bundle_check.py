@@ -22,6 +22,11 @@ targets is one object once parsed: it is checked once, and reported under the fi
   prefixes jobs, experiments, schemas and more with the user's name, but not volumes (databricks/cli
   bundle/config/mutator/resourcemutator/apply_presets.go has no case for them), so without it two users'
   deploys would make, and their `destroy` delete, one and the same volume;
+- no two tasks of a target that can run at once register the same model (the Managing Models notebooks,
+  `model_name`; blank: the notebook's default, which is the same in every language): tasks of two jobs, or of one
+  job with no depends_on path between them and not on the two branches of one condition task, or any two of a job
+  that may run more than once at a time. On one model, each would move the aliases the other is checking. And each
+  model a task registers is one `deploy.py clean-up --delete-models` deletes (`models.lab_model_names`);
 - a target whose jobs ask for no cluster at all (serverless compute only, as Databricks Free Edition
   has) could not run more than `spec.FREE_EDITION_CONCURRENT_TASKS` tasks at once: per job the most
   tasks of a run none of which waits for another (`most_tasks_at_once`), times its
@@ -40,7 +45,9 @@ from pathlib import Path
 
 import yaml
 
+from labtools import lab
 from labtools.notebook import dbsource, widgets
+from labtools.workspace import models
 from labtools.workspace.spec import FREE_EDITION_CONCURRENT_TASKS
 
 # The Databricks CLI whose bundle schema the offline checks use (../shared/schemas, `databricks bundle schema`
@@ -53,6 +60,10 @@ SCHEMA_CLI_VERSION = "1.13.0"
 SHORT_NAME = "${workspace.current_user.short_name}"
 RESOURCE_REFERENCE = re.compile(r"\$\{resources\.([\w-]+)\.([\w-]+)(?:\.[\w.\[\]-]+)?\}")
 VARIABLE_REFERENCE = re.compile(r"\$\{var\.([\w-]+)")
+VARIABLE_VALUE = re.compile(r"\$\{var\.([\w-]+)\}")
+# The deploying user, for comparing model names: the bundle's `${workspace.current_user.short_name}` is this user's
+# short name, and a notebook's default name is made for this user (models.lab_model_name).
+SAMPLE_USER = "first.last@example.com"
 # A task that names any of these runs on a cluster; one with none of them runs on serverless compute.
 CLUSTER_KEYS = ("job_cluster_key", "new_cluster", "existing_cluster_id")
 
@@ -164,22 +175,32 @@ def asks_for_a_cluster(job: dict) -> bool:
     )
 
 
-def most_tasks_at_once(job: dict) -> int:
-    """The most tasks of one run of the job that can run at once: the largest set of its tasks none of which
-    depends, directly or not, on another. By Dilworth's theorem, the tasks less a maximum matching of
-    "runs before" (the transitive closure of depends_on) taken as a bipartite graph."""
+def _before(job: dict) -> dict[str, set[str]]:
+    """Each task's tasks that must end before it starts, directly or not (the transitive closure of depends_on)."""
     keys = [task.get("task_key") for task in job.get("tasks") or []]
     needs = {task.get("task_key"): {d.get("task_key") for d in task.get("depends_on") or []} & set(keys)
              for task in job.get("tasks") or []}  # fmt: skip
 
     def ancestors(key: str) -> set[str]:
-        """The tasks that must end before this one starts, directly or not."""
         found, stack = set(), [key]
         while stack:
             for need in needs.get(stack.pop(), set()) - found:
                 found.add(need)
                 stack.append(need)
         return found
+
+    return {key: ancestors(key) for key in keys}
+
+
+def most_tasks_at_once(job: dict) -> int:
+    """The most tasks of one run of the job that can run at once: the largest set of its tasks none of which
+    depends, directly or not, on another. By Dilworth's theorem, the tasks less a maximum matching of
+    "runs before" (the transitive closure of depends_on) taken as a bipartite graph."""
+    keys = [task.get("task_key") for task in job.get("tasks") or []]
+    before = _before(job)
+
+    def ancestors(key: str) -> set[str]:
+        return before.get(key, set())
 
     later = {key: [other for other in keys if other != key and key in ancestors(other)] for key in keys}
     matched: dict[str, str] = {}  # a task on the right -> the task before it on the left
@@ -211,6 +232,7 @@ def check(root_file: str | Path) -> list[Problem]:
         problems += _check_job(found, sync_paths)
     for target in targets(files):
         problems += _check_serverless_concurrency(files, target, variables)
+        problems += _check_model_names(files, target, variables)
         problems += _check_development_volumes(files, target)
     return list(dict.fromkeys(problems))  # a shared object's problem once, under its first key path
 
@@ -354,4 +376,120 @@ def _check_job(found: FoundJob, sync_paths: list[Path]) -> list[Problem]:
         for name in sorted(name for name, default in declared.items() if default == "" and name not in passed):
             problems.append(Problem(str(file.path), f"{task_where}", f"does not pass parameter {name!r}, "
                                     f"which {notebook_path} declares with a blank default"))  # fmt: skip
+    return problems
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A task that registers a model: where it is declared, and the model, (catalog, schema, name), a catalog or
+    schema None where the task leaves it to the notebook session's current one (unknown offline: any)."""
+
+    job: FoundJob
+    index: int
+    task: dict
+    model: tuple[str | None, str | None, str]
+
+    @property
+    def name(self) -> str:
+        catalog, schema, model = self.model
+        return f"{catalog or '<current catalog>'}.{schema or '<current schema>'}.{model}"
+
+    def problem(self, message: str) -> Problem:
+        return Problem(str(self.job.file.path), f"{self.job.where}.tasks[{self.index}]", message)
+
+
+def _resolved(text: str, variables: dict) -> str:
+    """A parameter's value as deployed for SAMPLE_USER: the user's short name and each variable's default put in."""
+    text = text.replace(SHORT_NAME, models.short_user_name(SAMPLE_USER))
+    return VARIABLE_VALUE.sub(lambda match: str((variables.get(match[1]) or {}).get("default", match[0])), text)
+
+
+def _registrations(files: list[BundleFile], target: str, variables: dict) -> tuple[list[Registration], list[Problem]]:
+    """The tasks of `target`'s jobs that register a model (their notebook declares `model_name`), with the model,
+    and a problem for each model_name that is not a full name catalog.schema.model, as Unity Catalog needs."""
+    declared_at = {id(found.job): found for found in jobs(files)}
+    found, problems = [], []
+    for job in (deployed(files, target).get("jobs") or {}).values():
+        for index, task in notebook_tasks(job or {}):
+            job_found = declared_at[id(job)]
+            path = notebook_file(job_found.file, task["notebook_task"].get("notebook_path", ""))
+            try:
+                if "model_name" not in widgets.widgets_of_file(path):
+                    continue
+                notebook = lab.lab_notebook(path.stem)
+            except (OSError, dbsource.NotebookFormatError, lab.NotebookListError):
+                continue  # _check_job reports a task's notebook that is missing or not a notebook
+            parameters = task["notebook_task"].get("base_parameters") or {}
+            given = _resolved(str(parameters.get("model_name") or ""), variables)
+            if given:
+                parts = given.split(".")
+                if len(parts) != 3 or not all(parts):
+                    problems.append(Registration(job_found, index, task, (None, None, given)).problem(
+                        f"model_name {given!r} is not a model's full name catalog.schema.model, which Unity Catalog "
+                        "needs"))  # fmt: skip
+                    continue
+                model = tuple(parts)
+            else:  # the notebook's default (registry_setup's default_model_name), in its catalog and schema
+                default = models.lab_model_name(SAMPLE_USER, "c", "s", notebook.uses_spark).split(".")[2]
+                model = (_resolved(str(parameters.get("catalog") or ""), variables) or None,
+                         _resolved(str(parameters.get("schema") or ""), variables) or None, default)  # fmt: skip
+            found.append(Registration(job_found, index, task, model))
+    return found, problems
+
+
+def _branches(job: dict) -> dict[str, set[tuple[str, str]]]:
+    """The condition outcomes each task runs on, as (condition task, "true" or "false"): its own depends_on's
+    `outcome`s and, unless its run_if lets it run after an excluded task, those of the tasks before it."""
+    before = _before(job)
+    direct = {task.get("task_key"): {(d.get("task_key"), str(d["outcome"]).lower())
+                                     for d in task.get("depends_on") or [] if "outcome" in d}
+              for task in job.get("tasks") or []}  # fmt: skip
+    inherits = {task.get("task_key"): task.get("run_if", "ALL_SUCCESS") == "ALL_SUCCESS"
+                for task in job.get("tasks") or []}  # fmt: skip
+    return {key: direct[key].union(*(direct[other] for other in before[key])) if inherits[key] else direct[key]
+            for key in direct}  # fmt: skip
+
+
+def _at_once(a: Registration, b: Registration) -> bool:
+    """Whether the two tasks can run at the same time."""
+    if a.job.job is not b.job.job:
+        return True
+    job = a.job.job
+    if str(job.get("max_concurrent_runs", 1)) != "1":
+        return True  # two runs of the job: any two of its tasks, a task and itself too
+    if a.task is b.task:
+        return False
+    key_a, key_b = a.task.get("task_key"), b.task.get("task_key")
+    before = _before(job)
+    if key_a in before[key_b] or key_b in before[key_a]:
+        return False
+    branches = _branches(job)
+    return not any((condition, "false" if outcome == "true" else "true") in branches[key_b]
+                   for condition, outcome in branches[key_a])  # fmt: skip
+
+
+def _same_model(a: Registration, b: Registration) -> bool:
+    """The same model, or possibly: a catalog or schema left to the session's current one may be any."""
+    return a.model[2] == b.model[2] and all(x is None or y is None or x == y
+                                            for x, y in zip(a.model, b.model, strict=True))
+
+
+def _check_model_names(files: list[BundleFile], target: str, variables: dict) -> list[Problem]:
+    """No two tasks of `target` that can run at once register one model; each model is one clean-up deletes."""
+    registrations, problems = _registrations(files, target, variables)
+    cleaned = {name.split(".", 2)[2] for name in models.lab_model_names(SAMPLE_USER, "c", "s")}
+    for registration in registrations:
+        if registration.model[2] not in cleaned:
+            problems.append(registration.problem(
+                f"registers {registration.name}, which `deploy.py clean-up --delete-models` would not delete: name it "
+                "as scripts/labtools/workspace/models.py's lab_model_name does"))  # fmt: skip
+    for later, b in enumerate(registrations):
+        for a in registrations[: later + 1]:
+            if _same_model(a, b) and _at_once(a, b):
+                task = f"{b.job.key}.{b.task.get('task_key')}"
+                at_once = f"{task} can run in two runs at once (max_concurrent_runs), each registering" if a is b \
+                    else f"{task} can run at the same time as {a.job.key}.{a.task.get('task_key')}: both register"
+                problems.append(b.problem(
+                    f"{at_once} the model {b.name}, so one would move the aliases the other is checking; give each "
+                    "its own model_name (models.lab_model_name: _ja, _matrix_<runtime>)"))  # fmt: skip
     return problems

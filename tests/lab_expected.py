@@ -8,6 +8,8 @@ are listed by name rather than found on disk, so that an include added or lost s
 from __future__ import annotations
 
 from labtools import lab
+from labtools.notebook import widgets
+from labtools.workspace import models
 
 NOTEBOOKS = lab.LAB_NOTEBOOKS
 # notebooks/includes/ (and notebooks/<lang>/includes/), by name: what every lab folder holds beside the notebooks.
@@ -16,6 +18,8 @@ INCLUDES = ("job_summary", "registry_setup", "setup", "spark_setup")
 # of one notebook only).
 SKLEARN = next(notebook for notebook in NOTEBOOKS if not notebook.uses_spark)
 SPARK = next(notebook for notebook in NOTEBOOKS if notebook.uses_spark)
+# The notebooks that register a model (they declare its name as a widget: the Managing Models ones).
+REGISTRY = tuple(notebook for notebook in NOTEBOOKS if "model_name" in widgets.widgets_of_file(notebook.path()))
 
 
 def lab_files() -> list[str]:
@@ -41,3 +45,10 @@ def named_after(given: str, notebook: lab.LabNotebook) -> str:
     first = NOTEBOOKS[0].experiment
     default = notebook.experiment
     return given + (default.removeprefix(first) if default.startswith(first) else f"-{default}")
+
+
+def model_name(user: str, notebook: lab.LabNotebook, runtime: str | None = None, lang: str | None = None,
+               catalog: str = "workspace", schema: str = models.DEFAULT_SCHEMA) -> str:
+    """The model a deployed `notebook` registers for `user` (models.lab_model_name, the names' one owner; its own
+    test pins the spelling): the notebook's default, a translation's (`lang`) or a matrix task's (`runtime`)."""
+    return models.lab_model_name(user, catalog, schema, notebook.uses_spark, runtime=runtime, lang=lang)

@@ -439,8 +439,8 @@ def test_check_reports_a_reference_to_an_undeclared_variable(tmp_path):
 
 def test_check_reports_a_dependency_on_a_task_the_job_lacks(tmp_path):
     copy = _copy_bundle(tmp_path)
-    job_file = _edit_job(copy, lambda job: job["tasks"][2]["depends_on"][0].update(task_key="workers_above_0"))
-    assert _problems(copy) == [f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[2].depends_on: "
+    job_file = _edit_job(copy, lambda job: job["tasks"][4]["depends_on"][0].update(task_key="workers_above_0"))
+    assert _problems(copy) == [f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[4].depends_on: "
                                "depends on task 'workers_above_0', which the job does not have"]  # fmt: skip
 
 
@@ -693,10 +693,13 @@ def test_check_reports_a_serverless_target_that_could_run_more_than_free_edition
 
         return edit
 
+    def tasks_at_once():  # two runs at once of a job also register its models twice at once: another check's
+        return [problem for problem in _problems(copy) if "register" not in problem]
+
     _edit_job(copy, parallel(2), job="lab_serverless", target="serverless", file="lab_serverless.yml")
-    assert _problems(copy) == []
+    assert tasks_at_once() == []
     job_file = _edit_job(copy, parallel(3), job="lab_serverless", target="serverless", file="lab_serverless.yml")
-    assert _problems(copy) == [
+    assert tasks_at_once() == [
         f"{job_file}: targets.serverless.resources.jobs: target serverless runs its jobs on serverless compute "
         "only, and they could run 7 tasks at once (lab_serverless 2 x 3 runs, lab_serverless_ja 1 x 1 runs); "
         "Databricks Free Edition runs at most 5 job tasks at once: chain tasks with depends_on or lower "
@@ -713,6 +716,100 @@ def test_check_reports_a_serverless_job_referring_to_a_resource_only_the_classic
         f"{job_file}: targets.serverless.resources.jobs.lab_serverless.tasks[0].notebook_task.base_parameters."
         "experiment_name: refers to resources.experiments.matrix_experiment_18, which target serverless does not "
         "declare"]  # fmt: skip
+
+
+# Registered models: no two tasks that can run at once on one model (each would move the other's aliases).
+
+ADVICE = ("so one would move the aliases the other is checking; give each its own model_name "
+          "(models.lab_model_name: _ja, _matrix_<runtime>)")  # fmt: skip
+
+
+def test_the_japanese_jobs_register_models_of_their_own_which_clean_up_deletes(files):
+    """lab_notebook_ja and lab_serverless_ja may run while the English jobs do: their Managing Models tasks register
+    `_ja` models (models.lab_model_name), in var.catalog.var.schema, the English parameters otherwise."""
+    from labtools.workspace import models
+
+    for target, job_key, english_key in [("dev", "lab_notebook_ja", "lab_notebook"),
+                                         ("serverless", "lab_serverless_ja", "lab_serverless")]:  # fmt: skip
+        jobs = deployed(files, target)["jobs"]
+        english = {task["notebook_task"]["notebook_path"].replace("/notebooks/", "/notebooks/ja/"):
+                   task["notebook_task"]["base_parameters"] for task in jobs[english_key]["tasks"]
+                   if "model_name" in task.get("notebook_task", {}).get("base_parameters", {})}  # fmt: skip
+        registering = [task for task in jobs[job_key]["tasks"]
+                       if "model_name" in task["notebook_task"].get("base_parameters", {})]  # fmt: skip
+        assert len(registering) == len(english) == 2, (target, job_key)
+        for task in registering:
+            parameters = task["notebook_task"]["base_parameters"]
+            notebook = lab.lab_notebook(Path(task["notebook_task"]["notebook_path"]).stem)
+            expected = models.lab_model_name("u@x", "${var.catalog}", "${var.schema}", notebook.uses_spark, lang="ja")
+            assert parameters["model_name"] == expected.replace("_u_", "_${workspace.current_user.short_name}_")
+            english_parameters = english[task["notebook_task"]["notebook_path"]]
+            assert {**parameters, "model_name": ""} == {**english_parameters, "model_name": ""}, task["task_key"]
+
+
+def test_check_reports_two_jobs_that_register_one_model(tmp_path):
+    """Without a model_name, a Japanese notebook registers the English one's default model (the same code)."""
+    copy = _copy_bundle(tmp_path)
+    job_file = _edit_job(copy, lambda job: job["tasks"][2]["notebook_task"]["base_parameters"].update(model_name=""),
+                         job="lab_serverless_ja", target="serverless", file="lab_serverless.yml")  # fmt: skip
+    assert _problems(copy) == [
+        f"{job_file}: targets.serverless.resources.jobs.lab_serverless_ja.tasks[2]: "
+        "lab_serverless_ja.managing_models_ja can run at the same time as lab_serverless.managing_models: both "
+        "register the model "
+        f"workspace.default.dp090_nyc_taxi_first_last, {ADVICE}"]  # fmt: skip
+
+
+def test_check_reports_two_tasks_of_one_job_with_no_path_between_them(tmp_path):
+    """Two runtimes of the matrix on one model: their tasks wait for no one another. A blank catalog (the session's
+    current one) may be any catalog, so a default name there meets the same name in var.catalog too."""
+    copy = _copy_bundle(tmp_path)
+
+    def same_model(job):
+        fifteen = job["tasks"][2]["notebook_task"]["base_parameters"]["model_name"]
+        job["tasks"][6]["notebook_task"]["base_parameters"]["model_name"] = fifteen
+
+    job_file = _edit_job(copy, same_model, job="lab_matrix")
+    assert _problems(copy) == [
+        f"{job_file}: targets.dev.resources.jobs.lab_matrix.tasks[6]: lab_matrix.managing_models_on_16_4 can run at "
+        "the same time as lab_matrix.managing_models_on_15_4: both register the model "
+        f"workspace.default.dp090_nyc_taxi_first_last_matrix_15_4, {ADVICE}"]  # fmt: skip
+
+    (tmp_path / "blank").mkdir()
+    copy = _copy_bundle(tmp_path / "blank")
+    _edit_job(copy, lambda job: job["tasks"][2]["notebook_task"]["base_parameters"].update(
+        model_name="${var.catalog}.${var.schema}.dp090_nyc_taxi_${workspace.current_user.short_name}"),
+        job="lab_notebook_ja")  # fmt: skip
+    [problem] = _problems(copy)
+    assert "can run at the same time as lab_notebook.managing_models: both register the model " \
+        "workspace.default.dp090_nyc_taxi_first_last," in problem  # fmt: skip
+
+
+def test_check_holds_tasks_in_order_or_on_two_branches_apart_but_not_two_runs_at_once(tmp_path):
+    """Tasks one after the other, or on the two outcomes of one condition (lab_notebook's Spark ML notebook on a
+    single node or on workers), never run together; with max_concurrent_runs 2 every task may meet itself."""
+    copy = _copy_bundle(tmp_path)
+    assert _problems(copy) == []
+    job_file = _edit_job(copy, lambda job: job.update(max_concurrent_runs=2))
+    problems = _problems(copy)
+    assert f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[4]: lab_notebook.managing_models can run in " \
+        "two runs at once (max_concurrent_runs), each registering the model <current catalog>.<current schema>." \
+        f"dp090_nyc_taxi_first_last, {ADVICE}" in problems  # fmt: skip
+    assert len(problems) == 3 + 1  # its 3 registering tasks with themselves; the two Spark ML ones with each other
+
+
+def test_check_reports_a_model_clean_up_would_not_delete(tmp_path):
+    copy = _copy_bundle(tmp_path)
+    job_file = _edit_job(copy, lambda job: job["tasks"][-1]["notebook_task"]["base_parameters"].update(
+        model_name="${var.catalog}.${var.schema}.nyc_taxi_18"), job="lab_matrix")  # fmt: skip
+    assert _problems(copy) == [
+        f"{job_file}: targets.dev.resources.jobs.lab_matrix.tasks[15]: registers workspace.default.nyc_taxi_18, which "
+        "`deploy.py clean-up --delete-models` would not delete: name it as scripts/labtools/workspace/models.py's "
+        "lab_model_name does"]  # fmt: skip
+    job_file = _edit_job(copy, lambda job: job["tasks"][-1]["notebook_task"]["base_parameters"].update(
+        model_name="dp090_nyc_taxi_${workspace.current_user.short_name}"), job="lab_matrix")  # fmt: skip
+    assert _problems(copy) == [
+        f"{job_file}: targets.dev.resources.jobs.lab_matrix.tasks[15]: model_name 'dp090_nyc_taxi_first_last' is not "
+        "a model's full name catalog.schema.model, which Unity Catalog needs"]  # fmt: skip
 
 
 def test_most_tasks_at_once_is_the_largest_set_of_tasks_none_waiting_for_another():

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 from deploy_cli import ROOT, TOKEN, one_line, run_deploy, workspace, write_profiles
-from lab_expected import NOTEBOOKS, SKLEARN, SPARK, lab_files, named_after
+from lab_expected import NOTEBOOKS, REGISTRY, SKLEARN, SPARK, lab_files, named_after
 from workspace_stub import EXISTING_CLUSTER
 
 from labtools import lab
@@ -457,6 +457,42 @@ def test_a_malformed_volume_is_a_one_line_error_naming_the_option(home, value, m
     assert result.returncode == 2
     line = one_line(result.stderr)
     assert line.startswith("deploy.py run: --volume: ") and message in line, line
+
+
+def test_run_catalog_and_schema_go_to_the_notebooks_that_register_a_model(stub, home):
+    """--catalog and --schema are the Managing Models notebooks' registry parameters, and no other notebook's;
+    without them those notebooks keep their defaults (the session's current catalog and schema)."""
+    assert REGISTRY and set(REGISTRY) != set(NOTEBOOKS)
+    put_lab_notebooks(stub)
+    result = run_deploy("run", "--catalog", "main", "--schema", "lab", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
+    for notebook in NOTEBOOKS:
+        parameters = tasks[notebook.task_key]["notebook_task"]["base_parameters"]
+        registry = {"catalog": "main", "schema": "lab"} if notebook in REGISTRY else {}
+        assert {key: parameters[key] for key in ("catalog", "schema") if key in parameters} == registry, notebook
+        assert "model_name" not in parameters  # blank: the notebook's default name, in that catalog and schema
+    stub.requests.clear()
+    assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
+    tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
+    assert not any({"catalog", "schema"} & set(task["notebook_task"]["base_parameters"]) for task in tasks.values())
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["run", "--catalog", "my catalog"], "deploy.py run: --catalog: 'my catalog': a Unity Catalog name has no space"),
+    (["run", "--schema", "default.lab"], "deploy.py run: --schema: 'default.lab': a Unity Catalog name has no "
+                                         "space, '/', period"),
+    (["run", "--catalog", ""], "deploy.py run: --catalog: a catalog needs a name"),
+    (["run", "--runtime", "18", "--schema", "s" * 256], "--schema: 'ssssssssssssssssssss'...: a Unity Catalog name "
+                                                        "has at most 255 characters"),
+    (["clean-up", "--delete-models", "--catalog", "main/x"], "deploy.py clean-up: --catalog: 'main/x': a Unity "
+                                                             "Catalog name has no space, '/'"),
+])  # fmt: skip
+def test_a_malformed_catalog_or_schema_is_a_one_line_error_naming_the_option(home, args, message):
+    """The same Unity Catalog naming rules as --volume's (spec.name_problem), before anything is contacted."""
+    result = run_deploy(*args, home=home, token=None)
+    assert result.returncode == 2
+    assert message in one_line(result.stderr), result.stderr
 
 
 @pytest.mark.parametrize(("args", "message"), [

@@ -8,8 +8,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from deploy_cli import ROOT, TOKEN, run_deploy, workspace
+from deploy_cli import ROOT, TOKEN, one_line, run_deploy, workspace
+from lab_expected import REGISTRY, model_name
 
+from labtools import lab
 from labtools.workspace import models
 
 USER = "First.Last@example.com"
@@ -19,7 +21,11 @@ NOT_MINE = [
     "workspace.default.dp090_nyc_taxi_first_last_v2",  # a name given by hand (model_name)
     "workspace.default.nyc_taxi_model",  # not the lab's
     "main.default.dp090_nyc_taxi_first_last",  # another catalog than the one cleaned up
+    "workspace.default.dp090_nyc_taxi_first_last_matrix_13_3",  # not a runtime of the matrix
 ]
+# What the bundle's Japanese jobs and the runtime matrix (bundle and `run --runtime`) register besides.
+DEPLOYMENTS = [model_name(USER, notebook, lang="ja") for notebook in REGISTRY] + [
+    model_name(USER, notebook, runtime=runtime) for notebook in REGISTRY for runtime in lab.LTS_ML_RUNTIMES]
 
 
 @pytest.fixture
@@ -45,6 +51,56 @@ def test_delete_models_deletes_the_callers_lab_models_with_their_versions_and_no
     # one DELETE per model, the versions with it (the service deletes them: sdk-py RegisteredModelsAPI.delete)
     assert [call for call in model_calls(stub) if call.startswith("DELETE")] == \
         [f"DELETE /api/2.1/unity-catalog/models/{name}" for name in MINE]  # fmt: skip
+
+
+def test_lab_model_name_spells_each_deployments_model_as_the_bundle_does():
+    """The names, written out: the notebooks' defaults (registry_setup), `_ja` for a Japanese job, and the matrix's
+    `_matrix_<runtime>` after `_spark_ml`, as resources/lab_job.yml spells them."""
+    name = models.lab_model_name
+    assert name(USER, "workspace", "default", False) == MINE[0]
+    assert name(USER, "workspace", "default", True) == MINE[1]
+    assert name(USER, "workspace", "default", False, lang="en") == MINE[0]
+    assert name(USER, "main", "lab", False, lang="ja") == "main.lab.dp090_nyc_taxi_first_last_ja"
+    assert name(USER, "workspace", "default", True, lang="ja") == f"{MINE[1]}_ja"
+    assert name(USER, "c", "s", False, runtime="15.4") == "c.s.dp090_nyc_taxi_first_last_matrix_15_4"
+    assert name(USER, "c", "s", True, runtime="18") == "c.s.dp090_nyc_taxi_first_last_spark_ml_matrix_18"
+    for bad in [{"runtime": "13.3"}, {"lang": "fr"}]:
+        with pytest.raises(ValueError):
+            name(USER, "c", "s", False, **bad)
+    every = models.lab_model_names(USER, "workspace", "default")
+    assert sorted(every) == sorted([*MINE, *DEPLOYMENTS])
+    assert len(every) == 2 * (len(lab.LANGUAGES) + len(lab.LTS_ML_RUNTIMES)) == len(set(every))
+
+
+def test_delete_models_deletes_the_japanese_and_the_matrix_models_too_and_skips_those_never_created(stub, home):
+    """Every name a deployment can create is tried; those never created (most) are 404s, skipped without a word."""
+    for name in [*MINE[:1], *DEPLOYMENTS[:3], *NOT_MINE]:
+        stub.put_model(name)
+    result = run_deploy("clean-up", "--delete-models", host=stub.url, home=home)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert sorted(stub.registered_models) == sorted(NOT_MINE)
+    assert [line for line in result.stdout.splitlines() if "registered model" in line] == \
+        [f"deleted registered model {name}" for name in sorted([MINE[0], *DEPLOYMENTS[:3]], key=lambda n: (
+            models.lab_model_names(USER, "workspace", "default").index(n)))]  # fmt: skip
+    asked = [r.path.rsplit("/", 1)[1] for r in stub.calls("GET", "") if "/unity-catalog/models/" in r.path]
+    assert sorted(asked) == sorted([*MINE, *DEPLOYMENTS])
+
+
+def test_a_model_that_cannot_be_deleted_is_one_line_after_the_others_are_deleted(stub, home):
+    """Another user's model under one of your names (say, shared by hand) is a 403: said in one line, exit 1;
+    the other models are deleted all the same."""
+    stub.put_model(MINE[0], owner="someone.else@example.com")
+    stub.put_model(DEPLOYMENTS[0])
+    stub.put_model(DEPLOYMENTS[-1], owner="someone.else@example.com")
+    result = run_deploy("clean-up", "--delete-models", host=stub.url, home=home)
+    assert result.returncode == 1
+    line = one_line(result.stderr)
+    assert line.startswith("deploy.py clean-up: --delete-models: 2 of the lab's models not deleted: "
+                           f"delete registered model {MINE[0]}: permission denied (HTTP 403)"), line  # fmt: skip
+    assert f"; delete registered model {DEPLOYMENTS[-1]}: permission denied (HTTP 403)" in line
+    assert f"deleted registered model {DEPLOYMENTS[0]}\n" in result.stdout
+    assert sorted(stub.registered_models) == sorted([MINE[0], DEPLOYMENTS[-1]])
 
 
 def test_delete_models_in_the_catalog_and_schema_given(stub, home):

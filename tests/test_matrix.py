@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from deploy_cli import TOKEN, run_deploy, workspace
-from lab_expected import NOTEBOOKS, SPARK, number
+from lab_expected import NOTEBOOKS, REGISTRY, SPARK, model_name, number
 from workspace_stub import SPARK_VERSIONS
 
 from labtools.workspace import matrix
@@ -77,6 +77,42 @@ def test_all_runtimes_in_one_run_each_on_its_own_cluster(stub, home):
             run_id = stub.task_runs(max(stub.runs))[task["task_key"]]["run_id"]
             assert row[10] == f"{stub.url}/jobs/runs/{run_id}"
     assert len(stub.calls("GET", "/jobs/runs/get-output")) == count
+
+
+def test_each_runtimes_managing_models_tasks_register_a_model_of_their_own(stub, home):
+    """The runtimes run at once: on one model, each would move the aliases another is checking. So each runtime's
+    task of a notebook that registers a model gets its own name (models.lab_model_name, `_matrix_<runtime>`), in
+    the workspace's default catalog, or --catalog and --schema; the other notebooks get no model_name."""
+    assert REGISTRY
+    result = run_deploy("run", "--runtime", "all", *FAST, host=stub.url, home=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [submit] = stub.calls("POST", "/jobs/runs/submit")
+    names = {task["task_key"]: task["notebook_task"]["base_parameters"].get("model_name")
+             for task in submit.body["tasks"]}  # fmt: skip
+    assert names == {f"{notebook.task_key}_{runtime.replace('.', '_')}":
+                     model_name(USER, notebook, runtime=runtime) if notebook in REGISTRY else None
+                     for runtime in KEYS for notebook in NOTEBOOKS}  # fmt: skip
+    assert "workspace.default.dp090_nyc_taxi_learner_matrix_15_4" in names.values()
+    given = [name for name in names.values() if name]
+    assert len(given) == len(set(given)) == len(KEYS) * len(REGISTRY)
+
+    stub.requests.clear()
+    result = run_deploy("run", "--runtime", "18", "--catalog", "main", "--schema", "lab", *FAST, host=stub.url,
+                        home=home)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    [submit] = stub.calls("POST", "/jobs/runs/submit")
+    assert sorted(name for task in submit.body["tasks"] if (name := task["notebook_task"]["base_parameters"].get(
+        "model_name"))) == sorted(model_name(USER, notebook, runtime="18", catalog="main", schema="lab")
+                                  for notebook in REGISTRY)  # fmt: skip
+    assert stub.calls("GET", "/current-metastore-assignment") == []  # the catalog was given
+
+
+def test_a_matrix_in_a_workspace_without_a_default_catalog_asks_for_one(stub, home):
+    stub.default_catalog = ""  # the metastore assignment names none
+    result = run_deploy("run", "--runtime", "18", *FAST, host=stub.url, home=home)
+    assert result.returncode == 1
+    assert "no default catalog" in result.stderr and "--catalog" in result.stderr
+    assert stub.calls("POST", "/jobs/runs/submit") == []
 
 
 def test_a_notebook_that_does_not_exit_with_its_summary_is_a_row_without_one(stub, home):

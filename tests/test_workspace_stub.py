@@ -500,6 +500,13 @@ def test_model_delete_takes_versions(stub):
     assert call(stub, "DELETE", f"{MODELS}/{LAB_MODEL}/versions/1")[0] == 404  # its versions went with it
 
 
+def test_model_delete_needs_ownership(stub):
+    stub.put_model(LAB_MODEL, owner="someone.else@example.com")
+    code, body = call(stub, "DELETE", f"{MODELS}/{LAB_MODEL}")
+    assert (code, body["error_code"]) == (403, "PERMISSION_DENIED"), body
+    assert LAB_MODEL in stub.registered_models
+
+
 def test_model_aliases_only_when_asked(stub):
     stub.put_model(LAB_MODEL, versions=2, aliases={"champion": 2})
     assert "aliases" not in call(stub, "GET", f"{MODELS}/{LAB_MODEL}")[1]

@@ -109,6 +109,9 @@ deleting first                         | its model versions")                   
 models: get lists the aliases only     | sdk-py RegisteredModelsAPI.get         | test_model_aliases_only_when_asked
 with include_aliases=true              | include_aliases ("Whether to include   |
                                        | registered model aliases")             |
+models: deleting one the caller does   | sdk-py RegisteredModelsAPI.delete ("The| test_model_delete_needs_ownership
+not own is 403 PERMISSION_DENIED (the  | caller must be a metastore admin or an |
+stub's message)                        | owner of the registered model")        |
 deleting a version deletes the aliases | sdk-py ModelVersionsAPI.delete ("Any   | test_version_delete_takes_aliases
 that name it                           | aliases assigned to the model version  |
                                        | will also be deleted")                 |
@@ -1097,13 +1100,16 @@ class WorkspaceStub:
 
     # --- Unity Catalog registered models ---
 
-    def put_model(self, full_name: str, versions: int = 1, aliases: dict | None = None) -> None:
-        """A model registered as the Managing Models notebook does: `versions` versions, `aliases` {alias: n}."""
+    def put_model(self, full_name: str, versions: int = 1, aliases: dict | None = None,
+                  owner: str | None = None) -> None:
+        """A model registered as the Managing Models notebook does: `versions` versions, `aliases` {alias: n};
+        `owner` who registered it (default: this stub's user)."""
         self._model_name(full_name)
         catalog_name, schema_name, name = full_name.lower().split(".")
         self._next_id += 1
+        owner = owner or self.user
         info = {"catalog_name": catalog_name, "schema_name": schema_name, "name": name,
-                "full_name": f"{catalog_name}.{schema_name}.{name}", "owner": self.user, "created_by": self.user,
+                "full_name": f"{catalog_name}.{schema_name}.{name}", "owner": owner, "created_by": owner,
                 "created_at": self.clock_ms, "metastore_id": METASTORE_ID,
                 "storage_location": f"abfss://metastore@stub.dfs.core.windows.net/models/{self._next_id}"}  # fmt: skip
         self.registered_models[info["full_name"]] = {
@@ -1138,8 +1144,12 @@ class WorkspaceStub:
 
     def delete_registered_model(self, request):
         # "Deletes a registered model and all its model versions" (sdk-py RegisteredModelsAPI.delete): no need to
-        # delete the versions or the aliases first.
-        del self.registered_models[self._model(request["full_name"])["info"]["full_name"]]
+        # delete the versions or the aliases first. "The caller must be a metastore admin or an owner of the
+        # registered model" (the same docstring); the stub's caller is no metastore admin.
+        model = self._model(request["full_name"])
+        if model["info"]["owner"] != self.user:
+            raise ApiError(403, "PERMISSION_DENIED", f"User does not have ownership of model '{request['full_name']}'.")
+        del self.registered_models[model["info"]["full_name"]]
         return {}
 
     def delete_model_alias(self, request):

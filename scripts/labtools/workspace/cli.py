@@ -24,7 +24,7 @@ from . import classroom, commands, connection, matrix, models
 from .client import DryRunWorkspace, Workspace
 from .errors import DeployError
 from .options import CleanUpOptions, DeployOptions, Options, RunOptions
-from .spec import MAX_PARALLEL, NODE_TYPES, SERVERLESS_ENVIRONMENT_VERSION, volume_problem
+from .spec import MAX_PARALLEL, NODE_TYPES, SERVERLESS_ENVIRONMENT_VERSION, name_problem
 
 DESCRIPTION = "Deploy the DP-090 MLflow lab to Databricks workspaces, run it there, and clean up."
 
@@ -137,6 +137,12 @@ def parser() -> argparse.ArgumentParser:
                              help="the Unity Catalog volume the Spark ML notebook passes model files through on "
                              "serverless compute (its volume parameter; default: blank, the notebook's own "
                              "volume in the current catalog and schema, created if need be)")  # fmt: skip
+    run_command.add_argument("--catalog", metavar="NAME",
+                             help="the Unity Catalog catalog the Managing Models notebooks register their models in "
+                             "(their catalog parameter; default: blank, the session's current catalog)")  # fmt: skip
+    run_command.add_argument("--schema", metavar="NAME",
+                             help="the schema of their models (their schema parameter; default: blank, the "
+                             f"session's current schema, {models.DEFAULT_SCHEMA})")  # fmt: skip
     run_command.add_argument("--timeout", type=_positive_int, default=3600,
                              help="seconds to wait for the run before cancelling it (default: 3600)")  # fmt: skip
     run_command.add_argument("--poll-seconds", type=float, default=15.0, help=argparse.SUPPRESS)
@@ -149,9 +155,10 @@ def parser() -> argparse.ArgumentParser:
                        f"<you>/{_DEPLOY_EXPERIMENTS}, their -<runtime> ones)")  # fmt: skip
     clean.add_argument("--delete-models", action="store_true",
                        help="also delete the registered models of the Managing Models notebooks in Unity Catalog "
-                       f"(with their versions and aliases): {models.LAB_UC_MODEL}_<your short user name> and "
-                       f"{models.LAB_UC_MODEL}_<your short user name>{models.SPARK_ML_SUFFIX}, the names the "
-                       "notebooks (and `run`) use when model_name is blank; no other model")  # fmt: skip
+                       f"(with their versions and aliases): {models.LAB_UC_MODEL}_<your short user name> and the "
+                       f"same with {models.SPARK_ML_SUFFIX}, the notebooks' defaults (and `run`'s), and each with "
+                       f"_ja or {models.MATRIX_SUFFIX}<runtime> (15_4, ...), the bundle's Japanese jobs' and the "
+                       "runtime matrix's; no other model (one that was never created is skipped)")  # fmt: skip
     clean.add_argument("--catalog", metavar="NAME", help="the catalog of --delete-models' models (default: the "
                        "workspace's default catalog, a notebook's current one: workspace on Free Edition)")  # fmt: skip
     clean.add_argument("--schema", metavar="NAME",
@@ -192,6 +199,16 @@ def _positive_int(value: str) -> int:
     return int(value)
 
 
+def _name_problem(args: argparse.Namespace) -> str | None:
+    """The first option that names a Unity Catalog object as Unity Catalog would refuse it, as "--option: why"."""
+    for option in ("volume", "catalog", "schema"):  # each option is the kind of object it names
+        value = getattr(args, option, None)
+        problem = name_problem(value, option) if value is not None else None
+        if problem:
+            return f"--{option}: {problem}"
+    return None
+
+
 def options_of(args: argparse.Namespace) -> Options:
     """The command's own options, typed and frozen: all the workspace modules read (never the namespace)."""
     if args.command == "deploy":
@@ -201,7 +218,7 @@ def options_of(args: argparse.Namespace) -> Options:
         return RunOptions(folder=args.folder, runtime=args.runtime, cluster_id=args.cluster_id,
                           node_type=args.node_type, num_workers=args.num_workers, max_parallel=args.max_parallel,
                           experiment_name=args.experiment_name, data_path=args.data_path, volume=args.volume,
-                          timeout=args.timeout,
+                          catalog=args.catalog, schema=args.schema, timeout=args.timeout,
                           poll_seconds=args.poll_seconds, serverless=args.serverless)  # fmt: skip
     return CleanUpOptions(folder=args.folder, lang=args.lang, learners=args.learners, group=args.group,
                           delete_experiment=args.delete_experiment, experiment_name=args.experiment_name,
@@ -219,9 +236,9 @@ def main(argv: list[str] | None = None) -> int:
         cli.error("--catalog and --schema say where --delete-models' models are: add --delete-models")
     if args.command == "clean-up" and args.delete_models and (args.learners or args.group):
         cli.error("--delete-models deletes your own models: each learner's are theirs (leave out --learners/--group)")
-    problem = volume_problem(args.volume) if getattr(args, "volume", None) is not None else None
+    problem = _name_problem(args)
     if problem:  # one line naming the option, before anything is contacted (argparse would add its usage)
-        print(f"deploy.py run: --volume: {problem}", file=sys.stderr, flush=True)
+        print(f"deploy.py {args.command}: {problem}", file=sys.stderr, flush=True)
         return 2
     profiles = args.profile or [None]
     output = Output(connection.tokens(profiles))  # known before anything is contacted or printed

@@ -333,11 +333,17 @@ class Workspace:
                 return None
         return {alias.alias_name: alias.version_num for alias in found.aliases or []}
 
-    def delete_registered_model(self, full_name: str) -> None:
+    def delete_registered_model(self, full_name: str) -> bool:
         """Deletes the model with its versions and aliases (sdk-py RegisteredModelsAPI.delete: "and all its
-        model versions")."""
+        model versions"); False if there was no such model (deleted since it was looked up)."""
+        from databricks.sdk.errors import NotFound
+
         with self._call(f"delete registered model {full_name}", needs=f"ownership of model {full_name}"):
-            self.client.registered_models.delete(full_name)
+            try:
+                self.client.registered_models.delete(full_name)
+            except NotFound:
+                return False
+        return True
 
 
 class DryRunWorkspace:
@@ -440,5 +446,6 @@ class DryRunWorkspace:
         self._would("GET", f"/api/2.1/unity-catalog/models/{full_name}", {"include_aliases": True})
         return {}  # assume it exists, to show the call that would follow
 
-    def delete_registered_model(self, full_name: str) -> None:
+    def delete_registered_model(self, full_name: str) -> bool:
         self._would("DELETE", f"/api/2.1/unity-catalog/models/{full_name}", note="if it exists; its versions too")
+        return True

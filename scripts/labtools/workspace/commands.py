@@ -81,7 +81,8 @@ def run(ws, options: RunOptions, say) -> int:
     for notebook in notebooks:
         workers = options.num_workers if notebook.uses_spark else 0
         cluster = None if options.serverless else options.cluster_id or spec.cluster(node_type, workers=workers)
-        parameters = spec.notebook_parameters(experiments.of(notebook), options.data_path, options.volume)
+        parameters = spec.notebook_parameters(experiments.of(notebook), options.data_path, options.volume,
+                                              options.catalog, options.schema)  # fmt: skip
         tasks.append(spec.notebook_task(notebook.task_key, notebook, parameters, cluster))
     # Free Edition runs at most 5 job tasks at once: a serverless run never asks for more.
     parallel = min(options.max_parallel, spec.FREE_EDITION_CONCURRENT_TASKS) if options.serverless \
@@ -145,14 +146,16 @@ def clean_up(ws, options: CleanUpOptions, say) -> int:
                 ws.delete_experiment(experiment_id, name)
                 removed.append(f"experiment {name}")
 
+    failed = []
     if options.delete_models:
-        removed += _delete_lab_models(ws, options)
+        deleted, failed = _delete_lab_models(ws, options)
+        removed += deleted
 
     if ws.dry_run:
         return 0
     if removed:
         say(*(f"deleted {what}" for what in removed))
-    else:
+    elif not failed:
         none = ", no experiment of `run`" if options.delete_experiment else ""
         none += ", no registered model of the lab" if options.delete_models else ""
         say(f"Nothing was left to clean up: no folder {' or '.join(folders)}, no runs of its notebooks{none}.")
@@ -161,24 +164,31 @@ def clean_up(ws, options: CleanUpOptions, say) -> int:
         kept = " and ".join(experiments.of(notebook) for notebook in notebooks) if known else "of `run`"
         say(f"Kept the MLflow experiments {kept} (if any; and their -<runtime> siblings of `run --runtime`); "
             "add --delete-experiment to delete them.")  # fmt: skip
+    if failed:  # after what was deleted was said: one line for all the models that could not be
+        raise DeployError(f"--delete-models: {len(failed)} of the lab's models not deleted: {'; '.join(failed)}")
     return 0
 
 
-def _delete_lab_models(ws, options: CleanUpOptions) -> list[str]:
-    """Deletes the lab's registered models of the caller (models.lab_model_names): what was deleted, as lines."""
+def _delete_lab_models(ws, options: CleanUpOptions) -> tuple[list[str], list[str]]:
+    """Deletes the caller's registered models of the lab (models.lab_model_names): what was deleted, as lines, and
+    what could not be, each "<name>: <why>". A model that does not exist (most of them: a deployment creates only
+    some) is skipped without a word; any other error is kept for one line at the end, and the others go on."""
     catalog = options.catalog or ws.default_catalog()
     if not catalog:
         raise DeployError("--delete-models: this workspace has no default catalog (no Unity Catalog metastore?): "
                           "name the models' catalog with --catalog")  # fmt: skip
-    deleted = []
+    deleted, failed = [], []
     for full_name in models.lab_model_names(ws.current_user(), catalog, options.schema or models.DEFAULT_SCHEMA):
-        aliases = ws.registered_model(full_name)
-        if aliases is None:
+        try:
+            aliases = ws.registered_model(full_name)
+            if aliases is None or not ws.delete_registered_model(full_name):  # never created, or gone meanwhile
+                continue
+        except DeployError as error:
+            failed.append(str(error))
             continue
-        ws.delete_registered_model(full_name)  # its versions and aliases go with it
         named = ", ".join(f"@{alias} -> version {version}" for alias, version in sorted(aliases.items()))
         deleted.append(f"registered model {full_name}" + (f" ({named})" if named else ""))
-    return deleted
+    return deleted, failed
 
 
 def in_each_workspace(open_workspace, profiles: list, command, options: Options, say) -> int:

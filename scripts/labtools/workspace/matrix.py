@@ -4,7 +4,9 @@ One run, with a task per runtime and lab notebook, each on its own single-node j
 notebook's with `--num-workers` workers, if given), so the runtimes go on side by side. Each runtime's
 `spark_version` key comes from the workspace's own list (clusters API, `spark-versions`), not from a
 string written here: keys differ between clouds and change with maintenance releases. A runtime the
-workspace does not offer is a row saying so; the others still run.
+workspace does not offer is a row saying so; the others still run. A notebook that registers a model (Managing
+Models) registers one of its own per runtime (models.lab_model_name, `..._matrix_15_4`), so that the runtimes,
+running at once, never move each other's aliases.
 
 Each lab notebook ends by returning a JSON summary (`dbutils.notebook.exit`): the library versions it
 met and the runs it logged, with their metrics. The matrix reads it back from each task's output and
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 
 from .. import lab
 from ..text import format_table
-from . import runs, spec
+from . import models, runs, spec
 from .errors import DeployError
 from .experiments import restore_deleted, restored_line
 from .options import RunOptions
@@ -112,6 +114,7 @@ def run(ws, options: RunOptions, say, notebooks: list[spec.DeployedNotebook],
     if len(missing) == len(runtimes):
         raise DeployError(f"{ws.host} offers none of the runtimes asked for ({options.runtime})")
     node_type = options.node_type or spec.NODE_TYPES[ws.cloud()]
+    model_name = _model_namer(ws, options, notebooks)
     tasks, rows = [], {}
     for runtime, key in keys.items():
         for notebook in notebooks:
@@ -120,7 +123,7 @@ def run(ws, options: RunOptions, say, notebooks: list[spec.DeployedNotebook],
                 row.result, row.error = "NOT OFFERED", f"{ws.host} has no {runtime} LTS ML runtime"
                 continue
             parameters = spec.notebook_parameters(experiments.of(notebook, runtime), options.data_path,
-                                                  options.volume)  # fmt: skip
+                                                  options.volume, model_name=model_name(notebook, runtime))  # fmt: skip
             cluster = spec.cluster(node_type, key, workers=options.num_workers if notebook.uses_spark else 0)
             tasks.append(spec.notebook_task(_task_key(notebook, runtime), notebook, parameters, cluster))
     names = [experiments.of(notebook, runtime) for runtime, key in keys.items() if key for notebook in notebooks]
@@ -144,6 +147,28 @@ def run(ws, options: RunOptions, say, notebooks: list[spec.DeployedNotebook],
     for row in failed:
         say(f"{row.runtime} {row.notebook}: {row.error}", err=True)
     return 1 if failed else 0
+
+
+def _model_namer(ws, options: RunOptions, notebooks: list[spec.DeployedNotebook]):
+    """`name(notebook, runtime)`: the model a matrix task of `notebook` registers (None if it registers none).
+
+    Each runtime's its own (models.lab_model_name's `_matrix_<runtime>`): the runtimes run at once, and on one
+    model each would move the aliases the others are checking. A full name, in --catalog (default: the
+    workspace's default catalog, a notebook's current one) and --schema (default: default)."""
+    if not any(notebook.registers_model for notebook in notebooks):
+        return lambda notebook, runtime: None
+    catalog = options.catalog or ws.default_catalog()
+    if not catalog:
+        raise DeployError("--runtime: this workspace has no default catalog (no Unity Catalog metastore?) for the "
+                          "Managing Models notebooks' models: name one with --catalog")  # fmt: skip
+    user, schema = ws.current_user(), options.schema or models.DEFAULT_SCHEMA
+
+    def name(notebook: spec.DeployedNotebook, runtime: str) -> str | None:
+        if not notebook.registers_model:
+            return None
+        return models.lab_model_name(user, catalog, schema, notebook.uses_spark, runtime=runtime)
+
+    return name
 
 
 def _task_key(notebook: spec.DeployedNotebook, runtime: str) -> str:

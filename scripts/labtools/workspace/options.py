@@ -41,6 +41,8 @@ class RunOptions:
     experiment_name: str | None = None
     data_path: str | None = None
     volume: str | None = None  # catalog.schema.volume for the Spark ML notebook's volume widget; None: its default
+    catalog: str | None = None  # the Managing Models notebooks' registry catalog; None: the session's current one
+    schema: str | None = None  # their schema; None: the session's current one ("default")
     timeout: int = 3600  # seconds before the run is cancelled
     poll_seconds: float = 15.0
     command: str = "run"

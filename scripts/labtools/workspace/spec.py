@@ -40,16 +40,24 @@ UC_NAME_LIMIT = 255
 UC_NAME_REFUSED = re.compile(r"[. /\x00-\x1f\x7f]")
 
 
-def volume_problem(value: str) -> str | None:
-    """Why `value` cannot name a Unity Catalog volume as `catalog.schema.volume`, or None if it can."""
-    parts = value.split(".")
-    if len(parts) != 3 or not all(parts):
-        return f"{value!r} is not a volume's full name catalog.schema.volume (e.g. workspace.default.my_volume)"
+# What each kind of Unity Catalog object's name is made of: one name (a catalog, a schema), or three
+# (catalog.schema.name) for what lives in a schema.
+UC_LEVELS = {"catalog": 1, "schema": 1, "volume": 3, "model": 3}
+
+
+def name_problem(value: str, kind: str) -> str | None:
+    """Why `value` cannot name a Unity Catalog object of `kind` (a key of UC_LEVELS), or None if it can: a
+    catalog or a schema is one name; a volume or a model its full name catalog.schema.name."""
+    parts = value.split(".") if UC_LEVELS[kind] == 3 else [value]
+    if UC_LEVELS[kind] == 3 and (len(parts) != 3 or not all(parts)):
+        return f"{value!r} is not a {kind}'s full name catalog.schema.{kind} (e.g. workspace.default.my_{kind})"
     for part in parts:
+        if not part:
+            return f"a {kind} needs a name (leave the option out for the notebooks' default)"
         if len(part) > UC_NAME_LIMIT:
             return f"{part[:20]!r}...: a Unity Catalog name has at most {UC_NAME_LIMIT} characters"
         if UC_NAME_REFUSED.search(part):
-            return f"{part!r}: a Unity Catalog name has no space, '/' or control character"
+            return f"{part!r}: a Unity Catalog name has no space, '/', period or control character"
     return None
 
 
@@ -84,6 +92,12 @@ class DeployedNotebook:
     def uses_spark(self) -> bool:
         """Whether Spark does its work (the declaration's engine): the notebooks workers (`--num-workers`) speed up."""
         return self.notebook.uses_spark
+
+    @property
+    def registers_model(self) -> bool:
+        """Whether it registers a model (it declares a `model_name` widget: the Managing Models notebooks), so
+        that a matrix task gives it a name of its own (models.lab_model_name)."""
+        return "model_name" in widgets.widgets_of_file(self.file)
 
     @property
     def default_experiment(self) -> str:
@@ -156,10 +170,12 @@ def cluster(node_type: str, spark_version: str = SPARK_VERSION, workers: int = 0
             "data_security_mode": "SINGLE_USER"}  # fmt: skip
 
 
-def notebook_parameters(experiment: str, data_path: str | None = None, volume: str | None = None) -> dict:
-    """The notebook parameters a run passes: the experiment, the data if --data-path names it, the volume if
-    --volume does (notebook_task passes each only to a notebook that declares it: the volume to the Spark ML one)."""
-    given = {"data_path": data_path, "volume": volume}
+def notebook_parameters(experiment: str, data_path: str | None = None, volume: str | None = None,
+                        catalog: str | None = None, schema: str | None = None, model_name: str | None = None) -> dict:
+    """The notebook parameters a run passes: the experiment, and each of the others that an option gives (the data,
+    the volume, the registry's catalog and schema, a model's name). notebook_task passes each only to a notebook
+    that declares it: the volume to the Spark ML ones, the registry's to the Managing Models ones."""
+    given = {"data_path": data_path, "volume": volume, "catalog": catalog, "schema": schema, "model_name": model_name}
     return {"experiment_name": experiment, **{name: value for name, value in given.items() if value}}
 
 
