@@ -238,3 +238,20 @@ def test_a_second_empty_project_installs_the_plugin_and_uses_it(tmp_path):
     assert 'FAILED failing.py - failing.py:7 (cell 2 "Boom"): AssertionError: x is not 2' in output
     executed = project / ".databricks-notebooks" / "main" / "executed" / "passing.ipynb"
     assert "hello world" in str(nbformat.read(executed, as_version=4).cells)
+
+
+def test_in_a_clone_the_root_conftest_loads_the_plugin_without_installing_it():
+    """This checkout as a fresh clone has it: nothing installed (the plugin is not importable from this Python
+    outside it), `python -m pytest --databricks-notebooks notebooks/` collects the lab notebooks, not their includes."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_") and key != "PYTHONPATH"}
+    importable = subprocess.run([sys.executable, "-c", "import labtools"], capture_output=True, cwd="/", env=env)
+    if importable.returncode == 0:
+        pytest.skip("labtools is installed for this Python: a run here would not show that the conftest loads it")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-o", "addopts=", "--databricks-notebooks", "notebooks",
+                             "--collect-only", "-q"], capture_output=True, text=True, cwd=PROJECT, env=env,
+                            timeout=120)  # fmt: skip
+    collected = [line for line in result.stdout.splitlines() if line.startswith("notebooks/")]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "notebooks/01-using-mlflow-to-track-experiments.py" in collected
+    assert "notebooks/ja/03-managing-models.py" in collected
+    assert not [line for line in collected if "/includes/" in line], collected
