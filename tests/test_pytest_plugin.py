@@ -68,14 +68,14 @@ assert open("shell.txt").read().strip() == "from-shell"
 """
 SQL = """\
 # Databricks notebook source
-# MAGIC %sql
-# MAGIC SELECT 41 + 1 AS answer
+# A classic cluster's `sc` and `sqlContext`, which public notebooks use; the first starts the session
+assert sc.parallelize([1, 2, 3]).sum() == 6
+assert sqlContext.sql("SELECT 41 + 1 AS answer").collect()[0].answer == 42
 
 # COMMAND ----------
 
-# A classic cluster's `sc` and `sqlContext`, which public notebooks use
-assert sc.parallelize([1, 2, 3]).sum() == 6
-assert sqlContext.sql("SELECT 41 + 1 AS answer").collect()[0].answer == 42
+# MAGIC %sql
+# MAGIC SELECT 41 + 1 AS answer
 """
 SCALA = """\
 # Databricks notebook source
