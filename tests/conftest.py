@@ -1,6 +1,6 @@
-"""Shared fixtures: one real `mlflow server` for the whole test session, and
-the lab executed once against it through `scripts/run_lab.py`, as a learner
-runs it. Tests then check what the tracking server holds.
+"""Shared fixtures: one real `mlflow server` per pytest worker (the pytest plugin's, scripts/labtools/local/
+pytest_plugin.py), and the lab executed once against it through `scripts/run_lab.py`, as a learner runs it. Tests
+then check what the tracking server holds; others run a notebook through the plugin's `databricks_notebook` fixture.
 """
 
 from __future__ import annotations
@@ -148,8 +148,21 @@ def built_once(tmp_path_factory, name: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def tracking_server(tmp_path_factory):
-    """A real `mlflow server` on 127.0.0.1, shared by the whole session."""
+def databricks_notebook_out(tmp_path_factory) -> Path:
+    """The plugin's fixtures write (the worker's store, the executed notebooks) in pytest's temporary folder, as the
+    rest of the suite: a fresh store per session, and two sessions in one checkout do not wait on each other."""
+    return tmp_path_factory.mktemp("notebooks")
+
+
+@pytest.fixture(scope="session")
+def tracking_server(databricks_notebook_session, tmp_path_factory):
+    """A real `mlflow server` on 127.0.0.1, one per worker: the plugin's, which the `databricks_notebook` fixtures'
+    notebooks log to as well (each test its own experiment). Under --databricks-tracking-uri, one of the session's own,
+    since the tests need a server's store and port."""
+    server = databricks_notebook_session.tracking_server
+    if server is not None:
+        yield server
+        return
     with TrackingServer(tmp_path_factory.mktemp("mlflow-store")) as server:
         yield server
 

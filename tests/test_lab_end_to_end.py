@@ -1,27 +1,22 @@
 """The real lab notebooks, run by `scripts/run_lab.py` in a real Jupyter kernel
 against a real `mlflow server` (the session fixtures in conftest.py), then
-checked through the tracking server's API.
+checked through the tracking server's API. Tests that need no more of run_lab.py
+than a run of the notebook run it through the pytest plugin's `databricks_notebook`.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 
 import mlflow
 import numpy as np
 import pytest
-from conftest import (
-    CLASSIC_METRICS,
-    LAB_NOTEBOOK,
-    REAL_DATA,
-    REAL_DATA_METRICS,
-    LabExecution,
-    execute_lab,
-    real_trips,
-    run_lab,
-)
+from conftest import CLASSIC_METRICS, LAB_NOTEBOOK, REAL_DATA, REAL_DATA_METRICS, execute_lab, real_trips
 from mlflow.tracking import MlflowClient
 from PIL import Image
+
+from labtools.local import synthetic
 
 # With pytest -n, the tests that read the session's `lab` share one worker with the browser tests, so the lab runs
 # once for all of them (conftest.SHARED_EXECUTIONS); those that run the lab themselves go to any free worker.
@@ -178,26 +173,27 @@ def test_synthetic_trips_only_when_asked_for_and_announced(tracking_server, tmp_
     assert len(lab_runs(lab)) == 3
 
 
-def test_running_the_lab_twice_in_one_store_adds_three_runs_and_keeps_the_first(tracking_server, tmp_path):
-    first = execute_lab(tracking_server.uri, tmp_path / "first", str(LAB_NOTEBOOK)).check()
-    before = {r.info.run_id: (r.data.params, r.data.metrics) for r in lab_runs(first)}
+def test_running_the_lab_twice_in_one_store_adds_three_runs_and_keeps_the_first(databricks_notebook):
+    name = f"test-lab-{uuid.uuid4().hex[:8]}"
+    first = databricks_notebook(LAB_NOTEBOOK, experiment_name=name)
+    client = MlflowClient(first.tracking_uri)
+    experiment = client.get_experiment_by_name(name)
+    before = {r.info.run_id: (r.data.params, r.data.metrics) for r in client.search_runs([experiment.experiment_id])}
     # The same experiment on the same server: what a learner who runs the notebook again does.
-    again = run_lab(str(LAB_NOTEBOOK), "--tracking-uri", tracking_server.uri, "--out", str(tmp_path / "again"),
-                    "--param", f"experiment_name={first.experiment_name}")  # fmt: skip
-    assert again.returncode == 0, again.stderr
-    after = {r.info.run_id: (r.data.params, r.data.metrics) for r in lab_runs(first)}
+    again = databricks_notebook(LAB_NOTEBOOK, experiment_name=name)
+    after = {r.info.run_id: (r.data.params, r.data.metrics) for r in client.search_runs([experiment.experiment_id])}
     assert len(before) == 3 and len(after) == 6
     assert all(after[run_id] == logged for run_id, logged in before.items())
+    assert set(after) - set(before) == {run.run_id for run in again.runs}
 
 
-def test_the_experiment_is_found_again_whatever_its_name(tracking_server, tmp_path):
+def test_the_experiment_is_found_again_whatever_its_name(databricks_notebook, tmp_path):
     """A quote in the name, and a /Workspace path: the "Runs of this lab's experiment" cell still finds it."""
-    name = "/Workspace/Users/o'brien@example.com/dp090 lab"
-    result = run_lab(str(LAB_NOTEBOOK), "--tracking-uri", tracking_server.uri, "--out", str(tmp_path),
-                     "--synthetic", "2000", "--param", f"experiment_name={name}")  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    experiment = MlflowClient(tracking_server.uri).get_experiment_by_name(name)
-    notebook = LabExecution([], 0, "", "", tmp_path, tracking_server.uri, name).executed_notebook()
-    shown = output_text(cell_titled(notebook, "Runs of this lab's experiment"))
-    runs = MlflowClient(tracking_server.uri).search_runs([experiment.experiment_id])
+    name = f"/Workspace/Users/o'brien@example.com/dp090 lab {uuid.uuid4().hex[:8]}"
+    result = databricks_notebook(LAB_NOTEBOOK, experiment_name=name,
+                                 data_path=str(synthetic.write_csv(2000, tmp_path)))  # as run_lab.py --synthetic
+    client = MlflowClient(result.tracking_uri)
+    experiment = client.get_experiment_by_name(name)
+    shown = output_text(cell_titled(result.executed, "Runs of this lab's experiment"))
+    runs = client.search_runs([experiment.experiment_id])
     assert len(runs) == 3 and all(run.info.run_id in shown for run in runs)

@@ -49,11 +49,32 @@ def test_removed_widgets_are_undeclared_again():
 def test_install_defines_what_a_workspace_defines(tmp_path):
     namespace = {}
     standins.install(namespace, config(tmp_path, {"k": "v"}))
-    assert set(namespace) == {"dbutils", "display", "spark"}
-    # `spark` is there, but starts a JVM only when a notebook first uses it.
+    assert set(namespace) == {"dbutils", "display", "spark", "sc", "sqlContext"}
+    # `spark` is there, but starts a JVM only when a notebook first uses it; so do `sc` and `sqlContext`.
     assert repr(namespace["spark"]) == "<local SparkSession, started on first use>"
+    assert repr(namespace["sc"]) == "<the local Spark session's SparkContext, made on first use>"
+    assert repr(namespace["sqlContext"]) == "<an SQLContext of the local Spark session, made on first use>"
+    assert namespace["spark"]._session is None and namespace["spark"]._starting is None
     namespace["dbutils"].widgets.text("k", "default")
     assert namespace["dbutils"].widgets.get("k") == "v"
+
+
+def test_sc_is_the_sessions_context_made_on_first_use_and_serverless_defines_neither(tmp_path, monkeypatch):
+    """Classic clusters define `sc` and `sqlContext`; serverless compute defines neither (a NameError there)."""
+    namespace = {}
+    standins.install(namespace, config(tmp_path))
+    made = []
+    context = type("Context", (), {"defaultParallelism": 2})()
+    monkeypatch.setattr(standins.spark, "session", lambda: made.append(1) or type("S", (), {"sparkContext": context}))
+    assert made == []  # defining it started nothing
+    assert namespace["sc"].defaultParallelism == 2 and made == [1]
+    assert namespace["sc"].defaultParallelism == 2 and made == [1]  # made once
+    for name in SERVERLESS_ENVIRONMENT:  # set, then unset: monkeypatch then removes what install() sets
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    serverless = {}
+    standins.install(serverless, config(tmp_path, serverless=True, spark_connect_url="sc://127.0.0.1:1"))
+    assert "sc" not in serverless and "sqlContext" not in serverless and "spark" in serverless
 
 
 def test_dbfs_paths_map_into_the_local_root(tmp_path):

@@ -1,4 +1,5 @@
-"""The "Managing Models" lab (notebooks/03-managing-models.py), run by run_lab.py against a real `mlflow server`.
+"""The "Managing Models" lab (notebooks/03-managing-models.py), run through the pytest plugin's fixture
+(`databricks_notebook_session`: the runner's kernels) against this worker's real `mlflow server`.
 
 The notebook runs twice against one store, with one registered model name: first with keep_model=yes, so the
 model stays for the registry checks and for `mlflow models serve`; then with keep_model blank (no), which
@@ -28,7 +29,7 @@ import mlflow
 import mlflow.pyfunc
 import numpy as np
 import pytest
-from conftest import PROJECT, execute_lab, real_trips
+from conftest import PROJECT, real_trips
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
@@ -38,16 +39,19 @@ MODEL_NAME = f"test-dp090-nyc-taxi-{uuid.uuid4().hex[:8]}"
 SERVE_START_TIMEOUT = 120
 
 
+def experiment() -> str:
+    return f"test-lab-{uuid.uuid4().hex[:8]}"
+
+
 @pytest.fixture(scope="module")
-def kept(tracking_server, tmp_path_factory):
+def kept(databricks_notebook_session):
     """The notebook run once with keep_model=yes: the registered model stays."""
-    return execute_lab(tracking_server.uri, tmp_path_factory.mktemp("managing-models-kept"), str(NOTEBOOK),
-                       "--param", f"model_name={MODEL_NAME}", "--param", "keep_model=yes").check()  # fmt: skip
+    return databricks_notebook_session(NOTEBOOK, model_name=MODEL_NAME, keep_model="yes", experiment_name=experiment())
 
 
 @pytest.fixture(scope="module")
 def client(tracking_server):
-    """An MlflowClient of the test's server; models:/ URIs resolve there too while the module runs."""
+    """An MlflowClient of the worker's server, the notebooks'; models:/ URIs resolve there while the module runs."""
     previous = mlflow.get_tracking_uri(), mlflow.get_registry_uri()
     mlflow.set_tracking_uri(tracking_server.uri)
     mlflow.set_registry_uri(tracking_server.uri)
@@ -56,17 +60,10 @@ def client(tracking_server):
     mlflow.set_registry_uri(previous[1])
 
 
-def output_of(execution, stem=NOTEBOOK.stem) -> str:
-    """Every stream the executed notebook's cells printed, in order."""
-    notebook = execution.executed_notebook(stem)
-    return "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                   for output in cell.get("outputs", []) if output.get("output_type") == "stream")  # fmt: skip
-
-
-def session_runs(client, execution):
-    """An execution's two runs, oldest first: the champion's first version, then the challenger's."""
-    experiment = client.get_experiment_by_name(execution.experiment_name)
-    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+def session_runs(client, result):
+    """A session's two runs, oldest first: the champion's first version, then the challenger's."""
+    assert len(result.runs) == 2, result.runs
+    return [client.get_run(run.run_id) for run in result.runs]
 
 
 def test_the_registry_holds_the_new_version_as_champion(kept, client):
@@ -94,7 +91,7 @@ def test_the_version_is_described_and_tagged_and_comes_from_the_second_run(kept,
 
 
 def test_the_notebook_printed_the_aliases_before_and_after_each_move(kept):
-    printed = output_of(kept)
+    printed = kept.printed
 
     assert "Before: no aliases\nAfter: @champion -> version 1\n" in printed
     assert "Before: @challenger -> version 2, @champion -> version 1\n" \
@@ -160,10 +157,8 @@ def test_mlflow_models_serve_answers_with_the_champions_prediction(kept, client,
     assert answer["predictions"] == [pytest.approx(expected, rel=1e-9)]
 
 
-def test_a_second_run_adds_versions_moves_the_aliases_and_cleans_up(kept, client, tracking_server, tmp_path):
-    again = execute_lab(tracking_server.uri, tmp_path / "again", str(NOTEBOOK),
-                        "--param", f"model_name={MODEL_NAME}").check()  # fmt: skip
-    printed = output_of(again)
+def test_a_second_run_adds_versions_moves_the_aliases_and_cleans_up(kept, client, databricks_notebook):
+    printed = databricks_notebook(NOTEBOOK, model_name=MODEL_NAME, experiment_name=experiment()).printed
 
     assert "Before: @champion -> version 2\nAfter: @champion -> version 3\n" in printed
     assert "After: @challenger -> version 4, @champion -> version 4\n" in printed
@@ -178,11 +173,11 @@ SPARK_NOTEBOOK = PROJECT / "notebooks" / "04-managing-models-spark-ml.py"
 
 @pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None,
                     reason="the Spark ML notebook needs Java and pyspark")  # fmt: skip
-def test_the_spark_ml_notebook_registers_two_versions_moves_champion_and_cleans_up(client, tracking_server, tmp_path):
+def test_the_spark_ml_notebook_registers_two_versions_moves_champion_and_cleans_up(client, databricks_notebook):
     name = f"test-dp090-nyc-taxi-spark-ml-{uuid.uuid4().hex[:8]}"
-    execution = execute_lab(tracking_server.uri, tmp_path, str(SPARK_NOTEBOOK), "--param", f"model_name={name}").check()
-    printed = output_of(execution, SPARK_NOTEBOOK.stem)
-    first_run, second_run = session_runs(client, execution)
+    result = databricks_notebook(SPARK_NOTEBOOK, model_name=name, experiment_name=experiment())
+    printed = result.printed
+    first_run, second_run = session_runs(client, result)
 
     assert first_run.data.params == {"elastic_net_param": "1.0", "reg_param": "0.3", "max_iter": "50"}
     assert second_run.data.params == {"elastic_net_param": "0.0", "reg_param": "0.3", "max_iter": "500"}

@@ -2,7 +2,8 @@
 oldest LTS ML runtime's libraries (15.4: MLflow 2.13.1). tests/test_managing_models.py covers the notebook itself
 (two sessions, serving) and the Spark ML notebook (04); these check that the same registry steps hold there.
 
-One tracking server for the module (the session's), each test a model name of its own:
+One tracking server for the module (the worker's, the plugin's), each test a model name of its own; the notebook
+runs through the plugin's `databricks_notebook` fixture, except where what is checked is run_lab.py's own output:
 
     python -m pytest -p no:xdist -o addopts="" tests/test_managing_models_modes.py      # not -m runtime
 """
@@ -75,16 +76,13 @@ SERVERLESS_MISSING = (shutil.which("java") is None or find_spec("pyspark") is No
 
 @pytest.mark.skipif(SERVERLESS_MISSING, reason="serverless mode needs Java and pyspark[connect] (see README)")
 @pytest.mark.skipif(volumes_problem() is not None, reason=f"serverless mode needs {VOLUMES}: {volumes_problem()}")
-def test_the_notebook_runs_under_serverless_and_cleans_up(tracking_server, client, tmp_path):
+def test_the_notebook_runs_under_serverless_and_cleans_up(databricks_notebook, client):
     """As serverless compute runs it (Spark Connect, DATABRICKS_RUNTIME_VERSION client.*): the tracking server's
     registry all the same (lab_registry_uri), two versions, champion moved, the model deleted at the end."""
     name = f"test-dp090-nyc-taxi-serverless-{uuid.uuid4().hex[:8]}"
     experiment_name = f"test-lab-{uuid.uuid4().hex[:8]}"
-    result = run_lab("--serverless", str(NOTEBOOK.path()), "--tracking-uri", tracking_server.uri,
-                     "--out", str(tmp_path), "--param", f"experiment_name={experiment_name}",
-                     "--param", f"model_name={name}", timeout=900)  # fmt: skip
-    assert result.returncode == 0, f"run_lab.py --serverless failed:\n{result.stdout}\n{result.stderr}"
-    text = printed(tmp_path)
+    result = databricks_notebook(NOTEBOOK.path(), serverless=True, experiment_name=experiment_name, model_name=name)
+    text = result.printed
     assert "After: @challenger -> version 2, @champion -> version 2\n" in text
     assert f"Deleted the registered model {name}" in text
     with pytest.raises(MlflowException):
@@ -92,6 +90,7 @@ def test_the_notebook_runs_under_serverless_and_cleans_up(tracking_server, clien
     experiment = client.get_experiment_by_name(experiment_name)
     runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
     assert [run.data.params["reg_param"] for run in runs] == ["0.0", "0.3"]  # the champion's run, the challenger's
+    assert [run.params["reg_param"] for run in result.runs] == ["0.0", "0.3"]  # the fixture's: the same runs
 
 
 # Runs in the runtime's environment, against its own server on the run's store: the registry as JSON.

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import subprocess
+import sys
 
 import nbformat
 import pytest
-from conftest import SCRIPTS
+from conftest import PROJECT, SCRIPTS
 
 from labtools.local import runs_table
 from labtools.local.tracking_server import TrackingServer
@@ -65,6 +68,12 @@ assert open("shell.txt").read().strip() == "from-shell"
 """
 SQL = """\
 # Databricks notebook source
+# A classic cluster's `sc` and `sqlContext`, which public notebooks use; the first starts the session
+assert sc.parallelize([1, 2, 3]).sum() == 6
+assert sqlContext.sql("SELECT 41 + 1 AS answer").collect()[0].answer == 42
+
+# COMMAND ----------
+
 # MAGIC %sql
 # MAGIC SELECT 41 + 1 AS answer
 """
@@ -78,12 +87,27 @@ x = 1
 # MAGIC val x = 1
 """
 USES_FIXTURE = """\
-def test_the_notebook_logs_a_run(databricks_notebook):
+import pytest
+
+
+@pytest.fixture(scope="module")
+def once(databricks_notebook_session):
+    return databricks_notebook_session("nbs/widgets.py", who="module")
+
+
+def test_the_notebook_logs_a_run(databricks_notebook, once):
     result = databricks_notebook("nbs/widgets.py", who="fixture")
-    assert result.exit_value == "fixture"
+    assert result.exit_value == "fixture" and once.exit_value == "module"
     assert [run.params for run in result.runs] == [{"greeting": "hi", "who": "fixture", "place": "hook"}]
     assert result.experiment_name == "/nbs/widgets"
-    assert "HI" in str(result.executed.cells)
+    assert "HI" in str(result.executed.cells) and "HI" in result.printed
+    with pytest.raises(TypeError, match="widget who=1 must be a string"):
+        databricks_notebook("nbs/widgets.py", who=1)
+
+
+def test_the_session_fixture_logs_where_it_is_told(databricks_notebook_session, once, pytestconfig):
+    assert once.tracking_uri == pytestconfig.getoption("databricks_tracking_uri")
+    assert databricks_notebook_session.tracking_server is None  # that server is not this worker's own
 """
 HOOK = """\
 def pytest_databricks_notebook_params(path, config):
@@ -123,7 +147,7 @@ def test_notebooks_are_collected_run_located_and_skipped(project, server):
         "--databricks-tracking-uri", server.uri, "--databricks-overwrite", "--junitxml=report.xml", timeout=600,
     )  # fmt: skip
     # The include (%run by widgets.py) is no test of its own; a %scala cell skips its notebook.
-    result.assert_outcomes(passed=4, failed=2, skipped=1, deselected=1)
+    result.assert_outcomes(passed=5, failed=2, skipped=1, deselected=1)
     result.stdout.fnmatch_lines([
         "SKIPPED [[]1[]] nbs/scala.py:1: line 6: %scala cells need a Databricks cluster*",
         # The line that raised (the traceback's deepest in the cell), the cell, its title, the exception.
@@ -137,13 +161,12 @@ def test_notebooks_are_collected_run_located_and_skipped(project, server):
     executed = project.path / ".databricks-notebooks" / "main" / "executed" / "nbs"
     assert "42" in str(nbformat.read(executed / "sql.ipynb", as_version=4).cells[-1].outputs)
     # Widgets: the ini file's per notebook, the conftest hook's, the command line's (over the notebook's default).
-    # (the test item's run, then the fixture's), each run tagged with its notebook as on Databricks.
+    # (the test item's run, then the module fixture's, then the test's), each tagged with its notebook as on Databricks.
     logged = [run.params for run in runs_table.runs_of(server.uri) if run.notebook.endswith("nbs/widgets.py")]
-    assert logged == [{"greeting": "hi", "who": "ini", "place": "hook"},
-                      {"greeting": "hi", "who": "fixture", "place": "hook"}]  # fmt: skip
+    assert logged == [{"greeting": "hi", "who": who, "place": "hook"} for who in ("ini", "module", "fixture")]
     assert (project.path / "nbs" / "widgets.ipynb").is_file()  # --databricks-overwrite: beside the notebook
     report = (project.path / "report.xml").read_text()
-    assert report.count("<testcase") == 7 and 'name="nbs.bad"' in report
+    assert report.count("<testcase") == 8 and 'name="nbs.bad"' in report
 
     # The pytest ways of choosing: only what failed, and of that only what -k names.
     again = project.runpytest_subprocess(*PLUGIN, "--databricks-notebooks", "nbs", "--lf", "-k", "bad",
@@ -165,3 +188,70 @@ def test_xdist_workers_and_the_cell_timeout(project, server):
                                  "timed out after 3 s"])  # fmt: skip
     workers = sorted(path.name for path in (project.path / ".databricks-notebooks").iterdir())
     assert workers and all(name.startswith("gw") for name in workers), workers
+
+
+# A second project's notebooks: one passes (a widget, a %run include), one fails in its titled second cell.
+INSTALLED = {
+    "passing.py": "# Databricks notebook source\n# MAGIC %run ./includes/helper\n\n# COMMAND ----------\n\n"
+                  "dbutils.widgets.text('who', 'world')\nprint(greet(dbutils.widgets.get('who')))\n",
+    "includes/helper.py": "# Databricks notebook source\ndef greet(who):\n    return f'hello {who}'\n",
+    "failing.py": "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\n# DBTITLE 1,Boom\n"
+                  "assert x == 2, 'x is not 2'\n",
+}
+# pip's own words when its build isolation cannot get setuptools (pyproject.toml's build-system): no index here.
+NO_BUILD_BACKEND = "No matching distribution found for setuptools"
+
+
+def test_a_second_empty_project_installs_the_plugin_and_uses_it(tmp_path):
+    """`pip install <checkout>` into a virtual environment of its own (the libraries it needs are this Python's:
+    --system-site-packages, --no-deps), then `python -m pytest --databricks-notebooks .` in a project with nothing
+    but notebooks: the entry point loads the plugin, which imports nothing from this checkout."""
+    venv, project = tmp_path / "venv", tmp_path / "project"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
+    python = str(venv / "bin" / "python")
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith(("PYTEST_", "MLFLOW_", "DATABRICKS_")) and key != "PYTHONPATH"}  # fmt: skip
+    # What pip reads of a checkout, copied: pip builds a folder in place, leaving build/ and *.egg-info behind.
+    checkout = tmp_path / "checkout"
+    shutil.copytree(SCRIPTS / "labtools", checkout / "scripts" / "labtools",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copy(PROJECT / "pyproject.toml", checkout)
+    install = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--quiet", str(checkout)],
+                             capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+    if install.returncode and NO_BUILD_BACKEND in install.stderr:
+        pytest.skip(f"pip cannot get setuptools to build the package here (no package index): {NO_BUILD_BACKEND}")
+    assert install.returncode == 0, install.stderr
+    for name, text in INSTALLED.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text, encoding="utf-8")
+    (project / "pytest.ini").write_text("[pytest]\n")  # the project's root: no ini file above it is read
+
+    found = subprocess.run([python, "-c", "import labtools; print(labtools.__file__)"], capture_output=True,
+                           text=True, cwd=project, env=env, timeout=60)  # fmt: skip
+    assert found.stdout.startswith(str(venv)), f"labtools imported from {found.stdout or found.stderr}"
+    result = subprocess.run([python, "-m", "pytest", "--databricks-notebooks", ".", "-v"], capture_output=True,
+                            text=True, cwd=project, env={**env, "COLUMNS": "200"}, timeout=600)  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    assert "1 failed, 1 passed, 1 deselected" in output
+    assert "passing.py PASSED" in output and "includes/helper.py" not in output.replace("%run ./includes/helper", "")
+    assert 'FAILED failing.py - failing.py:7 (cell 2 "Boom"): AssertionError: x is not 2' in output
+    executed = project / ".databricks-notebooks" / "main" / "executed" / "passing.ipynb"
+    assert "hello world" in str(nbformat.read(executed, as_version=4).cells)
+
+
+def test_in_a_clone_the_root_conftest_loads_the_plugin_without_installing_it():
+    """This checkout as a fresh clone has it: nothing installed (the plugin is not importable from this Python
+    outside it), `python -m pytest --databricks-notebooks notebooks/` collects the lab notebooks, not their includes."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_") and key != "PYTHONPATH"}
+    importable = subprocess.run([sys.executable, "-c", "import labtools"], capture_output=True, cwd="/", env=env)
+    if importable.returncode == 0:
+        pytest.skip("labtools is installed for this Python: a run here would not show that the conftest loads it")
+    result = subprocess.run([sys.executable, "-m", "pytest", "-o", "addopts=", "--databricks-notebooks", "notebooks",
+                             "--collect-only", "-q"], capture_output=True, text=True, cwd=PROJECT, env=env,
+                            timeout=120)  # fmt: skip
+    collected = [line for line in result.stdout.splitlines() if line.startswith("notebooks/")]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "notebooks/01-using-mlflow-to-track-experiments.py" in collected
+    assert "notebooks/ja/03-managing-models.py" in collected
+    assert not [line for line in collected if "/includes/" in line], collected

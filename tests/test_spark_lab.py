@@ -1,5 +1,5 @@
-"""The Spark ML notebook, run by `scripts/run_lab.py` in a real kernel with a real local Spark session,
-against the session's real `mlflow server`, on the lab's real data; then checked through the server.
+"""The Spark ML notebook, run through the pytest plugin's fixture (the runner's kernels) with a real local Spark
+session, against this worker's real `mlflow server`, on the lab's real data; then checked through the server.
 
 The figures are the real data's: on this notebook's split (randomSplit seed 97 of the cleaned trips,
 featurization fitted on the training trips) Spark 3.5 and 4.0 give the same three runs.
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import CLASSIC_METRICS, PROJECT, REAL_DATA, LabExecution, built_once, run_lab
+from conftest import CLASSIC_METRICS, PROJECT, REAL_DATA, built_once
 from mlflow.tracking import MlflowClient
 from PIL import Image
 
@@ -29,27 +29,25 @@ DATA = next((path for path in [PROJECT / "data" / "nyc-taxi.csv", REAL_DATA] if 
 HYPERPARAMETERS = [("0.0", "0.0", "1"), ("1.0", "0.3", "50"), ("0.5", "0.9", "1000")]
 # Measured on the real data (Spark 3.5.0 and 4.0.1 alike): rmse, mae, r2 of runs 1, 2 and 3.
 REAL_DATA_METRICS = [(3.8632, 2.3855, 0.8731), (3.7007, 2.1433, 0.8836), (3.8398, 2.2415, 0.8747)]
+EXPERIMENT = f"test-spark-lab-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")
-def spark_lab(tracking_server, tmp_path_factory) -> LabExecution:
+def spark_lab(databricks_notebook_session, tmp_path_factory):
     if DATA is None:
         pytest.skip(f"the lab's data is neither in data/ nor at {REAL_DATA}")
     built_once(tmp_path_factory, "spark_lab")
-    out = tmp_path_factory.mktemp("spark-lab")
-    experiment_name = f"test-spark-lab-{uuid.uuid4().hex[:8]}"
-    args = [str(SPARK_NOTEBOOK), "--tracking-uri", tracking_server.uri, "--out", str(out),
-            "--param", f"experiment_name={experiment_name}", "--data", str(DATA)]  # fmt: skip
-    result = run_lab(*args, timeout=600)
-    return LabExecution(["run_lab.py", *args], result.returncode, result.stdout, result.stderr, out,
-                        tracking_server.uri, experiment_name).check()  # fmt: skip
+    return databricks_notebook_session(SPARK_NOTEBOOK, experiment_name=EXPERIMENT, data_path=str(DATA))
 
 
 def lab_runs(lab):
+    """The lab's experiment's runs, oldest first: those the notebook logged, as the fixture found them by its tag."""
     client = MlflowClient(lab.tracking_uri)
-    experiment = client.get_experiment_by_name(lab.experiment_name)
-    assert experiment is not None, f"no experiment {lab.experiment_name!r} on the server"
-    return client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    assert experiment is not None, f"no experiment {EXPERIMENT!r} on the server"
+    runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
+    assert [run.info.run_id for run in runs] == [run.run_id for run in lab.runs]
+    return runs
 
 
 def outputs_of(cell) -> str:
@@ -97,7 +95,7 @@ def test_each_run_logged_a_spark_model_and_its_plot(spark_lab, tmp_path):
 
 def test_the_loaded_model_predicts_fares_near_the_actual_ones(spark_lab):
     """The notebook loads the latest run's model and shows three test trips with its predictions."""
-    shown = outputs_of(cell_titled(spark_lab.executed_notebook(SPARK_NOTEBOOK.stem), "Load the model and predict"))
+    shown = outputs_of(cell_titled(spark_lab.executed, "Load the model and predict"))
     # pandas wraps the wide table into blocks of columns; the last block ends "totalAmount  prediction".
     lines = [line.split() for line in shown.splitlines() if line.strip()]
     last_block = max(i for i, words in enumerate(lines) if words[-2:] == ["totalAmount", "prediction"])
@@ -108,7 +106,7 @@ def test_the_loaded_model_predicts_fares_near_the_actual_ones(spark_lab):
 
 
 def test_no_warnings_or_errors_in_any_cell_output(spark_lab):
-    notebook = spark_lab.executed_notebook(SPARK_NOTEBOOK.stem)
+    notebook = spark_lab.executed
     for index, cell in enumerate(notebook.cells):
         text = outputs_of(cell)
         assert not re.search(r"Warning|WARN |deprecated", text), f"cell {index} shows a warning:\n{text}"

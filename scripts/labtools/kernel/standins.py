@@ -18,7 +18,11 @@ environment, to define:
   table of its first rows, as a workspace shows it;
 - `spark`, a local Spark session started on first use (`spark.py`), so that a notebook that never
   touches it does not pay for a JVM; with `serverless=True`, a Spark Connect session as on serverless
-  compute.
+  compute;
+- `sc` and `sqlContext`, the session's SparkContext and an SQLContext of it, as classic clusters define them
+  (public notebooks use both), made on first use too; serverless compute defines neither ("Serverless compute
+  limitations": Spark Context, `spark.sparkContext` and `sqlContext` are not supported), so in serverless mode
+  they stay undefined and a notebook using them fails with NameError, as it would there.
 
 `DATABRICKS_RUNTIME_VERSION` is not set, which is how the notebooks tell
 where they run; in serverless mode `install()` sets it as serverless compute
@@ -220,9 +224,38 @@ dbutils: DBUtils | None = None
 spark: LocalSpark | None = None
 
 
+class Lazy:
+    """A name a classic cluster defines from its Spark session (`sc`, `sqlContext`), made by `make()` when first
+    used: defining it must not start the JVM that a notebook which never touches Spark does not need. It is a
+    stand-in, not the object: pass `sc` itself to a function that checks its type and it will not do."""
+
+    def __init__(self, make, description: str):
+        self._make = make
+        self._description = description
+        self._made = None
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):  # copy, pickle and IPython probing the stand-in, not the object's API
+            raise AttributeError(name)
+        if self._made is None:
+            self._made = self._make()
+        return getattr(self._made, name)
+
+    def __repr__(self) -> str:
+        return repr(self._made) if self._made is not None else f"<{self._description}, made on first use>"
+
+
+def _sql_context():
+    from pyspark.sql import SQLContext
+
+    session = spark.session()
+    return SQLContext(session.sparkContext, session)  # given the session, pyspark does not warn it is deprecated
+
+
 def install(namespace: dict, config: KernelConfig | None = None) -> None:
-    """Define `dbutils`, `display` and `spark` in the notebook's namespace, as `config` says: by default the
-    runner's, from this kernel's environment (the one place the kernel reads it)."""
+    """Define `dbutils`, `display` and `spark` in the notebook's namespace (and in classic mode `sc` and
+    `sqlContext`), as `config` says: by default the runner's, from this kernel's environment (the one place the
+    kernel reads it)."""
     global dbutils, spark
     config = config or KernelConfig.from_environment()
     if config.serverless:  # what serverless compute sets in a notebook's environment, before anything reads it
@@ -232,6 +265,9 @@ def install(namespace: dict, config: KernelConfig | None = None) -> None:
                        connect_url=config.spark_connect_url, java_problem=config.java_problem,
                        unity_catalog=config.unity_catalog)  # fmt: skip
     namespace.update(dbutils=dbutils, display=display, spark=spark)
+    if not config.serverless:
+        namespace.update(sc=Lazy(lambda: spark.sparkContext, "the local Spark session's SparkContext"),
+                         sqlContext=Lazy(_sql_context, "an SQLContext of the local Spark session"))  # fmt: skip
 
 
 def display(value, *more) -> None:

@@ -16,7 +16,10 @@ Outputs (the store, the executed notebooks) go to `--databricks-out`, one folder
 Widget values, later ones winning: the ini file's `databricks_notebook_params` lines (`PATH KEY=VALUE ...`), a
 conftest's `pytest_databricks_notebook_params(path, config)` hook (a dict), `--databricks-param KEY=VALUE`.
 
-The `databricks_notebook` fixture runs a notebook from a test and returns what it did (`NotebookResult`).
+The `databricks_notebook` fixture runs a notebook from a test and returns what it did (`NotebookResult`);
+`databricks_notebook_session` is the same for session- and module-scoped fixtures, and its `tracking_server` is
+this worker's server. A conftest may override `databricks_notebook_out` to give the fixtures' notebooks another
+output folder (this repository's tests: pytest's temporary folder).
 Installed by `pip install .` (the `pytest11` entry point in pyproject.toml); in this repository, conftest.py at
 its root loads it without installing.
 """
@@ -45,6 +48,7 @@ from .convert import ConvertedNotebook
 from .errors import CellFailed, ClusterOnlyCell, TrackingServerError, UsageError
 from .local_run import LocalRun
 from .output import OutputFolders
+from .tracking_server import TrackingServer
 
 FIRST_LINE = "# Databricks notebook source"
 EXIT_PREFIX = "Notebook exited: "  # what kernel/standins.py's dbutils.notebook.exit prints
@@ -201,8 +205,10 @@ def _located(file: str, line: int, message: str, lines: list[str]) -> ExceptionC
 
 @dataclass
 class NotebookResult:
-    """What a notebook did: its MLflow runs (`runs_table.Run`: ids, params, metrics), its
-    `dbutils.notebook.exit` value (None if it did not exit), the executed notebook, and where it logged."""
+    """What a notebook did: its MLflow runs (`runs_table.Run`: ids, params, metrics), oldest first, its
+    `dbutils.notebook.exit` value (None if it did not exit), the executed notebook, and where it logged:
+    `experiment_name` is the one the plugin gave it (MLFLOW_EXPERIMENT_NAME), which a notebook that sets its own
+    does not use (each run's `experiment_id` says where it went)."""
 
     path: Path
     runs: list[runs_table.Run]
@@ -212,17 +218,26 @@ class NotebookResult:
     tracking_uri: str
     experiment_name: str
 
+    @property
+    def printed(self) -> str:
+        """Every stream the notebook's cells printed (print, stdout, stderr), in order."""
+        return "".join(output.get("text", "") for cell in self.executed.cells if cell.cell_type == "code"
+                       for output in cell.get("outputs", []) if output.get("output_type") == "stream")  # fmt: skip
+
 
 class NotebookSession:
-    """This pytest process's notebooks: one `LocalRun` (its tracking server, started on first use), kernels one by
-    one. Under xdist each worker is a process of its own, with its own server and output folder."""
+    """This pytest process's notebooks: one `LocalRun` per mode (classic, serverless) sharing one tracking server,
+    started on first use, and kernels one by one. Under xdist each worker is a process of its own, with its own
+    server and output folder."""
 
     def __init__(self, config: pytest.Config):
         self.config = config
         self._stack = contextlib.ExitStack()
-        self._run: LocalRun | None = None
-        self._prerequisites: prerequisites.Prerequisites | None = None
+        self._runs: dict[bool, LocalRun] = {}  # by serverless or not; the first one made owns the server
+        self._prerequisites: dict[bool, prerequisites.Prerequisites] = {}
+        self._folders: OutputFolders | None = None
         self.root = config.rootpath
+        self.out: Path | None = None  # the fixtures' `databricks_notebook_out`, if a conftest gives one
 
     def params_for(self, path: Path) -> dict[str, str]:
         params: dict[str, str] = {}
@@ -240,31 +255,55 @@ class NotebookSession:
         value = self.config.getoption(name)
         return value if value is not None else self.config.getini(name)
 
-    def local_run(self) -> LocalRun:
-        if self._run is None:
-            out = self.config.getoption("databricks_out") or self.root / ".databricks-notebooks"
+    def worker_folders(self) -> OutputFolders:
+        """This worker's output folder, held (locked) until the session ends."""
+        if self._folders is None:
+            out = self.out or self.config.getoption("databricks_out") or self.root / ".databricks-notebooks"
             # xdist gives each worker's config its id; a run without xdist (even one pytest starts inside a worker,
             # as pytester does, where the environment still says PYTEST_XDIST_WORKER) is "main".
             worker = getattr(self.config, "workerinput", {}).get("workerid", "main")
-            folders = self._stack.enter_context(OutputFolders(Path(out).resolve() / worker).lock())
-            timeout = float(self._option("databricks_cell_timeout"))
-            serverless = bool(self._option("databricks_serverless"))
-            self._prerequisites = prerequisites.check(sys.executable, serverless, True)
-            run = LocalRun(folders.create(), self.config.getoption("databricks_tracking_uri"),
-                           cell_timeout=timeout, serverless=serverless,
-                           java_problem=self._prerequisites.java)  # fmt: skip
-            self._run = self._stack.enter_context(run)
-        return self._run
+            self._folders = self._stack.enter_context(OutputFolders(Path(out).resolve() / worker).lock()).create()
+        return self._folders
 
-    def run(self, path: Path, params: dict[str, str]) -> NotebookResult:
+    def local_run(self, serverless: bool | None = None) -> LocalRun:
+        """The `LocalRun` of a mode (default: the options'), made on first use. The first one made starts the
+        worker's tracking server (unless --databricks-tracking-uri names one); a later one, of the other mode,
+        logs to that same server, and keeps its executed notebooks in a subfolder named after its mode."""
+        if serverless is None:
+            serverless = bool(self._option("databricks_serverless"))
+        if serverless not in self._runs:
+            folders = self.worker_folders()
+            tracking_uri = self.config.getoption("databricks_tracking_uri")
+            if self._runs:
+                owner = next(iter(self._runs.values()))
+                owner.wait_for_server()
+                tracking_uri = owner.tracking_uri
+                folders = OutputFolders(folders.out / ("serverless" if serverless else "classic")).create()
+            found = prerequisites.check(sys.executable, serverless, True)
+            run = LocalRun(folders, tracking_uri, cell_timeout=float(self._option("databricks_cell_timeout")),
+                           serverless=serverless, java_problem=found.java)  # fmt: skip
+            self._runs[serverless] = self._stack.enter_context(run)
+            self._prerequisites[serverless] = found
+        return self._runs[serverless]
+
+    def tracking_server(self) -> TrackingServer | None:
+        """This worker's tracking server, ready; None where --databricks-tracking-uri names another one."""
+        run = next(iter(self._runs.values()), None) or self.local_run()
+        run.wait_for_server()
+        return run.server
+
+    def run(self, path: Path, params: dict[str, str], serverless: bool | None = None) -> NotebookResult:
         """Run the notebook at `path` in a fresh kernel; raises CellFailed, or skips the test."""
         try:
             converted = ConvertedNotebook.read(path, root=self.root)
         except ClusterOnlyCell as error:
             raise _skip(f"line {error.line}: {error.message}") from None
-        run = self.local_run()
-        if converted.needs_spark and self._prerequisites.spark:
-            raise _skip(f"it uses Spark: {self._prerequisites.spark}")
+        run = self.local_run(serverless)
+        found = self._prerequisites[run.serverless]
+        if converted.needs_spark and found.spark:
+            raise _skip(f"it uses Spark: {found.spark}")
+        if converted.needs_spark and found.volumes:
+            raise _skip(f"serverless mode: {found.volumes}")
         relative = self._display(path)
         executed_path = run.folders.executed / Path(relative).with_suffix(".ipynb")
         executed_path.parent.mkdir(parents=True, exist_ok=True)
@@ -335,17 +374,49 @@ def exit_value(notebook: nbformat.NotebookNode) -> str | None:
     return value
 
 
-@pytest.fixture
-def databricks_notebook(pytestconfig: pytest.Config):
-    """`databricks_notebook(path, **params)`: run a notebook in a fresh kernel against this worker's tracking server
-    and get back a `NotebookResult`; a failing cell fails the test at its line."""
-    session: NotebookSession = pytestconfig.stash[SESSION]
+class NotebookRunner:
+    """What the fixtures give a test: `runner(path, serverless=None, **params)` runs the notebook at `path` (relative
+    to the working directory) in a fresh kernel and returns a `NotebookResult`; a failing cell fails the test (or
+    the fixture that called it) at its line. `serverless=True` runs it as --databricks-serverless would, against the
+    same tracking server. `runner.tracking_server`: this worker's server (None under --databricks-tracking-uri)."""
 
-    def run(path: str | Path, **params: str) -> NotebookResult:
+    def __init__(self, session: NotebookSession):
+        self.session = session
+
+    def __call__(self, path: str | Path, *, serverless: bool | None = None, **params: str) -> NotebookResult:
+        for key, value in params.items():
+            if not isinstance(value, str):
+                raise TypeError(f"databricks_notebook: widget {key}={value!r} must be a string, as a job passes it")
         path = Path(path).resolve()
         try:
-            return session.run(path, {**session.params_for(path), **params})
+            return self.session.run(path, {**self.session.params_for(path), **params}, serverless)
         except CellFailed as failure:
             pytest.fail(f"{failure}\n{failure.traceback}", pytrace=False)
 
-    return run
+    @property
+    def tracking_server(self) -> TrackingServer | None:
+        return self.session.tracking_server()
+
+
+@pytest.fixture(scope="session")
+def databricks_notebook_out() -> Path | None:
+    """Where the fixtures' notebooks write their store and executed notebooks (a folder per worker below it):
+    None, --databricks-out's (or .databricks-notebooks/). Override it in a conftest, e.g. with
+    `tmp_path_factory.mktemp("notebooks")`; notebooks collected as tests use --databricks-out's all the same."""
+    return None
+
+
+@pytest.fixture(scope="session")
+def databricks_notebook_session(pytestconfig: pytest.Config, databricks_notebook_out) -> NotebookRunner:
+    """`databricks_notebook`, for session- and module-scoped fixtures: a notebook run once for several tests."""
+    session: NotebookSession = pytestconfig.stash[SESSION]
+    if databricks_notebook_out is not None and session.out is None:
+        session.out = Path(databricks_notebook_out)
+    return NotebookRunner(session)
+
+
+@pytest.fixture
+def databricks_notebook(databricks_notebook_session) -> NotebookRunner:
+    """`databricks_notebook(path, serverless=None, **params)`: run a notebook in a fresh kernel against this worker's
+    tracking server and get back a `NotebookResult`; a failing cell fails the test at its line."""
+    return databricks_notebook_session
