@@ -34,8 +34,9 @@ def plain_script(notebook: Path = LAB) -> str:
 
 def plain_env(params: dict[str, str], fs_root: Path, env: dict[str, str]) -> dict[str, str]:
     """`env` with the stand-ins' configuration, as the runner gives a kernel (labtools/kernel_config.py)."""
-    config = KernelConfig(fs_root=str(fs_root), spark_dir=str(fs_root.parent / "spark"), lab_data=str(LAB_DATA),
-                          widget_values=params)  # fmt: skip
+    config = KernelConfig(
+        fs_root=str(fs_root), spark_dir=str(fs_root.parent / "spark"), lab_data=str(LAB_DATA), widget_values=params
+    )
     return {**env, **config.environment()}
 
 
@@ -117,13 +118,30 @@ def bench_ab(uri: str, work: Path, repeat: int, notebook: Path = LAB) -> dict:
     plain = plain_env({"experiment_name": "bench-ab"}, work / "dbfs", {**env, "MPLBACKEND": "Agg"})
     a_times, b_times = [], []
     for index in range(repeat):  # interleaved, so that drift in the machine's load hits both alike
-        a, _, _ = timed_run([sys.executable, str(SCRIPTS / "run_lab.py"), str(notebook), "--tracking-uri", uri,
-                             "--out", str(work / f"a{index}"), "--param", "experiment_name=bench-ab"], env)  # fmt: skip
+        a, _, _ = timed_run(
+            [
+                sys.executable,
+                str(SCRIPTS / "run_lab.py"),
+                str(notebook),
+                "--tracking-uri",
+                uri,
+                "--out",
+                str(work / f"a{index}"),
+                "--param",
+                "experiment_name=bench-ab",
+            ],
+            env,
+        )
         b, _, _ = timed_run([sys.executable, str(script)], plain)
         a_times.append(a)
         b_times.append(b)
-    return {"A_runner_s": median(a_times), "B_plain_script_s": median(b_times),
-            "A_over_B": median(a_times) / median(b_times), "A_all": a_times, "B_all": b_times}  # fmt: skip
+    return {
+        "A_runner_s": median(a_times),
+        "B_plain_script_s": median(b_times),
+        "A_over_B": median(a_times) / median(b_times),
+        "A_all": a_times,
+        "B_all": b_times,
+    }
 
 
 TRAIN_PROBE = """\
@@ -177,8 +195,11 @@ def bench_train(uri: str, work: Path, repeat: int) -> dict:
     script = work / "train_probe.py"
     probe = TRAIN_PROBE.format(repeat=repeat)
     script.write_text("\n\n".join([plain_prelude, *(c.source for c in cells[: until + 1]), probe]))
-    env = plain_env({"experiment_name": "bench-train"}, work / "dbfs",
-                    {**os.environ, "MLFLOW_TRACKING_URI": uri, "MPLBACKEND": "Agg"})  # fmt: skip
+    env = plain_env(
+        {"experiment_name": "bench-train"},
+        work / "dbfs",
+        {**os.environ, "MLFLOW_TRACKING_URI": uri, "MPLBACKEND": "Agg"},
+    )
     _, _, output = timed_run([sys.executable, str(script)], env)
     return json.loads(output.split("BENCH_TRAIN ", 1)[1].splitlines()[0])
 
@@ -187,14 +208,26 @@ def bench_cold(work: Path, repeat: int, notebook: Path = LAB) -> dict:
     """The whole `run_lab.py NOTEBOOK` command, its own server included, and its start-up milestones."""
     totals, milestones = [], []
     for index in range(repeat):
-        seconds, _, output = timed_run([sys.executable, str(SCRIPTS / "run_lab.py"), str(notebook), "--timings",
-                                        "--out", str(work / f"cold{index}")], dict(os.environ))  # fmt: skip
+        seconds, _, output = timed_run(
+            [
+                sys.executable,
+                str(SCRIPTS / "run_lab.py"),
+                str(notebook),
+                "--timings",
+                "--out",
+                str(work / f"cold{index}"),
+            ],
+            dict(os.environ),
+        )
         totals.append(seconds)
         line = output.split("Start-up (seconds since the runner started): ", 1)[1].splitlines()[0]
         milestones.append({name: float(value) for name, value in re.findall(r"([a-z ]+?) ([\d.]+)(?:, |$)", line)})
     names = milestones[0].keys()
-    return {"whole_command_s": median(totals), "all": totals,
-            **{f"{name}_s": median(m[name] for m in milestones) for name in names}}  # fmt: skip
+    return {
+        "whole_command_s": median(totals),
+        "all": totals,
+        **{f"{name}_s": median(m[name] for m in milestones) for name in names},
+    }
 
 
 def stored_metrics(store: Path) -> list[tuple[float, float, float]]:
@@ -217,17 +250,29 @@ def bench_serverless(work: Path, repeat: int, notebooks: list[Path]) -> dict:
             runs = {}
             for mode, extra, times in [("classic", [], classic), ("serverless", ["--serverless"], serverless)]:
                 out = work / f"{notebook.stem}-{mode}{index}"
-                seconds, _, _ = timed_run([sys.executable, str(SCRIPTS / "run_lab.py"), str(notebook), *extra,
-                                           "--out", str(out)], dict(os.environ))  # fmt: skip
+                seconds, _, _ = timed_run(
+                    [sys.executable, str(SCRIPTS / "run_lab.py"), str(notebook), *extra, "--out", str(out)],
+                    dict(os.environ),
+                )
                 times.append(seconds)
                 runs[mode] = stored_metrics(out / "mlflow")
-            same = same and len(runs["classic"]) == len(runs["serverless"]) == 3 and all(
-                abs(a - b) <= 1e-6 for pair in zip(runs["classic"], runs["serverless"], strict=True)
-                for a, b in zip(*pair, strict=True))  # fmt: skip
-        report[notebook.stem] = {"classic_s": median(classic), "serverless_s": median(serverless),
-                                 "serverless_over_classic": median(serverless) / median(classic),
-                                 "same_metrics": same, "classic_all": classic,
-                                 "serverless_all": serverless}  # fmt: skip
+            same = (
+                same
+                and len(runs["classic"]) == len(runs["serverless"]) == 3
+                and all(
+                    abs(a - b) <= 1e-6
+                    for pair in zip(runs["classic"], runs["serverless"], strict=True)
+                    for a, b in zip(*pair, strict=True)
+                )
+            )
+        report[notebook.stem] = {
+            "classic_s": median(classic),
+            "serverless_s": median(serverless),
+            "serverless_over_classic": median(serverless) / median(classic),
+            "same_metrics": same,
+            "classic_all": classic,
+            "serverless_all": serverless,
+        }
     return report
 
 
@@ -245,13 +290,17 @@ def bench_scale(uri: str, work: Path, sizes: list[int], notebooks: list[Path]) -
             params = {"experiment_name": f"bench-scale-{notebook.stem}", "data_path": str(csv)}
             script.write_text(plain_script(notebook))
             try:
-                seconds, peak, _ = timed_run([sys.executable, str(script)], plain_env(params, work / "dbfs", env),
-                                             memory=True)  # fmt: skip
+                seconds, peak, _ = timed_run(
+                    [sys.executable, str(script)], plain_env(params, work / "dbfs", env), memory=True
+                )
             except RuntimeError as error:
                 results[notebook.stem][rows] = {"error": str(error).splitlines()[-1][:200]}
             else:
-                results[notebook.stem][rows] = {"wall_s": seconds, "python_peak_mib": peak["python"],
-                                                "java_peak_mib": peak["java"]}  # fmt: skip
+                results[notebook.stem][rows] = {
+                    "wall_s": seconds,
+                    "python_peak_mib": peak["python"],
+                    "java_peak_mib": peak["java"],
+                }
             # Each size as it is measured: the largest take many minutes, and an interrupted run keeps these.
             print(f"scale {notebook.stem} {rows:,} rows: {results[notebook.stem][rows]}", flush=True)
         csv.unlink()
@@ -273,8 +322,13 @@ def bench_server_start(work: Path, repeat: int) -> dict:
             started = time.monotonic()
             with TrackingServer(work / f"store-{len(migrated)}-{len(copied)}", template_cache=cache):
                 times.append(time.monotonic() - started)
-    return {"migrated_s": median(migrated), "copied_s": median(copied), "copied_over_migrated":
-            median(copied) / median(migrated), "migrated_all": migrated, "copied_all": copied}  # fmt: skip
+    return {
+        "migrated_s": median(migrated),
+        "copied_s": median(copied),
+        "copied_over_migrated": median(copied) / median(migrated),
+        "migrated_all": migrated,
+        "copied_all": copied,
+    }
 
 
 PLUGIN_HELPER = """\
@@ -325,15 +379,39 @@ def bench_plugin(uri: str, work: Path, repeat: int, count: int = 20) -> dict:
     plain = plain_env({}, work / "dbfs", {**env, "MPLBACKEND": "Agg"})
     a_times, b_times = [], []
     for index in range(repeat):  # interleaved, as bench_ab
-        a, _, _ = timed_run([sys.executable, "-m", "pytest", "-c", str(work / "pytest.ini"), "-q", "-n", "2",
-                             "-p", "labtools.local.pytest_plugin", "-p", "no:cacheprovider", "--databricks-notebooks",
-                             str(folder), "--databricks-tracking-uri", uri, "--databricks-out",
-                             str(work / f"plugin-out{index}")], env)  # fmt: skip
+        a, _, _ = timed_run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-c",
+                str(work / "pytest.ini"),
+                "-q",
+                "-n",
+                "2",
+                "-p",
+                "labtools.local.pytest_plugin",
+                "-p",
+                "no:cacheprovider",
+                "--databricks-notebooks",
+                str(folder),
+                "--databricks-tracking-uri",
+                uri,
+                "--databricks-out",
+                str(work / f"plugin-out{index}"),
+            ],
+            env,
+        )
         started = time.monotonic()
         for script in scripts:
             timed_run([sys.executable, str(script)], plain)
         a_times.append(a / count)
         b_times.append((time.monotonic() - started) / count)
-    return {"notebooks": count, "A_plugin_per_notebook_s": median(a_times),
-            "B_plain_per_notebook_s": median(b_times), "A_over_B": median(a_times) / median(b_times),
-            "A_all": a_times, "B_all": b_times}  # fmt: skip
+    return {
+        "notebooks": count,
+        "A_plugin_per_notebook_s": median(a_times),
+        "B_plain_per_notebook_s": median(b_times),
+        "A_over_B": median(a_times) / median(b_times),
+        "A_all": a_times,
+        "B_all": b_times,
+    }

@@ -85,7 +85,7 @@ keep_model = dbutils.widgets.get("keep_model").strip().lower() == "yes"
 # Unity Catalog ("databricks-uc") in a workspace, else the tracking server's own registry (see registry_setup)
 mlflow.set_registry_uri(lab_registry_uri())
 model_name = dbutils.widgets.get("model_name") or default_model_name(dbutils.widgets.get("catalog"),
-                                                                     dbutils.widgets.get("schema"))  # fmt: skip
+                                                                     dbutils.widgets.get("schema"))
 
 experiment = mlflow.set_experiment(experiment_name)
 client = MlflowClient()
@@ -116,7 +116,7 @@ features["isPaidTimeOff"] = features["isPaidTimeOff"].astype(int)
 features["normalizeHolidayName"] = features["normalizeHolidayName"].fillna("None")
 
 numerical_cols = ["passengerCount", "tripDistance", "snowDepth", "precipTime", "precipDepth", "temperature",
-                  "hour_sine", "hour_cosine"]  # fmt: skip
+                  "hour_sine", "hour_cosine"]
 categorical_cols = ["day_of_week", "month_num", "normalizeHolidayName", "isPaidTimeOff"]
 label_column = "totalAmount"
 feature_columns = numerical_cols + categorical_cols
@@ -127,7 +127,7 @@ featurizer = ColumnTransformer([
     ("numerical", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", MinMaxScaler())]),
      numerical_cols),
     ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical_cols),
-])  # fmt: skip
+])
 
 train_df, test_df = train_test_split(features, test_size=0.3, random_state=97)
 print(f"Created datasets: {len(train_df):,} training rows, {len(test_df):,} test rows")
@@ -146,7 +146,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
     else:
         regression = ElasticNet(l1_ratio=elastic_net_param, alpha=reg_param, max_iter=max_iter)
     model = Pipeline([("featurize", sklearn.clone(featurizer)), ("standardize", StandardScaler()),
-                      ("regression", regression)])  # fmt: skip
+                      ("regression", regression)])
 
     with mlflow.start_run() as run:
         model.fit(train_df[feature_columns], train_df[label_column])
@@ -155,7 +155,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
         mae = float(mean_absolute_error(test_df[label_column], predictions))
         r2 = float(r2_score(test_df[label_column], predictions))
         print(f"Linear regression model (elastic_net_param={elastic_net_param}, reg_param={reg_param}, "
-              f"max_iter={max_iter}): RMSE {rmse:.4f}, MAE {mae:.4f}, R2 {r2:.4f}")  # fmt: skip
+              f"max_iter={max_iter}): RMSE {rmse:.4f}, MAE {mae:.4f}, R2 {r2:.4f}")
 
         mlflow.log_params({"elastic_net_param": elastic_net_param, "reg_param": reg_param, "max_iter": max_iter})
         mlflow.log_metrics({"rmse": rmse, "mae": mae, "r2": r2})
@@ -291,7 +291,7 @@ def forecast_nyc_taxi_amount(model_name, alias, df):
 one_trip = test_df[feature_columns].head(1)
 champion_fare = forecast_nyc_taxi_amount(model_name, "champion", one_trip)
 print(f"Champion's fare for the first test trip: ${champion_fare:.2f} "
-      f"(actual: ${test_df[label_column].iloc[0]:.2f})")  # fmt: skip
+      f"(actual: ${test_df[label_column].iloc[0]:.2f})")
 
 # COMMAND ----------
 
@@ -371,7 +371,7 @@ print_aliases(model_name, "After")
 new_champion_fare = forecast_nyc_taxi_amount(model_name, "champion", one_trip)
 winner = "the new version" if new_champion_fare == challenger_fare else "not the new version"
 print(f"@champion predicts ${new_champion_fare:.2f}: {winner} (version {second_version}) "
-      f"(old champion, version {first_version}: ${champion_fare:.2f})")  # fmt: skip
+      f"(old champion, version {first_version}: ${champion_fare:.2f})")
 
 # COMMAND ----------
 

@@ -125,7 +125,7 @@ trips_clean = (
 )
 
 numerical_cols = ["passengerCount", "tripDistance", "snowDepth", "precipTime", "precipDepth", "temperature",
-                  "hour_sine", "hour_cosine"]  # fmt: skip
+                  "hour_sine", "hour_cosine"]
 categorical_cols = ["day_of_week", "month_num", "normalizeHolidayName", "isPaidTimeOff"]
 label_column = "totalAmount"
 feature_columns = numerical_cols + categorical_cols
@@ -139,7 +139,7 @@ featurizer = Pipeline(stages=[
     StringIndexer(inputCols=categorical_cols, outputCols=index_cols, handleInvalid="keep"),
     OneHotEncoder(inputCols=index_cols, outputCols=vector_cols),
     VectorAssembler(inputCols=vector_cols + ["scaled_numerical_features"], outputCol="features"),
-])  # fmt: skip
+])
 
 train_df, test_df = trips_clean.randomSplit([0.7, 0.3], seed=97)
 train_df, test_df = cache_if_supported(train_df), cache_if_supported(test_df)
@@ -156,7 +156,7 @@ model_requirements = spark_model_requirements()
 def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param, max_iter, model_name=None):
     check_hyperparameters(elastic_net_param, reg_param, max_iter)
     lr = LinearRegression(featuresCol="features", labelCol=label_column,
-                          elasticNetParam=elastic_net_param, regParam=reg_param, maxIter=max_iter)  # fmt: skip
+                          elasticNetParam=elastic_net_param, regParam=reg_param, maxIter=max_iter)
 
     with mlflow.start_run() as run:
         lr_model = lr.fit(featurizer_model.transform(train_df))
@@ -168,7 +168,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
         mae = evaluator.setMetricName("mae").evaluate(predictions)
         r2 = evaluator.setMetricName("r2").evaluate(predictions)
         print(f"Linear regression model (elastic_net_param={elastic_net_param}, reg_param={reg_param}, "
-              f"max_iter={max_iter}): RMSE {rmse:.4f}, MAE {mae:.4f}, R2 {r2:.4f}")  # fmt: skip
+              f"max_iter={max_iter}): RMSE {rmse:.4f}, MAE {mae:.4f}, R2 {r2:.4f}")
 
         mlflow.log_params({"elastic_net_param": elastic_net_param, "reg_param": reg_param, "max_iter": max_iter})
         mlflow.log_metrics({"rmse": rmse, "mae": mae, "r2": r2})
@@ -176,7 +176,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
         # Log the model with its signature; with a model_name, also register it as a new version of that model
         signature = infer_signature(test_df.select(feature_columns), predictions.select("prediction"))
         mlflow.spark.log_model(model, "model", signature=signature, pip_requirements=model_requirements,
-                               dfs_tmpdir=model_dfs_tmpdir, registered_model_name=model_name)  # fmt: skip
+                               dfs_tmpdir=model_dfs_tmpdir, registered_model_name=model_name)
 
     return run.info.run_id
 
@@ -384,7 +384,7 @@ print_aliases(model_name, "After")
 new_champion_fare = forecast_nyc_taxi_amount(model_name, "champion", one_trip)
 winner = "the new version" if new_champion_fare == challenger_fare else "not the new version"
 print(f"@champion predicts ${new_champion_fare:.2f}: {winner} (version {second_version}) "
-      f"(old champion, version {first_version}: ${champion_fare:.2f})")  # fmt: skip
+      f"(old champion, version {first_version}: ${champion_fare:.2f})")
 
 # COMMAND ----------
 

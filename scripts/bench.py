@@ -77,8 +77,10 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown section(s) {', '.join(sorted(unknown))}; choose from {SECTIONS}")
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
-              "repeat": args.repeat}  # fmt: skip
+    report = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "load": os.getloadavg()},
+        "repeat": args.repeat,
+    }
     with tempfile.TemporaryDirectory() as tmp, TrackingServer(Path(tmp) / "store") as server:
         work = Path(tmp)
         if "AB" in sections:
@@ -109,61 +111,88 @@ def main() -> int:
 
 
 def format_report(report: dict) -> str:
-    lines = [f"Benchmark ({report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
-             f"median of {report['repeat']}; load average before {report['machine']['load'][0]:.1f})"]  # fmt: skip
+    lines = [
+        f"Benchmark ({report['machine']['cpus']} CPUs, Python {report['machine']['python']}, "
+        f"median of {report['repeat']}; load average before {report['machine']['load'][0]:.1f})"
+    ]
     for key, which in [("AB", "scikit-learn notebook"), ("spark-AB", "Spark ML notebook")]:
         if key in report:
             ab = report[key]
-            lines += ["", f"A/B, {which}: via run_lab.py vs. the same cells as one plain script (one running server)",
-                      f"  A runner        {ab['A_runner_s']:6.2f} s",
-                      f"  B plain script  {ab['B_plain_script_s']:6.2f} s",
-                      f"  A/B             {ab['A_over_B']:6.2f}   (target <= 1.15)"]  # fmt: skip
+            lines += [
+                "",
+                f"A/B, {which}: via run_lab.py vs. the same cells as one plain script (one running server)",
+                f"  A runner        {ab['A_runner_s']:6.2f} s",
+                f"  B plain script  {ab['B_plain_script_s']:6.2f} s",
+                f"  A/B             {ab['A_over_B']:6.2f}   (target <= 1.15)",
+            ]
     if "plugin" in report:
         plugin = report["plugin"]
-        lines += ["", f"The pytest plugin: pytest --databricks-notebooks -n 2 on {plugin['notebooks']} small notebooks "
-                  "vs. their cells as plain scripts one after another (one running server), per notebook",
-                  f"  A plugin        {plugin['A_plugin_per_notebook_s']:6.2f} s",
-                  f"  B plain scripts {plugin['B_plain_per_notebook_s']:6.2f} s",
-                  f"  A/B             {plugin['A_over_B']:6.2f}   (target <= 1.5)"]  # fmt: skip
+        lines += [
+            "",
+            f"The pytest plugin: pytest --databricks-notebooks -n 2 on {plugin['notebooks']} small notebooks "
+            "vs. their cells as plain scripts one after another (one running server), per notebook",
+            f"  A plugin        {plugin['A_plugin_per_notebook_s']:6.2f} s",
+            f"  B plain scripts {plugin['B_plain_per_notebook_s']:6.2f} s",
+            f"  A/B             {plugin['A_over_B']:6.2f}   (target <= 1.5)",
+        ]
     if "server" in report:
         server = report["server"]
-        lines += ["", "mlflow server ready on a new store (seconds)",
-                  f"  migrated by the server  {server['migrated_s']:6.2f}",
-                  f"  copied from template    {server['copied_s']:6.2f}",
-                  f"  copied/migrated         {server['copied_over_migrated']:6.2f}",
-                  "  (target for a copied store <= 3 s: the rest is the server importing MLflow twice)"]  # fmt: skip
+        lines += [
+            "",
+            "mlflow server ready on a new store (seconds)",
+            f"  migrated by the server  {server['migrated_s']:6.2f}",
+            f"  copied from template    {server['copied_s']:6.2f}",
+            f"  copied/migrated         {server['copied_over_migrated']:6.2f}",
+            "  (target for a copied store <= 3 s: the rest is the server importing MLflow twice)",
+        ]
     if "train" in report:
         train = report["train"]
-        lines += ["", "One training run (fit, evaluate, log params/metrics/model/plot)",
-                  f"  first run       {train['first_run_s']:6.2f} s (one-time imports)",
-                  f"  median run      {train['median_run_s']:6.2f} s (target <= 0.5)",
-                  f"  in MLflow calls {train['mlflow_share']:6.0%}"]  # fmt: skip
+        lines += [
+            "",
+            "One training run (fit, evaluate, log params/metrics/model/plot)",
+            f"  first run       {train['first_run_s']:6.2f} s (one-time imports)",
+            f"  median run      {train['median_run_s']:6.2f} s (target <= 0.5)",
+            f"  in MLflow calls {train['mlflow_share']:6.0%}",
+        ]
         lines += [f"    {name:<18} {seconds:6.3f} s" for name, seconds in train["mlflow_calls_s"].items()]
-    for key, what, target in [("cold", "Cold start, scikit-learn notebook", 15), ("spark-run", "Whole run, Spark ML "
-                              "notebook (warm)", 30)]:  # fmt: skip
+    for key, what, target in [
+        ("cold", "Cold start, scikit-learn notebook", 15),
+        ("spark-run", "Whole run, Spark ML notebook (warm)", 30),
+    ]:
         if key in report:
             lines += ["", f"{what}: python scripts/run_lab.py NOTEBOOK (own server), seconds since start"]
-            lines += [f"  {name.removesuffix('_s'):<22} {value:6.2f}" for name, value in report[key].items()
-                      if name != "all"]  # fmt: skip
+            lines += [
+                f"  {name.removesuffix('_s'):<22} {value:6.2f}" for name, value in report[key].items() if name != "all"
+            ]
             lines += [f"  (target for the whole command <= {target} s)"]
     if "serverless" in report:
-        lines += ["", "Serverless mode vs. classic local mode: python scripts/run_lab.py NOTEBOOK [--serverless], "
-                  "whole command (s)", "  notebook                                          classic  serverless  "
-                  "ratio  same metrics"]  # fmt: skip
+        lines += [
+            "",
+            "Serverless mode vs. classic local mode: python scripts/run_lab.py NOTEBOOK [--serverless], "
+            "whole command (s)",
+            "  notebook                                          classic  serverless  ratio  same metrics",
+        ]
         for notebook, row in report["serverless"].items():
             same = "yes" if row["same_metrics"] else "NO"
-            lines.append(f"  {notebook:<45} {row['classic_s']:8.1f}  {row['serverless_s']:10.1f}  "
-                         f"{row['serverless_over_classic']:5.2f}  {same}")  # fmt: skip
+            lines.append(
+                f"  {notebook:<45} {row['classic_s']:8.1f}  {row['serverless_s']:10.1f}  "
+                f"{row['serverless_over_classic']:5.2f}  {same}"
+            )
     if "scale" in report:
-        lines += ["", "Scale: each notebook as a plain script on synthetic trips",
-                  "  notebook                                          rows    wall s  Python MiB  Java MiB"]
+        lines += [
+            "",
+            "Scale: each notebook as a plain script on synthetic trips",
+            "  notebook                                          rows    wall s  Python MiB  Java MiB",
+        ]
         for notebook, sizes in report["scale"].items():
             for rows, row in sorted(sizes.items(), key=lambda item: int(item[0])):
                 if "error" in row:
                     lines.append(f"  {notebook:<45} {int(rows):>10,}  failed: {row['error']}")
                 else:
-                    lines.append(f"  {notebook:<45} {int(rows):>10,}  {row['wall_s']:7.1f}"
-                                 f"  {row['python_peak_mib']:10.0f}  {row['java_peak_mib']:8.0f}")  # fmt: skip
+                    lines.append(
+                        f"  {notebook:<45} {int(rows):>10,}  {row['wall_s']:7.1f}"
+                        f"  {row['python_peak_mib']:10.0f}  {row['java_peak_mib']:8.0f}"
+                    )
     return "\n".join(lines)
 
 

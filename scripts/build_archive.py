@@ -24,8 +24,12 @@ from labtools.notebook import archive, dbsource  # noqa: E402
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=lab.PROJECT / "dist", help="output folder (default: dist/)")
-    parser.add_argument("--lang", choices=[*lab.LANGUAGES, "all"], default="all",
-                        help="en (notebooks/), ja (notebooks/ja/), or all (default): one archive each")  # fmt: skip
+    parser.add_argument(
+        "--lang",
+        choices=[*lab.LANGUAGES, "all"],
+        default="all",
+        help="en (notebooks/), ja (notebooks/ja/), or all (default): one archive each",
+    )
     args = parser.parse_args(argv)
     languages = lab.LANGUAGES if args.lang == "all" else [args.lang]
     try:

@@ -32,8 +32,10 @@ def extract(lang: str, notebooks_dir: Path, catalog_file: Path) -> int:
     merged = catalog.load(catalog_file, lang)  # read back: the line numbers below are the file's
     summary = catalog.summarize(merged)
     where = relative(catalog_file)
-    print(f"{where}: {len(units)} units; {summary.translated} translated, {len(summary.fuzzy)} fuzzy, "
-          f"{len(summary.untranslated)} untranslated, {summary.obsolete} obsolete")  # fmt: skip
+    print(
+        f"{where}: {len(units)} units; {summary.translated} translated, {len(summary.fuzzy)} fuzzy, "
+        f"{len(summary.untranslated)} untranslated, {summary.obsolete} obsolete"
+    )
     for state, entries in (("fuzzy", summary.fuzzy), ("untranslated", summary.untranslated)):
         for entry in entries:
             print(f"{where}:{entry.linenum}: {state}: {entry.msgctxt} {catalog.quote(entry.msgid)}")
@@ -69,14 +71,17 @@ def relative(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.rsplit("\n\n", 1)[1])  # fmt: skip
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.rsplit("\n\n", 1)[1])
     parser.add_argument("command", choices=["extract", "build"])
-    parser.add_argument("--lang", choices=[*lab.TRANSLATIONS, "all"], default="all",
-                        help="the translation to work on (default: all)")  # fmt: skip
-    parser.add_argument("--check", action="store_true",
-                        help="build: write nothing; fail if notebooks/<lang>/ is not what the build gives, or a "
-                             "unit is untranslated, fuzzy or broken")  # fmt: skip
+    parser.add_argument(
+        "--lang", choices=[*lab.TRANSLATIONS, "all"], default="all", help="the translation to work on (default: all)"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="build: write nothing; fail if notebooks/<lang>/ is not what the build gives, or a "
+        "unit is untranslated, fuzzy or broken",
+    )
     args = parser.parse_args(argv)
     if args.check and args.command != "build":
         parser.error("--check goes with build")

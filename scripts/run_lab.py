@@ -43,46 +43,86 @@ OLD_RUNTIME_OPTION = "--profile"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     epilog=__doc__.rsplit("\n\n", 1)[1])  # fmt: skip
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="notebooks to run (default: every notebook in notebooks/, or notebooks/<lang>/, "
-                             "in name order)")
-    parser.add_argument("--lang", choices=lab.LANGUAGES, default=lab.SOURCE_LANGUAGE,
-                        help="the notebooks' language: en (notebooks/) or ja (notebooks/ja/); the runs are the same")
-    parser.add_argument("--data", type=Path,
-                        help="CSV file of trips (sets the data_path parameter; default: the lab's data/nyc-taxi.csv)")
-    parser.add_argument("--synthetic", type=int, metavar="ROWS",
-                        help="made-up trips instead of the lab's data, written to a CSV file under --out that becomes "
-                             "data_path (so does data_path=synthetic:ROWS)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=__doc__.rsplit("\n\n", 1)[1])
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        type=Path,
+        help="notebooks to run (default: every notebook in notebooks/, or notebooks/<lang>/, in name order)",
+    )
+    parser.add_argument(
+        "--lang",
+        choices=lab.LANGUAGES,
+        default=lab.SOURCE_LANGUAGE,
+        help="the notebooks' language: en (notebooks/) or ja (notebooks/ja/); the runs are the same",
+    )
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="CSV file of trips (sets the data_path parameter; default: the lab's data/nyc-taxi.csv)",
+    )
+    parser.add_argument(
+        "--synthetic",
+        type=int,
+        metavar="ROWS",
+        help="made-up trips instead of the lab's data, written to a CSV file under --out that becomes "
+        "data_path (so does data_path=synthetic:ROWS)",
+    )
     parser.add_argument("--tracking-uri", help="use this running tracking server instead of starting one")
     parser.add_argument("--port", type=int, help="port for the tracking server (default: a free one)")
-    parser.add_argument("--keep-server", action="store_true",
-                        help="after the run, leave the server up and print the experiment's URL; Ctrl-C stops it")
-    parser.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                        help="a notebook parameter (widget) value; may be repeated")
-    parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help=f"output folder: tracking store, executed notebooks (default: {DEFAULT_OUT.name}/)")
+    parser.add_argument(
+        "--keep-server",
+        action="store_true",
+        help="after the run, leave the server up and print the experiment's URL; Ctrl-C stops it",
+    )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a notebook parameter (widget) value; may be repeated",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help=f"output folder: tracking store, executed notebooks (default: {DEFAULT_OUT.name}/)",
+    )
     parser.add_argument("--cell-timeout", type=float, default=600, help="seconds a cell may run (default: 600)")
     parser.add_argument("--timings", action="store_true", help="print each cell's wall time after the run")
-    parser.add_argument("--serverless", action="store_true",
-                        help="run the notebooks as serverless compute would: a Spark Connect session that refuses "
-                             "cache(), DATABRICKS_RUNTIME_VERSION as serverless sets it, /Volumes for Unity Catalog "
-                             "volumes, a working directory that is not the notebook's")
-    parser.add_argument("--runtime", metavar="NAME",
-                        help="run server and kernel with the library versions a Databricks ML runtime ships, in "
-                             "a virtual environment of runtimes/<NAME>.txt: 15.4, 16.4, 17.3, 18, latest "
-                             "(requirements.txt), or 'all' in turn")
+    parser.add_argument(
+        "--serverless",
+        action="store_true",
+        help="run the notebooks as serverless compute would: a Spark Connect session that refuses "
+        "cache(), DATABRICKS_RUNTIME_VERSION as serverless sets it, /Volumes for Unity Catalog "
+        "volumes, a working directory that is not the notebook's",
+    )
+    parser.add_argument(
+        "--runtime",
+        metavar="NAME",
+        help="run server and kernel with the library versions a Databricks ML runtime ships, in "
+        "a virtual environment of runtimes/<NAME>.txt: 15.4, 16.4, 17.3, 18, latest "
+        "(requirements.txt), or 'all' in turn",
+    )
     parser.add_argument(OLD_RUNTIME_OPTION, dest="old_runtime_option", metavar="NAME", help=argparse.SUPPRESS)
-    parser.add_argument("--ui", action="store_true",
-                        help="serve the MLflow UI on the store of an earlier run in --out, without running the lab")
-    parser.add_argument("--clean", action="store_true",
-                        help="remove what earlier runs created in the output folder, saying what, and exit")
-    args = parser.parse_args(argv)  # fmt: skip
+    parser.add_argument(
+        "--ui",
+        action="store_true",
+        help="serve the MLflow UI on the store of an earlier run in --out, without running the lab",
+    )
+    parser.add_argument(
+        "--clean",
+        action="store_true",
+        help="remove what earlier runs created in the output folder, saying what, and exit",
+    )
+    args = parser.parse_args(argv)
     args.runtime_option = "--runtime"
     if args.old_runtime_option is not None:
-        print(f"note: {OLD_RUNTIME_OPTION} is now --runtime (run_lab.py --runtime {args.old_runtime_option}); "
-              f"{OLD_RUNTIME_OPTION} still works for now", file=sys.stderr)  # fmt: skip
+        print(
+            f"note: {OLD_RUNTIME_OPTION} is now --runtime (run_lab.py --runtime {args.old_runtime_option}); "
+            f"{OLD_RUNTIME_OPTION} still works for now",
+            file=sys.stderr,
+        )
         if args.runtime is not None:
             parser.error(f"--runtime and {OLD_RUNTIME_OPTION} are the same option; pass --runtime once")
         args.runtime, args.runtime_option = args.old_runtime_option, OLD_RUNTIME_OPTION
@@ -137,12 +177,23 @@ def run_lab(args: argparse.Namespace) -> int:
     if found.volumes:
         raise UsageError(f"--serverless: {found.volumes}")
 
-    with OutputFolders(args.out.resolve()).lock() as folders, \
-            LocalRun(folders.create(), args.tracking_uri, args.port, python, args.cell_timeout,
-                     serverless=args.serverless, java_problem=found.java) as run:  # fmt: skip
+    with (
+        OutputFolders(args.out.resolve()).lock() as folders,
+        LocalRun(
+            folders.create(),
+            args.tracking_uri,
+            args.port,
+            python,
+            args.cell_timeout,
+            serverless=args.serverless,
+            java_problem=found.java,
+        ) as run,
+    ):
         if args.serverless:
-            print("Serverless mode: Spark Connect without cache(), DATABRICKS_RUNTIME_VERSION="
-                  f"{SERVERLESS_ENVIRONMENT['DATABRICKS_RUNTIME_VERSION']}, {VOLUMES} for volumes.")
+            print(
+                "Serverless mode: Spark Connect without cache(), DATABRICKS_RUNTIME_VERSION="
+                f"{SERVERLESS_ENVIRONMENT['DATABRICKS_RUNTIME_VERSION']}, {VOLUMES} for volumes."
+            )
         if args.port and run.server and run.server.port != args.port:
             print(f"Port {args.port} is taken; using {run.server.port} instead.")
         if rows := synthetic_data.rows_of(params.get("data_path", "")):
@@ -215,8 +266,9 @@ def clean(args: argparse.Namespace) -> int:
 def runtime_python(args: argparse.Namespace) -> str:
     """The interpreter of the runtime's virtual environment, built on first use."""
     if args.tracking_uri:
-        raise UsageError(f"{args.runtime_option} starts the tracking server from the runtime's environment; "
-                         "drop --tracking-uri")  # fmt: skip
+        raise UsageError(
+            f"{args.runtime_option} starts the tracking server from the runtime's environment; drop --tracking-uri"
+        )
     try:
         return runtimes.ensure_venv(runtimes.load(args.runtime)).python
     except runtimes.RuntimeVersionsError as error:

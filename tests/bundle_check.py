@@ -178,8 +178,10 @@ def asks_for_a_cluster(job: dict) -> bool:
 def _before(job: dict) -> dict[str, set[str]]:
     """Each task's tasks that must end before it starts, directly or not (the transitive closure of depends_on)."""
     keys = [task.get("task_key") for task in job.get("tasks") or []]
-    needs = {task.get("task_key"): {d.get("task_key") for d in task.get("depends_on") or []} & set(keys)
-             for task in job.get("tasks") or []}  # fmt: skip
+    needs = {
+        task.get("task_key"): {d.get("task_key") for d in task.get("depends_on") or []} & set(keys)
+        for task in job.get("tasks") or []
+    }
 
     def ancestors(key: str) -> set[str]:
         found, stack = set(), [key]
@@ -240,12 +242,15 @@ def check(root_file: str | Path) -> list[Problem]:
 def _check_references(
     file: BundleFile, declared: dict[str | None, set[tuple[str, str]]], variables: set[str]
 ) -> list[Problem]:
-    everywhere = set.intersection(*(declared[name] for name in declared if name is not None)) if len(declared) > 1 \
-        else set()  # fmt: skip
+    everywhere = (
+        set.intersection(*(declared[name] for name in declared if name is not None)) if len(declared) > 1 else set()
+    )
     anywhere = set().union(*declared.values())
     seen: dict[int, str] = {}
-    strings = [(None, where, value) for where, value in _strings(
-        {key: value for key, value in file.document.items() if key != "targets"}, "", seen)]  # fmt: skip
+    strings = [
+        (None, where, value)
+        for where, value in _strings({key: value for key, value in file.document.items() if key != "targets"}, "", seen)
+    ]
     for name, target in (file.document.get("targets") or {}).items():
         strings += [(name, where, value) for where, value in _strings(target, f"targets.{name}", seen)]
     problems = []
@@ -294,9 +299,11 @@ def _check_development_volumes(files: list[BundleFile], target: str) -> list[Pro
         for key, volume in (section.resources.get("volumes") or {}).items():
             name = (volume or {}).get("name", "")
             if SHORT_NAME not in name:
-                message = (f"volume name {name!r} is the same for every user: development mode prefixes no volume "
-                           f"(databricks/cli apply_presets.go), so put {SHORT_NAME} in it, or two users' deploys "
-                           "share one volume and one's destroy deletes it")  # fmt: skip
+                message = (
+                    f"volume name {name!r} is the same for every user: development mode prefixes no volume "
+                    f"(databricks/cli apply_presets.go), so put {SHORT_NAME} in it, or two users' deploys "
+                    "share one volume and one's destroy deletes it"
+                )
                 problems.append(Problem(str(section.file.path), f"{section.where}.volumes.{key}.name", message))
     return problems
 
@@ -320,11 +327,14 @@ def _check_serverless_concurrency(files: list[BundleFile], target: str, variable
     if total <= FREE_EDITION_CONCURRENT_TASKS:
         return []
     section = next((s for s in sections(files) if s.target == target and s.resources.get("jobs")), None) or next(
-        s for s in sections(files) if s.target is None and s.resources.get("jobs"))  # fmt: skip
+        s for s in sections(files) if s.target is None and s.resources.get("jobs")
+    )
     each = ", ".join(f"{key} {tasks} x {runs} runs" for key, (tasks, runs) in counts.items())
-    message = (f"target {target} runs its jobs on serverless compute only, and they could run {total} tasks at "
-               f"once ({each}); Databricks Free Edition runs at most {FREE_EDITION_CONCURRENT_TASKS} job tasks "
-               "at once: chain tasks with depends_on or lower max_concurrent_runs")  # fmt: skip
+    message = (
+        f"target {target} runs its jobs on serverless compute only, and they could run {total} tasks at "
+        f"once ({each}); Databricks Free Edition runs at most {FREE_EDITION_CONCURRENT_TASKS} job tasks "
+        "at once: chain tasks with depends_on or lower max_concurrent_runs"
+    )
     return [Problem(str(section.file.path), f"{section.where}.jobs", message)]
 
 
@@ -347,8 +357,10 @@ def _check_job(found: FoundJob, sync_paths: list[Path]) -> list[Problem]:
     clusters = [cluster.get("job_cluster_key") for cluster in job.get("job_clusters") or []]
     environments = [environment.get("environment_key") for environment in job.get("environments") or []]
     for index, task in enumerate(job.get("tasks") or []):
-        for field, names, of in [("job_cluster_key", clusters, "job_clusters"),
-                                 ("environment_key", environments, "environments")]:  # fmt: skip
+        for field, names, of in [
+            ("job_cluster_key", clusters, "job_clusters"),
+            ("environment_key", environments, "environments"),
+        ]:
             if field in task and task[field] not in names:
                 message = f"{field} {task[field]!r} names none of the job's {of} ({names})"
                 problems.append(Problem(str(file.path), f"{where}.tasks[{index}].{field}", message))
@@ -371,11 +383,21 @@ def _check_job(found: FoundJob, sync_paths: list[Path]) -> list[Problem]:
             continue
         passed = passed_by_job | set((task["notebook_task"].get("base_parameters") or {}).keys())
         for name in sorted(passed - declared.keys()):
-            problems.append(Problem(str(file.path), f"{task_where}", f"passes parameter {name!r}, which "
-                                    f"{notebook_path} does not declare (widgets: {sorted(declared)})"))  # fmt: skip
+            problems.append(
+                Problem(
+                    str(file.path),
+                    f"{task_where}",
+                    f"passes parameter {name!r}, which {notebook_path} does not declare (widgets: {sorted(declared)})",
+                )
+            )
         for name in sorted(name for name, default in declared.items() if default == "" and name not in passed):
-            problems.append(Problem(str(file.path), f"{task_where}", f"does not pass parameter {name!r}, "
-                                    f"which {notebook_path} declares with a blank default"))  # fmt: skip
+            problems.append(
+                Problem(
+                    str(file.path),
+                    f"{task_where}",
+                    f"does not pass parameter {name!r}, which {notebook_path} declares with a blank default",
+                )
+            )
     return problems
 
 
@@ -424,15 +446,21 @@ def _registrations(files: list[BundleFile], target: str, variables: dict) -> tup
             if given:
                 parts = given.split(".")
                 if len(parts) != 3 or not all(parts):
-                    problems.append(Registration(job_found, index, task, (None, None, given)).problem(
-                        f"model_name {given!r} is not a model's full name catalog.schema.model, which Unity Catalog "
-                        "needs"))  # fmt: skip
+                    problems.append(
+                        Registration(job_found, index, task, (None, None, given)).problem(
+                            f"model_name {given!r} is not a model's full name catalog.schema.model, "
+                            "which Unity Catalog needs"
+                        )
+                    )
                     continue
                 model = tuple(parts)
             else:  # the notebook's default (registry_setup's default_model_name), in its catalog and schema
                 default = models.lab_model_name(SAMPLE_USER, "c", "s", notebook.uses_spark).split(".")[2]
-                model = (_resolved(str(parameters.get("catalog") or ""), variables) or None,
-                         _resolved(str(parameters.get("schema") or ""), variables) or None, default)  # fmt: skip
+                model = (
+                    _resolved(str(parameters.get("catalog") or ""), variables) or None,
+                    _resolved(str(parameters.get("schema") or ""), variables) or None,
+                    default,
+                )
             found.append(Registration(job_found, index, task, model))
     return found, problems
 
@@ -441,13 +469,19 @@ def _branches(job: dict) -> dict[str, set[tuple[str, str]]]:
     """The condition outcomes each task runs on, as (condition task, "true" or "false"): its own depends_on's
     `outcome`s and, unless its run_if lets it run after an excluded task, those of the tasks before it."""
     before = _before(job)
-    direct = {task.get("task_key"): {(d.get("task_key"), str(d["outcome"]).lower())
-                                     for d in task.get("depends_on") or [] if "outcome" in d}
-              for task in job.get("tasks") or []}  # fmt: skip
-    inherits = {task.get("task_key"): task.get("run_if", "ALL_SUCCESS") == "ALL_SUCCESS"
-                for task in job.get("tasks") or []}  # fmt: skip
-    return {key: direct[key].union(*(direct[other] for other in before[key])) if inherits[key] else direct[key]
-            for key in direct}  # fmt: skip
+    direct = {
+        task.get("task_key"): {
+            (d.get("task_key"), str(d["outcome"]).lower()) for d in task.get("depends_on") or [] if "outcome" in d
+        }
+        for task in job.get("tasks") or []
+    }
+    inherits = {
+        task.get("task_key"): task.get("run_if", "ALL_SUCCESS") == "ALL_SUCCESS" for task in job.get("tasks") or []
+    }
+    return {
+        key: direct[key].union(*(direct[other] for other in before[key])) if inherits[key] else direct[key]
+        for key in direct
+    }
 
 
 def _at_once(a: Registration, b: Registration) -> bool:
@@ -464,14 +498,17 @@ def _at_once(a: Registration, b: Registration) -> bool:
     if key_a in before[key_b] or key_b in before[key_a]:
         return False
     branches = _branches(job)
-    return not any((condition, "false" if outcome == "true" else "true") in branches[key_b]
-                   for condition, outcome in branches[key_a])  # fmt: skip
+    return not any(
+        (condition, "false" if outcome == "true" else "true") in branches[key_b]
+        for condition, outcome in branches[key_a]
+    )
 
 
 def _same_model(a: Registration, b: Registration) -> bool:
     """The same model, or possibly: a catalog or schema left to the session's current one may be any."""
-    return a.model[2] == b.model[2] and all(x is None or y is None or x == y
-                                            for x, y in zip(a.model, b.model, strict=True))
+    return a.model[2] == b.model[2] and all(
+        x is None or y is None or x == y for x, y in zip(a.model, b.model, strict=True)
+    )
 
 
 def _check_model_names(files: list[BundleFile], target: str, variables: dict) -> list[Problem]:
@@ -480,16 +517,25 @@ def _check_model_names(files: list[BundleFile], target: str, variables: dict) ->
     cleaned = {name.split(".", 2)[2] for name in models.lab_model_names(SAMPLE_USER, "c", "s")}
     for registration in registrations:
         if registration.model[2] not in cleaned:
-            problems.append(registration.problem(
-                f"registers {registration.name}, which `deploy.py clean-up --delete-models` would not delete: name it "
-                "as scripts/labtools/workspace/models.py's lab_model_name does"))  # fmt: skip
+            problems.append(
+                registration.problem(
+                    f"registers {registration.name}, which `deploy.py clean-up --delete-models` would not "
+                    "delete: name it as scripts/labtools/workspace/models.py's lab_model_name does"
+                )
+            )
     for later, b in enumerate(registrations):
         for a in registrations[: later + 1]:
             if _same_model(a, b) and _at_once(a, b):
                 task = f"{b.job.key}.{b.task.get('task_key')}"
-                at_once = f"{task} can run in two runs at once (max_concurrent_runs), each registering" if a is b \
+                at_once = (
+                    f"{task} can run in two runs at once (max_concurrent_runs), each registering"
+                    if a is b
                     else f"{task} can run at the same time as {a.job.key}.{a.task.get('task_key')}: both register"
-                problems.append(b.problem(
-                    f"{at_once} the model {b.name}, so one would move the aliases the other is checking; give each "
-                    "its own model_name (models.lab_model_name: _ja, _matrix_<runtime>)"))  # fmt: skip
+                )
+                problems.append(
+                    b.problem(
+                        f"{at_once} the model {b.name}, so one would move the aliases the other is checking; give each "
+                        "its own model_name (models.lab_model_name: _ja, _matrix_<runtime>)"
+                    )
+                )
     return problems

@@ -55,11 +55,26 @@ def real_trips(rows: int = 200) -> tuple[pd.DataFrame, pd.Series]:
     """The first trips of the lab's data with a fare, featurized as the notebook's "Featurize" cell does."""
     trips = pd.read_csv(REAL_DATA).dropna(subset=["totalAmount"]).head(rows)
     angle = trips["hour_of_day"] * (2.0 * np.pi / 24)
-    features = trips.assign(hour_sine=np.sin(angle), hour_cosine=np.cos(angle),
-                            isPaidTimeOff=trips["isPaidTimeOff"].astype(int),
-                            normalizeHolidayName=trips["normalizeHolidayName"].fillna("None"))  # fmt: skip
-    columns = ["passengerCount", "tripDistance", "snowDepth", "precipTime", "precipDepth", "temperature",
-               "hour_sine", "hour_cosine", "day_of_week", "month_num", "normalizeHolidayName", "isPaidTimeOff"]
+    features = trips.assign(
+        hour_sine=np.sin(angle),
+        hour_cosine=np.cos(angle),
+        isPaidTimeOff=trips["isPaidTimeOff"].astype(int),
+        normalizeHolidayName=trips["normalizeHolidayName"].fillna("None"),
+    )
+    columns = [
+        "passengerCount",
+        "tripDistance",
+        "snowDepth",
+        "precipTime",
+        "precipDepth",
+        "temperature",
+        "hour_sine",
+        "hour_cosine",
+        "day_of_week",
+        "month_num",
+        "normalizeHolidayName",
+        "isPaidTimeOff",
+    ]
     numbers = [column for column in columns if column != "normalizeHolidayName"]
     return features[columns].astype(dict.fromkeys(numbers, float)), trips["totalAmount"]
 
@@ -97,8 +112,12 @@ def run_lab(*args: str, timeout: float = 300, env: dict | None = None) -> subpro
     """`python scripts/run_lab.py ARGS`, as a user types it."""
     return subprocess.run(
         [sys.executable, str(SCRIPTS / "run_lab.py"), *args],
-        capture_output=True, text=True, timeout=timeout, cwd=PROJECT, env=env or os.environ.copy(),
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=PROJECT,
+        env=env or os.environ.copy(),
+    )
 
 
 def execute_lab(tracking_uri: str, out: Path, *extra: str, env: dict | None = None) -> LabExecution:
@@ -107,9 +126,14 @@ def execute_lab(tracking_uri: str, out: Path, *extra: str, env: dict | None = No
     args = ["--tracking-uri", tracking_uri, "--out", str(out), "--param", f"experiment_name={experiment_name}", *extra]
     result = run_lab(*args, env=env)
     return LabExecution(
-        [sys.executable, "scripts/run_lab.py", *args], result.returncode, result.stdout, result.stderr,
-        out, tracking_uri, experiment_name,
-    )  # fmt: skip
+        [sys.executable, "scripts/run_lab.py", *args],
+        result.returncode,
+        result.stdout,
+        result.stderr,
+        out,
+        tracking_uri,
+        experiment_name,
+    )
 
 
 # With pytest -n (--dist loadgroup), each test that reads one of these shared executions goes to that execution's
@@ -117,8 +141,15 @@ def execute_lab(tracking_uri: str, out: Path, *extra: str, env: dict | None = No
 # test_runner.py, four minutes of runners of their own, on one worker.) Set here, from the fixtures a test asks
 # for, so that a new test reading `lab` cannot forget it. The hook runs first: xdist's own hook turns the marker
 # into the node id's "@group" suffix, which is what --dist loadgroup reads.
-SHARED_EXECUTIONS = {"lab": "lab", "lab_ja": "lab", "one_run": "runner-one-run", "serverless_lab": "serverless",
-                     "spark_lab": "spark-lab", "two_sessions": "notebook-claims", "spark_notebooks": "local-spark"}
+SHARED_EXECUTIONS = {
+    "lab": "lab",
+    "lab_ja": "lab",
+    "one_run": "runner-one-run",
+    "serverless_lab": "serverless",
+    "spark_lab": "spark-lab",
+    "two_sessions": "notebook-claims",
+    "spark_notebooks": "local-spark",
+}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -143,8 +174,10 @@ def built_once(tmp_path_factory, name: str) -> None:
             marker.write(worker)
     except FileExistsError:
         first = (session_root / f"built-{name}").read_text()
-        pytest.fail(f"{name} built again, by {worker} (first by {first}): its tests were not kept together; "
-                    f"conftest.SHARED_EXECUTIONS names the fixtures whose tests must be")
+        pytest.fail(
+            f"{name} built again, by {worker} (first by {first}): its tests were not kept together; "
+            f"conftest.SHARED_EXECUTIONS names the fixtures whose tests must be"
+        )
 
 
 @pytest.fixture(scope="session")

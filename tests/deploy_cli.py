@@ -40,8 +40,11 @@ def workspace(token: str = TOKEN, user: str = "learner@example.com", **faults):
 
 def environment(home: Path, host: str | None, token: str | None) -> dict[str, str]:
     """This process's environment without any Databricks setting of the machine, plus the test's."""
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("DATABRICKS_", "ARM_", "AZURE_", "GOOGLE_"))}  # fmt: skip
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("DATABRICKS_", "ARM_", "AZURE_", "GOOGLE_"))
+    }
     env.update(HOME=str(home), DATABRICKS_CONFIG_FILE=str(home / ".databrickscfg"))
     if host:
         env["DATABRICKS_HOST"] = host
@@ -83,15 +86,23 @@ def run_deploy(*args, host=None, token=TOKEN, home, secrets=()) -> subprocess.Co
             status = cli.main(args)
         except SystemExit as end:  # argparse: 2 for bad options, 0 after --help
             status = end.code
-    return _checked(subprocess.CompletedProcess([sys.executable, str(DEPLOY), *args], status, out.getvalue(),
-                                                err.getvalue()), secrets)  # fmt: skip
+    return _checked(
+        subprocess.CompletedProcess([sys.executable, str(DEPLOY), *args], status, out.getvalue(), err.getvalue()),
+        secrets,
+    )
 
 
 def run_deploy_process(*args, host=None, token=TOKEN, home, secrets=()) -> subprocess.CompletedProcess:
     """`python scripts/deploy.py ARGS` in a process of its own, as a user runs it."""
     command = [sys.executable, str(DEPLOY), *[str(arg) for arg in args]]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL,
-                            env=environment(home, host, token))  # fmt: skip
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        stdin=subprocess.DEVNULL,
+        env=environment(home, host, token),
+    )
     return _checked(result, secrets)
 
 

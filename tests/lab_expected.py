@@ -47,8 +47,14 @@ def named_after(given: str, notebook: lab.LabNotebook) -> str:
     return given + (default.removeprefix(first) if default.startswith(first) else f"-{default}")
 
 
-def model_name(user: str, notebook: lab.LabNotebook, runtime: str | None = None, lang: str | None = None,
-               catalog: str = "workspace", schema: str = models.DEFAULT_SCHEMA) -> str:
+def model_name(
+    user: str,
+    notebook: lab.LabNotebook,
+    runtime: str | None = None,
+    lang: str | None = None,
+    catalog: str = "workspace",
+    schema: str = models.DEFAULT_SCHEMA,
+) -> str:
     """The model a deployed `notebook` registers for `user` (models.lab_model_name, the names' one owner; its own
     test pins the spelling): the notebook's default, a translation's (`lang`) or a matrix task's (`runtime`)."""
     return models.lab_model_name(user, catalog, schema, notebook.uses_spark, runtime=runtime, lang=lang)

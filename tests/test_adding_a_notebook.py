@@ -48,9 +48,11 @@ def mentions(notebook: lab.LabNotebook) -> dict[str, list[str]]:
         "notebooks/ja/<stem>.py": [dbsource.HEADER + "\n"],
         "resources/lab_job.yml": [f"../notebooks/{notebook.stem}.py", f"../notebooks/ja/{notebook.stem}.py"],
         "resources/lab_serverless.yml": [f"../notebooks/{notebook.stem}.py", f"../notebooks/ja/{notebook.stem}.py"],
-        "resources/lab_experiment.yml": [f"{experiment}\n", *(f"{experiment}-matrix-{runtime}\n"
-                                                              for runtime in lab.LTS_ML_RUNTIMES)],
-    }  # fmt: skip
+        "resources/lab_experiment.yml": [
+            f"{experiment}\n",
+            *(f"{experiment}-matrix-{runtime}\n" for runtime in lab.LTS_ML_RUNTIMES),
+        ],
+    }
 
 
 @pytest.mark.parametrize("notebook", lab.LAB_NOTEBOOKS, ids=lambda notebook: notebook.stem)
@@ -86,10 +88,22 @@ SCANNED = sorted(
     [path for path in (PROJECT / "scripts").rglob("*.py") if path != PROJECT / "scripts/labtools/lab.py"]
     + [PROJECT / "bundle.yml", PROJECT / ".ci/run", *sorted((PROJECT / ".github/workflows").glob("*.yml"))]
     # Developer-only code (the benchmark, the bundle's offline checks), wherever the layout puts it.
-    + sorted((PROJECT / "devtools").rglob("*.py")) + [PROJECT / "tests" / "bundle_check.py"]
-    + [PROJECT / "tests" / name for name in ("test_notebook_length.py", "test_bundle.py", "test_layout.py",
-                                             "test_adding_a_notebook.py", "lab_expected.py", "test_deploy.py",
-                                             "test_matrix.py", "test_classroom.py", "test_archive.py")]  # fmt: skip
+    + sorted((PROJECT / "devtools").rglob("*.py"))
+    + [PROJECT / "tests" / "bundle_check.py"]
+    + [
+        PROJECT / "tests" / name
+        for name in (
+            "test_notebook_length.py",
+            "test_bundle.py",
+            "test_layout.py",
+            "test_adding_a_notebook.py",
+            "lab_expected.py",
+            "test_deploy.py",
+            "test_matrix.py",
+            "test_classroom.py",
+            "test_archive.py",
+        )
+    ]
 )
 
 
@@ -104,16 +118,29 @@ def _strings(path: Path) -> list[tuple[int, str]]:
     if path.suffix != ".py":
         return [(number, line) for number, line in enumerate(text.splitlines(), 1) if not line.lstrip().startswith("#")]
     tree = ast.parse(text)
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr)}  # fmt: skip
-    return [(node.lineno, node.value) for node in ast.walk(tree) if isinstance(node, ast.Constant)
-            and isinstance(node.value, str) and id(node) not in docstrings]  # fmt: skip
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return [
+        (node.lineno, node.value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
 
 
 def test_no_code_but_lab_py_names_a_lab_notebook_or_its_experiment():
-    found = sorted(f"{path.relative_to(PROJECT)}:{line}: {name}" for path in SCANNED if path.is_file()
-                   for line, text in _strings(path) for name in _names() if name in text)  # fmt: skip
+    found = sorted(
+        f"{path.relative_to(PROJECT)}:{line}: {name}"
+        for path in SCANNED
+        if path.is_file()
+        for line, text in _strings(path)
+        for name in _names()
+        if name in text
+    )
     assert found == [], "the notebook list's owner is scripts/labtools/lab.py; derive from it:\n" + "\n".join(found)
 
 
@@ -147,7 +174,11 @@ def test_a_declared_notebook_is_picked_up_by_every_reader_of_the_list(copied_not
     # deploy.py run: a task, its cluster's workers from the engine, its experiments (clean-up's too).
     deployed = spec.deployed_notebooks("/Users/me/lab")[-1]
     assert (deployed.workspace_path, deployed.task_key, deployed.uses_spark, NEW.needs) == (
-        f"/Users/me/lab/{NEW.stem}", "a_new_notebook", True, {"java", "pyspark"})
+        f"/Users/me/lab/{NEW.stem}",
+        "a_new_notebook",
+        True,
+        {"java", "pyspark"},
+    )
     assert spec.Experiments("/Users/me").of(deployed) == f"/Users/me/{NEW.experiment}-deploy-py"
     assert f"/Users/me/{NEW.experiment}-deploy-py-18" in spec.Experiments("/Users/me").every([deployed])
     # With --experiment-name NAME: NAME plus its default, which is not named after the first notebook's.
@@ -166,8 +197,11 @@ def test_an_undeclared_notebook_is_a_one_line_error_naming_it_and_lab_py(copied_
     with pytest.raises(DeployError, match=re.escape(message)):
         spec.check_notebook_list()
     # deploy.py deploy, run and clean-up refuse it before any call to the workspace (a dry run prints each call).
-    for command, options in [(commands.deploy, DeployOptions()), (commands.run, RunOptions()),
-                             (commands.clean_up, CleanUpOptions())]:  # fmt: skip
+    for command, options in [
+        (commands.deploy, DeployOptions()),
+        (commands.run, RunOptions()),
+        (commands.clean_up, CleanUpOptions()),
+    ]:
         calls = []
         with pytest.raises(DeployError, match=re.escape(message)):
             command(DryRunWorkspace(None, calls.append), options, print)

@@ -105,6 +105,8 @@ ENGLISH_ENTRIES = [
     f"{TOP}/includes/",
     *(f"{TOP}/includes/{name}.python" for name in INCLUDES),
 ]
+
+
 # Where each %run of the English notebooks leads, inside the archive: each %run line of each notebook source (a lab
 # notebook's setup includes and, last, job_summary; spark_setup runs setup), resolved against its folder.
 def _source_runs() -> set[tuple[str, str]]:
@@ -130,8 +132,11 @@ def test_entry_paths_keep_the_folder_layout(each_language):
     # English layout under its own top folder, less any notebook not translated yet.
     expected = [name.replace(TOP, top, 1) for name in ENGLISH_ENTRIES]
     if notebooks_dir != lab.NOTEBOOKS:
-        expected = [name for name in expected if not name.endswith(".python") or
-                    (notebooks_dir / name.split("/", 1)[1]).with_suffix(".py").is_file()]  # fmt: skip
+        expected = [
+            name
+            for name in expected
+            if not name.endswith(".python") or (notebooks_dir / name.split("/", 1)[1]).with_suffix(".py").is_file()
+        ]
     assert names == expected
     assert folder["version"] == "FolderV1" and folder["name"] == "includes"
 
@@ -141,8 +146,12 @@ def test_the_english_archive_holds_every_lab_notebook_and_their_includes(built):
     assert zipfile.ZipFile(dbc_path).namelist() == ENGLISH_ENTRIES
     assert len(ENGLISH_ENTRIES) == len(lab.notebook_files()) + 3  # the manifest and the two folders
     assert zipfile.ZipFile(zip_path).namelist() == [f"{TOP}/{name}.py" for name in lab_files()]
-    runs = {(notebook.path, f"{notebook.path.rsplit('/', 1)[0]}/{command.command.split()[1][2:]}")
-            for notebook in dbc.read(dbc_path) for command in notebook.commands if command.magic == "run"}  # fmt: skip
+    runs = {
+        (notebook.path, f"{notebook.path.rsplit('/', 1)[0]}/{command.command.split()[1][2:]}")
+        for notebook in dbc.read(dbc_path)
+        for command in notebook.commands
+        if command.magic == "run"
+    }
     assert runs == ENGLISH_RUNS
 
 
@@ -224,8 +233,12 @@ def test_build_names_a_file_that_is_not_a_notebook(tmp_path):
 def test_reader_orders_commands_by_position_not_by_their_order_in_the_document(tmp_path):
     """An export may list commands in any order (the original course archive happens to list them in order)."""
     path = tmp_path / "shuffled.dbc"
-    commands = [{"command": "third", "position": 3.0}, {"command": "first", "position": 1.0},
-                {"command": "second", "position": 2.0}, {"command": "also second", "position": 2.0}]  # fmt: skip
+    commands = [
+        {"command": "third", "position": 3.0},
+        {"command": "first", "position": 1.0},
+        {"command": "second", "position": 2.0},
+        {"command": "also second", "position": 2.0},
+    ]
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("manifest.mf", "{}")
         archive.writestr("top/lab.python", json.dumps({"version": "NotebookV1", "commands": commands}))
@@ -257,8 +270,10 @@ def test_reader_names_the_archive_and_entry_at_fault(tmp_path):
 def test_command_line_writes_both_archives_in_each_language(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "build_archive.py"), "--out", str(tmp_path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     names = [f"{top}{suffix}" for top in (TOP, f"{TOP}-ja") for suffix in (".dbc", "-source.zip")]
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names)
@@ -268,7 +283,9 @@ def test_command_line_writes_both_archives_in_each_language(tmp_path):
 def test_command_line_builds_one_language(tmp_path):
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "build_archive.py"), "--lang", "ja", "--out", str(tmp_path)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert sorted(path.name for path in tmp_path.iterdir()) == [f"{TOP}-ja-source.zip", f"{TOP}-ja.dbc"]

@@ -226,8 +226,9 @@ def test_run_artifact_plot_renders(open_tab, lab, lab_runs, screenshots):
         page.wait_for_function(
             """([width, height]) => [...document.images].some(
                    image => image.complete && image.naturalWidth === width && image.naturalHeight === height)""",
-            arg=list(expected), timeout=20_000,
-        )  # fmt: skip
+            arg=list(expected),
+            timeout=20_000,
+        )
     except PlaywrightTimeout:  # say what images there are instead
         images = page.evaluate("() => [...document.images].map(i => [i.src.slice(0, 60), i.naturalWidth])")
         path = check.screenshot("failed-artifact")
@@ -248,8 +249,13 @@ LOCAL_MODEL = "dp090-nyc-taxi"  # the notebook's default name outside Databricks
 def kept_model(tracking_server, tmp_path_factory):
     """Notebook 03 run once with keep_model=yes against the session's server: its model stays, as the guide's
     local section has the learner do before `mlflow models serve`."""
-    execution = execute_lab(tracking_server.uri, tmp_path_factory.mktemp("managing-models-browser"),
-                            str(MODELS_NOTEBOOK), "--param", "keep_model=yes").check()  # fmt: skip
+    execution = execute_lab(
+        tracking_server.uri,
+        tmp_path_factory.mktemp("managing-models-browser"),
+        str(MODELS_NOTEBOOK),
+        "--param",
+        "keep_model=yes",
+    ).check()
     client = MlflowClient(execution.tracking_uri, registry_uri=execution.tracking_uri)
     versions = client.search_model_versions(f"name = '{LOCAL_MODEL}'")
     champion = client.get_model_version_by_alias(LOCAL_MODEL, "champion")

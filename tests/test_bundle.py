@@ -40,8 +40,10 @@ EXPERIMENT_PATH, SPARK_EXPERIMENT_PATH = USER_FOLDER + FIRST.experiment, USER_FO
 CLASSIC_TARGETS = ["dev", "ci", "prod"]
 CLASSIC_JOBS = {"lab_notebook", "lab_matrix", "lab_notebook_ja"}
 SERVERLESS_JOBS = {"lab_serverless", "lab_serverless_ja"}
-VOLUME = ("${resources.volumes.lab_volume.catalog_name}.${resources.volumes.lab_volume.schema_name}."
-          "${resources.volumes.lab_volume.name}")  # fmt: skip
+VOLUME = (
+    "${resources.volumes.lab_volume.catalog_name}.${resources.volumes.lab_volume.schema_name}."
+    "${resources.volumes.lab_volume.name}"
+)
 SCHEMA = ROOT.parent / "shared" / "schemas" / "databricks-bundle-config.schema.json"
 
 needs_schema_tool = pytest.mark.skipif(
@@ -58,13 +60,15 @@ def files():
 def config(files):
     """The files merged the simple way the checks need: variables, targets and the root's other keys."""
     merged = dict(files[0].document)
-    merged["variables"] = {name: variable for file in files
-                           for name, variable in (file.document.get("variables") or {}).items()}  # fmt: skip
+    merged["variables"] = {
+        name: variable for file in files for name, variable in (file.document.get("variables") or {}).items()
+    }
     merged["targets"] = {}
     for file in files:  # a target's settings from bundle.yml, its resources from resources/*.yml
         for name, target in (file.document.get("targets") or {}).items():
             merged["targets"].setdefault(name, {}).update(
-                {key: value for key, value in (target or {}).items() if key != "resources"})
+                {key: value for key, value in (target or {}).items() if key != "resources"}
+            )
     return merged
 
 
@@ -74,7 +78,8 @@ def deployed(files, target: str) -> dict[str, dict]:
     code under test)."""
     resources: dict[str, dict] = {}
     sections = [file.document.get("resources") for file in files] + [
-        ((file.document.get("targets") or {}).get(target) or {}).get("resources") for file in files]  # fmt: skip
+        ((file.document.get("targets") or {}).get(target) or {}).get("resources") for file in files
+    ]
     for section in sections:
         for kind, items in (section or {}).items():
             resources.setdefault(kind, {}).update(items or {})
@@ -136,7 +141,8 @@ def test_every_job_parses_with_the_databricks_bundles_models(files):
     # Each job once, the classic ones (shared by the classic targets' anchors) at dev's key path.
     assert {job.key: job.where for job in found} == {
         **{key: f"targets.dev.resources.jobs.{key}" for key in CLASSIC_JOBS},
-        **{key: f"targets.serverless.resources.jobs.{key}" for key in SERVERLESS_JOBS}}  # fmt: skip
+        **{key: f"targets.serverless.resources.jobs.{key}" for key in SERVERLESS_JOBS},
+    }
     for job in found:
         parsed = Job.from_dict(dict(job.job))
         assert parsed.tasks, f"{job.file.path}: {job.where} has no tasks"
@@ -169,20 +175,32 @@ def test_the_spark_notebook_runs_on_the_single_node_cluster_or_on_num_workers(co
     job = dev["jobs"]["lab_notebook"]
     assert config["variables"]["num_workers"]["default"] == 0
     clusters = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in job["job_clusters"]}
-    assert clusters["spark_ml_workers"] == {"spark_version": "${var.spark_version}",
-                                            "node_type_id": "${var.node_type_id}", "data_security_mode": "SINGLE_USER",
-                                            "num_workers": "${var.num_workers}"}  # fmt: skip
+    assert clusters["spark_ml_workers"] == {
+        "spark_version": "${var.spark_version}",
+        "node_type_id": "${var.node_type_id}",
+        "data_security_mode": "SINGLE_USER",
+        "num_workers": "${var.num_workers}",
+    }
     tasks = {task["task_key"]: task for task in job["tasks"]}
-    assert tasks["num_workers_above_0"] == {"task_key": "num_workers_above_0", "condition_task": {
-        "op": "GREATER_THAN", "left": "${var.num_workers}", "right": "0"}}  # fmt: skip
-    spark_ml = {"notebook_path": SPARK_NOTEBOOK, "base_parameters": {
-        "experiment_name": "${resources.experiments.spark_ml_experiment.name}", "volume": ""}}  # fmt: skip
+    assert tasks["num_workers_above_0"] == {
+        "task_key": "num_workers_above_0",
+        "condition_task": {"op": "GREATER_THAN", "left": "${var.num_workers}", "right": "0"},
+    }
+    spark_ml = {
+        "notebook_path": SPARK_NOTEBOOK,
+        "base_parameters": {"experiment_name": "${resources.experiments.spark_ml_experiment.name}", "volume": ""},
+    }
     for key, outcome, cluster in [
         (SPARK.task_key, "false", "single_node_ml"),
         (f"{SPARK.task_key}_on_workers", "true", "spark_ml_workers"),
-    ]:  # fmt: skip
-        assert tasks[key] == {"task_key": key, "job_cluster_key": cluster, "notebook_task": spark_ml, "max_retries": 0,
-                              "depends_on": [{"task_key": "num_workers_above_0", "outcome": outcome}]}  # fmt: skip
+    ]:
+        assert tasks[key] == {
+            "task_key": key,
+            "job_cluster_key": cluster,
+            "notebook_task": spark_ml,
+            "max_retries": 0,
+            "depends_on": [{"task_key": "num_workers_above_0", "outcome": outcome}],
+        }
 
 
 def test_each_notebook_logs_to_its_own_experiment_resource_whose_deployed_name_its_task_passes(dev):
@@ -192,33 +210,54 @@ def test_each_notebook_logs_to_its_own_experiment_resource_whose_deployed_name_i
     job = dev["jobs"]["lab_notebook"]
     # A reference, not the path again: development mode prefixes the experiment's name. Per task, not a job
     # parameter, which would override every task's own.
-    passed = {task["notebook_task"]["notebook_path"]: task["notebook_task"]["base_parameters"]["experiment_name"]
-              for task in job["tasks"] if "notebook_task" in task}  # fmt: skip
-    assert (passed[NOTEBOOK], passed[SPARK_NOTEBOOK]) == ("${resources.experiments.lab_experiment.name}",
-                                                          "${resources.experiments.spark_ml_experiment.name}")
+    passed = {
+        task["notebook_task"]["notebook_path"]: task["notebook_task"]["base_parameters"]["experiment_name"]
+        for task in job["tasks"]
+        if "notebook_task" in task
+    }
+    assert (passed[NOTEBOOK], passed[SPARK_NOTEBOOK]) == (
+        "${resources.experiments.lab_experiment.name}",
+        "${resources.experiments.spark_ml_experiment.name}",
+    )
     assert [parameter["name"] for parameter in job["parameters"]] == ["data_path"]
 
 
 def test_the_japanese_job_runs_the_japanese_notebooks_on_the_lab_jobs_cluster_into_the_same_experiments(config, dev):
     jobs = dev["jobs"]
     job = jobs["lab_notebook_ja"]
-    english_experiment = {task["notebook_task"]["notebook_path"]: task["notebook_task"]["base_parameters"][
-        "experiment_name"] for task in jobs["lab_notebook"]["tasks"] if "notebook_task" in task}  # fmt: skip
-    assert [(task["task_key"], task["job_cluster_key"], task["notebook_task"]["notebook_path"],
-             task["notebook_task"]["base_parameters"]["experiment_name"]) for task in job["tasks"]] == [
-        (f"{notebook.task_key}_ja", "single_node_ml", bundle_path(notebook, "ja"),
-         english_experiment[bundle_path(notebook)])
+    english_experiment = {
+        task["notebook_task"]["notebook_path"]: task["notebook_task"]["base_parameters"]["experiment_name"]
+        for task in jobs["lab_notebook"]["tasks"]
+        if "notebook_task" in task
+    }
+    assert [
+        (
+            task["task_key"],
+            task["job_cluster_key"],
+            task["notebook_task"]["notebook_path"],
+            task["notebook_task"]["base_parameters"]["experiment_name"],
+        )
+        for task in job["tasks"]
+    ] == [
+        (
+            f"{notebook.task_key}_ja",
+            "single_node_ml",
+            bundle_path(notebook, "ja"),
+            english_experiment[bundle_path(notebook)],
+        )
         for notebook in lab.LAB_NOTEBOOKS
-    ]  # fmt: skip
+    ]
     # lab_notebook's single-node cluster itself (the anchor), and its job parameters.
     base = {cluster["job_cluster_key"]: cluster["new_cluster"] for cluster in jobs["lab_notebook"]["job_clusters"]}
     assert job["job_clusters"] == [{"job_cluster_key": "single_node_ml", "new_cluster": base["single_node_ml"]}]
     assert job["parameters"] == jobs["lab_notebook"]["parameters"]
     # Each task is its English task's notebook in notebooks/ja/, which the bundle syncs.
-    english = {task["notebook_task"]["notebook_path"] for task in jobs["lab_notebook"]["tasks"]
-               if "notebook_task" in task}  # fmt: skip
-    assert {path.replace("../notebooks/", "../notebooks/ja/") for path in english} == \
-        {bundle_path(notebook, "ja") for notebook in lab.LAB_NOTEBOOKS}  # fmt: skip
+    english = {
+        task["notebook_task"]["notebook_path"] for task in jobs["lab_notebook"]["tasks"] if "notebook_task" in task
+    }
+    assert {path.replace("../notebooks/", "../notebooks/ja/") for path in english} == {
+        bundle_path(notebook, "ja") for notebook in lab.LAB_NOTEBOOKS
+    }
     assert "notebooks" in config["sync"]["paths"]
 
 
@@ -237,8 +276,9 @@ def test_targets_dev_by_default_and_prod_with_root_path_and_permissions(config):
 
 
 def test_notebook_paths_resolve_to_databricks_notebooks(files):
-    tasks = [(found.file, task) for found in bundle_check.jobs(files)
-             for _, task in bundle_check.notebook_tasks(found.job)]  # fmt: skip
+    tasks = [
+        (found.file, task) for found in bundle_check.jobs(files) for _, task in bundle_check.notebook_tasks(found.job)
+    ]
     assert tasks
     for file, task in tasks:
         path = bundle_check.notebook_file(file, task["notebook_task"]["notebook_path"])
@@ -366,20 +406,23 @@ def test_check_reports_a_parameter_the_notebook_does_not_declare(tmp_path):
     problems = _problems(copy)
     assert [problem.split(": passes parameter 'learning_rate', which ")[0] for problem in problems] == [
         f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[{index}].notebook_task"
-        for index, _ in _notebook_tasks(job_file)]
+        for index, _ in _notebook_tasks(job_file)
+    ]
 
 
 def test_check_reports_a_parameter_only_the_spark_notebook_lacks(tmp_path):
     """The Spark ML notebook declares its own widgets: a job parameter must be a widget of both notebooks."""
     copy = _copy_bundle(tmp_path)
     spark_notebook = copy / "notebooks" / f"{SPARK.stem}.py"
-    spark_notebook.write_text(spark_notebook.read_text().replace('dbutils.widgets.text("data_path", ', 'dbutils.'
-                              'widgets.text("trips_path", '))  # fmt: skip
+    spark_notebook.write_text(
+        spark_notebook.read_text().replace('dbutils.widgets.text("data_path", ', 'dbutils.widgets.text("trips_path", ')
+    )
     job_file = copy / "resources" / "lab_job.yml"
     problems = _problems(copy)
     passes = [p for p in problems if ".lab_notebook." in p and "passes parameter 'data_path'" in p]
     assert [problem.split(": passes")[0] for problem in passes] == [
-        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[{index}].notebook_task" for index in (2, 3)]
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[{index}].notebook_task" for index in (2, 3)
+    ]
     widgets_declared = "does not declare (widgets: ['experiment_name', 'trips_path', 'volume'])"
     assert all(widgets_declared in problem for problem in passes)
 
@@ -400,8 +443,9 @@ def test_check_reports_a_blank_default_widget_the_job_does_not_pass(tmp_path):
 def _notebook_tasks(job_file: Path, job: str = "lab_notebook") -> list[tuple[int, str]]:
     """`(index, notebook_path)` of each notebook task of a dev job in `job_file`, in the job's order."""
     tasks = yaml.safe_load(job_file.read_text())["targets"]["dev"]["resources"]["jobs"][job]["tasks"]
-    return [(index, task["notebook_task"]["notebook_path"])
-            for index, task in enumerate(tasks) if "notebook_task" in task]  # fmt: skip
+    return [
+        (index, task["notebook_task"]["notebook_path"]) for index, task in enumerate(tasks) if "notebook_task" in task
+    ]
 
 
 def test_check_reports_a_reference_to_an_undeclared_resource(tmp_path):
@@ -417,10 +461,13 @@ def test_check_reports_a_reference_to_an_undeclared_resource(tmp_path):
         f"{copy / 'resources' / file}: "
         f"targets.{target}.resources.jobs.{job}.tasks[0].notebook_task.base_parameters.experiment_name: "
         "refers to resources.experiments.lab_experiment, which no file declares"
-        for file, target, job in [("lab_job.yml", "dev", "lab_notebook"), ("lab_job.yml", "dev", "lab_notebook_ja"),
-                                  ("lab_serverless.yml", "serverless", "lab_serverless"),
-                                  ("lab_serverless.yml", "serverless", "lab_serverless_ja")]
-    ]  # fmt: skip
+        for file, target, job in [
+            ("lab_job.yml", "dev", "lab_notebook"),
+            ("lab_job.yml", "dev", "lab_notebook_ja"),
+            ("lab_serverless.yml", "serverless", "lab_serverless"),
+            ("lab_serverless.yml", "serverless", "lab_serverless_ja"),
+        ]
+    ]
 
 
 def test_check_reports_a_reference_to_an_undeclared_variable(tmp_path):
@@ -440,8 +487,10 @@ def test_check_reports_a_reference_to_an_undeclared_variable(tmp_path):
 def test_check_reports_a_dependency_on_a_task_the_job_lacks(tmp_path):
     copy = _copy_bundle(tmp_path)
     job_file = _edit_job(copy, lambda job: job["tasks"][4]["depends_on"][0].update(task_key="workers_above_0"))
-    assert _problems(copy) == [f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[4].depends_on: "
-                               "depends on task 'workers_above_0', which the job does not have"]  # fmt: skip
+    assert _problems(copy) == [
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[4].depends_on: "
+        "depends on task 'workers_above_0', which the job does not have"
+    ]
 
 
 # The runtime matrix job: the lab on each LTS ML runtime, each on the single-node cluster of lab_notebook.
@@ -459,25 +508,36 @@ def test_the_matrix_job_runs_both_notebooks_on_each_lts_ml_runtime_on_the_lab_jo
     for cluster in clusters.values():
         # The same settings as lab_notebook's single-node cluster (merged in by the YAML anchor); only the
         # runtime differs.
-        assert {k: v for k, v in cluster.items() if k != "spark_version"} == \
-            {k: v for k, v in base["single_node_ml"].items() if k != "spark_version"}  # fmt: skip
+        assert {k: v for k, v in cluster.items() if k != "spark_version"} == {
+            k: v for k, v in base["single_node_ml"].items() if k != "spark_version"
+        }
         key = variables[cluster["spark_version"].removeprefix("${var.").removesuffix("}")]
         assert "-cpu-ml-" in key, key
         runtimes.append(key.split(".x-")[0].removesuffix(".0"))
     assert runtimes == list(LTS_ML_RUNTIMES)
     # Each cluster its own runtime's variable, not spark_version (lab_notebook's, which --var may change).
     assert [cluster["spark_version"] for cluster in clusters.values()] == [
-        f"${{var.spark_version_{runtime}}}" for runtime in ["15_4", "16_4", "17_3", "18"]]  # fmt: skip
+        f"${{var.spark_version_{runtime}}}" for runtime in ["15_4", "16_4", "17_3", "18"]
+    ]
     # Each runtime's cluster runs every lab notebook, each task logging to an experiment of its own (the
     # notebook's default experiment, `-matrix-<runtime>`), each a resource of the bundle (destroy deletes it);
     # no job-level one, which would override them all.
-    assert [(task["job_cluster_key"], task["notebook_task"]["notebook_path"],
-             experiment_of(dev, task["notebook_task"]["base_parameters"]["experiment_name"]))
-            for task in matrix["tasks"]] == [
-        (f"lts_ml_{runtime.replace('.', '_')}", bundle_path(notebook),
-         f"{USER_FOLDER}{notebook.experiment}-matrix-{runtime}")
-        for runtime in LTS_ML_RUNTIMES for notebook in lab.LAB_NOTEBOOKS
-    ]  # fmt: skip
+    assert [
+        (
+            task["job_cluster_key"],
+            task["notebook_task"]["notebook_path"],
+            experiment_of(dev, task["notebook_task"]["base_parameters"]["experiment_name"]),
+        )
+        for task in matrix["tasks"]
+    ] == [
+        (
+            f"lts_ml_{runtime.replace('.', '_')}",
+            bundle_path(notebook),
+            f"{USER_FOLDER}{notebook.experiment}-matrix-{runtime}",
+        )
+        for runtime in LTS_ML_RUNTIMES
+        for notebook in lab.LAB_NOTEBOOKS
+    ]
     assert len({task["task_key"] for task in matrix["tasks"]}) == len(matrix["tasks"])
     assert "experiment_name" not in {parameter["name"] for parameter in matrix.get("parameters", [])}
     assert variables["spark_version"] == variables["spark_version_17_3"]
@@ -487,8 +547,9 @@ def test_every_experiment_the_jobs_use_is_named_for_its_notebook_and_runtime(fil
     """Each classic target: each lab notebook's default experiment (labtools.lab) and the matrix's, one per runtime;
     the serverless target (no runtime matrix): the defaults only. Nothing else."""
     defaults = {notebook.experiment for notebook in lab.LAB_NOTEBOOKS}
-    matrix = {f"{notebook.experiment}-matrix-{runtime}" for notebook in lab.LAB_NOTEBOOKS
-              for runtime in lab.LTS_ML_RUNTIMES}  # fmt: skip
+    matrix = {
+        f"{notebook.experiment}-matrix-{runtime}" for notebook in lab.LAB_NOTEBOOKS for runtime in lab.LTS_ML_RUNTIMES
+    }
     for target, expected in [*((t, defaults | matrix) for t in CLASSIC_TARGETS), ("serverless", defaults)]:
         names = [experiment["name"] for experiment in deployed(files, target)["experiments"].values()]
         assert sorted(names) == sorted(USER_FOLDER + name for name in expected), target
@@ -580,8 +641,11 @@ def test_the_serverless_target_deploys_no_job_with_a_cluster_and_the_classic_tar
         assert "volumes" not in classic, target  # the volume is serverless' alone
     # The classic targets deploy the very same jobs: one anchor, not three copies that could drift.
     jobs_file = next(file for file in files if file.path.name == "lab_job.yml").document
-    assert jobs_file["targets"]["dev"]["resources"] is jobs_file["targets"]["ci"]["resources"] is \
-        jobs_file["targets"]["prod"]["resources"]  # fmt: skip
+    assert (
+        jobs_file["targets"]["dev"]["resources"]
+        is jobs_file["targets"]["ci"]["resources"]
+        is jobs_file["targets"]["prod"]["resources"]
+    )
 
 
 def _defaults(config) -> dict:
@@ -608,8 +672,11 @@ def test_the_serverless_jobs_run_in_deploy_pys_environment_and_pass_the_volume(f
         assert _resolve(job["environments"], _defaults(config)) == [spec.serverless_environment()], key
         environments = {environment["environment_key"] for environment in job["environments"]}
         assert {task["environment_key"] for task in job["tasks"]} <= environments, key
-        spark = [task for task in job["tasks"]
-                 if lab.lab_notebook(Path(task["notebook_task"]["notebook_path"]).stem).uses_spark]  # fmt: skip
+        spark = [
+            task
+            for task in job["tasks"]
+            if lab.lab_notebook(Path(task["notebook_task"]["notebook_path"]).stem).uses_spark
+        ]
         assert len(spark) == sum(notebook.uses_spark for notebook in lab.LAB_NOTEBOOKS) >= 1, key
         assert all(task["notebook_task"]["base_parameters"]["volume"] == VOLUME for task in spark), key
 
@@ -636,8 +703,9 @@ def test_the_volume_is_the_deploying_users_own_and_not_the_one_notebook_02_makes
     assert name == "dp090_mlflow_lab_${workspace.current_user.short_name}_${bundle.target}"
 
     def resolved(short_name: str) -> str:
-        return name.replace("${workspace.current_user.short_name}", short_name).replace("${bundle.target}",
-                                                                                        "serverless")  # fmt: skip
+        return name.replace("${workspace.current_user.short_name}", short_name).replace(
+            "${bundle.target}", "serverless"
+        )
 
     assert resolved("first_last") == "dp090_mlflow_lab_first_last_serverless"
     assert resolved("first_last") not in {"dp090_mlflow_lab_first_last", resolved("other_user")}
@@ -653,7 +721,8 @@ def test_check_reports_a_development_targets_volume_named_the_same_for_every_use
         f"{path}: targets.serverless.resources.volumes.lab_volume.name: volume name 'dp090_mlflow_lab' is the same "
         "for every user: development mode prefixes no volume (databricks/cli apply_presets.go), so put "
         "${workspace.current_user.short_name} in it, or two users' deploys share one volume and one's destroy "
-        "deletes it"]  # fmt: skip
+        "deletes it"
+    ]
 
 
 def test_the_volumes_catalog_and_schema_default_to_free_editions_workspace_catalog(config):
@@ -664,20 +733,29 @@ def test_the_volumes_catalog_and_schema_default_to_free_editions_workspace_catal
 
 def test_check_reports_an_environment_key_the_job_does_not_declare(tmp_path):
     copy = _copy_bundle(tmp_path)
-    job_file = _edit_job(copy, lambda job: job["tasks"][1].update(environment_key="labs"), job="lab_serverless",
-                         target="serverless", file="lab_serverless.yml")  # fmt: skip
-    assert _problems(copy) == [f"{job_file}: targets.serverless.resources.jobs.lab_serverless.tasks[1]."
-                               "environment_key: environment_key 'labs' names none of the job's environments "
-                               "(['lab'])"]  # fmt: skip
+    job_file = _edit_job(
+        copy,
+        lambda job: job["tasks"][1].update(environment_key="labs"),
+        job="lab_serverless",
+        target="serverless",
+        file="lab_serverless.yml",
+    )
+    assert _problems(copy) == [
+        f"{job_file}: targets.serverless.resources.jobs.lab_serverless.tasks[1]."
+        "environment_key: environment_key 'labs' names none of the job's environments "
+        "(['lab'])"
+    ]
 
 
 def test_check_reports_a_job_cluster_key_the_job_does_not_declare(tmp_path):
     """Reported once, at dev's key path, though ci and prod deploy the same job."""
     copy = _copy_bundle(tmp_path)
     job_file = _edit_job(copy, lambda job: job["tasks"][0].update(job_cluster_key="single_node"))
-    assert _problems(copy) == [f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[0].job_cluster_key: "
-                               "job_cluster_key 'single_node' names none of the job's job_clusters "
-                               "(['spark_ml_workers', 'single_node_ml'])"]  # fmt: skip
+    assert _problems(copy) == [
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[0].job_cluster_key: "
+        "job_cluster_key 'single_node' names none of the job's job_clusters "
+        "(['spark_ml_workers', 'single_node_ml'])"
+    ]
 
 
 def test_check_reports_a_serverless_target_that_could_run_more_than_free_editions_tasks_at_once(tmp_path):
@@ -703,25 +781,35 @@ def test_check_reports_a_serverless_target_that_could_run_more_than_free_edition
         f"{job_file}: targets.serverless.resources.jobs: target serverless runs its jobs on serverless compute "
         "only, and they could run 7 tasks at once (lab_serverless 2 x 3 runs, lab_serverless_ja 1 x 1 runs); "
         "Databricks Free Edition runs at most 5 job tasks at once: chain tasks with depends_on or lower "
-        "max_concurrent_runs"]  # fmt: skip
+        "max_concurrent_runs"
+    ]
 
 
 def test_check_reports_a_serverless_job_referring_to_a_resource_only_the_classic_targets_declare(tmp_path):
     """The matrix's experiments exist in the classic targets only: a serverless job cannot log to them."""
     copy = _copy_bundle(tmp_path)
-    job_file = _edit_job(copy, lambda job: job["tasks"][0]["notebook_task"]["base_parameters"].update(
-        experiment_name="${resources.experiments.matrix_experiment_18.name}"),
-        job="lab_serverless", target="serverless", file="lab_serverless.yml")  # fmt: skip
+    job_file = _edit_job(
+        copy,
+        lambda job: job["tasks"][0]["notebook_task"]["base_parameters"].update(
+            experiment_name="${resources.experiments.matrix_experiment_18.name}"
+        ),
+        job="lab_serverless",
+        target="serverless",
+        file="lab_serverless.yml",
+    )
     assert _problems(copy) == [
         f"{job_file}: targets.serverless.resources.jobs.lab_serverless.tasks[0].notebook_task.base_parameters."
         "experiment_name: refers to resources.experiments.matrix_experiment_18, which target serverless does not "
-        "declare"]  # fmt: skip
+        "declare"
+    ]
 
 
 # Registered models: no two tasks that can run at once on one model (each would move the other's aliases).
 
-ADVICE = ("so one would move the aliases the other is checking; give each its own model_name "
-          "(models.lab_model_name: _ja, _matrix_<runtime>)")  # fmt: skip
+ADVICE = (
+    "so one would move the aliases the other is checking; give each its own model_name "
+    "(models.lab_model_name: _ja, _matrix_<runtime>)"
+)
 
 
 def test_the_japanese_jobs_register_models_of_their_own_which_clean_up_deletes(files):
@@ -729,14 +817,21 @@ def test_the_japanese_jobs_register_models_of_their_own_which_clean_up_deletes(f
     `_ja` models (models.lab_model_name), in var.catalog.var.schema, the English parameters otherwise."""
     from labtools.workspace import models
 
-    for target, job_key, english_key in [("dev", "lab_notebook_ja", "lab_notebook"),
-                                         ("serverless", "lab_serverless_ja", "lab_serverless")]:  # fmt: skip
+    for target, job_key, english_key in [
+        ("dev", "lab_notebook_ja", "lab_notebook"),
+        ("serverless", "lab_serverless_ja", "lab_serverless"),
+    ]:
         jobs = deployed(files, target)["jobs"]
-        english = {task["notebook_task"]["notebook_path"].replace("/notebooks/", "/notebooks/ja/"):
-                   task["notebook_task"]["base_parameters"] for task in jobs[english_key]["tasks"]
-                   if "model_name" in task.get("notebook_task", {}).get("base_parameters", {})}  # fmt: skip
-        registering = [task for task in jobs[job_key]["tasks"]
-                       if "model_name" in task["notebook_task"].get("base_parameters", {})]  # fmt: skip
+        english = {
+            task["notebook_task"]["notebook_path"].replace("/notebooks/", "/notebooks/ja/"): task["notebook_task"][
+                "base_parameters"
+            ]
+            for task in jobs[english_key]["tasks"]
+            if "model_name" in task.get("notebook_task", {}).get("base_parameters", {})
+        }
+        registering = [
+            task for task in jobs[job_key]["tasks"] if "model_name" in task["notebook_task"].get("base_parameters", {})
+        ]
         assert len(registering) == len(english) == 2, (target, job_key)
         for task in registering:
             parameters = task["notebook_task"]["base_parameters"]
@@ -750,13 +845,19 @@ def test_the_japanese_jobs_register_models_of_their_own_which_clean_up_deletes(f
 def test_check_reports_two_jobs_that_register_one_model(tmp_path):
     """Without a model_name, a Japanese notebook registers the English one's default model (the same code)."""
     copy = _copy_bundle(tmp_path)
-    job_file = _edit_job(copy, lambda job: job["tasks"][2]["notebook_task"]["base_parameters"].update(model_name=""),
-                         job="lab_serverless_ja", target="serverless", file="lab_serverless.yml")  # fmt: skip
+    job_file = _edit_job(
+        copy,
+        lambda job: job["tasks"][2]["notebook_task"]["base_parameters"].update(model_name=""),
+        job="lab_serverless_ja",
+        target="serverless",
+        file="lab_serverless.yml",
+    )
     assert _problems(copy) == [
         f"{job_file}: targets.serverless.resources.jobs.lab_serverless_ja.tasks[2]: "
         "lab_serverless_ja.managing_models_ja can run at the same time as lab_serverless.managing_models: both "
         "register the model "
-        f"workspace.default.dp090_nyc_taxi_first_last, {ADVICE}"]  # fmt: skip
+        f"workspace.default.dp090_nyc_taxi_first_last, {ADVICE}"
+    ]
 
 
 def test_check_reports_two_tasks_of_one_job_with_no_path_between_them(tmp_path):
@@ -772,16 +873,23 @@ def test_check_reports_two_tasks_of_one_job_with_no_path_between_them(tmp_path):
     assert _problems(copy) == [
         f"{job_file}: targets.dev.resources.jobs.lab_matrix.tasks[6]: lab_matrix.managing_models_on_16_4 can run at "
         "the same time as lab_matrix.managing_models_on_15_4: both register the model "
-        f"workspace.default.dp090_nyc_taxi_first_last_matrix_15_4, {ADVICE}"]  # fmt: skip
+        f"workspace.default.dp090_nyc_taxi_first_last_matrix_15_4, {ADVICE}"
+    ]
 
     (tmp_path / "blank").mkdir()
     copy = _copy_bundle(tmp_path / "blank")
-    _edit_job(copy, lambda job: job["tasks"][2]["notebook_task"]["base_parameters"].update(
-        model_name="${var.catalog}.${var.schema}.dp090_nyc_taxi_${workspace.current_user.short_name}"),
-        job="lab_notebook_ja")  # fmt: skip
+    _edit_job(
+        copy,
+        lambda job: job["tasks"][2]["notebook_task"]["base_parameters"].update(
+            model_name="${var.catalog}.${var.schema}.dp090_nyc_taxi_${workspace.current_user.short_name}"
+        ),
+        job="lab_notebook_ja",
+    )
     [problem] = _problems(copy)
-    assert "can run at the same time as lab_notebook.managing_models: both register the model " \
-        "workspace.default.dp090_nyc_taxi_first_last," in problem  # fmt: skip
+    assert (
+        "can run at the same time as lab_notebook.managing_models: both register the model "
+        "workspace.default.dp090_nyc_taxi_first_last," in problem
+    )
 
 
 def test_check_holds_tasks_in_order_or_on_two_branches_apart_but_not_two_runs_at_once(tmp_path):
@@ -791,25 +899,39 @@ def test_check_holds_tasks_in_order_or_on_two_branches_apart_but_not_two_runs_at
     assert _problems(copy) == []
     job_file = _edit_job(copy, lambda job: job.update(max_concurrent_runs=2))
     problems = _problems(copy)
-    assert f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[4]: lab_notebook.managing_models can run in " \
-        "two runs at once (max_concurrent_runs), each registering the model <current catalog>.<current schema>." \
-        f"dp090_nyc_taxi_first_last, {ADVICE}" in problems  # fmt: skip
+    assert (
+        f"{job_file}: targets.dev.resources.jobs.lab_notebook.tasks[4]: lab_notebook.managing_models can run in "
+        "two runs at once (max_concurrent_runs), each registering the model <current catalog>.<current schema>."
+        f"dp090_nyc_taxi_first_last, {ADVICE}" in problems
+    )
     assert len(problems) == 3 + 1  # its 3 registering tasks with themselves; the two Spark ML ones with each other
 
 
 def test_check_reports_a_model_clean_up_would_not_delete(tmp_path):
     copy = _copy_bundle(tmp_path)
-    job_file = _edit_job(copy, lambda job: job["tasks"][-1]["notebook_task"]["base_parameters"].update(
-        model_name="${var.catalog}.${var.schema}.nyc_taxi_18"), job="lab_matrix")  # fmt: skip
+    job_file = _edit_job(
+        copy,
+        lambda job: job["tasks"][-1]["notebook_task"]["base_parameters"].update(
+            model_name="${var.catalog}.${var.schema}.nyc_taxi_18"
+        ),
+        job="lab_matrix",
+    )
     assert _problems(copy) == [
         f"{job_file}: targets.dev.resources.jobs.lab_matrix.tasks[15]: registers workspace.default.nyc_taxi_18, which "
         "`deploy.py clean-up --delete-models` would not delete: name it as scripts/labtools/workspace/models.py's "
-        "lab_model_name does"]  # fmt: skip
-    job_file = _edit_job(copy, lambda job: job["tasks"][-1]["notebook_task"]["base_parameters"].update(
-        model_name="dp090_nyc_taxi_${workspace.current_user.short_name}"), job="lab_matrix")  # fmt: skip
+        "lab_model_name does"
+    ]
+    job_file = _edit_job(
+        copy,
+        lambda job: job["tasks"][-1]["notebook_task"]["base_parameters"].update(
+            model_name="dp090_nyc_taxi_${workspace.current_user.short_name}"
+        ),
+        job="lab_matrix",
+    )
     assert _problems(copy) == [
         f"{job_file}: targets.dev.resources.jobs.lab_matrix.tasks[15]: model_name 'dp090_nyc_taxi_first_last' is not "
-        "a model's full name catalog.schema.model, which Unity Catalog needs"]  # fmt: skip
+        "a model's full name catalog.schema.model, which Unity Catalog needs"
+    ]
 
 
 def test_most_tasks_at_once_is_the_largest_set_of_tasks_none_waiting_for_another():
@@ -817,16 +939,24 @@ def test_most_tasks_at_once_is_the_largest_set_of_tasks_none_waiting_for_another
     from itertools import combinations
 
     def job(edges: dict[str, list[str]]) -> dict:
-        return {"tasks": [{"task_key": key, "depends_on": [{"task_key": need} for need in needs]}
-                          for key, needs in edges.items()]}  # fmt: skip
+        return {
+            "tasks": [
+                {"task_key": key, "depends_on": [{"task_key": need} for need in needs]} for key, needs in edges.items()
+            ]
+        }
 
     def brute_force(edges):
         def before(key, seen=()):
-            return {need for direct in edges[key] if direct not in seen
-                    for need in {direct} | before(direct, (*seen, key))}  # fmt: skip
+            return {
+                need for direct in edges[key] if direct not in seen for need in {direct} | before(direct, (*seen, key))
+            }
 
-        return max(len(subset) for size in range(len(edges) + 1) for subset in combinations(edges, size)
-                   if not any(a in before(b) for a in subset for b in subset))  # fmt: skip
+        return max(
+            len(subset)
+            for size in range(len(edges) + 1)
+            for subset in combinations(edges, size)
+            if not any(a in before(b) for a in subset for b in subset)
+        )
 
     cases = {
         "chain": ({"a": [], "b": ["a"], "c": ["b"]}, 1),

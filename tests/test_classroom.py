@@ -40,8 +40,11 @@ def learners_file(home):
 
 def lab_files(stub, learner: str, lab_folder: str = "dp090-mlflow-lab") -> set[str]:
     folder = f"/Users/{learner}/{lab_folder}/"
-    return {path[len(folder) :] for path, entry in stub.objects.items()
-            if path.startswith(folder) and entry["object_type"] == "NOTEBOOK"}  # fmt: skip
+    return {
+        path[len(folder) :]
+        for path, entry in stub.objects.items()
+        if path.startswith(folder) and entry["object_type"] == "NOTEBOOK"
+    }
 
 
 def rows(stdout: str) -> dict[str, str]:
@@ -81,8 +84,9 @@ def test_deploying_again_is_safe_and_says_what_was_there(stub, home, learners_fi
         assert "updated: it was already there" in rows(second.stdout)[learner]
         assert lab_files(stub, learner) == LAB_FILES
     # No folder was made twice.
-    assert {path: entry["object_id"] for path, entry in stub.objects.items()
-            if entry["object_type"] == "DIRECTORY"} == before  # fmt: skip
+    assert {
+        path: entry["object_id"] for path, entry in stub.objects.items() if entry["object_type"] == "DIRECTORY"
+    } == before
 
 
 def test_a_group_means_its_members_nested_groups_included(stub, home):
@@ -119,8 +123,18 @@ def test_two_workspaces_in_one_command(stub, home, learners_file):
     with WorkspaceStub(OTHER_TOKEN, INSTRUCTOR) as second:
         second.add_user("ana@example.com")
         write_profiles(home, {"monday": (stub.url, TOKEN), "tuesday": (second.url, OTHER_TOKEN)})
-        result = run_deploy("deploy", "--learners", str(learners_file), "--profile", "monday", "--profile", "tuesday",
-                            home=home, token=None, secrets=[OTHER_TOKEN])  # fmt: skip
+        result = run_deploy(
+            "deploy",
+            "--learners",
+            str(learners_file),
+            "--profile",
+            "monday",
+            "--profile",
+            "tuesday",
+            home=home,
+            token=None,
+            secrets=[OTHER_TOKEN],
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         assert lab_files(stub, "ana@example.com") == LAB_FILES == lab_files(second, "ana@example.com")
         hosts = [line.split()[0] for line in result.stdout.splitlines() if "ana@example.com" in line]
@@ -135,8 +149,18 @@ def test_a_workspace_that_cannot_be_reached_is_a_row_and_the_others_go_on(stub, 
         gone = f"http://127.0.0.1:{probe.getsockname()[1]}"
     write_profiles(home, {"gone": (gone, OTHER_TOKEN), "here": (stub.url, TOKEN)})
     learners_file.write_text("ana@example.com\n")
-    result = run_deploy("deploy", "--learners", str(learners_file), "--profile", "gone", "--profile", "here",
-                        home=home, token=None, secrets=[OTHER_TOKEN])  # fmt: skip
+    result = run_deploy(
+        "deploy",
+        "--learners",
+        str(learners_file),
+        "--profile",
+        "gone",
+        "--profile",
+        "here",
+        home=home,
+        token=None,
+        secrets=[OTHER_TOKEN],
+    )
     assert result.returncode == 1
     [row] = [line for line in result.stdout.splitlines() if line.startswith("gone ")]
     assert f"not reached: cannot reach {gone}" in row
@@ -149,17 +173,20 @@ def test_dry_run_lists_every_call_for_every_learner_without_credentials(stub, ho
     assert stub.requests == []
     for learner in ["ana@example.com", "Bo@Example.com", "nobody@example.com"]:
         folder = f"/Users/{learner}/dp090-mlflow-lab/"
-        imports = [line for line in result.stdout.splitlines()
-                   if "POST /api/2.0/workspace/import" in line and folder in line]  # fmt: skip
+        imports = [
+            line for line in result.stdout.splitlines() if "POST /api/2.0/workspace/import" in line and folder in line
+        ]
         assert len(imports) == len(LAB_FILES) + 2, learner  # the notebooks, the lab's data, the manifest
         assert sum(f"{folder}data/nyc-taxi.csv" in line for line in imports) == 1
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("ana@example.com\nnot an address\n", "class.txt:2: 'not an address' is not an e-mail address"),
-     ("# nobody yet\n\n", "class.txt: no learners in it")],
-)  # fmt: skip
+    [
+        ("ana@example.com\nnot an address\n", "class.txt:2: 'not an address' is not an e-mail address"),
+        ("# nobody yet\n\n", "class.txt: no learners in it"),
+    ],
+)
 def test_a_bad_learners_file_is_one_line_naming_file_and_line(stub, home, learners_file, text, expected):
     learners_file.write_text(text)
     result = run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home)
@@ -174,8 +201,11 @@ def test_clean_up_removes_the_copies_and_only_with_the_option_the_experiments(st
     for index, learner in enumerate(LEARNERS):  # each learner ran every notebook: their own experiments exist
         for notebook in NOTEBOOKS:
             name = f"/Users/{learner}/{notebook.experiment}"
-            stub.experiments[name] = {"experiment_id": f"9{index}{notebook.stem}", "name": name,
-                                      "lifecycle_stage": "active"}  # fmt: skip
+            stub.experiments[name] = {
+                "experiment_id": f"9{index}{notebook.stem}",
+                "name": name,
+                "lifecycle_stage": "active",
+            }
     someone_elses = f"/Users/ana@example.com/{FIRST.deploy_experiment}"
     stub.experiments[someone_elses] = {"experiment_id": "80", "name": someone_elses, "lifecycle_stage": "active"}
 
@@ -187,8 +217,9 @@ def test_clean_up_removes_the_copies_and_only_with_the_option_the_experiments(st
 
     removed = run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url, home=home)
     assert removed.returncode == 0, removed.stdout + removed.stderr
-    assert sorted(name for name, experiment in stub.experiments.items() if experiment["lifecycle_stage"] == "deleted") \
-        == sorted(f"/Users/{learner}/{notebook.experiment}" for learner in LEARNERS for notebook in NOTEBOOKS)
+    assert sorted(
+        name for name, experiment in stub.experiments.items() if experiment["lifecycle_stage"] == "deleted"
+    ) == sorted(f"/Users/{learner}/{notebook.experiment}" for learner in LEARNERS for notebook in NOTEBOOKS)
     assert stub.experiments[someone_elses]["lifecycle_stage"] == "active"  # deploy.py run's is not the learner's
     assert f"deleted {len(NOTEBOOKS)} experiments" in rows(removed.stdout)["bo@example.com"]
 
@@ -230,8 +261,11 @@ def documented_deploy_commands() -> list[list[str]]:
     found = []
     for doc in ["docs/deploy.md", "docs/lab-guide.md", "docs/lab-guide.ja.md"]:
         for block in re.findall(r"```bash\n(.*?)```", (ROOT / doc).read_text(encoding="utf-8"), re.DOTALL):
-            found += [shlex.split(line, comments=True)[2:] for line in block.splitlines()
-                      if line.startswith("python scripts/deploy.py ")]  # fmt: skip
+            found += [
+                shlex.split(line, comments=True)[2:]
+                for line in block.splitlines()
+                if line.startswith("python scripts/deploy.py ")
+            ]
     return found
 
 
@@ -250,8 +284,19 @@ def test_the_documented_commands_are_accepted_as_written(home):
 def test_verbose_logs_the_class_calls_but_never_a_token(stub, home, learners_file):
     with WorkspaceStub(OTHER_TOKEN, INSTRUCTOR) as second:
         write_profiles(home, {"monday": (stub.url, TOKEN), "tuesday": (second.url, OTHER_TOKEN)})
-        result = run_deploy("deploy", "--verbose", "--learners", str(learners_file), "--profile", "monday",
-                            "--profile", "tuesday", home=home, token=None, secrets=[OTHER_TOKEN])  # fmt: skip
+        result = run_deploy(
+            "deploy",
+            "--verbose",
+            "--learners",
+            str(learners_file),
+            "--profile",
+            "monday",
+            "--profile",
+            "tuesday",
+            home=home,
+            token=None,
+            secrets=[OTHER_TOKEN],
+        )
     assert "/api/2.0/preview/scim/v2/Users" in result.stderr  # the log is there (run_deploy checked the tokens)
     for file in home.rglob("*"):
         if file.is_file() and file.name != ".databrickscfg":
@@ -286,8 +331,7 @@ def test_deploying_again_keeps_a_learners_edit_and_force_replaces_it_after_a_bac
     [backup] = [path for path in stub.objects if path.startswith(edited + " (backup ")]
     assert stub.objects[backup]["content"] == mine and stub.objects[backup]["object_type"] == "NOTEBOOK"
     assert stub.objects[edited]["content"] == lab_notebook.read_bytes()
-    assert f"saved the edited {FIRST.stem} as '{backup.rsplit('/', 1)[1]}'" in \
-        rows(forced.stdout)["ana@example.com"]  # fmt: skip
+    assert f"saved the edited {FIRST.stem} as '{backup.rsplit('/', 1)[1]}'" in rows(forced.stdout)["ana@example.com"]
 
     # What --force deployed counts as deployed: the next run updates it without asking.
     last = run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home)
@@ -310,11 +354,14 @@ def test_deploying_after_clean_up_with_experiments_restores_the_learners_deleted
     name = f"/Users/ana@example.com/{FIRST.experiment}"
     stub.experiments[name] = {"experiment_id": "91", "name": name, "lifecycle_stage": "active"}
     assert run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home).returncode == 0
-    assert run_deploy("clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url,
-                      home=home).returncode == 0  # fmt: skip
+    assert (
+        run_deploy(
+            "clean-up", "--learners", str(learners_file), "--delete-experiment", host=stub.url, home=home
+        ).returncode
+        == 0
+    )
     assert stub.experiments[name]["lifecycle_stage"] == "deleted"
     again = run_deploy("deploy", "--learners", str(learners_file), host=stub.url, home=home)
     assert again.returncode == 0, again.stdout + again.stderr
     assert stub.experiments[name]["lifecycle_stage"] == "active"
-    assert f"restored the deleted experiment {FIRST.experiment}" in rows(again.stdout)[
-        "ana@example.com"]  # fmt: skip
+    assert f"restored the deleted experiment {FIRST.experiment}" in rows(again.stdout)["ana@example.com"]

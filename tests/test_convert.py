@@ -18,7 +18,8 @@ from labtools.notebook.dbsource import NotebookFormatError
 
 def test_magics_become_runnable_cells(tmp_path):
     path = write(
-        tmp_path / "notebooks", "lab.py",
+        tmp_path / "notebooks",
+        "lab.py",
         "# MAGIC %md\n# MAGIC # Title",
         "# MAGIC %md-sandbox\n# MAGIC <b>x</b>",
         "# DBTITLE 1,Code\nx = 1",
@@ -26,14 +27,18 @@ def test_magics_become_runnable_cells(tmp_path):
         "# MAGIC %pip install something==1.0",
         "# MAGIC %sh\n# MAGIC echo hi",
         "# MAGIC %fs ls dbfs:/tmp",
-    )  # fmt: skip
+    )
     cells = convert.to_ipynb(path).cells
     assert [c.cell_type for c in cells] == ["markdown", "markdown", "code", "code", "code", "code", "code"]
     assert cells[0].source == "# Title"
     assert cells[2].source == "x = 1"
     assert cells[2].metadata["databricks"] == {
-        "file": "notebooks/lab.py", "line": 12, "cell": 3, "title": "Code", "code_line": 13,
-    }  # fmt: skip
+        "file": "notebooks/lab.py",
+        "line": 12,
+        "cell": 3,
+        "title": "Code",
+        "code_line": 13,
+    }
     assert cells[3].source == "y = 2"
     assert cells[3].metadata["databricks"]["code_line"] == cells[3].metadata["databricks"]["line"] + 1
     assert "Skipped locally: %pip install something==1.0" in cells[4].source
@@ -108,15 +113,18 @@ def test_ipython_line_magics_run_in_python_cells(tmp_path):
 
     As a cell's first line a workspace exports them as a '# MAGIC' cell; after code, as plain lines."""
     path = write(
-        tmp_path / "notebooks", "lab.py",
+        tmp_path / "notebooks",
+        "lab.py",
         "# MAGIC %load_ext autoreload\n# MAGIC %autoreload 2",
         "import os\n%matplotlib inline\nif True:\n    %autoreload 2\nprint(os.sep)",
-    )  # fmt: skip
+    )
     magics, code = convert.to_ipynb(path).cells
     assert (magics.cell_type, magics.source) == ("code", "%load_ext autoreload\n%autoreload 2")
     assert magics.metadata["databricks"]["code_line"] == 2  # the magic is code here: its line is the code's
-    assert (code.cell_type, code.source) == ("code", "import os\n%matplotlib inline\nif True:\n    %autoreload 2\n"
-                                                     "print(os.sep)")  # fmt: skip
+    assert (code.cell_type, code.source) == (
+        "code",
+        "import os\n%matplotlib inline\nif True:\n    %autoreload 2\nprint(os.sep)",
+    )
 
 
 def test_a_syntax_error_after_a_line_magic_keeps_its_line(tmp_path):
@@ -132,36 +140,45 @@ def test_a_sql_cell_runs_through_the_local_spark_session(tmp_path):
     assert cell.source == "_standins.run_sql(\"SELECT 'it''s' AS word\")"
 
 
-@pytest.mark.parametrize(("code", "uses_spark"), [
-    ("from pyspark.sql import functions as F", True),
-    ("from pyspark.ml import Pipeline", True),
-    ("    import pyspark.sql.functions", True),
-    ("import pyspark\nprint(pyspark.__version__)", False),  # what the lab's setup does: starts no JVM
-    ("print('from pyspark.sql import x')", False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("code", "uses_spark"),
+    [
+        ("from pyspark.sql import functions as F", True),
+        ("from pyspark.ml import Pipeline", True),
+        ("    import pyspark.sql.functions", True),
+        ("import pyspark\nprint(pyspark.__version__)", False),  # what the lab's setup does: starts no JVM
+        ("print('from pyspark.sql import x')", False),
+    ],
+)
 def test_a_notebook_needs_spark_when_it_imports_from_pysparks_api(tmp_path, code, uses_spark):
     path = write(tmp_path / "notebooks", "n.py", code)
     assert convert.needs_spark(convert.to_ipynb(path)) is uses_spark
 
 
-@pytest.mark.parametrize(("notebook", "uses_spark"), [
-    ("01-using-mlflow-to-track-experiments.py", False),
-    ("ja/01-using-mlflow-to-track-experiments.py", False),
-    ("02-using-mlflow-to-track-experiments-spark-ml.py", True),
-    ("ja/02-using-mlflow-to-track-experiments-spark-ml.py", True),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("notebook", "uses_spark"),
+    [
+        ("01-using-mlflow-to-track-experiments.py", False),
+        ("ja/01-using-mlflow-to-track-experiments.py", False),
+        ("02-using-mlflow-to-track-experiments-spark-ml.py", True),
+        ("ja/02-using-mlflow-to-track-experiments-spark-ml.py", True),
+    ],
+)
 def test_only_the_spark_ml_notebook_starts_spark_or_needs_java(notebook, uses_spark):
     """The scikit-learn notebook, %run includes and all, neither starts a JVM nor is skipped without Java."""
     path = PROJECT / "notebooks" / notebook
     assert convert.needs_spark(convert.to_ipynb(path, root=PROJECT)) is uses_spark
 
 
-@pytest.mark.parametrize(("notebook", "warmed"), [
-    ("01-using-mlflow-to-track-experiments.py", "matplotlib.pyplot, mlflow.sklearn, sklearn.linear_model"),
-    ("02-using-mlflow-to-track-experiments-spark-ml.py", "matplotlib.pyplot, mlflow.spark"),
-    (None, None),  # a notebook that imports none of them (a test's, a learner's own): nothing
-    ("import mlflow\nmlflow.log_param('a', 1)", "mlflow"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("notebook", "warmed"),
+    [
+        ("01-using-mlflow-to-track-experiments.py", "matplotlib.pyplot, mlflow.sklearn, sklearn.linear_model"),
+        ("02-using-mlflow-to-track-experiments-spark-ml.py", "matplotlib.pyplot, mlflow.spark"),
+        (None, None),  # a notebook that imports none of them (a test's, a learner's own): nothing
+        ("import mlflow\nmlflow.log_param('a', 1)", "mlflow"),
+    ],
+)
 def test_the_kernel_warms_up_only_the_slow_imports_its_notebook_uses(tmp_path, notebook, warmed):
     """Done while the runner's server starts; an import the notebook never makes would only slow that start."""
     if notebook and notebook.endswith(".py"):
@@ -179,8 +196,9 @@ def test_a_sql_cell_needs_spark(tmp_path):
 
 
 def test_a_converted_notebook_carries_its_code_widgets_and_use_of_spark_found_once(tmp_path):
-    path = write(tmp_path / "notebooks", "lab.py", 'dbutils.widgets.text("data_path", "")',
-                 "# MAGIC %sql\n# MAGIC SELECT 1")  # fmt: skip
+    path = write(
+        tmp_path / "notebooks", "lab.py", 'dbutils.widgets.text("data_path", "")', "# MAGIC %sql\n# MAGIC SELECT 1"
+    )
     converted = convert.ConvertedNotebook.read(path)
     assert converted.code == convert.code_of(converted.notebook)
     assert converted.widgets == {"data_path": ""} == declared_widgets(converted.notebook)
@@ -202,10 +220,11 @@ def test_a_separator_inside_a_string_is_reported_where_it_splits(tmp_path):
 
 def test_declared_widgets_are_found_with_their_defaults(tmp_path):
     path = write(
-        tmp_path / "notebooks", "lab.py",
+        tmp_path / "notebooks",
+        "lab.py",
         'dbutils.widgets.text("data_path", "", "Data")\ndbutils.widgets.dropdown("mode", "a", ["a", "b"])',
         'value = dbutils.widgets.get("data_path")',
-    )  # fmt: skip
+    )
     assert declared_widgets(convert.to_ipynb(path)) == {"data_path": "", "mode": "a"}
 
 
@@ -227,9 +246,14 @@ def run_cells(notebook, params=None, tmp_path=None) -> dict:
 
 @pytest.mark.parametrize(
     "run_line",
-    ['%run "./my includes/the setup"', "%run './my includes/the setup'", "%run ./my includes/the setup",
-     '%run "./my includes/the setup.py"', "%run ../notebooks/my includes/the setup "],
-)  # fmt: skip
+    [
+        '%run "./my includes/the setup"',
+        "%run './my includes/the setup'",
+        "%run ./my includes/the setup",
+        '%run "./my includes/the setup.py"',
+        "%run ../notebooks/my includes/the setup ",
+    ],
+)
 def test_run_paths_may_be_quoted_and_hold_spaces(tmp_path, run_line):
     write(tmp_path / "notebooks" / "my includes", "the setup.py", "helper = 42")
     path = write(tmp_path / "notebooks", "lab.py", f"# MAGIC {run_line}", "print(helper)")
@@ -238,15 +262,17 @@ def test_run_paths_may_be_quoted_and_hold_spaces(tmp_path, run_line):
 
 def test_run_arguments_reach_the_included_notebooks_widgets_and_only_them(tmp_path):
     write(
-        tmp_path / "notebooks" / "includes", "setup.py",
+        tmp_path / "notebooks" / "includes",
+        "setup.py",
         'dbutils.widgets.text("mode", "production")\ndbutils.widgets.text("note", "none")\n'
         'mode, note = dbutils.widgets.get("mode"), dbutils.widgets.get("note")',
-    )  # fmt: skip
+    )
     path = write(
-        tmp_path / "notebooks", "lab.py",
+        tmp_path / "notebooks",
+        "lab.py",
         '# MAGIC %run ./includes/setup $mode="test" $note="two words"',
         'after = dbutils.widgets.get("mode")',
-    )  # fmt: skip
+    )
     namespace = run_cells(convert.to_ipynb(path), {"mode": "from-the-job"}, tmp_path)
     assert (namespace["mode"], namespace["note"]) == ("test", "two words")
     assert namespace["after"] == "from-the-job", "the arguments hold for the included notebook only"
@@ -257,7 +283,7 @@ def test_run_arguments_reach_the_included_notebooks_widgets_and_only_them(tmp_pa
     ("run_line", "message"),
     [
         ("%run ./setup $mode", "%run ./setup $mode: '$mode' is not a widget argument such as $name=\"value\""),
-        ('%run "./setup', "%run \"./setup: No closing quotation"),
+        ('%run "./setup', '%run "./setup: No closing quotation'),
         ("%run", "%run needs a notebook path"),
     ],
 )

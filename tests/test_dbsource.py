@@ -145,8 +145,10 @@ def test_new_magic_cells_are_written_with_prefixes():
 
 def test_a_magic_exported_with_two_spaces_is_the_same_magic():
     """Some workspaces export `# MAGIC  %md` (the cell's text began with a space); Databricks runs it as %md."""
-    text = "# Databricks notebook source\n# MAGIC  %md\n# MAGIC # A title\n\n# COMMAND ----------\n\n" \
-           "# MAGIC  %run ./includes/setup\n\n# COMMAND ----------\n\n# MAGIC  %md Same line\n"  # fmt: skip
+    text = (
+        "# Databricks notebook source\n# MAGIC  %md\n# MAGIC # A title\n\n# COMMAND ----------\n\n"
+        "# MAGIC  %run ./includes/setup\n\n# COMMAND ----------\n\n# MAGIC  %md Same line\n"
+    )
     markdown, run, same_line = dbsource.parse(text, "x.py").cells
     assert (markdown.magic, markdown.body) == ("md", "# A title")
     assert (run.magic, run.magic_args) == ("run", "./includes/setup")

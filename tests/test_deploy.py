@@ -42,9 +42,14 @@ JA_FOLDER = f"/Users/{USER}/dp090-mlflow-lab-ja"
 JA_NOTEBOOK_FILES = {f"{JA_FOLDER}/{name}": ROOT / "notebooks" / "ja" / f"{name}.py" for name in lab_files()}
 # What `deploy` says it deployed to one folder: every file of notebook_files(), includes too.
 DEPLOYED = f"Deployed {len(lab.notebook_files())} notebooks"
-SINGLE_NODE = {"spark_version": "17.3.x-cpu-ml-scala2.13", "node_type_id": "Standard_D4ds_v5", "num_workers": 0,
-               "spark_conf": {"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*, 4]"},
-               "custom_tags": {"ResourceClass": "SingleNode"}, "data_security_mode": "SINGLE_USER"}  # fmt: skip
+SINGLE_NODE = {
+    "spark_version": "17.3.x-cpu-ml-scala2.13",
+    "node_type_id": "Standard_D4ds_v5",
+    "num_workers": 0,
+    "spark_conf": {"spark.databricks.cluster.profile": "singleNode", "spark.master": "local[*, 4]"},
+    "custom_tags": {"ResourceClass": "SingleNode"},
+    "data_security_mode": "SINGLE_USER",
+}
 FAST = ["--poll-seconds", "0.01"]
 
 
@@ -94,15 +99,20 @@ def test_help_and_dry_run_work_without_credentials(home):
 
     dry = run_deploy("deploy", "--dry-run", home=home, token=None)
     assert dry.returncode == 0, dry.stderr
-    imports = [json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1])
-               for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line]  # fmt: skip
+    imports = [
+        json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1])
+        for line in dry.stdout.splitlines()
+        if "POST /api/2.0/workspace/import" in line
+    ]
     files = [body["path"] for body in imports if body["format"] == "AUTO"]
     assert files == [f"/Users/<you>/dp090-mlflow-lab/{name}" for name in ["data/nyc-taxi.csv", ".dp090-deployed.json"]]
     imports = [body for body in imports if body["format"] == "SOURCE"]
     assert [body["path"] for body in imports] == [f"/Users/<you>/dp090-mlflow-lab/{name}" for name in lab_files()]
     assert all(body["format"] == "SOURCE" and body["language"] == "PYTHON" for body in imports)
-    assert "<base64 of notebooks/includes/spark_setup.py, " in imports[lab_files().index("includes/spark_setup")][
-        "content"]  # fmt: skip
+    assert (
+        "<base64 of notebooks/includes/spark_setup.py, "
+        in imports[lab_files().index("includes/spark_setup")]["content"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -183,8 +193,11 @@ def test_deploy_imports_every_notebook_as_python_source(stub, home):
     assert f"{stub.url}/browse/folders/{stub.objects[FOLDER]['object_id']}" in result.stdout
 
     # Beside them, the lab's data (a workspace file) and the manifest of what was deployed.
-    files = {request.body["path"]: request.body for request in stub.calls("POST", "/workspace/import")
-             if request.body["format"] == "AUTO"}  # fmt: skip
+    files = {
+        request.body["path"]: request.body
+        for request in stub.calls("POST", "/workspace/import")
+        if request.body["format"] == "AUTO"
+    }
     assert set(files) == {f"{FOLDER}/data/nyc-taxi.csv", f"{FOLDER}/.dp090-deployed.json"}
     data = (ROOT / "data" / "nyc-taxi.csv").read_bytes()
     assert base64.b64decode(files[f"{FOLDER}/data/nyc-taxi.csv"]["content"]) == data
@@ -227,8 +240,7 @@ def test_deploy_to_two_workspaces_goes_on_past_one_that_fails(stub, home):
     with workspace(second_token, USER) as second:
         second.deny(FOLDER)
         write_profiles(home, {"a": (stub.url, TOKEN), "b": (second.url, second_token)})
-        result = run_deploy("deploy", "--profile", "b", "--profile", "a", home=home, token=None,
-                            secrets=[second_token])  # fmt: skip
+        result = run_deploy("deploy", "--profile", "b", "--profile", "a", home=home, token=None, secrets=[second_token])
     assert result.returncode == 1
     assert "== profile b" in result.stdout and "== profile a" in result.stdout
     assert "deploy.py deploy: profile b: create folder" in result.stderr and "HTTP 403" in result.stderr
@@ -246,8 +258,7 @@ def test_deploy_to_another_folder(stub, home):
 
 def imported(stub) -> dict[str, bytes]:
     """What deploy imported as notebooks: each workspace path and the content it sent."""
-    return {request.body["path"]: base64.b64decode(request.body["content"])
-            for request in notebook_imports(stub)}  # fmt: skip
+    return {request.body["path"]: base64.b64decode(request.body["content"]) for request in notebook_imports(stub)}
 
 
 def notebook_imports(stub) -> list:
@@ -267,9 +278,12 @@ def test_deploy_lang_ja_imports_exactly_the_japanese_notebooks_into_their_own_fo
 
     dry = run_deploy("deploy", "--lang", "ja", "--dry-run", home=home, token=None)
     assert dry.returncode == 0, dry.stderr
-    assert [body["path"] for line in dry.stdout.splitlines() if "POST /api/2.0/workspace/import" in line
-            if (body := json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1]))["format"] == "SOURCE"] == \
-        [f"/Users/<you>/dp090-mlflow-lab-ja/{name}" for name in lab_files()]  # fmt: skip
+    assert [
+        body["path"]
+        for line in dry.stdout.splitlines()
+        if "POST /api/2.0/workspace/import" in line
+        if (body := json.loads(line.split("POST /api/2.0/workspace/import ", 1)[1]))["format"] == "SOURCE"
+    ] == [f"/Users/<you>/dp090-mlflow-lab-ja/{name}" for name in lab_files()]
     assert "<base64 of notebooks/ja/includes/spark_setup.py, " in dry.stdout
 
 
@@ -334,37 +348,51 @@ def test_run_submits_the_lab_and_polls_until_success(stub, home):
     assert [task["task_key"] for task in submit.body["tasks"]] == [notebook.task_key for notebook in NOTEBOOKS]
     # Two clusters at once by default (--max-parallel 2): a third notebook's task waits for the first's to end.
     assert tasks_of(submit) == {
-        notebook.task_key: {"task_key": notebook.task_key, "new_cluster": SINGLE_NODE,
-                            "notebook_task": {"notebook_path": PATHS[notebook],
-                                              "base_parameters": {"experiment_name": EXPERIMENTS[notebook]}},
-                            **({"depends_on": [{"task_key": NOTEBOOKS[index - 2].task_key}], "run_if": "ALL_DONE"}
-                               if index >= 2 else {})}
+        notebook.task_key: {
+            "task_key": notebook.task_key,
+            "new_cluster": SINGLE_NODE,
+            "notebook_task": {
+                "notebook_path": PATHS[notebook],
+                "base_parameters": {"experiment_name": EXPERIMENTS[notebook]},
+            },
+            **(
+                {"depends_on": [{"task_key": NOTEBOOKS[index - 2].task_key}], "run_if": "ALL_DONE"}
+                if index >= 2
+                else {}
+            ),
+        }
         for index, notebook in enumerate(NOTEBOOKS)
-    }  # fmt: skip
+    }
     assert submit.body["run_name"] == workspace_deploy.RUN_NAME
     count = len(NOTEBOOKS)
-    assert (f"Starts {count} clusters ({count} nodes of Standard_D4ds_v5, 4 vCPUs each: {4 * count} vCPUs in all), "
-            f"at most {min(2, count)} at once") in result.stdout  # fmt: skip
+    assert (
+        f"Starts {count} clusters ({count} nodes of Standard_D4ds_v5, 4 vCPUs each: {4 * count} vCPUs in all), "
+        f"at most {min(2, count)} at once"
+    ) in result.stdout
 
     run_id = max(stub.runs)
     lines = result.stdout.splitlines()
-    states = [next(i for i, line in enumerate(lines) if state in line)
-              for state in ["PENDING", "RUNNING", "TERMINATED SUCCESS"]]  # fmt: skip
+    states = [
+        next(i for i, line in enumerate(lines) if state in line)
+        for state in ["PENDING", "RUNNING", "TERMINATED SUCCESS"]
+    ]
     assert states == sorted(states)
     assert f"{stub.url}/jobs/runs/{run_id}" in result.stdout
     assert "Final state: TERMINATED SUCCESS" in result.stdout
     # Every notebook is reported, each with the experiment that holds its runs.
     for notebook in NOTEBOOKS:
         assert f"  {PATHS[notebook]} -> experiment {EXPERIMENTS[notebook]}" in lines
-    assert lines[-len(NOTEBOOKS):] == [
+    assert lines[-len(NOTEBOOKS) :] == [
         f"  {notebook.stem}: SUCCESS; its runs are in the MLflow experiment {EXPERIMENTS[notebook]}"
         for notebook in NOTEBOOKS
     ]
-    assert {name for name, experiment in stub.experiments.items() if experiment["lifecycle_stage"] == "active"} == \
-        set(EXPERIMENTS.values())  # fmt: skip
+    assert {name for name, experiment in stub.experiments.items() if experiment["lifecycle_stage"] == "active"} == set(
+        EXPERIMENTS.values()
+    )
     # One poll per step of the run: its tasks' scripts, a task that waited for another starting after it.
-    assert len(stub.calls("GET", "/jobs/runs/get")) == \
-        max(task["first_step"] + len(task["script"]) for task in stub.runs[run_id]["tasks"])  # fmt: skip
+    assert len(stub.calls("GET", "/jobs/runs/get")) == max(
+        task["first_step"] + len(task["script"]) for task in stub.runs[run_id]["tasks"]
+    )
     assert stub.runs[run_id]["tasks"][0]["first_step"] == 0
     assert stub.calls("GET", "/jobs/runs/get-output") == []
 
@@ -380,10 +408,13 @@ def test_run_serverless_submits_tasks_with_no_cluster_in_the_job_environment(stu
     for task in tasks.values():
         assert task["environment_key"] == "lab"
         assert not {"new_cluster", "existing_cluster_id", "job_cluster_key"} & set(task), task
-    assert submit.body["environments"] == [{"environment_key": "lab", "spec": {
-        "environment_version": "5", "dependencies": ["scikit-learn", "matplotlib"]}}]
-    assert (f"Starts no cluster: {len(NOTEBOOKS)} tasks on serverless compute (environment version 5), at most "
-            f"{min(2, len(NOTEBOOKS))} at once") in result.stdout  # fmt: skip
+    assert submit.body["environments"] == [
+        {"environment_key": "lab", "spec": {"environment_version": "5", "dependencies": ["scikit-learn", "matplotlib"]}}
+    ]
+    assert (
+        f"Starts no cluster: {len(NOTEBOOKS)} tasks on serverless compute (environment version 5), at most "
+        f"{min(2, len(NOTEBOOKS))} at once"
+    ) in result.stdout
     assert "each a task on serverless compute (environment version 5)" in result.stdout
     assert "Final state: TERMINATED SUCCESS" in result.stdout
 
@@ -416,8 +447,9 @@ def test_run_serverless_volume_is_the_spark_ml_notebooks_volume_parameter(stub, 
     """--volume names the volume mlflow.spark passes model files through: the Spark ML notebook's `volume`
     widget, and no other notebook's (the scikit-learn notebook declares none)."""
     put_lab_notebooks(stub)
-    result = run_deploy("run", "--serverless", "--volume", "workspace.default.lab_models", *FAST, host=stub.url,
-                        home=home)  # fmt: skip
+    result = run_deploy(
+        "run", "--serverless", "--volume", "workspace.default.lab_models", *FAST, host=stub.url, home=home
+    )
     assert result.returncode == 0, result.stderr
     tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
     for notebook in NOTEBOOKS:  # the Spark ML notebooks' widget; the others declare none
@@ -438,19 +470,23 @@ def test_run_dry_run_shows_the_volume(home):
     assert result.returncode == 0, result.stderr
     [submit_line] = [line for line in result.stdout.splitlines() if "POST /api/2.2/jobs/runs/submit" in line]
     body = json.loads(submit_line.split("runs/submit", 1)[1])
-    assert [task["notebook_task"]["base_parameters"].get("volume") for task in body["tasks"]] == \
-        ["main.lab.models" if notebook.uses_spark else None for notebook in NOTEBOOKS]  # fmt: skip
+    assert [task["notebook_task"]["base_parameters"].get("volume") for task in body["tasks"]] == [
+        "main.lab.models" if notebook.uses_spark else None for notebook in NOTEBOOKS
+    ]
     assert "main.lab.models" in [task["notebook_task"]["base_parameters"].get("volume") for task in body["tasks"]]
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("dp090_mlflow_lab", "'dp090_mlflow_lab' is not a volume's full name catalog.schema.volume"),
-    ("workspace..models", "is not a volume's full name"),
-    ("a.b.c.d", "is not a volume's full name"),
-    ("workspace.default.my models", "'my models': a Unity Catalog name has no space"),
-    ("workspace.default/x.models", "a Unity Catalog name has no space, '/'"),
-    ("workspace.default." + "v" * 256, "a Unity Catalog name has at most 255 characters"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("dp090_mlflow_lab", "'dp090_mlflow_lab' is not a volume's full name catalog.schema.volume"),
+        ("workspace..models", "is not a volume's full name"),
+        ("a.b.c.d", "is not a volume's full name"),
+        ("workspace.default.my models", "'my models': a Unity Catalog name has no space"),
+        ("workspace.default/x.models", "a Unity Catalog name has no space, '/'"),
+        ("workspace.default." + "v" * 256, "a Unity Catalog name has at most 255 characters"),
+    ],
+)
 def test_a_malformed_volume_is_a_one_line_error_naming_the_option(home, value, message):
     """Refused before anything is contacted: no host, no token needed."""
     result = run_deploy("run", "--serverless", "--volume", value, home=home, token=None)
@@ -478,16 +514,28 @@ def test_run_catalog_and_schema_go_to_the_notebooks_that_register_a_model(stub, 
     assert not any({"catalog", "schema"} & set(task["notebook_task"]["base_parameters"]) for task in tasks.values())
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["run", "--catalog", "my catalog"], "deploy.py run: --catalog: 'my catalog': a Unity Catalog name has no space"),
-    (["run", "--schema", "default.lab"], "deploy.py run: --schema: 'default.lab': a Unity Catalog name has no "
-                                         "space, '/', period"),
-    (["run", "--catalog", ""], "deploy.py run: --catalog: a catalog needs a name"),
-    (["run", "--runtime", "18", "--schema", "s" * 256], "--schema: 'ssssssssssssssssssss'...: a Unity Catalog name "
-                                                        "has at most 255 characters"),
-    (["clean-up", "--delete-models", "--catalog", "main/x"], "deploy.py clean-up: --catalog: 'main/x': a Unity "
-                                                             "Catalog name has no space, '/'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["run", "--catalog", "my catalog"],
+            "deploy.py run: --catalog: 'my catalog': a Unity Catalog name has no space",
+        ),
+        (
+            ["run", "--schema", "default.lab"],
+            "deploy.py run: --schema: 'default.lab': a Unity Catalog name has no space, '/', period",
+        ),
+        (["run", "--catalog", ""], "deploy.py run: --catalog: a catalog needs a name"),
+        (
+            ["run", "--runtime", "18", "--schema", "s" * 256],
+            "--schema: 'ssssssssssssssssssss'...: a Unity Catalog name has at most 255 characters",
+        ),
+        (
+            ["clean-up", "--delete-models", "--catalog", "main/x"],
+            "deploy.py clean-up: --catalog: 'main/x': a Unity Catalog name has no space, '/'",
+        ),
+    ],
+)
 def test_a_malformed_catalog_or_schema_is_a_one_line_error_naming_the_option(home, args, message):
     """The same Unity Catalog naming rules as --volume's (spec.name_problem), before anything is contacted."""
     result = run_deploy(*args, home=home, token=None)
@@ -495,12 +543,17 @@ def test_a_malformed_catalog_or_schema_is_a_one_line_error_naming_the_option(hom
     assert message in one_line(result.stderr), result.stderr
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--runtime", "all"], "--runtime: serverless compute has no runtime matrix"),
-    (["--cluster-id", EXISTING_CLUSTER], "--serverless runs the tasks without a cluster: leave out --cluster-id"),
-    (["--num-workers", "2", "--node-type", "m5d.xlarge"],
-     "--serverless runs the tasks without a cluster: leave out --num-workers, --node-type"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--runtime", "all"], "--runtime: serverless compute has no runtime matrix"),
+        (["--cluster-id", EXISTING_CLUSTER], "--serverless runs the tasks without a cluster: leave out --cluster-id"),
+        (
+            ["--num-workers", "2", "--node-type", "m5d.xlarge"],
+            "--serverless runs the tasks without a cluster: leave out --num-workers, --node-type",
+        ),
+    ],
+)
 def test_run_serverless_refuses_what_needs_a_cluster_in_one_line(stub, home, args, message):
     put_lab_notebooks(stub)
     result = run_deploy("run", "--serverless", *args, host=stub.url, home=home)
@@ -526,22 +579,32 @@ def test_run_with_workers_puts_only_the_spark_notebook_on_them(stub, home):
     result = run_deploy("run", "--num-workers", "3", *FAST, host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
-    workers = {"spark_version": "17.3.x-cpu-ml-scala2.13", "node_type_id": "Standard_D4ds_v5", "num_workers": 3,
-               "data_security_mode": "SINGLE_USER"}  # fmt: skip
+    workers = {
+        "spark_version": "17.3.x-cpu-ml-scala2.13",
+        "node_type_id": "Standard_D4ds_v5",
+        "num_workers": 3,
+        "data_security_mode": "SINGLE_USER",
+    }
     assert tasks[SPARK_TASK]["new_cluster"] == workers
     assert tasks[TASK]["new_cluster"] == SINGLE_NODE  # scikit-learn would leave workers idle
-    assert {key: task["new_cluster"] for key, task in tasks.items()} == \
-        {notebook.task_key: workers if notebook.uses_spark else SINGLE_NODE for notebook in NOTEBOOKS}  # fmt: skip
+    assert {key: task["new_cluster"] for key, task in tasks.items()} == {
+        notebook.task_key: workers if notebook.uses_spark else SINGLE_NODE for notebook in NOTEBOOKS
+    }
     assert "the Spark ML notebook's with 3 workers" in result.stdout
 
 
 @pytest.mark.parametrize(
     ("args", "status", "message"),
-    [(["--num-workers", "two"], 2, "--num-workers: 'two' is not a number of workers (0: a single-node cluster)"),
-     (["--num-workers", "-1"], 2, "--num-workers: '-1' is not a number of workers"),
-     (["--num-workers", "2", "--cluster-id", EXISTING_CLUSTER], 1,
-      "--num-workers sizes the new cluster of the Spark ML notebook; with --cluster-id")],
-)  # fmt: skip
+    [
+        (["--num-workers", "two"], 2, "--num-workers: 'two' is not a number of workers (0: a single-node cluster)"),
+        (["--num-workers", "-1"], 2, "--num-workers: '-1' is not a number of workers"),
+        (
+            ["--num-workers", "2", "--cluster-id", EXISTING_CLUSTER],
+            1,
+            "--num-workers sizes the new cluster of the Spark ML notebook; with --cluster-id",
+        ),
+    ],
+)
 def test_bad_workers_are_refused_before_any_run(stub, home, args, status, message):
     put_lab_notebooks(stub)
     result = run_deploy("run", *args, host=stub.url, home=home)
@@ -557,13 +620,15 @@ def test_run_with_an_experiment_name_gives_the_spark_notebook_its_own(stub, home
     result = run_deploy("run", "--experiment-name", "/Shared/dp090-class", *FAST, host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
-    given = {notebook.task_key: {"experiment_name": named_after("/Shared/dp090-class", notebook)}
-             for notebook in NOTEBOOKS}  # fmt: skip
+    given = {
+        notebook.task_key: {"experiment_name": named_after("/Shared/dp090-class", notebook)} for notebook in NOTEBOOKS
+    }
     assert {key: task["notebook_task"]["base_parameters"] for key, task in tasks.items()} == given
     assert given[NOTEBOOKS[0].task_key] == {"experiment_name": "/Shared/dp090-class"}  # the first's is NAME itself
     assert given[SPARK_TASK] == {"experiment_name": "/Shared/dp090-class-spark-ml"}  # as --help says
-    cleaned = run_deploy("clean-up", "--experiment-name", "/Shared/dp090-class", "--delete-experiment",
-                         host=stub.url, home=home)  # fmt: skip
+    cleaned = run_deploy(
+        "clean-up", "--experiment-name", "/Shared/dp090-class", "--delete-experiment", host=stub.url, home=home
+    )
     assert cleaned.returncode == 0, cleaned.stderr
     for parameters in given.values():
         assert f"deleted experiment {parameters['experiment_name']}\n" in cleaned.stdout
@@ -589,8 +654,7 @@ def test_run_before_deploy_says_to_deploy_first(stub, home):
     stub.put_notebook(first)
     result = run_deploy("run", host=stub.url, home=home)
     assert result.returncode != 0
-    assert f"no notebook at {second}: deploy it first (python scripts/deploy.py deploy)" in \
-        one_line(result.stderr)  # fmt: skip
+    assert f"no notebook at {second}: deploy it first (python scripts/deploy.py deploy)" in one_line(result.stderr)
     assert stub.calls("POST", "/jobs/runs/submit") == []
 
 
@@ -622,14 +686,17 @@ def test_one_notebook_failing_is_reported_by_name_and_the_other_succeeds(stub, h
     assert result.returncode == 1
     run_id = max(stub.runs)
     assert "Final state: TERMINATED RUN_EXECUTION_ERROR" in result.stdout
-    assert result.stdout.splitlines()[-len(NOTEBOOKS):] == [
-        f"  {notebook.stem}: RUN_EXECUTION_ERROR" if notebook == SPARK else
-        f"  {notebook.stem}: SUCCESS; its runs are in the MLflow experiment {EXPERIMENTS[notebook]}"
+    assert result.stdout.splitlines()[-len(NOTEBOOKS) :] == [
+        f"  {notebook.stem}: RUN_EXECUTION_ERROR"
+        if notebook == SPARK
+        else f"  {notebook.stem}: SUCCESS; its runs are in the MLflow experiment {EXPERIMENTS[notebook]}"
         for notebook in NOTEBOOKS
-    ]  # fmt: skip
-    assert result.stderr.splitlines()[0] == (f"run {run_id} failed (TERMINATED RUN_EXECUTION_ERROR): {SPARK_NOTEBOOK}: "
-                                             "LabDataError: /dbfs/missing.csv: no such file. Check the data_path "
-                                             "parameter.")  # fmt: skip
+    ]
+    assert result.stderr.splitlines()[0] == (
+        f"run {run_id} failed (TERMINATED RUN_EXECUTION_ERROR): {SPARK_NOTEBOOK}: "
+        "LabDataError: /dbfs/missing.csv: no such file. Check the data_path "
+        "parameter."
+    )
     assert NOTEBOOK + ":" not in result.stderr
     [output] = stub.calls("GET", "/jobs/runs/get-output")  # only the failed task's output is read
     assert int(output.query["run_id"]) == stub.task_runs(run_id)[SPARK_TASK]["run_id"]
@@ -651,8 +718,9 @@ def test_a_run_whose_cluster_never_started_reports_its_state_message(stub, home)
     assert result.returncode == 1
     # The run of a task per notebook failed as a whole; each task says why: its cluster never started.
     assert "Final state: TERMINATED RUN_EXECUTION_ERROR" in result.stdout
-    assert result.stdout.splitlines()[-len(NOTEBOOKS):] == [f"  {notebook.stem}: CLOUD_FAILURE"
-                                                            for notebook in NOTEBOOKS]  # fmt: skip
+    assert result.stdout.splitlines()[-len(NOTEBOOKS) :] == [
+        f"  {notebook.stem}: CLOUD_FAILURE" for notebook in NOTEBOOKS
+    ]
     lines = result.stderr.splitlines()
     assert [line.split(": Cluster ")[0] for line in lines] == [
         f"run {max(stub.runs)} failed (TERMINATED RUN_EXECUTION_ERROR): {PATHS[notebook]}" for notebook in NOTEBOOKS
@@ -676,8 +744,11 @@ def test_run_logs_to_its_own_experiment_which_clean_up_may_delete(stub, home):
     assert run_deploy("run", *FAST, host=stub.url, home=home).returncode == 0
     tasks = tasks_of(stub.calls("POST", "/jobs/runs/submit")[0])
     for notebook in NOTEBOOKS:
-        assert tasks[notebook.task_key]["notebook_task"]["base_parameters"]["experiment_name"] == \
-            EXPERIMENTS[notebook] != DEFAULT_EXPERIMENTS[notebook]  # fmt: skip
+        assert (
+            tasks[notebook.task_key]["notebook_task"]["base_parameters"]["experiment_name"]
+            == EXPERIMENTS[notebook]
+            != DEFAULT_EXPERIMENTS[notebook]
+        )
     result = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     for notebook in NOTEBOOKS:
@@ -692,16 +763,27 @@ def test_a_run_into_a_deleted_experiment_fails_as_mlflow_refuses_it(stub, home):
     """MLflow keeps a deleted experiment (30 days, until purged) and refuses set_experiment on it; so does the stub."""
     put_lab_notebooks(stub)
     stub.experiments[EXPERIMENT] = {"experiment_id": "70", "name": EXPERIMENT, "lifecycle_stage": "deleted"}
-    run_id = stub.submit({"run_name": "by hand", "tasks": [{"task_key": "t", "existing_cluster_id": EXISTING_CLUSTER,
-                          "notebook_task": {"notebook_path": NOTEBOOK,
-                                            "base_parameters": {"experiment_name": EXPERIMENT}}}]})["run_id"]
+    run_id = stub.submit(
+        {
+            "run_name": "by hand",
+            "tasks": [
+                {
+                    "task_key": "t",
+                    "existing_cluster_id": EXISTING_CLUSTER,
+                    "notebook_task": {"notebook_path": NOTEBOOK, "base_parameters": {"experiment_name": EXPERIMENT}},
+                }
+            ],
+        }
+    )["run_id"]
     while stub.get_run({"run_id": run_id})["status"]["state"] != "TERMINATED":
         pass
     [task] = stub.runs[run_id]["tasks"]
     output = stub.get_output({"run_id": task["run_id"]})
-    assert output["error"] == (f"MlflowException: Cannot set a deleted experiment '{EXPERIMENT}' as the active "
-                               "experiment. You can restore the experiment, or permanently delete the experiment to "
-                               "create a new one.")  # fmt: skip
+    assert output["error"] == (
+        f"MlflowException: Cannot set a deleted experiment '{EXPERIMENT}' as the active "
+        "experiment. You can restore the experiment, or permanently delete the experiment to "
+        "create a new one."
+    )
     assert stub.experiments[EXPERIMENT]["lifecycle_stage"] == "deleted"  # not made anew
 
 
@@ -716,9 +798,9 @@ def test_clean_up_with_its_experiments_then_deploy_and_run_again_works(stub, hom
     for name, experiment_id in ids.items():
         assert stub.experiments[name] == {"experiment_id": experiment_id, "name": name, "lifecycle_stage": "active"}
         assert f"Restored the MLflow experiment {name}" in again.stdout
-    assert [request.body for request in stub.calls("POST", "/mlflow/experiments/restore")] == \
-        [{"experiment_id": experiment_id} for experiment_id in ids.values()]  # fmt: skip
-
+    assert [request.body for request in stub.calls("POST", "/mlflow/experiments/restore")] == [
+        {"experiment_id": experiment_id} for experiment_id in ids.values()
+    ]
 
 
 def test_clean_up_removes_what_deploy_and_run_made_and_is_idempotent(stub, home):
@@ -732,12 +814,16 @@ def test_clean_up_removes_what_deploy_and_run_made_and_is_idempotent(stub, home)
 
     first = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
     assert first.returncode == 0, first.stderr
-    assert first.stdout.splitlines()[1:] == [f"deleted run {lab_run}", f"deleted folder {FOLDER}",
-                                             *(f"deleted experiment {name}" for name in EXPERIMENTS.values())]
+    assert first.stdout.splitlines()[1:] == [
+        f"deleted run {lab_run}",
+        f"deleted folder {FOLDER}",
+        *(f"deleted experiment {name}" for name in EXPERIMENTS.values()),
+    ]
     assert not [path for path in stub.objects if path.startswith(FOLDER)]
     assert set(stub.runs) == {someone_elses, same_name_other_folder}
-    assert {name: experiment["lifecycle_stage"] for name, experiment in stub.experiments.items()} == \
-        {name: "deleted" for name in EXPERIMENTS.values()}  # fmt: skip
+    assert {name: experiment["lifecycle_stage"] for name, experiment in stub.experiments.items()} == {
+        name: "deleted" for name in EXPERIMENTS.values()
+    }
     assert len(stub.calls("GET", "/jobs/runs/list")) >= 2  # it read every page
 
     second = run_deploy("clean-up", "--delete-experiment", host=stub.url, home=home)
@@ -777,8 +863,11 @@ def test_clean_up_cancels_an_active_run_before_deleting_it(stub, home):
     active = stub.add_run(workspace_deploy.RUN_NAME, NOTEBOOK, life_cycle_state="RUNNING")
     result = run_deploy("clean-up", "--poll-seconds", "0.01", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
-    calls = [(r.path.rsplit("/", 1)[-1], int(r.body["run_id"])) for r in stub.requests
-             if r.method == "POST" and "/jobs/runs/" in r.path]  # fmt: skip
+    calls = [
+        (r.path.rsplit("/", 1)[-1], int(r.body["run_id"]))
+        for r in stub.requests
+        if r.method == "POST" and "/jobs/runs/" in r.path
+    ]
     assert calls == [("cancel", active), ("delete", active)]
     assert active not in stub.runs
 
@@ -810,15 +899,21 @@ def test_the_token_appears_in_no_output_or_log(stub, home):
 
 def bundle_clusters(num_workers: int) -> dict[str, dict]:
     """lab_notebook's job clusters by key, with the bundle's variables as `--var` would set them."""
-    variables = {name: variable["default"] for name, variable in
-                 yaml.safe_load((ROOT / "bundle.yml").read_text())["variables"].items()}  # fmt: skip
+    variables = {
+        name: variable["default"]
+        for name, variable in yaml.safe_load((ROOT / "bundle.yml").read_text())["variables"].items()
+    }
     variables["num_workers"] = num_workers
     # The classic jobs are the classic targets' (dev's, shared with ci and prod by an anchor), not top-level.
     jobs = yaml.safe_load((ROOT / "resources" / "lab_job.yml").read_text())["targets"]["dev"]["resources"]["jobs"]
     job = jobs["lab_notebook"]
-    return {cluster["job_cluster_key"]: {key: variables[value[6:-1]] if str(value).startswith("${var.") else value
-                                         for key, value in cluster["new_cluster"].items()}
-            for cluster in job["job_clusters"]}  # fmt: skip
+    return {
+        cluster["job_cluster_key"]: {
+            key: variables[value[6:-1]] if str(value).startswith("${var.") else value
+            for key, value in cluster["new_cluster"].items()
+        }
+        for cluster in job["job_clusters"]
+    }
 
 
 def test_the_run_cluster_is_the_bundles_job_cluster():
@@ -829,24 +924,33 @@ def test_the_run_cluster_is_the_bundles_job_cluster():
 
 def test_the_spark_notebooks_workers_are_the_bundles_workers_cluster():
     """--num-workers 4 and --var="num_workers=4" give the Spark ML notebook the same cluster."""
-    assert spec.cluster(spec.NODE_TYPES["azure"], workers=4) == bundle_clusters(4)["spark_ml_workers"] == {
-        "spark_version": "17.3.x-cpu-ml-scala2.13", "node_type_id": "Standard_D4ds_v5", "num_workers": 4,
-        "data_security_mode": "SINGLE_USER",
-    }  # fmt: skip
+    assert (
+        spec.cluster(spec.NODE_TYPES["azure"], workers=4)
+        == bundle_clusters(4)["spark_ml_workers"]
+        == {
+            "spark_version": "17.3.x-cpu-ml-scala2.13",
+            "node_type_id": "Standard_D4ds_v5",
+            "num_workers": 4,
+            "data_security_mode": "SINGLE_USER",
+        }
+    )
 
 
 def test_every_lab_notebook_has_its_own_experiment_for_run():
     notebooks = spec.deployed_notebooks("/Users/me/lab")
-    assert [(notebook.task_key, notebook.uses_spark, notebook.workspace_path) for notebook in notebooks] == \
-        [(notebook.task_key, notebook.uses_spark, f"/Users/me/lab/{notebook.stem}") for notebook in NOTEBOOKS]
+    assert [(notebook.task_key, notebook.uses_spark, notebook.workspace_path) for notebook in notebooks] == [
+        (notebook.task_key, notebook.uses_spark, f"/Users/me/lab/{notebook.stem}") for notebook in NOTEBOOKS
+    ]
     default = spec.Experiments("/Users/me")
     assert default.every(notebooks) == [
         f"/Users/me/{notebook.experiment}-deploy-py{runtime}"
-        for notebook in NOTEBOOKS for runtime in ["", "-15.4", "-16.4", "-17.3", "-18"]
-    ]  # fmt: skip
+        for notebook in NOTEBOOKS
+        for runtime in ["", "-15.4", "-16.4", "-17.3", "-18"]
+    ]
     assert len(set(default.every(notebooks))) == 5 * len(NOTEBOOKS)  # no two notebooks share one
-    assert [spec.Experiments(None, "/Shared/x").of(notebook, "18") for notebook in notebooks] == \
-        [f"{named_after('/Shared/x', notebook)}-18" for notebook in NOTEBOOKS]  # fmt: skip
+    assert [spec.Experiments(None, "/Shared/x").of(notebook, "18") for notebook in notebooks] == [
+        f"{named_after('/Shared/x', notebook)}-18" for notebook in NOTEBOOKS
+    ]
     assert spec.Experiments(None, "/Shared/x").of(notebooks[NOTEBOOKS.index(SPARK)], "18") == "/Shared/x-spark-ml-18"
 
 
@@ -861,8 +965,10 @@ def test_local_notebooks_names_a_file_that_is_not_a_notebook(tmp_path):
 def test_folders_to_create_lists_parents_first():
     notebooks = [workspace_deploy.LocalNotebook(Path("x"), name, b"") for name in ["lab", "includes/deep/setup"]]
     assert workspace_deploy.folders_to_create("/Users/me/lab", notebooks) == [
-        "/Users/me/lab", "/Users/me/lab/includes", "/Users/me/lab/includes/deep",
-    ]  # fmt: skip
+        "/Users/me/lab",
+        "/Users/me/lab/includes",
+        "/Users/me/lab/includes/deep",
+    ]
 
 
 def test_a_failed_tasks_error_is_read_without_colour_codes():
@@ -871,8 +977,9 @@ def test_a_failed_tasks_error_is_read_without_colour_codes():
     from databricks.sdk.service import jobs
 
     ended = {"code": "RUN_EXECUTION_ERROR", "message": "Workload failed"}
-    task = jobs.RunTask.from_dict({"task_key": "lab", "run_id": 7,
-                                   "status": {"state": "TERMINATED", "termination_details": ended}})  # fmt: skip
+    task = jobs.RunTask.from_dict(
+        {"task_key": "lab", "run_id": 7, "status": {"state": "TERMINATED", "termination_details": ended}}
+    )
     red, plain = "\x1b[0;31m", "\x1b[0m"
 
     class Workspace:
@@ -913,13 +1020,22 @@ def test_the_workspace_modules_get_typed_frozen_options_not_the_argparse_namespa
 
     parser = cli.parser()
     run = cli.options_of(parser.parse_args(["run", "--runtime", "all", "--max-parallel", "3", "--num-workers", "2"]))
-    assert (type(run).__name__, run.runtime, run.max_parallel, run.num_workers, run.timeout) == \
-        ("RunOptions", "all", 3, 2, 3600)  # fmt: skip
+    assert (type(run).__name__, run.runtime, run.max_parallel, run.num_workers, run.timeout) == (
+        "RunOptions",
+        "all",
+        3,
+        2,
+        3600,
+    )
     with pytest.raises(dataclasses.FrozenInstanceError):
         run.timeout = 1
     deploy = cli.options_of(parser.parse_args(["deploy", "--learners", "class.txt", "--force", "--lang", "all"]))
-    assert (type(deploy).__name__, deploy.learners, deploy.force, deploy.lang) == ("DeployOptions", "class.txt", True,
-                                                                                   "all")  # fmt: skip
+    assert (type(deploy).__name__, deploy.learners, deploy.force, deploy.lang) == (
+        "DeployOptions",
+        "class.txt",
+        True,
+        "all",
+    )
     clean = cli.options_of(parser.parse_args(["clean-up", "--delete-experiment"]))
     assert (type(clean).__name__, clean.delete_experiment, clean.command) == ("CleanUpOptions", True, "clean-up")
     for module in (ROOT / "scripts" / "labtools" / "workspace").glob("*.py"):

@@ -25,7 +25,8 @@ NOT_MINE = [
 ]
 # What the bundle's Japanese jobs and the runtime matrix (bundle and `run --runtime`) register besides.
 DEPLOYMENTS = [model_name(USER, notebook, lang="ja") for notebook in REGISTRY] + [
-    model_name(USER, notebook, runtime=runtime) for notebook in REGISTRY for runtime in lab.LTS_ML_RUNTIMES]
+    model_name(USER, notebook, runtime=runtime) for notebook in REGISTRY for runtime in lab.LTS_ML_RUNTIMES
+]
 
 
 @pytest.fixture
@@ -49,8 +50,9 @@ def test_delete_models_deletes_the_callers_lab_models_with_their_versions_and_no
     assert f"deleted registered model {MINE[0]} (@champion -> version 2)" in result.stdout
     assert f"deleted registered model {MINE[1]}\n" in result.stdout
     # one DELETE per model, the versions with it (the service deletes them: sdk-py RegisteredModelsAPI.delete)
-    assert [call for call in model_calls(stub) if call.startswith("DELETE")] == \
-        [f"DELETE /api/2.1/unity-catalog/models/{name}" for name in MINE]  # fmt: skip
+    assert [call for call in model_calls(stub) if call.startswith("DELETE")] == [
+        f"DELETE /api/2.1/unity-catalog/models/{name}" for name in MINE
+    ]
 
 
 def test_lab_model_name_spells_each_deployments_model_as_the_bundle_does():
@@ -80,9 +82,12 @@ def test_delete_models_deletes_the_japanese_and_the_matrix_models_too_and_skips_
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert sorted(stub.registered_models) == sorted(NOT_MINE)
-    assert [line for line in result.stdout.splitlines() if "registered model" in line] == \
-        [f"deleted registered model {name}" for name in sorted([MINE[0], *DEPLOYMENTS[:3]], key=lambda n: (
-            models.lab_model_names(USER, "workspace", "default").index(n)))]  # fmt: skip
+    assert [line for line in result.stdout.splitlines() if "registered model" in line] == [
+        f"deleted registered model {name}"
+        for name in sorted(
+            [MINE[0], *DEPLOYMENTS[:3]], key=lambda n: models.lab_model_names(USER, "workspace", "default").index(n)
+        )
+    ]
     asked = [r.path.rsplit("/", 1)[1] for r in stub.calls("GET", "") if "/unity-catalog/models/" in r.path]
     assert sorted(asked) == sorted([*MINE, *DEPLOYMENTS])
 
@@ -96,8 +101,10 @@ def test_a_model_that_cannot_be_deleted_is_one_line_after_the_others_are_deleted
     result = run_deploy("clean-up", "--delete-models", host=stub.url, home=home)
     assert result.returncode == 1
     line = one_line(result.stderr)
-    assert line.startswith("deploy.py clean-up: --delete-models: 2 of the lab's models not deleted: "
-                           f"delete registered model {MINE[0]}: permission denied (HTTP 403)"), line  # fmt: skip
+    assert line.startswith(
+        "deploy.py clean-up: --delete-models: 2 of the lab's models not deleted: "
+        f"delete registered model {MINE[0]}: permission denied (HTTP 403)"
+    ), line
     assert f"; delete registered model {DEPLOYMENTS[-1]}: permission denied (HTTP 403)" in line
     assert f"deleted registered model {DEPLOYMENTS[0]}\n" in result.stdout
     assert sorted(stub.registered_models) == sorted([MINE[0], DEPLOYMENTS[-1]])
@@ -107,8 +114,7 @@ def test_delete_models_in_the_catalog_and_schema_given(stub, home):
     elsewhere = [name.replace("workspace.default.", "main.lab.") for name in MINE]
     for name in [*MINE, *elsewhere]:
         stub.put_model(name)
-    result = run_deploy("clean-up", "--delete-models", "--catalog", "main", "--schema", "lab", host=stub.url,
-                        home=home)  # fmt: skip
+    result = run_deploy("clean-up", "--delete-models", "--catalog", "main", "--schema", "lab", host=stub.url, home=home)
     assert result.returncode == 0, result.stderr
     assert sorted(stub.registered_models) == MINE
     assert stub.calls("GET", "/current-metastore-assignment") == []  # the catalog was given
@@ -140,10 +146,13 @@ def test_dry_run_shows_the_model_calls(stub, home):
     assert stub.requests == []
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    (["--catalog", "main"], "add --delete-models"),
-    (["--delete-models", "--group", "class"], "leave out --learners/--group"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--catalog", "main"], "add --delete-models"),
+        (["--delete-models", "--group", "class"], "leave out --learners/--group"),
+    ],
+)
 def test_misused_model_options_are_refused_before_any_call(stub, home, args, words):
     result = run_deploy("clean-up", *args, host=stub.url, home=home)
     assert result.returncode == 2 and words in result.stderr, result.stderr

@@ -250,16 +250,18 @@ def test_both_languages_agree_on_everything_but_prose(guides):
     for en_section, ja_section in zip(english.sections, japanese.sections, strict=True):
         expected, found = not_prose(english, en_section), not_prose(japanese, ja_section)
         if en_section.heading.lstrip("# ") not in BOTH_LANGUAGES:
-            expected["inline code"] = ({japanese_code(code) for code in expected["inline code"]}
-                                       | (found["inline code"] & JAPANESE_MAY_ADD))  # fmt: skip
+            expected["inline code"] = {japanese_code(code) for code in expected["inline code"]} | (
+                found["inline code"] & JAPANESE_MAY_ADD
+            )
         for what in expected:
             if expected[what] != found[what]:
                 lacks, adds = sorted(expected[what] - found[what]), sorted(found[what] - expected[what])
                 problems.append(
                     f"{japanese.path.name}:{ja_section.line} {ja_section.heading!r} ({english.path.name}:"
                     f"{en_section.line} {en_section.heading!r}): {what}: "
-                    + "; ".join(part for part in (f"lacks {lacks}" if lacks else "", f"adds {adds}" if adds else "")
-                                if part)  # fmt: skip
+                    + "; ".join(
+                        part for part in (f"lacks {lacks}" if lacks else "", f"adds {adds}" if adds else "") if part
+                    )
                 )
     assert not problems, "the editions differ in more than prose:\n" + "\n".join(problems)
 
@@ -267,8 +269,10 @@ def test_both_languages_agree_on_everything_but_prose(guides):
 def test_the_prose_check_sees_what_it_compares(guides):
     """The extraction the check above relies on finds what the English guide holds (else it compares nothing)."""
     english = guides[0]
-    found = {what: set().union(*(not_prose(english, s)[what] for s in english.sections)) for what in
-             ("inline code", "numbers", "paths", "link targets")}  # fmt: skip
+    found = {
+        what: set().union(*(not_prose(english, s)[what] for s in english.sections))
+        for what in ("inline code", "numbers", "paths", "link targets")
+    }
     assert {"data/nyc-taxi.csv", "02-using-mlflow-to-track-experiments-spark-ml"} <= found["inline code"]
     assert {"12000", "0.864", "3.10", "7000000", "25000000", "9", "6"} <= found["numbers"]
     assert "1" not in found["numbers"]  # a count ("run 1") is not compared
@@ -287,8 +291,11 @@ def test_commands_name_existing_scripts_and_options(guides, tmp_path, home):
     The commands of both editions: the Japanese guide's name the Japanese notebooks their own way."""
     python_commands = []
     for guide in guides:
-        python_commands += [words for words in commands(guide)
-                            if words[0] == "python" and len(words) > 1 and words not in python_commands]  # fmt: skip
+        python_commands += [
+            words
+            for words in commands(guide)
+            if words[0] == "python" and len(words) > 1 and words not in python_commands
+        ]
     assert python_commands, f"{guides[0].path}: no python commands found"
     for words in python_commands:
         if words[1] in ("-m",):
@@ -336,7 +343,8 @@ def test_the_japanese_guide_runs_the_japanese_notebooks(guides):
         elif words[:2] == ["python", "scripts/run_lab.py"]:
             named = [word for word in words[2:] if word.endswith(".py")]
             assert (named and all(word.startswith("notebooks/ja/") for word in named)) or (
-                not named and "--lang" in words and words[words.index("--lang") + 1] == "ja"), f"`{line}`"
+                not named and "--lang" in words and words[words.index("--lang") + 1] == "ja"
+            ), f"`{line}`"
         else:
             continue
         checked += 1
@@ -346,11 +354,25 @@ def test_the_japanese_guide_runs_the_japanese_notebooks(guides):
 # One path per kind of workspace, with the same steps in both editions (the headings under each).
 PATH_HEADING = {"lab-guide.md": re.compile(r"^Path ([A-C]): "), "lab-guide.ja.md": re.compile(r"^進め方 ([A-C]): ")}
 PATH_STEPS = {
-    "lab-guide.md": ["Prerequisites", "Get the notebooks", "Choose the compute", "Run the notebooks",
-                     "Review the runs", "Manage the model", "Clean up"],
-    "lab-guide.ja.md": ["前提条件", "ノートブックを取り込む", "コンピューティングを選ぶ", "ノートブックを動かす",
-                        "実行を確認する", "モデルを管理する", "クリーンアップ"],
-}  # fmt: skip
+    "lab-guide.md": [
+        "Prerequisites",
+        "Get the notebooks",
+        "Choose the compute",
+        "Run the notebooks",
+        "Review the runs",
+        "Manage the model",
+        "Clean up",
+    ],
+    "lab-guide.ja.md": [
+        "前提条件",
+        "ノートブックを取り込む",
+        "コンピューティングを選ぶ",
+        "ノートブックを動かす",
+        "実行を確認する",
+        "モデルを管理する",
+        "クリーンアップ",
+    ],
+}
 SERVERLESS_PATHS = ("A", "B")  # Free Edition, and serverless compute in a paid workspace
 # What sends a learner to a cluster: a serverless path has none of it.
 CLUSTER_STEP = {
@@ -359,13 +381,17 @@ CLUSTER_STEP = {
 }
 # The environment instruction as DECISIONS.md section 3 words it (the notebooks and the bundle say the same).
 ENVIRONMENT = {
-    "lab-guide.md": ["serverless environment version 5 (the standard base environment; it comes with MLflow 3.8.1)",
-                     "`scikit-learn` and `matplotlib`, without versions",
-                     "Set this in each notebook's **Environment** side panel"],
-    "lab-guide.ja.md": ["サーバーレス環境バージョン 5 (標準のベース環境。MLflow 3.8.1 が含まれます)",
-                        "`scikit-learn` と `matplotlib` をバージョンなしで追加",
-                        "これは各ノートブックの **[環境]** (Environment) サイド パネルで設定します"],
-}  # fmt: skip
+    "lab-guide.md": [
+        "serverless environment version 5 (the standard base environment; it comes with MLflow 3.8.1)",
+        "`scikit-learn` and `matplotlib`, without versions",
+        "Set this in each notebook's **Environment** side panel",
+    ],
+    "lab-guide.ja.md": [
+        "サーバーレス環境バージョン 5 (標準のベース環境。MLflow 3.8.1 が含まれます)",
+        "`scikit-learn` と `matplotlib` をバージョンなしで追加",
+        "これは各ノートブックの **[環境]** (Environment) サイド パネルで設定します",
+    ],
+}
 
 
 def paths(guide: Guide) -> dict[str, list[Section]]:
@@ -475,7 +501,9 @@ def test_the_japanese_guide_uses_jikkou_for_an_mlflow_run_only(guides):
     """実行 is the MLflow run (glossed at its first mention), never the verb 'to run' (ノートブックを動かす)."""
     prose = japanese_prose(guides[1])
     first = prose.index("実行")
-    assert prose[first:].startswith("実行 (run)"), f"the first 実行 is not glossed: {prose[first - 20:first + 20]!r}"
-    verbs = [prose[max(0, match.start() - 15):match.end() + 5]
-             for match in re.finditer(r"実行(?:し|す|さ|でき|中|済)", prose)]  # fmt: skip
+    assert prose[first:].startswith("実行 (run)"), f"the first 実行 is not glossed: {prose[first - 20 : first + 20]!r}"
+    verbs = [
+        prose[max(0, match.start() - 15) : match.end() + 5]
+        for match in re.finditer(r"実行(?:し|す|さ|でき|中|済)", prose)
+    ]
     assert not verbs, f"{guides[1].path.name}: 実行 as a verb: {verbs}"

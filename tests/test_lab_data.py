@@ -270,8 +270,10 @@ def test_a_bad_value_in_a_table_names_the_column_and_its_type(setup_notebook):
     trips.loc[3, "isPaidTimeOff"] = "maybe"
     with pytest.raises(setup_notebook["LabDataError"]) as raised:
         setup_notebook["validate_trips"](trips, "the nyc_taxi table")
-    assert str(raised.value) == "the nyc_taxi table: column isPaidTimeOff should hold boolean values, but is of " \
-                                "type object"  # fmt: skip
+    assert (
+        str(raised.value) == "the nyc_taxi table: column isPaidTimeOff should hold boolean values, but is of "
+        "type object"
+    )
 
 
 def test_a_text_column_of_numbers_and_an_empty_column_are_named(setup_notebook):

@@ -151,9 +151,13 @@ def test_the_runner_prints_the_runs_table(lab):
     for run in runs:
         row = next(line for line in table.splitlines() if f" {run.info.run_name} " in line)
         # notebook, run name, the three hyperparameters, the metrics
-        assert re.sub(r"\s+", " ", row).split(" ")[:5] == [f"notebooks/{LAB_NOTEBOOK.name}", run.info.run_name,
-            run.data.params["elastic_net_param"], run.data.params["reg_param"], run.data.params["max_iter"],
-        ]  # fmt: skip
+        assert re.sub(r"\s+", " ", row).split(" ")[:5] == [
+            f"notebooks/{LAB_NOTEBOOK.name}",
+            run.info.run_name,
+            run.data.params["elastic_net_param"],
+            run.data.params["reg_param"],
+            run.data.params["max_iter"],
+        ]
         assert f"{run.data.metrics['r2']:.4f}" in row
 
 
@@ -190,8 +194,9 @@ def test_running_the_lab_twice_in_one_store_adds_three_runs_and_keeps_the_first(
 def test_the_experiment_is_found_again_whatever_its_name(databricks_notebook, tmp_path):
     """A quote in the name, and a /Workspace path: the "Runs of this lab's experiment" cell still finds it."""
     name = f"/Workspace/Users/o'brien@example.com/dp090 lab {uuid.uuid4().hex[:8]}"
-    result = databricks_notebook(LAB_NOTEBOOK, experiment_name=name,
-                                 data_path=str(synthetic.write_csv(2000, tmp_path)))  # as run_lab.py --synthetic
+    result = databricks_notebook(
+        LAB_NOTEBOOK, experiment_name=name, data_path=str(synthetic.write_csv(2000, tmp_path))
+    )  # as run_lab.py --synthetic
     client = MlflowClient(result.tracking_uri)
     experiment = client.get_experiment_by_name(name)
     shown = output_text(cell_titled(result.executed, "Runs of this lab's experiment"))

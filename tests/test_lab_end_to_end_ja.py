@@ -43,8 +43,11 @@ def logged(execution, notebook: str) -> list[tuple[dict, dict]]:
     client = MlflowClient(execution.tracking_uri)
     experiment = client.get_experiment_by_name(execution.experiment_name)
     assert experiment is not None, f"no experiment {execution.experiment_name!r}"
-    runs = client.search_runs([experiment.experiment_id], filter_string=f"tags.`mlflow.source.name` = '{notebook}'",
-                              order_by=["attributes.start_time ASC"])  # fmt: skip
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`mlflow.source.name` = '{notebook}'",
+        order_by=["attributes.start_time ASC"],
+    )
     return [(run.data.params, run.data.metrics) for run in runs]
 
 

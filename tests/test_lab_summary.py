@@ -23,8 +23,13 @@ EXITED = "Notebook exited: "
 
 def exit_value(lab) -> str:
     last = lab.executed_notebook().cells[-1]
-    lines = [line for output in last.get("outputs", []) if output.output_type == "stream"
-             for line in output.text.splitlines() if line.startswith(EXITED)]  # fmt: skip
+    lines = [
+        line
+        for output in last.get("outputs", [])
+        if output.output_type == "stream"
+        for line in output.text.splitlines()
+        if line.startswith(EXITED)
+    ]
     assert len(lines) == 1, f"the last cell printed no single {EXITED!r} line: {last.get('outputs')}"
     return lines[0][len(EXITED) :]
 
@@ -56,7 +61,11 @@ def shape(value):
 def test_the_stand_in_returns_a_summary_shaped_like_the_notebooks(lab):
     real = json.loads(exit_value(lab))
     with WorkspaceStub("dapi-x") as stub:
-        task = {"task_key": "t", "run_id": 1, "notebook_task": {"notebook_path": "/x"},
-                "new_cluster": {"spark_version": "15.4.x-cpu-ml-scala2.12"}}  # fmt: skip
+        task = {
+            "task_key": "t",
+            "run_id": 1,
+            "notebook_task": {"notebook_path": "/x"},
+            "new_cluster": {"spark_version": "15.4.x-cpu-ml-scala2.12"},
+        }
         stand_in = stub.summary(task)
     assert shape(stand_in) == shape(real)

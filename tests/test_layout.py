@@ -141,18 +141,24 @@ def test_nothing_imports_a_command_line_script(path):
         )
 
 
-@pytest.mark.parametrize(("offender", "line", "caught"), [
-    ("local/convert.py", "from ..workspace import client", "local code imports labtools.workspace"),
-    ("local/local_run.py", "from ..kernel import spark", "local code imports labtools.kernel"),
-    ("kernel/spark.py", "from ..local import errors", "kernel code imports labtools.local"),
-    ("kernel/standins.py", "from labtools.notebook import widgets", "kernel code imports labtools.notebook"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("offender", "line", "caught"),
+    [
+        ("local/convert.py", "from ..workspace import client", "local code imports labtools.workspace"),
+        ("local/local_run.py", "from ..kernel import spark", "local code imports labtools.kernel"),
+        ("kernel/spark.py", "from ..local import errors", "kernel code imports labtools.local"),
+        ("kernel/standins.py", "from labtools.notebook import widgets", "kernel code imports labtools.notebook"),
+    ],
+)
 def test_the_checker_sees_a_forbidden_import(monkeypatch, offender, line, caught):
     """The import test above would catch one part importing another it may not (relative or absolute)."""
     offender = PACKAGE / offender
     text = offender.read_text(encoding="utf-8") + f"\n{line}\n"
-    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: text if self == offender else
-                        Path.read_bytes(self).decode(encoding or "utf-8"))  # fmt: skip
+    monkeypatch.setattr(
+        Path,
+        "read_text",
+        lambda self, encoding=None: text if self == offender else Path.read_bytes(self).decode(encoding or "utf-8"),
+    )
     with pytest.raises(AssertionError, match=caught):
         test_imports_run_one_way(offender)
 
@@ -163,7 +169,7 @@ def import_circle(graph: dict[str, set[str]]) -> list[str] | None:
 
     def visit(module: str) -> list[str] | None:
         if module in path:
-            return path[path.index(module):] + [module]
+            return path[path.index(module) :] + [module]
         if module in done:
             return None
         path.append(module)
@@ -197,7 +203,8 @@ def test_a_command_line_script_loads_only_its_own_parts_of_the_package(script):
     loaded = loaded_from(*package_imports(path))
     wrong = sorted(module for module in loaded if part_of(module) not in SCRIPT_PARTS[script])
     assert loaded and wrong == [], f"{path.relative_to(PROJECT)} loads {wrong}, run by: " + "; ".join(
-        PROCESS[part_of(module)] for module in wrong)
+        PROCESS[part_of(module)] for module in wrong
+    )
 
 
 def test_the_kernel_loads_the_kernel_package_and_shared_modules_only():
@@ -209,8 +216,12 @@ def test_the_kernel_loads_the_kernel_package_and_shared_modules_only():
     assert injected == [(prelude.KERNEL_PACKAGE, "standins")]
     loaded = loaded_from(f"{prelude.KERNEL_PACKAGE}.standins")
     assert {part_of(module) for module in loaded} == {"base", "kernel"}, loaded
-    assert {"labtools.kernel.spark", "labtools.kernel.volumes", "labtools.kernel.unity_catalog",
-            "labtools.kernel_config"} <= loaded
+    assert {
+        "labtools.kernel.spark",
+        "labtools.kernel.volumes",
+        "labtools.kernel.unity_catalog",
+        "labtools.kernel_config",
+    } <= loaded
 
 
 def test_the_spark_connect_server_loads_its_own_package_and_shared_modules_only():
@@ -225,8 +236,12 @@ def test_the_spark_connect_server_loads_its_own_package_and_shared_modules_only(
 def test_only_the_spark_connect_server_is_a_program_inside_the_package():
     """A process starts at a command-line script or at `labtools.spark_server`; no other module of the package
     is a program (`__main__`), so none runs in a process of its own kind."""
-    programs = sorted(str(path.relative_to(PACKAGE)) for path in MODULES if path.name == "__main__.py"
-                      or re.search(r"^if __name__ == .__main__.:", path.read_text(encoding="utf-8"), re.MULTILINE))
+    programs = sorted(
+        str(path.relative_to(PACKAGE))
+        for path in MODULES
+        if path.name == "__main__.py"
+        or re.search(r"^if __name__ == .__main__.:", path.read_text(encoding="utf-8"), re.MULTILINE)
+    )
     assert programs == ["spark_server/__main__.py"]
 
 
@@ -251,13 +266,19 @@ def test_the_notebooks_use_the_labs_names(setup_notebook):
     registry_setup = (lab.NOTEBOOKS / "includes" / "registry_setup.py").read_text(encoding="utf-8")
     registry_experiment = re.search(r'^LAB_REGISTRY_EXPERIMENT = "([^"]+)"$', registry_setup, re.MULTILINE)
     assert registry_experiment, "notebooks/includes/registry_setup.py: no LAB_REGISTRY_EXPERIMENT"
-    defaults = {"default_experiment_name()": lab.LAB_EXPERIMENT,
-                "default_registry_experiment_name()": registry_experiment.group(1)}  # fmt: skip
+    defaults = {
+        "default_experiment_name()": lab.LAB_EXPERIMENT,
+        "default_registry_experiment_name()": registry_experiment.group(1),
+    }
     for notebook in lab.LAB_NOTEBOOKS:
         code = notebook.path().read_text(encoding="utf-8")
-        fallbacks = [f'dbutils.widgets.get("experiment_name") or {function}'
-                     + (f' + "{notebook.experiment.removeprefix(base)}"' if notebook.experiment != base else "") + "\n"
-                     for function, base in defaults.items() if notebook.experiment.startswith(base)]  # fmt: skip
+        fallbacks = [
+            f'dbutils.widgets.get("experiment_name") or {function}'
+            + (f' + "{notebook.experiment.removeprefix(base)}"' if notebook.experiment != base else "")
+            + "\n"
+            for function, base in defaults.items()
+            if notebook.experiment.startswith(base)
+        ]
         assert any(fallback in code for fallback in fallbacks), notebook.stem
 
 
@@ -274,9 +295,12 @@ def test_local_errors_imports_no_other_local_module():
 @pytest.mark.parametrize("path", sorted(set(LOCAL.glob("*.py")) - {LOCAL / "errors.py"}), ids=lambda p: p.name)
 def test_every_exception_class_of_the_runner_is_defined_in_errors(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    defined = [node.name for node in ast.walk(tree) if isinstance(node, ast.ClassDef)
-               and any(getattr(base, "id", getattr(base, "attr", "")).endswith(("Error", "Exception"))
-                       for base in node.bases)]  # fmt: skip
+    defined = [
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ClassDef)
+        and any(getattr(base, "id", getattr(base, "attr", "")).endswith(("Error", "Exception")) for base in node.bases)
+    ]
     assert defined == [], f"{path.relative_to(PROJECT)} defines {defined}: define them in local/errors.py"
 
 
@@ -294,8 +318,10 @@ def test_the_exit_code_tables_match_the_constants_in_errors():
     constants = {value for name, value in vars(errors).items() if name.isupper() and isinstance(value, int)}
     assert {0, 1, 2, 3, 4, 5, 130} <= constants  # the constants are found at all
     assert exit_codes_in(errors.__doc__) == constants, "errors.py's docstring table"
-    said = re.compile(r"\b(\d+) (?:done|a cell|bad input|the tracking server|tracking server|a Jupyter kernel|kernel|"
-                      r"a notebook you named|interrupted)")  # fmt: skip
+    said = re.compile(
+        r"\b(\d+) (?:done|a cell|bad input|the tracking server|tracking server|a Jupyter kernel|kernel|"
+        r"a notebook you named|interrupted)"
+    )
     for document in ["README.md", "ARCHITECTURE.md"]:
         text = (PROJECT / document).read_text(encoding="utf-8")
         # The one list of exit statuses each document has, its line breaks made spaces.

@@ -70,22 +70,29 @@ from labtools.local.prerequisites import volumes_problem
 VOLUMES = Path("/Volumes")
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
-                       reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)"),
+    pytest.mark.skipif(
+        shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
+        reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)",
+    ),
     # The runner's own check, which makes /Volumes where it can (as root on CI): a bare "is it writable?" skipped
     # the whole path on a fresh machine, where /Volumes does not exist until the first serverless run.
     pytest.mark.skipif(volumes_problem() is not None, reason=f"serverless mode needs {VOLUMES}: {volumes_problem()}"),
     # One of the slowest tests (two learners' runners, about two minutes): one worker plays the path once.
     pytest.mark.xdist_group("learner-path"),
-]  # fmt: skip
+]
 
 GUIDES = {"en": PROJECT / "docs" / "lab-guide.md", "ja": PROJECT / "docs" / "lab-guide.ja.md"}
 PATH_A = {"en": "## Path A:", "ja": "## 進め方 A:"}
 # The guide's Path A steps, in its order, as this file plays them (the module docstring's table).
-STEPS = [("Prerequisites", "前提条件"), ("Get the notebooks", "ノートブックを取り込む"),
-         ("Choose the compute", "コンピューティングを選ぶ"), ("Run the notebooks", "ノートブックを動かす"),
-         ("Review the runs", "実行を確認する"), ("Manage the model", "モデルを管理する"),
-         ("Clean up", "クリーンアップ")]  # fmt: skip
+STEPS = [
+    ("Prerequisites", "前提条件"),
+    ("Get the notebooks", "ノートブックを取り込む"),
+    ("Choose the compute", "コンピューティングを選ぶ"),
+    ("Run the notebooks", "ノートブックを動かす"),
+    ("Review the runs", "実行を確認する"),
+    ("Manage the model", "モデルを管理する"),
+    ("Clean up", "クリーンアップ"),
+]
 # "Manage the model" (notebook 03 or 04, the registry and serving) is played by tests/test_managing_models.py and
 # tests/test_managing_models_modes.py (--serverless, Japanese), not here: this test plays lab 1's steps.
 NOTEBOOKS = ["01-using-mlflow-to-track-experiments", "02-using-mlflow-to-track-experiments-spark-ml"]
@@ -172,10 +179,19 @@ def learners():
 
 
 def started(learner: Learner, tracking_uri: str, out: Path, *notebooks: Path) -> subprocess.Popen:
-    args = [sys.executable, str(SCRIPTS / "run_lab.py"), "--serverless", "--tracking-uri", tracking_uri,
-            "--out", str(out), *map(str, notebooks)]  # fmt: skip
-    return subprocess.Popen(args, cwd=PROJECT, env=learner.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)  # fmt: skip
+    args = [
+        sys.executable,
+        str(SCRIPTS / "run_lab.py"),
+        "--serverless",
+        "--tracking-uri",
+        tracking_uri,
+        "--out",
+        str(out),
+        *map(str, notebooks),
+    ]
+    return subprocess.Popen(
+        args, cwd=PROJECT, env=learner.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 @pytest.fixture(scope="module")
@@ -184,8 +200,9 @@ def by_hand(learners, tracking_server, tmp_path_factory) -> dict[str, subprocess
     out = tmp_path_factory.mktemp("learner-path")
     for learner in learners:
         learner.out = out / learner.short
-    running = {learner.user: started(learner, tracking_server.uri, learner.out, *learner.notebooks)
-               for learner in learners}  # fmt: skip
+    running = {
+        learner.user: started(learner, tracking_server.uri, learner.out, *learner.notebooks) for learner in learners
+    }
     results = {}
     for user, process in running.items():
         stdout, stderr = process.communicate(timeout=900)
@@ -268,9 +285,12 @@ def bundle_root(learner: Learner) -> str:
 
 def bundle_volume(learner: Learner) -> dict:
     volume = dict(BUNDLE["targets"]["serverless"]["resources"]["volumes"]["lab_volume"])
-    names = {"${var.catalog}": BUNDLE["variables"]["catalog"]["default"],
-             "${var.schema}": BUNDLE["variables"]["schema"]["default"],
-             "${workspace.current_user.short_name}": learner.short, "${bundle.target}": "serverless"}  # fmt: skip
+    names = {
+        "${var.catalog}": BUNDLE["variables"]["catalog"]["default"],
+        "${var.schema}": BUNDLE["variables"]["schema"]["default"],
+        "${workspace.current_user.short_name}": learner.short,
+        "${bundle.target}": "serverless",
+    }
     for key in ("catalog_name", "schema_name", "name"):
         for variable, value in names.items():
             volume[key] = volume[key].replace(variable, value)
@@ -279,8 +299,10 @@ def bundle_volume(learner: Learner) -> dict:
 
 def bundle_experiments(learner: Learner) -> dict[str, str]:
     """The bundle's experiments by resource key, as development mode names them."""
-    return {key: development_name("experiments", f"/Users/{learner.user}/{name}", learner.short)
-            for key, name in zip(["lab_experiment", "spark_ml_experiment"], EXPERIMENTS, strict=True)}  # fmt: skip
+    return {
+        key: development_name("experiments", f"/Users/{learner.user}/{name}", learner.short)
+        for key, name in zip(["lab_experiment", "spark_ml_experiment"], EXPERIMENTS, strict=True)
+    }
 
 
 def job_run(learner: Learner, job_key: str) -> dict:
@@ -295,18 +317,27 @@ def job_run(learner: Learner, job_key: str) -> dict:
     for task in job["tasks"]:
         notebook_task = dict(task["notebook_task"])
         # ../notebooks/x.py, relative to resources/: the notebook synced to <root>/files/notebooks/x.
-        notebook_task["notebook_path"] = f"{bundle_root(learner)}/files/" + \
-            notebook_task["notebook_path"].removeprefix("../").removesuffix(".py")  # fmt: skip
+        notebook_task["notebook_path"] = f"{bundle_root(learner)}/files/" + notebook_task["notebook_path"].removeprefix(
+            "../"
+        ).removesuffix(".py")
         parameters = {}
         for key, value in notebook_task["base_parameters"].items():
             for variable, name in resolved.items():
                 value = value.replace(variable, name)
             parameters[key] = value
         notebook_task["base_parameters"] = parameters
-        tasks.append({key: value for key, value in {**task, "notebook_task": notebook_task}.items()
-                      if key in ("task_key", "environment_key", "depends_on", "notebook_task")})  # fmt: skip
-    return {"run_name": development_name("jobs", job["name"], learner.short), "tasks": tasks,
-            "environments": job["environments"]}  # fmt: skip
+        tasks.append(
+            {
+                key: value
+                for key, value in {**task, "notebook_task": notebook_task}.items()
+                if key in ("task_key", "environment_key", "depends_on", "notebook_task")
+            }
+        )
+    return {
+        "run_name": development_name("jobs", job["name"], learner.short),
+        "tasks": tasks,
+        "environments": job["environments"],
+    }
 
 
 def deploy_bundle(stub, learner: Learner) -> None:
@@ -316,9 +347,13 @@ def deploy_bundle(stub, learner: Learner) -> None:
         target = f"{root}/files/{source.relative_to(PROJECT).with_suffix('').as_posix()}"
         assert call(stub, learner, "POST", "/api/2.0/workspace/mkdirs", {"path": target.rsplit("/", 1)[0]})[0] == 200
         content = base64.b64encode(source.read_bytes()).decode("ascii")
-        code, body = call(stub, learner, "POST", "/api/2.0/workspace/import",
-                          {"path": target, "format": "SOURCE", "language": "PYTHON", "content": content,
-                           "overwrite": True})  # fmt: skip
+        code, body = call(
+            stub,
+            learner,
+            "POST",
+            "/api/2.0/workspace/import",
+            {"path": target, "format": "SOURCE", "language": "PYTHON", "content": content, "overwrite": True},
+        )
         assert code == 200, body
     volume = bundle_volume(learner)
     fields = {key: volume[key] for key in ("catalog_name", "schema_name", "name", "volume_type", "comment")}
@@ -329,17 +364,26 @@ def deploy_bundle(stub, learner: Learner) -> None:
 def destroy_bundle(stub, learner: Learner) -> None:
     """`bundle destroy -t serverless`: its experiments, its volume, its files."""
     for name in bundle_experiments(learner).values():
-        code, body = call(stub, learner, "GET", "/api/2.0/mlflow/experiments/get-by-name",
-                          query=f"experiment_name={urllib.parse.quote(name)}")  # fmt: skip
+        code, body = call(
+            stub,
+            learner,
+            "GET",
+            "/api/2.0/mlflow/experiments/get-by-name",
+            query=f"experiment_name={urllib.parse.quote(name)}",
+        )
         if code == 200:
             experiment_id = body["experiment"]["experiment_id"]
-            assert call(stub, learner, "POST", "/api/2.0/mlflow/experiments/delete",
-                        {"experiment_id": experiment_id})[0] == 200  # fmt: skip
+            assert (
+                call(stub, learner, "POST", "/api/2.0/mlflow/experiments/delete", {"experiment_id": experiment_id})[0]
+                == 200
+            )
     volume = bundle_volume(learner)
     full_name = f"{volume['catalog_name']}.{volume['schema_name']}.{volume['name']}"
     assert call(stub, learner, "DELETE", f"/api/2.1/unity-catalog/volumes/{full_name}")[0] == 200
-    assert call(stub, learner, "POST", "/api/2.0/workspace/delete",
-                {"path": bundle_root(learner), "recursive": True})[0] == 200  # fmt: skip
+    assert (
+        call(stub, learner, "POST", "/api/2.0/workspace/delete", {"path": bundle_root(learner), "recursive": True})[0]
+        == 200
+    )
 
 
 def test_or_deploy_the_bundles_serverless_target(learners, by_hand, workspace):
@@ -357,8 +401,9 @@ def test_or_deploy_the_bundles_serverless_target(learners, by_hand, workspace):
     states = {}
     for _ in range(30):
         for learner in learners:
-            states[learner.user] = call(workspace, learner, "GET", "/api/2.2/jobs/runs/get",
-                                        query=f"run_id={submitted[learner.user]}")[1]  # fmt: skip
+            states[learner.user] = call(
+                workspace, learner, "GET", "/api/2.2/jobs/runs/get", query=f"run_id={submitted[learner.user]}"
+            )[1]
         if all(state["status"]["state"] == "TERMINATED" for state in states.values()):
             break
     for user, state in states.items():
@@ -370,20 +415,39 @@ def test_or_deploy_the_bundles_serverless_target(learners, by_hand, workspace):
         spark_ml = job_run(learner, "lab_serverless")["tasks"][1]["notebook_task"]["base_parameters"]["volume"]
         assert spark_ml == f"{SCHEMA}.dp090_mlflow_lab_{learner.short}_serverless" != learner.volume
         assert set(bundle_experiments(learner).values()) <= set(workspace.experiments)
-    assert sorted(workspace.volumes) == sorted([learner.volume for learner in learners] +
-                                               [f"{SCHEMA}.dp090_mlflow_lab_{learner.short}_serverless"
-                                                for learner in learners])  # fmt: skip
+    assert sorted(workspace.volumes) == sorted(
+        [learner.volume for learner in learners]
+        + [f"{SCHEMA}.dp090_mlflow_lab_{learner.short}_serverless" for learner in learners]
+    )
 
 
 def drop_volume(learner: Learner, tracking_uri: str, folder: Path) -> subprocess.CompletedProcess:
     """The learner deletes her volume (the guide: in Catalog Explorer), here with DROP VOLUME on serverless compute."""
-    path = notebook(folder, "drop_volume.py", f"""
+    path = notebook(
+        folder,
+        "drop_volume.py",
+        f"""
         from pyspark.sql import functions  # noqa: F401 (a Spark notebook: the runner starts Spark Connect)
         spark.sql("DROP VOLUME {learner.volume}")
-        """)  # fmt: skip
-    result = subprocess.run([sys.executable, str(SCRIPTS / "run_lab.py"), "--serverless", "--tracking-uri",
-                             tracking_uri, "--out", str(folder / "out"), str(path)],
-                            cwd=PROJECT, env=learner.env, capture_output=True, text=True, timeout=600)  # fmt: skip
+        """,
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPTS / "run_lab.py"),
+            "--serverless",
+            "--tracking-uri",
+            tracking_uri,
+            "--out",
+            str(folder / "out"),
+            str(path),
+        ],
+        cwd=PROJECT,
+        env=learner.env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return result
 
@@ -419,16 +483,28 @@ def test_clean_up(learners, by_hand, workspace, tracking_server, tmp_path):
 # --- the volume that cannot be created: one line naming the parameter, the runs before kept ---------------------
 
 
-@pytest.mark.parametrize(("knob", "names"), [
-    ({"DP090_UC_CURRENT_CATALOG": "hive_metastore"}, "hive_metastore"),
-    ({"DP090_UC_WITHHOLD": "CREATE_VOLUME"}, "CREATE VOLUME"),
-], ids=["catalog-without-volumes", "no-create-volume-privilege"])  # fmt: skip
+@pytest.mark.parametrize(
+    ("knob", "names"),
+    [
+        ({"DP090_UC_CURRENT_CATALOG": "hive_metastore"}, "hive_metastore"),
+        ({"DP090_UC_WITHHOLD": "CREATE_VOLUME"}, "CREATE VOLUME"),
+    ],
+    ids=["catalog-without-volumes", "no-create-volume-privilege"],
+)
 def test_a_volume_that_cannot_be_made_stops_02_with_one_line(tracking_server, tmp_path, knob, names):
     user = f"ada.lovelace+{uuid.uuid4().hex[:8]}@example.com"
     env = {**os.environ, "DP090_UC_USER": user, **knob}
     notebooks = [str(PROJECT / "notebooks" / f"{stem}.py") for stem in NOTEBOOKS]
-    result = run_lab("--serverless", "--tracking-uri", tracking_server.uri, "--out", str(tmp_path / "out"),
-                     *notebooks, env=env, timeout=600)  # fmt: skip
+    result = run_lab(
+        "--serverless",
+        "--tracking-uri",
+        tracking_server.uri,
+        "--out",
+        str(tmp_path / "out"),
+        *notebooks,
+        env=env,
+        timeout=600,
+    )
     try:
         assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
         lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -31,8 +31,11 @@ from labtools.local.output import OutputFolders
 
 
 def experiment_names(uri: str) -> set[str]:
-    request = urllib.request.Request(f"{uri}/api/2.0/mlflow/experiments/search", data=b'{"max_results": 1000}',
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    request = urllib.request.Request(
+        f"{uri}/api/2.0/mlflow/experiments/search",
+        data=b'{"max_results": 1000}',
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return {e["name"] for e in json.load(response).get("experiments", [])}
 
@@ -53,8 +56,12 @@ def test_a_port_taken_between_picking_and_binding_moves_the_server_and_the_kerne
 
     monkeypatch.setattr(server_module, "free_port", racing_free_port)
     experiment = f"port-race-{tmp_path.name}"
-    path = write_notebook(tmp_path, "race.py", f"import mlflow\nmlflow.set_experiment({experiment!r})\n"
-                          "with mlflow.start_run():\n    mlflow.log_param('logged', 'here')")  # fmt: skip
+    path = write_notebook(
+        tmp_path,
+        "race.py",
+        f"import mlflow\nmlflow.set_experiment({experiment!r})\n"
+        "with mlflow.start_run():\n    mlflow.log_param('logged', 'here')",
+    )
     said = []
     folders = OutputFolders(tmp_path / "out").create()
     with LocalRun(folders, say=lambda *args, **kwargs: said.append(" ".join(map(str, args)))) as run:
@@ -68,8 +75,10 @@ def test_a_port_taken_between_picking_and_binding_moves_the_server_and_the_kerne
     assert not list((folders.store / "artifacts").glob("run_lab-server-check-*")), "the proof folder is removed"
 
 
-@pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
-                    reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)")
+@pytest.mark.skipif(
+    shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
+    reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)",
+)
 def test_a_spark_connect_server_that_moves_port_is_followed_by_the_kernel(tmp_path, monkeypatch):
     """The runner's Spark Connect server finds its port taken once the kernel was told it: the kernel connects
     to the server's new port (`LocalSpark.connect_to`, the one cell the runner adds), not to the taker."""

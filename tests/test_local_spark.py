@@ -85,8 +85,14 @@ def spark_notebooks(tracking_server, tmp_path_factory):
     built_once(tmp_path_factory, "spark_notebooks")
     folder = tmp_path_factory.mktemp("local-spark")
     shutil.copytree(PROJECT / "notebooks" / "includes", folder / "includes")
-    spark_notebook = notebook(folder, "uses-spark.py", *SPARK_CELLS, SCHEMA_CELL, "# MAGIC %run ./includes/spark_setup",
-                              data_check_files(folder))  # fmt: skip
+    spark_notebook = notebook(
+        folder,
+        "uses-spark.py",
+        *SPARK_CELLS,
+        SCHEMA_CELL,
+        "# MAGIC %run ./includes/spark_setup",
+        data_check_files(folder),
+    )
     plain_notebook = notebook(folder, "plain.py", PLAIN_CELL)
     out = folder / "out"
     result = run_lab(str(spark_notebook), str(plain_notebook), "--out", str(out), "--tracking-uri", tracking_server.uri)
@@ -99,8 +105,11 @@ def test_spark_sql_and_display_run_locally_and_a_plain_notebook_starts_no_sessio
     _, out = spark_notebooks
     table, sql, schema, *_ = outputs(out / "executed" / "uses-spark.ipynb")
     # display() of a Spark DataFrame shows its rows as a table, as a workspace does.
-    assert [line.split() for line in table.splitlines()[:3]] == [["n", "s", "twice"], ["0", "1", "a", "2"],
-                                                                 ["1", "2", "b", "4"]]  # fmt: skip
+    assert [line.split() for line in table.splitlines()[:3]] == [
+        ["n", "s", "twice"],
+        ["0", "1", "a", "2"],
+        ["1", "2", "b", "4"],
+    ]
     assert "nyc_taxi registered: True" in table
     assert sql.split() == ["trips", "0", "11734"]
     assert "nyc_taxi's schema is the inferred one: True" in schema
@@ -118,8 +127,15 @@ def test_without_java_a_named_spark_notebook_is_skipped_in_one_line_and_the_othe
     env = {key: value for key, value in os.environ.items() if key != "JAVA_HOME"}
     env["PATH"] = str(Path(sys.executable).parent)
     assert shutil.which("java", path=env["PATH"]) is None
-    result = run_lab(str(spark_notebook), str(plain_notebook), "--out", str(tmp_path / "out"),
-                     "--tracking-uri", tracking_server.uri, env=env)  # fmt: skip
+    result = run_lab(
+        str(spark_notebook),
+        str(plain_notebook),
+        "--out",
+        str(tmp_path / "out"),
+        "--tracking-uri",
+        tracking_server.uri,
+        env=env,
+    )
     assert result.returncode == 5, result.stdout + result.stderr
     skipped = [line for line in result.stderr.splitlines() if line.startswith("Skipping")]
     assert len(skipped) == 1 and "uses-spark.py" in skipped[0] and "Java" in skipped[0], result.stderr
@@ -133,7 +149,9 @@ def test_the_spark_notebooks_data_check_names_the_bad_value_and_an_empty_file(sp
     """The Spark ML notebook's check (includes/spark_setup.py), on CSVs Spark reads as a learner's would be read."""
     folder, out = spark_notebooks
     text = "\n".join(outputs(out / "executed" / "uses-spark.ipynb"))
-    assert (f"refused: {folder}/abc.csv: column tripDistance should hold number values, but is of type string "
-            "and holds 'abc'\n") in text  # fmt: skip
+    assert (
+        f"refused: {folder}/abc.csv: column tripDistance should hold number values, but is of type string "
+        "and holds 'abc'\n"
+    ) in text
     no_rows = "the lab's columns, but no rows: there are no trips to train on"
     assert f"refused: {folder}/header-only.csv: {no_rows}" in text

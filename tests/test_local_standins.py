@@ -11,8 +11,9 @@ from labtools.kernel_config import SERVERLESS_ENVIRONMENT, VARIABLE, KernelConfi
 
 
 def config(fs_root, widget_values=None, **more) -> KernelConfig:
-    return KernelConfig(fs_root=str(fs_root), spark_dir=str(fs_root.parent / "spark"),
-                        widget_values=widget_values or {}, **more)  # fmt: skip
+    return KernelConfig(
+        fs_root=str(fs_root), spark_dir=str(fs_root.parent / "spark"), widget_values=widget_values or {}, **more
+    )
 
 
 def test_a_passed_value_wins_over_the_declared_default():
@@ -113,6 +114,7 @@ def test_a_session_started_in_the_background_fails_where_it_is_used(tmp_path, mo
     def fails(message):
         def build_session(*args, **kwargs):
             raise RuntimeError(message)
+
         return build_session
 
     monkeypatch.setattr(spark, "build_session", fails("the JVM did not start"))
@@ -157,8 +159,9 @@ def test_install_reads_the_runners_configuration_from_the_environment(tmp_path, 
 
 
 def test_the_configuration_is_json_and_a_connect_server_is_serverless_modes(tmp_path):
-    given = config(tmp_path, {"data_path": "/x.csv"}, serverless=True, spark_connect_url="sc://127.0.0.1:15002",
-                   java_problem=None)  # fmt: skip
+    given = config(
+        tmp_path, {"data_path": "/x.csv"}, serverless=True, spark_connect_url="sc://127.0.0.1:15002", java_problem=None
+    )
     assert KernelConfig.from_json(given.to_json()) == given
     with pytest.raises(ValueError, match="needs serverless=True"):
         config(tmp_path, spark_connect_url="sc://127.0.0.1:15002")

@@ -172,16 +172,21 @@ def japanese_texts() -> dict[str, str]:
     texts = {}
     for path in lab.notebook_files(JA):
         cells = dbsource.read(path).cells
-        texts[relative(path, PROJECT)] = "\n".join(markdown_cells(dbsource.read(path)) +
-                                                   [cell.title for cell in cells if cell.title])  # fmt: skip
+        texts[relative(path, PROJECT)] = "\n".join(
+            markdown_cells(dbsource.read(path)) + [cell.title for cell in cells if cell.title]
+        )
     guide = PROJECT / "docs" / "lab-guide.ja.md"
     texts[relative(guide, PROJECT)] = guide.read_text(encoding="utf-8")
     return texts
 
 
 def test_the_settled_terms_are_used_throughout():
-    found = [f"{name}: {word!r} ({why})" for name, text in japanese_texts().items()
-             for word, why in SETTLED.items() if word in text]  # fmt: skip
+    found = [
+        f"{name}: {word!r} ({why})"
+        for name, text in japanese_texts().items()
+        for word, why in SETTLED.items()
+        if word in text
+    ]
     assert not found, "\n".join(found)
 
 
@@ -255,8 +260,13 @@ def project(tmp_path) -> Path:
 
 
 def localize(project: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(project / "scripts" / "localize.py"), *args],
-                          capture_output=True, text=True, timeout=120, cwd=project)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(project / "scripts" / "localize.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=project,
+    )
 
 
 EDITED = "This information is now stored in the MLflow tracking server. Review it in the user interface:"
@@ -273,9 +283,11 @@ def test_an_english_edit_fails_the_check_until_the_translation_follows(project):
 
     stale = localize(project, "build", "--check")
     assert stale.returncode == 1
-    assert f"notebooks/01-using-mlflow-to-track-experiments.py:{line}: 01-using-mlflow-to-track-experiments.py|" \
-           f"markdown 'This information is now kept in the MLflow tracking serve...': not in locales/ja/notebooks.po " \
-           "(run scripts/localize.py extract)" in stale.stderr  # fmt: skip
+    assert (
+        f"notebooks/01-using-mlflow-to-track-experiments.py:{line}: 01-using-mlflow-to-track-experiments.py|"
+        f"markdown 'This information is now kept in the MLflow tracking serve...': not in locales/ja/notebooks.po "
+        "(run scripts/localize.py extract)" in stale.stderr
+    )
     assert (
         "notebooks/ja/01-using-mlflow-to-track-experiments.py: differs from what the English notebooks" in stale.stderr
     )
@@ -315,8 +327,10 @@ def test_an_english_code_edit_makes_the_japanese_notebook_stale(project):
     english.write_text(english.read_text(encoding="utf-8").replace("timeout=30", "timeout=31"), encoding="utf-8")
     result = localize(project, "build", "--check")
     assert result.returncode == 1
-    assert result.stderr.strip() == "notebooks/ja/includes/setup.py: differs from what the English notebooks and " \
-                                    "the catalog build (run scripts/localize.py build)"  # fmt: skip
+    assert (
+        result.stderr.strip() == "notebooks/ja/includes/setup.py: differs from what the English notebooks and "
+        "the catalog build (run scripts/localize.py build)"
+    )
 
 
 def test_a_removed_english_notebook_removes_its_japanese_one(project):
@@ -358,17 +372,22 @@ def translated(found: list[catalog.Unit], translations: dict[str, str]) -> polib
 
 def test_merge_keeps_marks_fuzzy_adds_and_obsoletes(tmp_path):
     notebooks = tmp_path / "notebooks"
-    cells = ["# MAGIC %md\n# MAGIC # Train a model\n# MAGIC\n# MAGIC Call the function three times, with other values.",
-             "# DBTITLE 1,Run it\nprint(1)",
-             "# MAGIC %md\n# MAGIC The plot shows each trip.\n# MAGIC - one item"]  # fmt: skip
+    cells = [
+        "# MAGIC %md\n# MAGIC # Train a model\n# MAGIC\n# MAGIC Call the function three times, with other values.",
+        "# DBTITLE 1,Run it\nprint(1)",
+        "# MAGIC %md\n# MAGIC The plot shows each trip.\n# MAGIC - one item",
+    ]
     write_notebook(notebooks, "lab.py", *cells)
-    po = translated(catalog.units(notebooks), {
-        "Train a model": "モデルをトレーニングする",
-        "Call the function three times, with other values.": "別の値で関数を 3 回呼び出します。",
-        "Run it": "実行する",
-        "The plot shows each trip.": "プロットは各乗車を示します。",
-        "one item": "1 つの項目",
-    })  # fmt: skip
+    po = translated(
+        catalog.units(notebooks),
+        {
+            "Train a model": "モデルをトレーニングする",
+            "Call the function three times, with other values.": "別の値で関数を 3 回呼び出します。",
+            "Run it": "実行する",
+            "The plot shows each trip.": "プロットは各乗車を示します。",
+            "one item": "1 つの項目",
+        },
+    )
 
     cells[0] = cells[0].replace("three times, with other values", "three times, with other hyperparameters")
     cells[2] = "# MAGIC %md\n# MAGIC A new paragraph about something else entirely."
@@ -456,17 +475,26 @@ def build_one(tmp_path, cells: list[str], translations: dict[str, str], fuzzy: t
 
 
 def test_a_translation_that_breaks_the_markdown_stays_english_naming_the_entry(tmp_path):
-    cells = ["# MAGIC %md\n# MAGIC ### Select **Compare**\n# MAGIC Use `mlflow.log_metrics` as in "
-             "[the docs](https://mlflow.org).\n# MAGIC - the item"]  # fmt: skip
-    built = build_one(tmp_path, cells, {
-        "Select **Compare**": "**[比較]**を選択",  # asterisks shown: no space after the bold name
-        "Use `mlflow.log_metrics` as in [the docs](https://mlflow.org).": "`log_metrics` を使用します。",
-        "the item": "項目\n\n次の段落",
-    })  # fmt: skip
+    cells = [
+        "# MAGIC %md\n# MAGIC ### Select **Compare**\n# MAGIC Use `mlflow.log_metrics` as in "
+        "[the docs](https://mlflow.org).\n# MAGIC - the item"
+    ]
+    built = build_one(
+        tmp_path,
+        cells,
+        {
+            "Select **Compare**": "**[比較]**を選択",  # asterisks shown: no space after the bold name
+            "Use `mlflow.log_metrics` as in [the docs](https://mlflow.org).": "`log_metrics` を使用します。",
+            "the item": "項目\n\n次の段落",
+        },
+    )
     problems = [str(problem) for problem in built.problems]
     assert len(problems) == 3
-    assert re.match(r"ja\.po:\d+: lab\.py\|markdown 'Select \*\*Compare\*\*': the translation bold \*\*\[比較\]\*\* "
-                    r"would not render", problems[0])  # fmt: skip
+    assert re.match(
+        r"ja\.po:\d+: lab\.py\|markdown 'Select \*\*Compare\*\*': the translation bold \*\*\[比較\]\*\* "
+        r"would not render",
+        problems[0],
+    )
     assert (
         "code spans: lacks mlflow.log_metrics; adds log_metrics; link targets: lacks https://mlflow.org" in problems[1]
     )
@@ -496,10 +524,18 @@ def test_the_note_goes_under_the_title_or_first_and_never_runs_into_a_paragraph(
 
 
 def test_a_translation_may_name_the_languages_own_guide_and_nothing_else(tmp_path):
-    cells = ["# MAGIC %md\n# MAGIC # T\n# MAGIC\n# MAGIC See `docs/lab-guide.md`.\n# MAGIC\n"
-             "# MAGIC Or `docs/lab-guide.md`."]
-    built = build_one(tmp_path, cells, {"T": "題", "See `docs/lab-guide.md`.": "`docs/lab-guide.ja.md` を参照。",
-                                        "Or `docs/lab-guide.md`.": "または `docs/deploy.md`。"})  # fmt: skip
+    cells = [
+        "# MAGIC %md\n# MAGIC # T\n# MAGIC\n# MAGIC See `docs/lab-guide.md`.\n# MAGIC\n# MAGIC Or `docs/lab-guide.md`."
+    ]
+    built = build_one(
+        tmp_path,
+        cells,
+        {
+            "T": "題",
+            "See `docs/lab-guide.md`.": "`docs/lab-guide.ja.md` を参照。",
+            "Or `docs/lab-guide.md`.": "または `docs/deploy.md`。",
+        },
+    )
     assert "`docs/lab-guide.ja.md` を参照。" in built.files["lab.py"]
     [problem] = built.problems
     assert "code spans: lacks docs/lab-guide.md; adds docs/deploy.md" in str(problem)
@@ -507,12 +543,20 @@ def test_a_translation_may_name_the_languages_own_guide_and_nothing_else(tmp_pat
 
 def test_untranslated_and_fuzzy_units_stay_english(tmp_path):
     # "More text." has a translation, but a fuzzy one: it was made for other English, so gettext ignores it too.
-    built = build_one(tmp_path, ["# MAGIC %md\n# MAGIC # Title\n# MAGIC\n# MAGIC Text.\n# MAGIC\n# MAGIC More text."],
-                      {"Title": "題名", "More text.": "古い訳文。"}, fuzzy=("More text.",))  # fmt: skip
-    assert f"# MAGIC # 題名\n# MAGIC\n# MAGIC > {NOTE}\n# MAGIC\n# MAGIC Text.\n# MAGIC\n# MAGIC More text.\n" \
-           in built.files["lab.py"]  # fmt: skip
+    built = build_one(
+        tmp_path,
+        ["# MAGIC %md\n# MAGIC # Title\n# MAGIC\n# MAGIC Text.\n# MAGIC\n# MAGIC More text."],
+        {"Title": "題名", "More text.": "古い訳文。"},
+        fuzzy=("More text.",),
+    )
+    assert (
+        f"# MAGIC # 題名\n# MAGIC\n# MAGIC > {NOTE}\n# MAGIC\n# MAGIC Text.\n# MAGIC\n# MAGIC More text.\n"
+        in built.files["lab.py"]
+    )
     assert [problem.message.split(": ", 1)[1] for problem in built.problems] == [
-        "untranslated", "fuzzy (its English changed: review the translation, then drop the flag)"]  # fmt: skip
+        "untranslated",
+        "fuzzy (its English changed: review the translation, then drop the flag)",
+    ]
 
 
 def test_every_run_magic_of_the_japanese_notebooks_finds_its_notebook():
@@ -530,8 +574,10 @@ def test_every_run_magic_of_the_japanese_notebooks_finds_its_notebook():
 
 
 def test_blocks_keep_markers_out_of_the_units_and_code_as_it_is():
-    text = "## Heading\nA paragraph\nthat wraps.  \nA hard break.\n\n1. First\n   continued\n  - nested\n\n" \
-           "> **Tip:** quoted\n> on.\n\n```python\nprint('# not a heading')\n```\n| a | b |\n|---|---|\n\n"  # fmt: skip
+    text = (
+        "## Heading\nA paragraph\nthat wraps.  \nA hard break.\n\n1. First\n   continued\n  - nested\n\n"
+        "> **Tip:** quoted\n> on.\n\n```python\nprint('# not a heading')\n```\n| a | b |\n|---|---|\n\n"
+    )
     blocks = markdown.split(text).blocks
     assert [(block.kind, block.prefix, block.text) for block in blocks] == [
         ("heading 2", "## ", "Heading"),

@@ -94,8 +94,10 @@ def test_the_notebook_printed_the_aliases_before_and_after_each_move(kept):
     printed = kept.printed
 
     assert "Before: no aliases\nAfter: @champion -> version 1\n" in printed
-    assert "Before: @challenger -> version 2, @champion -> version 1\n" \
-           "After: @challenger -> version 2, @champion -> version 2\n" in printed  # fmt: skip
+    assert (
+        "Before: @challenger -> version 2, @champion -> version 1\n"
+        "After: @challenger -> version 2, @champion -> version 2\n" in printed
+    )
     assert "the new version (version 2)" in printed
     assert f"Kept {MODEL_NAME}: {{'champion': '2'}}" in printed
 
@@ -108,8 +110,9 @@ def test_the_champion_predicts_as_the_registered_runs_model(kept, client):
 
     predicted = np.asarray(champion.predict(features))
     np.testing.assert_array_equal(predicted, np.asarray(run_model.predict(features)))
-    assert not np.allclose(predicted, np.asarray(first_run_model.predict(features))), \
-        "the champion must be the second run's model, not the first's"  # fmt: skip
+    assert not np.allclose(predicted, np.asarray(first_run_model.predict(features))), (
+        "the champion must be the second run's model, not the first's"
+    )
 
 
 def free_port() -> int:
@@ -119,8 +122,9 @@ def free_port() -> int:
 
 
 def post_json(url, body) -> dict:
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=30) as response:
         return json.load(response)
 
@@ -132,10 +136,26 @@ def test_mlflow_models_serve_answers_with_the_champions_prediction(kept, client,
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_server.uri}
     log = open(tmp_path / "serve.log", "w")  # noqa: SIM115 (closed below, after the server stops)
     server = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", f"models:/{MODEL_NAME}@champion",
-         "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            f"models:/{MODEL_NAME}@champion",
+            "--env-manager",
+            "local",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + SERVE_START_TIMEOUT
         while True:
@@ -171,8 +191,9 @@ def test_a_second_run_adds_versions_moves_the_aliases_and_cleans_up(kept, client
 SPARK_NOTEBOOK = PROJECT / "notebooks" / "04-managing-models-spark-ml.py"
 
 
-@pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None,
-                    reason="the Spark ML notebook needs Java and pyspark")  # fmt: skip
+@pytest.mark.skipif(
+    shutil.which("java") is None or find_spec("pyspark") is None, reason="the Spark ML notebook needs Java and pyspark"
+)
 def test_the_spark_ml_notebook_registers_two_versions_moves_champion_and_cleans_up(client, databricks_notebook):
     name = f"test-dp090-nyc-taxi-spark-ml-{uuid.uuid4().hex[:8]}"
     result = databricks_notebook(SPARK_NOTEBOOK, model_name=name, experiment_name=experiment())

@@ -32,23 +32,35 @@ from labtools.local.tracking_server import TrackingServer
 
 NOTEBOOK = next(notebook for notebook in lab.LAB_NOTEBOOKS if notebook.stem.startswith("03-"))
 # What a session with keep_model=yes leaves (tests/test_managing_models.py checks the same on the English notebook).
-KEPT = {"versions": ["2"], "aliases": {"champion": "2"},
-        "description": "This model forecasts the amount a taxi cab ride might cost in New York City.",
-        "version_tags": {"algorithm": "elastic net, L2 only"}}  # fmt: skip
+KEPT = {
+    "versions": ["2"],
+    "aliases": {"champion": "2"},
+    "description": "This model forecasts the amount a taxi cab ride might cost in New York City.",
+    "version_tags": {"algorithm": "elastic net, L2 only"},
+}
 
 
 def printed(out, stem: str = NOTEBOOK.stem) -> str:
     """Every stream the executed notebook's cells printed, in order."""
     notebook = nbformat.read(out / "executed" / f"{stem}.ipynb", as_version=4)
-    return "".join(output.get("text", "") for cell in notebook.cells if cell.cell_type == "code"
-                   for output in cell.get("outputs", []) if output.get("output_type") == "stream")  # fmt: skip
+    return "".join(
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "stream"
+    )
 
 
 def registry_state(client: MlflowClient, name: str) -> dict:
     model = client.get_registered_model(name)
     versions = sorted(client.search_model_versions(f"name = '{name}'"), key=lambda version: int(version.version))
-    return {"versions": [version.version for version in versions], "aliases": dict(model.aliases),
-            "description": model.description, "version_tags": dict(versions[-1].tags)}  # fmt: skip
+    return {
+        "versions": [version.version for version in versions],
+        "aliases": dict(model.aliases),
+        "description": model.description,
+        "version_tags": dict(versions[-1].tags),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -60,18 +72,25 @@ def test_the_japanese_notebook_keeps_the_same_model_and_the_closing_table_shows_
     """The Japanese edition's code is the English one's: the same registry at the end; and run_lab.py's closing
     table lists the kept model with its latest version and its alias."""
     name = f"test-dp090-nyc-taxi-ja-{uuid.uuid4().hex[:8]}"
-    execution = execute_lab(tracking_server.uri, tmp_path, str(NOTEBOOK.path("ja")), "--param", f"model_name={name}",
-                            "--param", "keep_model=yes").check()  # fmt: skip
+    execution = execute_lab(
+        tracking_server.uri,
+        tmp_path,
+        str(NOTEBOOK.path("ja")),
+        "--param",
+        f"model_name={name}",
+        "--param",
+        "keep_model=yes",
+    ).check()
     try:
         assert registry_state(client, name) == KEPT
         assert "Before: no aliases\nAfter: @champion -> version 1\n" in printed(tmp_path)
-        table = execution.stdout[execution.stdout.index("Registered models with versions from these runs:"):]
+        table = execution.stdout[execution.stdout.index("Registered models with versions from these runs:") :]
         assert [name, "2", "champion", "->", "2"] in [line.split() for line in table.splitlines()]
     finally:
         client.delete_registered_model(name)
 
 
-SERVERLESS_MISSING = (shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None)
+SERVERLESS_MISSING = shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None
 
 
 @pytest.mark.skipif(SERVERLESS_MISSING, reason="serverless mode needs Java and pyspark[connect] (see README)")
@@ -121,16 +140,33 @@ def test_the_notebook_in_the_oldest_lts_runtime_keeps_the_same_registry(tmp_path
     back by that MLflow from that runtime's own server (as tests/test_runtimes.py reads its runs)."""
     runtime = runtimes.load("15.4")
     name = f"test-dp090-nyc-taxi-15-4-{uuid.uuid4().hex[:8]}"
-    result = run_lab(str(NOTEBOOK.path()), "--runtime", "15.4", "--out", str(tmp_path), "--param",
-                     f"experiment_name=test-runtime-{uuid.uuid4().hex[:8]}", "--param", f"model_name={name}",
-                     "--param", "keep_model=yes", timeout=1800)  # fmt: skip
+    result = run_lab(
+        str(NOTEBOOK.path()),
+        "--runtime",
+        "15.4",
+        "--out",
+        str(tmp_path),
+        "--param",
+        f"experiment_name=test-runtime-{uuid.uuid4().hex[:8]}",
+        "--param",
+        f"model_name={name}",
+        "--param",
+        "keep_model=yes",
+        timeout=1800,
+    )
     assert result.returncode == 0, f"run_lab.py --runtime 15.4 failed:\n{result.stdout}\n{result.stderr}"
     python = runtimes.ensure_venv(runtime).python
     with TrackingServer(tmp_path / "mlflow", python=python) as server:
         with urllib.request.urlopen(f"{server.uri}/version", timeout=10) as response:
             assert response.read().decode().strip() == runtime.mlflow_version
-        check = subprocess.run([python, "-c", CHECK_REGISTRY, name], capture_output=True, text=True, timeout=600,
-                               cwd=tmp_path, env=_plain_env(MLFLOW_TRACKING_URI=server.uri))  # fmt: skip
+        check = subprocess.run(
+            [python, "-c", CHECK_REGISTRY, name],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,
+            env=_plain_env(MLFLOW_TRACKING_URI=server.uri),
+        )
     assert check.returncode == 0, f"reading the registry back in 15.4 failed:\n{check.stderr}"
     state = json.loads(check.stdout.strip().splitlines()[-1])
     assert state.pop("mlflow") == runtime.mlflow_version

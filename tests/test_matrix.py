@@ -21,8 +21,12 @@ EXPERIMENTS = {notebook: f"/Users/{USER}/{notebook.deploy_experiment}" for noteb
 SPARK_NOTEBOOK = PATHS[SPARK]
 NUMBERS = [number(notebook) for notebook in NOTEBOOKS]  # the table's second column, in the tasks' order
 FAST = ["--poll-seconds", "0.01"]
-KEYS = {"15.4": "15.4.x-cpu-ml-scala2.12", "16.4": "16.4.x-cpu-ml-scala2.12", "17.3": "17.3.x-cpu-ml-scala2.13",
-        "18": "18.x-cpu-ml-scala2.13"}  # fmt: skip
+KEYS = {
+    "15.4": "15.4.x-cpu-ml-scala2.12",
+    "16.4": "16.4.x-cpu-ml-scala2.12",
+    "17.3": "17.3.x-cpu-ml-scala2.13",
+    "18": "18.x-cpu-ml-scala2.13",
+}
 
 
 @pytest.fixture
@@ -48,14 +52,25 @@ def test_all_runtimes_in_one_run_each_on_its_own_cluster(stub, home):
     tasks = submit.body["tasks"]
     # A task per runtime and notebook. The keys are the workspace's, resolved from its list (not the GPU,
     # non-LTS or standard builds).
-    assert [(task["task_key"], task["new_cluster"]["spark_version"], task["notebook_task"]["notebook_path"],
-             task["notebook_task"]["base_parameters"]["experiment_name"]) for task in tasks] == [
+    assert [
+        (
+            task["task_key"],
+            task["new_cluster"]["spark_version"],
+            task["notebook_task"]["notebook_path"],
+            task["notebook_task"]["base_parameters"]["experiment_name"],
+        )
+        for task in tasks
+    ] == [
         (f"{notebook.task_key}_{runtime.replace('.', '_')}", key, PATHS[notebook], f"{EXPERIMENTS[notebook]}-{runtime}")
-        for runtime, key in KEYS.items() for notebook in NOTEBOOKS
-    ]  # fmt: skip
-    assert all(task["new_cluster"]["num_workers"] == 0 and task["new_cluster"]["node_type_id"] == "Standard_D4ds_v5"
-               and task["new_cluster"]["spark_conf"]["spark.databricks.cluster.profile"] == "singleNode"
-               for task in tasks)  # fmt: skip
+        for runtime, key in KEYS.items()
+        for notebook in NOTEBOOKS
+    ]
+    assert all(
+        task["new_cluster"]["num_workers"] == 0
+        and task["new_cluster"]["node_type_id"] == "Standard_D4ds_v5"
+        and task["new_cluster"]["spark_conf"]["spark.databricks.cluster.profile"] == "singleNode"
+        for task in tasks
+    )
     assert len(stub.calls("GET", "/clusters/spark-versions")) == 1
     count = len(KEYS) * len(NOTEBOOKS)
     assert f"{count} tasks, one per runtime (15.4, 16.4, 17.3, 18) and notebook ({', '.join(NUMBERS)})" in result.stdout
@@ -63,12 +78,16 @@ def test_all_runtimes_in_one_run_each_on_its_own_cluster(stub, home):
     rows = table_rows(result.stdout)
     assert list(rows) == [(runtime, notebook) for runtime in KEYS for notebook in NUMBERS]
     # Each notebook's own summary (the stub's, by engine: tests/workspace_stub.py's RUN_METRICS, SPARK_RUN_METRICS).
-    r2 = {number(notebook): ["0.873", "0.884", "0.875"] if notebook.uses_spark else ["0.864", "0.857", "0.731"]
-          for notebook in NOTEBOOKS}  # fmt: skip
+    r2 = {
+        number(notebook): ["0.873", "0.884", "0.875"] if notebook.uses_spark else ["0.864", "0.857", "0.731"]
+        for notebook in NOTEBOOKS
+    }
     for runtime, mlflow_version, sklearn_version, spark_version in [
-        ("15.4", "2.13.1", "1.3.0", "3.5.0"), ("16.4", "2.21.3", "1.4.2", "3.5.2"),
-        ("17.3", "3.0.1", "1.6.1", "4.0.0"), ("18", "3.8.1", "1.6.1", "4.1.0"),
-    ]:  # fmt: skip
+        ("15.4", "2.13.1", "1.3.0", "3.5.0"),
+        ("16.4", "2.21.3", "1.4.2", "3.5.2"),
+        ("17.3", "3.0.1", "1.6.1", "4.0.0"),
+        ("18", "3.8.1", "1.6.1", "4.1.0"),
+    ]:
         first = len(NOTEBOOKS) * list(KEYS).index(runtime)
         for numbered, task in zip(NUMBERS, tasks[first:][: len(NOTEBOOKS)], strict=True):
             row = rows[runtime, numbered].split()
@@ -87,23 +106,29 @@ def test_each_runtimes_managing_models_tasks_register_a_model_of_their_own(stub,
     result = run_deploy("run", "--runtime", "all", *FAST, host=stub.url, home=home)
     assert result.returncode == 0, result.stdout + result.stderr
     [submit] = stub.calls("POST", "/jobs/runs/submit")
-    names = {task["task_key"]: task["notebook_task"]["base_parameters"].get("model_name")
-             for task in submit.body["tasks"]}  # fmt: skip
-    assert names == {f"{notebook.task_key}_{runtime.replace('.', '_')}":
-                     model_name(USER, notebook, runtime=runtime) if notebook in REGISTRY else None
-                     for runtime in KEYS for notebook in NOTEBOOKS}  # fmt: skip
+    names = {
+        task["task_key"]: task["notebook_task"]["base_parameters"].get("model_name") for task in submit.body["tasks"]
+    }
+    assert names == {
+        f"{notebook.task_key}_{runtime.replace('.', '_')}": model_name(USER, notebook, runtime=runtime)
+        if notebook in REGISTRY
+        else None
+        for runtime in KEYS
+        for notebook in NOTEBOOKS
+    }
     assert "workspace.default.dp090_nyc_taxi_learner_matrix_15_4" in names.values()
     given = [name for name in names.values() if name]
     assert len(given) == len(set(given)) == len(KEYS) * len(REGISTRY)
 
     stub.requests.clear()
-    result = run_deploy("run", "--runtime", "18", "--catalog", "main", "--schema", "lab", *FAST, host=stub.url,
-                        home=home)  # fmt: skip
+    result = run_deploy(
+        "run", "--runtime", "18", "--catalog", "main", "--schema", "lab", *FAST, host=stub.url, home=home
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     [submit] = stub.calls("POST", "/jobs/runs/submit")
-    assert sorted(name for task in submit.body["tasks"] if (name := task["notebook_task"]["base_parameters"].get(
-        "model_name"))) == sorted(model_name(USER, notebook, runtime="18", catalog="main", schema="lab")
-                                  for notebook in REGISTRY)  # fmt: skip
+    assert sorted(
+        name for task in submit.body["tasks"] if (name := task["notebook_task"]["base_parameters"].get("model_name"))
+    ) == sorted(model_name(USER, notebook, runtime="18", catalog="main", schema="lab") for notebook in REGISTRY)
     assert stub.calls("GET", "/current-metastore-assignment") == []  # the catalog was given
 
 
@@ -144,8 +169,11 @@ def test_workers_go_to_the_spark_notebooks_tasks_only(stub, home):
         for notebook in NOTEBOOKS:
             if notebook.uses_spark:
                 assert clusters[f"{notebook.task_key}_{runtime}"] == {
-                    "spark_version": key, "node_type_id": "Standard_D4ds_v5", "num_workers": 2,
-                    "data_security_mode": "SINGLE_USER"}  # fmt: skip
+                    "spark_version": key,
+                    "node_type_id": "Standard_D4ds_v5",
+                    "num_workers": 2,
+                    "data_security_mode": "SINGLE_USER",
+                }
             else:
                 assert clusters[f"{notebook.task_key}_{runtime}"]["num_workers"] == 0
     assert clusters[f"{SPARK.task_key}_18"]["num_workers"] == 2
@@ -161,8 +189,10 @@ def test_one_runtime_failing_is_a_row_with_the_failing_cells_error(stub, home):
         assert "CLOUD_FAILURE" in rows["18", notebook]
     errors = result.stderr.splitlines()
     for notebook in NOTEBOOKS:
-        assert f"16.4 {notebook.stem}: LabDataError: /dbfs/missing.csv: no such file. Check the data_path " \
-            "parameter." in errors  # fmt: skip
+        assert (
+            f"16.4 {notebook.stem}: LabDataError: /dbfs/missing.csv: no such file. Check the data_path "
+            "parameter." in errors
+        )
     cluster_errors = [line for line in errors if line.startswith("18 ")]
     assert [line.split(":")[0] for line in cluster_errors] == [f"18 {notebook.stem}" for notebook in NOTEBOOKS]
     assert all("QuotaExceeded" in line for line in cluster_errors) and "get the output" not in result.stderr
@@ -177,8 +207,9 @@ def test_one_notebook_failing_on_one_runtime_is_its_row_only(stub, home):
     for notebook in NOTEBOOKS:
         assert ("RUN_EXECUTION_ERROR" if notebook == SPARK else "SUCCESS") in rows["17.3", number(notebook)]
     assert "SUCCESS" not in rows["17.3", number(SPARK)]
-    assert result.stderr.splitlines() == [f"17.3 {SPARK.stem}: LabDataError: "
-                                          "/dbfs/missing.csv: no such file. Check the data_path parameter."]
+    assert result.stderr.splitlines() == [
+        f"17.3 {SPARK.stem}: LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter."
+    ]
 
 
 def test_a_runtime_the_workspace_lacks_is_named_and_the_others_run(stub, home):
@@ -207,8 +238,10 @@ def test_dry_run_shows_the_matrix_without_credentials(stub, home):
     # What it would start, before anything starts: a single-node cluster of 4 vCPUs per runtime and notebook (8 for
     # two notebooks), 2 at a time by default.
     count = len(KEYS) * len(NOTEBOOKS)
-    assert (f"Starts {count} clusters ({count} nodes of Standard_D4ds_v5, 4 vCPUs each: {4 * count} vCPUs in all), "
-            "at most 2 at once (8 vCPUs; --max-parallel 2)") in result.stdout  # fmt: skip
+    assert (
+        f"Starts {count} clusters ({count} nodes of Standard_D4ds_v5, 4 vCPUs each: {4 * count} vCPUs in all), "
+        "at most 2 at once (8 vCPUs; --max-parallel 2)"
+    ) in result.stdout
     assert "GET /api/2.1/clusters/spark-versions" in result.stdout
     [submit] = [line for line in result.stdout.splitlines() if "POST /api/2.2/jobs/runs/submit" in line]
     assert all(f"<{runtime} LTS ML key>" in submit for runtime in KEYS)
@@ -224,8 +257,10 @@ def test_an_unsupported_runtime_is_refused_before_any_call(stub, home, value):
 
 def test_resolve_takes_the_lts_cpu_ml_build_of_each_runtime():
     listed = [(version["key"], version["name"]) for version in SPARK_VERSIONS]
-    listed += [("18.1.x-cpu-ml-scala2.13", "18.1 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)"),
-               ("16.3.x-cpu-ml-scala2.13", "16.3 ML (includes Apache Spark 3.5.2, Scala 2.13)")]  # fmt: skip
+    listed += [
+        ("18.1.x-cpu-ml-scala2.13", "18.1 LTS ML (includes Apache Spark 4.1.0, Scala 2.13)"),
+        ("16.3.x-cpu-ml-scala2.13", "16.3 ML (includes Apache Spark 3.5.2, Scala 2.13)"),
+    ]
     assert matrix.resolve("18", listed) == "18.1.x-cpu-ml-scala2.13"  # the newest 18.x LTS
     assert matrix.resolve("16.4", listed) == "16.4.x-cpu-ml-scala2.12"  # 16.4's default Scala
     assert matrix.resolve("17.3", listed) == "17.3.x-cpu-ml-scala2.13"  # not the GPU build
@@ -279,8 +314,9 @@ def test_max_parallel_chains_the_tasks_so_that_no_more_clusters_run_at_once(stub
     assert wide.returncode == 1
     [submit] = stub.calls("POST", "/jobs/runs/submit")
     assert not any("depends_on" in task for task in submit.body["tasks"][:8])
-    assert [task["depends_on"] for task in submit.body["tasks"][8:]] == \
-        [[{"task_key": task["task_key"]}] for task in submit.body["tasks"][:-8]]  # none for two notebooks' 8 tasks
+    assert [task["depends_on"] for task in submit.body["tasks"][8:]] == [
+        [{"task_key": task["task_key"]}] for task in submit.body["tasks"][:-8]
+    ]  # none for two notebooks' 8 tasks
     assert "at most 8 at once (32 vCPUs; --max-parallel 8)" in wide.stdout
 
 

@@ -128,13 +128,29 @@ def two_sessions(tracking_server, tmp_path_factory) -> TwoSessions:
     first_ids = {r.info.run_id for r in client.search_runs([experiment.experiment_id])}
 
     # The learner runs the notebook again: same server, same experiment.
-    args = ["--tracking-uri", tracking_server.uri, "--out", str(out / "second"), "--data", str(REAL_DATA),
-            "--param", f"experiment_name={first.experiment_name}", str(LAB_NOTEBOOK)]  # fmt: skip
+    args = [
+        "--tracking-uri",
+        tracking_server.uri,
+        "--out",
+        str(out / "second"),
+        "--data",
+        str(REAL_DATA),
+        "--param",
+        f"experiment_name={first.experiment_name}",
+        str(LAB_NOTEBOOK),
+    ]
     # Its kernel's local time zone is not UTC (JST-9, a POSIX rule that needs no tz database): a listing that
     # printed local times while saying "UTC" would be off by nine hours.
     result = run_lab(*args, env={**os.environ, "TZ": "JST-9"})
-    second = LabExecution(args, result.returncode, result.stdout, result.stderr, out / "second",
-                          tracking_server.uri, first.experiment_name).check()  # fmt: skip
+    second = LabExecution(
+        args,
+        result.returncode,
+        result.stdout,
+        result.stderr,
+        out / "second",
+        tracking_server.uri,
+        first.experiment_name,
+    ).check()
 
     runs = client.search_runs([experiment.experiment_id], order_by=["attributes.start_time ASC"])
     return TwoSessions(
@@ -158,8 +174,9 @@ def test_the_session_table_shows_this_sessions_three_runs_out_of_six(two_session
     for run in two_sessions.first_runs:
         assert run.info.run_id not in shown, f"a run of the earlier session is shown as this session's:\n{shown}"
     table = displayed_table(two_sessions.notebook, "This session's runs")
-    shown_params = list(zip(table["params.elastic_net_param"], table["params.reg_param"], table["params.max_iter"],
-                            strict=True))  # fmt: skip
+    shown_params = list(
+        zip(table["params.elastic_net_param"], table["params.reg_param"], table["params.max_iter"], strict=True)
+    )
     assert shown_params == [tuple(float(v) for v in p) for p in LAB_HYPERPARAMETERS]
 
 

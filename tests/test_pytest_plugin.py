@@ -138,22 +138,43 @@ def notebooks(pytester, **files: str) -> None:
 
 
 def test_notebooks_are_collected_run_located_and_skipped(project, server):
-    notebooks(project, widgets=WIDGETS, includes__helper=HELPER, needs_name=NEEDS_NAME, bad=BAD, shell=SHELL,
-              sql=SQL, scala=SCALA)  # fmt: skip
+    notebooks(
+        project,
+        widgets=WIDGETS,
+        includes__helper=HELPER,
+        needs_name=NEEDS_NAME,
+        bad=BAD,
+        shell=SHELL,
+        sql=SQL,
+        scala=SCALA,
+    )
     project.makepyfile(test_uses_fixture=USES_FIXTURE, conftest=HOOK, shared_module="")
     project.makeini("[pytest]\ndatabricks_notebook_params =\n    nbs/widgets.py who=ini\n")
     result = project.runpytest_subprocess(
-        *PLUGIN, "--databricks-notebooks", "nbs", "test_uses_fixture.py", "-ra", "--databricks-param", "greeting=hi",
-        "--databricks-tracking-uri", server.uri, "--databricks-overwrite", "--junitxml=report.xml", timeout=600,
-    )  # fmt: skip
+        *PLUGIN,
+        "--databricks-notebooks",
+        "nbs",
+        "test_uses_fixture.py",
+        "-ra",
+        "--databricks-param",
+        "greeting=hi",
+        "--databricks-tracking-uri",
+        server.uri,
+        "--databricks-overwrite",
+        "--junitxml=report.xml",
+        timeout=600,
+    )
     # The include (%run by widgets.py) is no test of its own; a %scala cell skips its notebook.
     result.assert_outcomes(passed=5, failed=2, skipped=1, deselected=1)
-    result.stdout.fnmatch_lines([
-        "SKIPPED [[]1[]] nbs/scala.py:1: line 6: %scala cells need a Databricks cluster*",
-        # The line that raised (the traceback's deepest in the cell), the cell, its title, the exception.
-        'FAILED nbs/bad.py - nbs/bad.py:9 (cell 2 "Boom"): ValueError: bad value 1',
-        "FAILED nbs/needs_name.py - nbs/needs_name.py:2 (cell 1): InputWidgetNotDefined: No input widget named name*",
-    ])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        [
+            "SKIPPED [[]1[]] nbs/scala.py:1: line 6: %scala cells need a Databricks cluster*",
+            # The line that raised (the traceback's deepest in the cell), the cell, its title, the exception.
+            'FAILED nbs/bad.py - nbs/bad.py:9 (cell 2 "Boom"): ValueError: bad value 1',
+            "FAILED nbs/needs_name.py - nbs/needs_name.py:2 (cell 1): "
+            "InputWidgetNotDefined: No input widget named name*",
+        ]
+    )
     assert re.search(r"^nbs/bad.py:9: nbs/bad.py:9 \(cell 2", result.stdout.str(), re.MULTILINE), "location line"
     # The notebook ran from its own folder; its shell line and its %ls magic ran there.
     assert (project.path / "nbs" / "shell.txt").read_text().strip() == "from-shell"
@@ -169,23 +190,47 @@ def test_notebooks_are_collected_run_located_and_skipped(project, server):
     assert report.count("<testcase") == 8 and 'name="nbs.bad"' in report
 
     # The pytest ways of choosing: only what failed, and of that only what -k names.
-    again = project.runpytest_subprocess(*PLUGIN, "--databricks-notebooks", "nbs", "--lf", "-k", "bad",
-                                         "--databricks-tracking-uri", server.uri, timeout=300)  # fmt: skip
+    again = project.runpytest_subprocess(
+        *PLUGIN,
+        "--databricks-notebooks",
+        "nbs",
+        "--lf",
+        "-k",
+        "bad",
+        "--databricks-tracking-uri",
+        server.uri,
+        timeout=300,
+    )
     outcomes = again.parseoutcomes()
     assert outcomes.get("failed") == 1 and "passed" not in outcomes, again.stdout.str()
 
 
 def test_xdist_workers_and_the_cell_timeout(project, server):
-    notebooks(project, slow="# Databricks notebook source\nimport time\ntime.sleep(120)\n",
-              quick="# Databricks notebook source\nprint('quick')\n")  # fmt: skip
+    notebooks(
+        project,
+        slow="# Databricks notebook source\nimport time\ntime.sleep(120)\n",
+        quick="# Databricks notebook source\nprint('quick')\n",
+    )
     # Named one by one: pytest's own collector takes a named .py file, and must hand it over, not import it.
-    result = project.runpytest_subprocess(*PLUGIN, "--databricks-notebooks", "nbs/quick.py", "nbs/slow.py", "-n", "2",
-                                          "-v", "-ra",
-                                          "--databricks-cell-timeout", "3", "--databricks-tracking-uri", server.uri,
-                                          timeout=300)  # fmt: skip
+    result = project.runpytest_subprocess(
+        *PLUGIN,
+        "--databricks-notebooks",
+        "nbs/quick.py",
+        "nbs/slow.py",
+        "-n",
+        "2",
+        "-v",
+        "-ra",
+        "--databricks-cell-timeout",
+        "3",
+        "--databricks-tracking-uri",
+        server.uri,
+        timeout=300,
+    )
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines(["[[]gw?[]] * PASSED nbs/quick.py*", "FAILED nbs/slow.py - nbs/slow.py:2 (cell 1): "
-                                 "timed out after 3 s"])  # fmt: skip
+    result.stdout.fnmatch_lines(
+        ["[[]gw?[]] * PASSED nbs/quick.py*", "FAILED nbs/slow.py - nbs/slow.py:2 (cell 1): timed out after 3 s"]
+    )
     workers = sorted(path.name for path in (project.path / ".databricks-notebooks").iterdir())
     assert workers and all(name.startswith("gw") for name in workers), workers
 
@@ -193,10 +238,10 @@ def test_xdist_workers_and_the_cell_timeout(project, server):
 # A second project's notebooks: one passes (a widget, a %run include), one fails in its titled second cell.
 INSTALLED = {
     "passing.py": "# Databricks notebook source\n# MAGIC %run ./includes/helper\n\n# COMMAND ----------\n\n"
-                  "dbutils.widgets.text('who', 'world')\nprint(greet(dbutils.widgets.get('who')))\n",
+    "dbutils.widgets.text('who', 'world')\nprint(greet(dbutils.widgets.get('who')))\n",
     "includes/helper.py": "# Databricks notebook source\ndef greet(who):\n    return f'hello {who}'\n",
     "failing.py": "# Databricks notebook source\nx = 1\n\n# COMMAND ----------\n\n# DBTITLE 1,Boom\n"
-                  "assert x == 2, 'x is not 2'\n",
+    "assert x == 2, 'x is not 2'\n",
 }
 # pip's own words when its build isolation cannot get setuptools (pyproject.toml's build-system): no index here.
 NO_BUILD_BACKEND = "No matching distribution found for setuptools"
@@ -209,15 +254,24 @@ def test_a_second_empty_project_installs_the_plugin_and_uses_it(tmp_path):
     venv, project = tmp_path / "venv", tmp_path / "project"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=120)
     python = str(venv / "bin" / "python")
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("PYTEST_", "MLFLOW_", "DATABRICKS_")) and key != "PYTHONPATH"}  # fmt: skip
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("PYTEST_", "MLFLOW_", "DATABRICKS_")) and key != "PYTHONPATH"
+    }
     # What pip reads of a checkout, copied: pip builds a folder in place, leaving build/ and *.egg-info behind.
     checkout = tmp_path / "checkout"
-    shutil.copytree(SCRIPTS / "labtools", checkout / "scripts" / "labtools",
-                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    shutil.copytree(
+        SCRIPTS / "labtools", checkout / "scripts" / "labtools", ignore=shutil.ignore_patterns("__pycache__")
+    )
     shutil.copy(PROJECT / "pyproject.toml", checkout)
-    install = subprocess.run([python, "-m", "pip", "install", "--no-deps", "--quiet", str(checkout)],
-                             capture_output=True, text=True, timeout=600, env=env)  # fmt: skip
+    install = subprocess.run(
+        [python, "-m", "pip", "install", "--no-deps", "--quiet", str(checkout)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     if install.returncode and NO_BUILD_BACKEND in install.stderr:
         pytest.skip(f"pip cannot get setuptools to build the package here (no package index): {NO_BUILD_BACKEND}")
     assert install.returncode == 0, install.stderr
@@ -226,11 +280,23 @@ def test_a_second_empty_project_installs_the_plugin_and_uses_it(tmp_path):
         (project / name).write_text(text, encoding="utf-8")
     (project / "pytest.ini").write_text("[pytest]\n")  # the project's root: no ini file above it is read
 
-    found = subprocess.run([python, "-c", "import labtools; print(labtools.__file__)"], capture_output=True,
-                           text=True, cwd=project, env=env, timeout=60)  # fmt: skip
+    found = subprocess.run(
+        [python, "-c", "import labtools; print(labtools.__file__)"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        env=env,
+        timeout=60,
+    )
     assert found.stdout.startswith(str(venv)), f"labtools imported from {found.stdout or found.stderr}"
-    result = subprocess.run([python, "-m", "pytest", "--databricks-notebooks", ".", "-v"], capture_output=True,
-                            text=True, cwd=project, env={**env, "COLUMNS": "200"}, timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [python, "-m", "pytest", "--databricks-notebooks", ".", "-v"],
+        capture_output=True,
+        text=True,
+        cwd=project,
+        env={**env, "COLUMNS": "200"},
+        timeout=600,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     assert "1 failed, 1 passed, 1 deselected" in output
@@ -247,9 +313,24 @@ def test_in_a_clone_the_root_conftest_loads_the_plugin_without_installing_it():
     importable = subprocess.run([sys.executable, "-c", "import labtools"], capture_output=True, cwd="/", env=env)
     if importable.returncode == 0:
         pytest.skip("labtools is installed for this Python: a run here would not show that the conftest loads it")
-    result = subprocess.run([sys.executable, "-m", "pytest", "-o", "addopts=", "--databricks-notebooks", "notebooks",
-                             "--collect-only", "-q"], capture_output=True, text=True, cwd=PROJECT, env=env,
-                            timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-o",
+            "addopts=",
+            "--databricks-notebooks",
+            "notebooks",
+            "--collect-only",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT,
+        env=env,
+        timeout=120,
+    )
     collected = [line for line in result.stdout.splitlines() if line.startswith("notebooks/")]
     assert result.returncode == 0, result.stdout + result.stderr
     assert "notebooks/01-using-mlflow-to-track-experiments.py" in collected

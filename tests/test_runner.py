@@ -120,18 +120,35 @@ def one_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("one-run")
     out = folder / "out"
     path = notebook(folder, "one-run.py", LOG_ONE_RUN, "import os\nprint(sorted(os.environ))")
-    env = {**os.environ, "DATABRICKS_TOKEN": SECRET, "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
-           "MLFLOW_TRACKING_PASSWORD": SECRET}  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABRICKS_TOKEN": SECRET,
+        "DATABRICKS_HOST": "https://adb-1.azuredatabricks.net",
+        "MLFLOW_TRACKING_PASSWORD": SECRET,
+    }
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         runner = subprocess.Popen(
-            [sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out), "--port", str(port),
-             "--keep-server"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT, env=env, start_new_session=True,
+            [
+                sys.executable,
+                str(SCRIPTS / "run_lab.py"),
+                str(path),
+                "--out",
+                str(out),
+                "--port",
+                str(port),
+                "--keep-server",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=PROJECT,
+            env=env,
+            start_new_session=True,
             preexec_fn=interruptible,
-        )  # fmt: skip
+        )
         lines = []
         for line in runner.stdout:
             lines.append(line)
@@ -217,9 +234,11 @@ BAD_OPTIONS = {
     "cell-timeout-negative": (["--cell-timeout", "-5"], "--cell-timeout -5: a cell needs a time limit of more than 0"),
     "synthetic-0": (["--synthetic", "0"], "--synthetic 0: the number of made-up trips must be at least 1"),
     "data-and-synthetic": (["--data", "{tmp}/x.csv", "--synthetic", "5"], "--data and --synthetic both choose the"),
-    "out-under-proc": (["--out", "/proc/no-such/out"],
-                       "--out /proc/no-such/out: cannot create the output folder there (No such file or directory)"),
-}  # fmt: skip
+    "out-under-proc": (
+        ["--out", "/proc/no-such/out"],
+        "--out /proc/no-such/out: cannot create the output folder there (No such file or directory)",
+    ),
+}
 
 
 @pytest.mark.parametrize("case", sorted(BAD_OPTIONS))
@@ -271,8 +290,9 @@ def test_a_failing_cell_is_named_and_the_executed_notebook_kept(tracking_server,
 
 def test_a_hanging_cell_is_stopped_by_the_cell_timeout(tracking_server, tmp_path):
     path = notebook(tmp_path, "hangs.py", "# DBTITLE 1,Wait forever\nimport time\ntime.sleep(600)")
-    result = run_lab(str(path), "--tracking-uri", tracking_server.uri, "--out", str(tmp_path / "out"),
-                     "--cell-timeout", "1")  # fmt: skip
+    result = run_lab(
+        str(path), "--tracking-uri", tracking_server.uri, "--out", str(tmp_path / "out"), "--cell-timeout", "1"
+    )
     assert result.returncode == 1
     assert f'error: {path}:2 (cell 1 "Wait forever") failed: timed out after 1 s' in result.stderr
 
@@ -288,7 +308,9 @@ def test_the_server_dying_mid_run_is_exit_3_in_a_few_lines_and_the_open_run_is_m
     out = tmp_path / "out"
     marker = tmp_path / "first-run-logged"
     path = notebook(
-        tmp_path, "server-dies.py", LOG_ONE_RUN,
+        tmp_path,
+        "server-dies.py",
+        LOG_ONE_RUN,
         f"""\
         # DBTITLE 1,Train while the server goes
         import pathlib, time, urllib.request
@@ -303,9 +325,14 @@ def test_the_server_dying_mid_run_is_exit_3_in_a_few_lines_and_the_open_run_is_m
                 time.sleep(0.1)
             mlflow.log_metric("rmse", 1.0)
         """,
-    )  # fmt: skip
-    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)  # fmt: skip
+    )
+    runner = subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT,
+    )
     wait_for(marker, runner)
     stop_server_of_store(out / "mlflow")
     stdout, stderr = runner.communicate(timeout=180)
@@ -324,19 +351,32 @@ def test_the_server_dying_mid_run_is_exit_3_in_a_few_lines_and_the_open_run_is_m
     # What was logged is kept, and the run the kernel could not end is ended, not RUNNING for ever.
     statuses = runs_by_status(out / "mlflow")
     assert statuses.pop("interrupted") == "FAILED" and list(statuses.values()) == ["FINISHED"], statuses
-    assert params_in_store(out / "mlflow") == {("max_iter", "10"), ("elastic_net_param", "0.5"), ("reg_param", "0.1"),
-                                               ("alpha", "0.5")}  # fmt: skip
+    assert params_in_store(out / "mlflow") == {
+        ("max_iter", "10"),
+        ("elastic_net_param", "0.5"),
+        ("reg_param", "0.1"),
+        ("alpha", "0.5"),
+    }
 
 
 def test_a_run_left_running_by_a_killed_runner_is_marked_failed_by_the_next_run_on_the_store(tmp_path):
     """`kill -9` of the runner and its kernel (nothing can end the open run then): the next start on the store does."""
     out, marker = tmp_path / "out", tmp_path / "run-open"
-    path = notebook(tmp_path, "killed.py", "import mlflow, pathlib, time\nmlflow.set_experiment('runner-tests')\n"
-                    "with mlflow.start_run(run_name='orphan'):\n    mlflow.log_param('alpha', 0.5)\n"
-                    f"    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(600)")  # fmt: skip
-    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
-                              start_new_session=True)  # fmt: skip
+    path = notebook(
+        tmp_path,
+        "killed.py",
+        "import mlflow, pathlib, time\nmlflow.set_experiment('runner-tests')\n"
+        "with mlflow.start_run(run_name='orphan'):\n    mlflow.log_param('alpha', 0.5)\n"
+        f"    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(600)",
+    )
+    runner = subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT,
+        start_new_session=True,
+    )
     wait_for(marker, runner)
     os.killpg(runner.pid, signal.SIGKILL)  # the runner and its kernel, at once
     runner.communicate(timeout=60)
@@ -358,8 +398,9 @@ def small_disk(tmp_path):
     def mount(size: str) -> Path:
         disk = tmp_path / "disk"
         disk.mkdir()
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)],
-                                capture_output=True, text=True)  # fmt: skip
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(disk)], capture_output=True, text=True
+        )
         if result.returncode != 0:
             pytest.skip(f"cannot mount a small tmpfs here ({result.stderr.strip() or 'mount failed'}): needs root")
         mounted.append(disk)
@@ -415,8 +456,13 @@ with open(pathlib.Path({out!r}) / "filler", "wb") as filler:
 def test_a_disk_filled_mid_run_is_exit_3_naming_it_and_the_runs_logged_before_are_kept(small_disk, tmp_path):
     disk = small_disk("3m")
     out = disk / "out"
-    path = notebook(tmp_path, "fills.py", LOG_ONE_RUN, FILL_THE_DISK.format(out=str(out)),
-                    "# DBTITLE 1,Log again\nwith mlflow.start_run():\n    mlflow.log_param('again', 1)")  # fmt: skip
+    path = notebook(
+        tmp_path,
+        "fills.py",
+        LOG_ONE_RUN,
+        FILL_THE_DISK.format(out=str(out)),
+        "# DBTITLE 1,Log again\nwith mlflow.start_run():\n    mlflow.log_param('again', 1)",
+    )
     result = run_lab(str(path), "--out", str(out))
     assert result.returncode == 3, result.stdout + result.stderr
     error = result.stderr.strip().splitlines()[-1]
@@ -432,13 +478,23 @@ def start_a_runner_that_logs_then_sleeps(tmp_path: Path) -> tuple[subprocess.Pop
     """A runner whose notebook logged one run and now sleeps in a second, open run; returns it and its --out folder."""
     out = tmp_path / "out"
     marker = tmp_path / "running"
-    path = notebook(tmp_path, "interrupted.py", LOG_ONE_RUN,
-                    "import pathlib, time\nwith mlflow.start_run(run_name='open'):\n"
-                    f"    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(600)")  # fmt: skip
+    path = notebook(
+        tmp_path,
+        "interrupted.py",
+        LOG_ONE_RUN,
+        "import pathlib, time\nwith mlflow.start_run(run_name='open'):\n"
+        f"    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(600)",
+    )
     # A terminal's Ctrl-C signals the whole foreground process group: the runner gets its own group here.
-    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
-                              start_new_session=True, preexec_fn=interruptible)  # fmt: skip
+    runner = subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT,
+        start_new_session=True,
+        preexec_fn=interruptible,
+    )
     wait_for(marker, runner)
     return runner, out
 
@@ -500,19 +556,25 @@ while not pathlib.Path({release!r}).exists():
 def test_two_runners_on_one_out_folder_take_turns_and_both_stores_survive(tmp_path):
     """Two terminals, one clone, the default --out: the second waits for the first, saying so."""
     started, release, out = tmp_path / "started", tmp_path / "release", tmp_path / "out"
-    path = notebook(tmp_path, "turns.py", LOG_ONE_RUN, WAIT_FOR_RELEASE.format(started=str(started),
-                                                                              release=str(release)))  # fmt: skip
+    path = notebook(
+        tmp_path, "turns.py", LOG_ONE_RUN, WAIT_FOR_RELEASE.format(started=str(started), release=str(release))
+    )
     command = [sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(out)]
-    runners = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)
-               for _ in range(2)]  # fmt: skip
+    runners = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)
+        for _ in range(2)
+    ]
     outputs = [[], []]
-    readers = [threading.Thread(target=lambda r=r, o=o: o.extend(r.stdout))
-               for r, o in zip(runners, outputs, strict=True)]  # fmt: skip
+    readers = [
+        threading.Thread(target=lambda r=r, o=o: o.extend(r.stdout)) for r, o in zip(runners, outputs, strict=True)
+    ]
     for reader in readers:
         reader.start()
     waiting_line = f"{out} is in use by run_lab.py (pid "
-    while not (any(line.startswith(waiting_line) for output in outputs for line in list(output))
-               and list(tmp_path.glob("started-*"))):  # fmt: skip
+    while not (
+        any(line.startswith(waiting_line) for output in outputs for line in list(output))
+        and list(tmp_path.glob("started-*"))
+    ):
         assert len(list(tmp_path.glob("started-*"))) < 2, "both runners ran their notebook at once on one --out"
         assert all(runner.poll() is None for runner in runners), "a runner ended before the other was released"
         time.sleep(0.1)
@@ -531,11 +593,24 @@ def test_two_runners_on_one_out_folder_take_turns_and_both_stores_survive(tmp_pa
 
 def test_on_a_shared_server_the_table_lists_only_this_executions_runs_with_their_notebook(tracking_server, tmp_path):
     started, release = tmp_path / "started", tmp_path / "release"
-    path = notebook(tmp_path, "shared.py", LOG_ONE_RUN, WAIT_FOR_RELEASE.format(started=str(started),
-                                                                               release=str(release)))  # fmt: skip
-    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), str(path), "--out", str(tmp_path / "out"),
-                               "--tracking-uri", tracking_server.uri],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT)  # fmt: skip
+    path = notebook(
+        tmp_path, "shared.py", LOG_ONE_RUN, WAIT_FOR_RELEASE.format(started=str(started), release=str(release))
+    )
+    runner = subprocess.Popen(
+        [
+            sys.executable,
+            str(SCRIPTS / "run_lab.py"),
+            str(path),
+            "--out",
+            str(tmp_path / "out"),
+            "--tracking-uri",
+            tracking_server.uri,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT,
+    )
     while not list(tmp_path.glob("started-*")):
         assert runner.poll() is None, runner.communicate()
         time.sleep(0.1)
@@ -545,8 +620,10 @@ def test_on_a_shared_server_the_table_lists_only_this_executions_runs_with_their
     release.touch()
     stdout, stderr = runner.communicate(timeout=300)
     assert runner.returncode == 0, stdout + stderr
-    [ours] = client.search_runs([client.get_experiment_by_name("runner-tests").experiment_id],
-                                filter_string=f"tags.`mlflow.source.name` = '{path}'")  # fmt: skip
+    [ours] = client.search_runs(
+        [client.get_experiment_by_name("runner-tests").experiment_id],
+        filter_string=f"tags.`mlflow.source.name` = '{path}'",
+    )
     assert ours.data.tags["mlflow.source.type"] == "NOTEBOOK"
     rows = stdout.split("MLflow runs logged to", 1)[1].splitlines()[3:]  # after the header and its underline
     # notebook, run name, ...: the notebook is this test's own file, outside the project, so as tagged
@@ -628,9 +705,15 @@ def test_no_secret_appears_in_output_logs_or_executed_notebooks(one_run):
 def test_ui_attaches_to_an_earlier_store_without_rerunning(one_run):
     out = one_run["out"]
     before = runs_in_store(out / "mlflow")
-    runner = subprocess.Popen([sys.executable, str(SCRIPTS / "run_lab.py"), "--ui", "--out", str(out)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=PROJECT,
-                              start_new_session=True, preexec_fn=interruptible)  # fmt: skip
+    runner = subprocess.Popen(
+        [sys.executable, str(SCRIPTS / "run_lab.py"), "--ui", "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT,
+        start_new_session=True,
+        preexec_fn=interruptible,
+    )
     lines = []
     for line in runner.stdout:
         lines.append(line)

@@ -20,8 +20,11 @@ def rest_run(name: str, source: str | None, r2: float) -> dict:
     return {
         "info": {"run_id": f"id-{name}", "run_name": name, "experiment_id": "1"},
         "data": {
-            "params": [{"key": "elastic_net_param", "value": "0.0"}, {"key": "reg_param", "value": "0.0"},
-                       {"key": "max_iter", "value": "1"}],  # fmt: skip
+            "params": [
+                {"key": "elastic_net_param", "value": "0.0"},
+                {"key": "reg_param", "value": "0.0"},
+                {"key": "max_iter", "value": "1"},
+            ],
             "metrics": [{"key": "r2", "value": r2}],
             "tags": tags,
         },
@@ -31,8 +34,10 @@ def rest_run(name: str, source: str | None, r2: float) -> dict:
 def test_each_row_names_the_notebook_that_logged_the_run():
     sklearn = lab.NOTEBOOKS / "01-using-mlflow-to-track-experiments.py"
     spark = lab.NOTEBOOKS / "ja" / "02-using-mlflow-to-track-experiments-spark-ml.py"
-    runs = [runs_table._run(rest_run("run-a", str(sklearn), 0.864)),
-            runs_table._run(rest_run("run-b", str(spark), 0.873))]  # fmt: skip
+    runs = [
+        runs_table._run(rest_run("run-a", str(sklearn), 0.864)),
+        runs_table._run(rest_run("run-b", str(spark), 0.873)),
+    ]
     header, rule, *rows = runs_table.format_runs(runs).splitlines()
     assert header.split()[:2] == ["notebook", "run"]
     # Within the project, the notebook as the runner names it elsewhere: its path from the project's root.
@@ -43,8 +48,10 @@ def test_each_row_names_the_notebook_that_logged_the_run():
 
 def test_a_run_without_a_source_or_from_elsewhere_says_so():
     """A run on a shared server may come from a workspace path, or carry no source tag at all."""
-    runs = [runs_table._run(rest_run("run-a", "/Users/someone@example.com/lab/01-notebook", 0.5)),
-            runs_table._run(rest_run("run-b", None, 0.5))]  # fmt: skip
+    runs = [
+        runs_table._run(rest_run("run-a", "/Users/someone@example.com/lab/01-notebook", 0.5)),
+        runs_table._run(rest_run("run-b", None, 0.5)),
+    ]
     _, _, first, second = runs_table.format_runs(runs).splitlines()
     assert first.split()[:2] == ["/Users/someone@example.com/lab/01-notebook", "run-a"]
     assert second.split()[:2] == ["(unknown)", "run-b"]

@@ -118,8 +118,11 @@ def test_an_unknown_runtime_lists_the_available_ones(tmp_path):
 def test_an_lts_runtime_is_named_by_its_version_or_its_files_stem(tmp_path):
     path = write(tmp_path / "15.4-lts-ml.txt", "mlflow==2.13.1\n")
     write(tmp_path / "latest.txt", "mlflow==3.17.2\n")
-    assert runtimes.load("15.4", tmp_path) == runtimes.load("15.4-lts-ml", tmp_path) == runtimes.Runtime(
-        "15.4-lts-ml", path)  # fmt: skip
+    assert (
+        runtimes.load("15.4", tmp_path)
+        == runtimes.load("15.4-lts-ml", tmp_path)
+        == runtimes.Runtime("15.4-lts-ml", path)
+    )
     assert runtimes.load("latest", tmp_path).name == "latest"
     for name in ["", "15", "15.4-lts", "../15.4-lts-ml", "latest-lts-ml"]:
         with pytest.raises(runtimes.RuntimeVersionsError):
@@ -251,8 +254,10 @@ def test_run_lab_still_accepts_the_old_profile_option_and_says_it_is_now_runtime
     # An error about the option names the option as the user typed it.
     old = run_lab("--profile", "latest", "--tracking-uri", "http://127.0.0.1:9", timeout=120)
     assert old.returncode == 2
-    assert old.stderr.splitlines()[1:] == ["error: runtime latest: --profile starts the tracking server from the "
-                                           "runtime's environment; drop --tracking-uri"]  # fmt: skip
+    assert old.stderr.splitlines()[1:] == [
+        "error: runtime latest: --profile starts the tracking server from the "
+        "runtime's environment; drop --tracking-uri"
+    ]
 
 
 # --- the lab, run in a runtime's environment -----------------------------------------------------
@@ -305,8 +310,10 @@ class RuntimeLab:
 
 
 # One xdist group per runtime: a runtime's tests share one run on one worker, and two runtimes run at once.
-@pytest.fixture(scope="session", params=[pytest.param(name, marks=pytest.mark.xdist_group(f"runtime-{name}"))
-                                         for name in E2E_RUNTIMES])  # fmt: skip
+@pytest.fixture(
+    scope="session",
+    params=[pytest.param(name, marks=pytest.mark.xdist_group(f"runtime-{name}")) for name in E2E_RUNTIMES],
+)
 def runtime_lab(request, tmp_path_factory) -> RuntimeLab:
     """The lab run once per runtime by `run_lab.py --runtime`, then its store read back in that runtime."""
     name = request.param
@@ -314,8 +321,16 @@ def runtime_lab(request, tmp_path_factory) -> RuntimeLab:
     out = tmp_path_factory.mktemp(f"runtime-{name}")
     experiment_name = f"test-runtime-{uuid.uuid4().hex[:8]}"
     # Building an environment takes minutes the first time; later runs reuse it (.venvs/, keyed by content).
-    result = run_lab(str(LAB_NOTEBOOK), "--runtime", name, "--out", str(out), "--param",
-                     f"experiment_name={experiment_name}", timeout=1800)  # fmt: skip
+    result = run_lab(
+        str(LAB_NOTEBOOK),
+        "--runtime",
+        name,
+        "--out",
+        str(out),
+        "--param",
+        f"experiment_name={experiment_name}",
+        timeout=1800,
+    )
     assert result.returncode == 0, f"run_lab.py --runtime {name} failed:\n{result.stdout}\n{result.stderr}"
     python = runtimes.ensure_venv(runtime).python
     with TrackingServer(out / "mlflow", python=python) as server:
@@ -324,13 +339,25 @@ def runtime_lab(request, tmp_path_factory) -> RuntimeLab:
         trips_json = out / "trips.json"
         trips_json.write_text(real_trips()[0].to_json(orient="split"))
         check = subprocess.run(
-            [python, "-c", CHECK_RUNS, experiment_name, str(trips_json)], capture_output=True, text=True, timeout=600,
-            cwd=out, env=_plain_env(MLFLOW_TRACKING_URI=server.uri),
-        )  # fmt: skip
+            [python, "-c", CHECK_RUNS, experiment_name, str(trips_json)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=out,
+            env=_plain_env(MLFLOW_TRACKING_URI=server.uri),
+        )
     assert check.returncode == 0, f"reading the runs back in {name} failed:\n{check.stderr}"
     state = json.loads(check.stdout.strip().splitlines()[-1])
-    return RuntimeLab(name, python, runtime.mlflow_version, out, experiment_name, server_version,
-                      state["client_mlflow"], state["runs"])  # fmt: skip
+    return RuntimeLab(
+        name,
+        python,
+        runtime.mlflow_version,
+        out,
+        experiment_name,
+        server_version,
+        state["client_mlflow"],
+        state["runs"],
+    )
 
 
 def _plain_env(**settings: str) -> dict[str, str]:
@@ -437,22 +464,37 @@ print(json.dumps(found))
 
 
 @pytest.mark.runtime
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xdist_group(f"runtime-{name}"))
-                                  for name in SPARK_RUNTIMES])  # fmt: skip
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=pytest.mark.xdist_group(f"runtime-{name}")) for name in SPARK_RUNTIMES]
+)
 def test_the_spark_notebook_runs_on_the_runtimes_spark_and_mlflow(name, tmp_path):
     data = PROJECT / "data" / "nyc-taxi.csv"
     if not data.is_file():
         pytest.skip(f"the lab's data is not at {data}")
     experiment_name = f"test-spark-runtime-{uuid.uuid4().hex[:8]}"
-    result = run_lab(str(SPARK_NOTEBOOK), "--runtime", name, "--out", str(tmp_path), "--param",
-                     f"experiment_name={experiment_name}", timeout=1800)  # fmt: skip
+    result = run_lab(
+        str(SPARK_NOTEBOOK),
+        "--runtime",
+        name,
+        "--out",
+        str(tmp_path),
+        "--param",
+        f"experiment_name={experiment_name}",
+        timeout=1800,
+    )
     assert result.returncode == 0, f"run_lab.py --runtime {name} failed:\n{result.stdout}\n{result.stderr}"
     runtime = runtimes.load(name)
     python = runtimes.ensure_venv(runtime).python
     assert runtimes.installed_version(python, "pyspark") == runtime.pins()["pyspark"]
     with TrackingServer(tmp_path / "mlflow", python=python) as server:
-        check = subprocess.run([python, "-c", CHECK_SPARK_RUNS, experiment_name], capture_output=True, text=True,
-                               timeout=600, cwd=tmp_path, env=_plain_env(MLFLOW_TRACKING_URI=server.uri))  # fmt: skip
+        check = subprocess.run(
+            [python, "-c", CHECK_SPARK_RUNS, experiment_name],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=tmp_path,
+            env=_plain_env(MLFLOW_TRACKING_URI=server.uri),
+        )
     assert check.returncode == 0, f"reading the runs back in {name} failed:\n{check.stderr}"
     runs = json.loads(check.stdout.strip().splitlines()[-1])
     params = [[run["params"][key] for key in ("elastic_net_param", "reg_param", "max_iter")] for run in runs]

@@ -33,10 +33,12 @@ from labtools.local.prerequisites import volumes_problem  # noqa: E402
 
 # The tests that read the module's one serverless run share a worker (conftest.SHARED_EXECUTIONS); the rest spread.
 pytestmark = [
-    pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
-                       reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)"),
+    pytest.mark.skipif(
+        shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
+        reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)",
+    ),
     pytest.mark.skipif(volumes_problem() is not None, reason=f"serverless mode needs {VOLUMES}: {volumes_problem()}"),
-]  # fmt: skip
+]
 
 NOTEBOOKS = PROJECT / "notebooks"
 SKLEARN_NOTEBOOK = NOTEBOOKS / "01-using-mlflow-to-track-experiments.py"
@@ -74,8 +76,19 @@ def serverless_lab(tracking_server, tmp_path_factory, test_volume) -> Serverless
     rules = rules_notebook(out.parent / f"{out.name}-rules", test_volume)
     notebooks = [str(rules), str(SKLEARN_NOTEBOOK), str(SPARK_NOTEBOOK)]
     name = f"test-serverless-{uuid.uuid4().hex[:8]}"
-    result = run_lab("--serverless", *notebooks, "--out", str(out), "--tracking-uri", tracking_server.uri,
-                     "--param", f"volume={test_volume}", "--param", f"experiment_name={name}", timeout=900)  # fmt: skip
+    result = run_lab(
+        "--serverless",
+        *notebooks,
+        "--out",
+        str(out),
+        "--tracking-uri",
+        tracking_server.uri,
+        "--param",
+        f"volume={test_volume}",
+        "--param",
+        f"experiment_name={name}",
+        timeout=900,
+    )
     assert result.returncode == 0, f"run_lab.py --serverless failed:\n{result.stdout}\n{result.stderr}"
     client = MlflowClient(tracking_server.uri)
     experiment = client.get_experiment_by_name(name)
@@ -106,8 +119,10 @@ def test_both_notebooks_give_the_classic_runs(serverless_lab):
     runs = stored_runs(serverless_lab)
     assert sorted(runs) == sorted(CLASSIC_METRICS), result.stdout
     for stem, metrics in CLASSIC_METRICS.items():
-        logged = [(r.data.params["elastic_net_param"], r.data.params["reg_param"], r.data.params["max_iter"])
-                  for r in runs[stem]]  # fmt: skip
+        logged = [
+            (r.data.params["elastic_net_param"], r.data.params["reg_param"], r.data.params["max_iter"])
+            for r in runs[stem]
+        ]
         assert logged == HYPERPARAMETERS, stem
         for run, (rmse, mae, r2) in zip(runs[stem], metrics, strict=True):
             assert run.info.status == "FINISHED"
@@ -151,29 +166,49 @@ def copy_of_notebooks(tmp_path: Path) -> Path:
 
 # The lab notebook with its cache guard removed (the volume guard, dfs_tmpdir, is shown failing without its volume
 # in test_serverless_rules_in_a_notebook_of_its_own, which needs no second run of the lab).
-@pytest.mark.parametrize(("guarded", "unguarded", "serverless_says"), [
-    ("train_df, test_df = cache_if_supported(train_df), cache_if_supported(test_df)",
-     "train_df, test_df = train_df.cache(), test_df.cache()",
-     "[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute"),
-], ids=["cache"])  # fmt: skip
-def test_without_its_guard_the_spark_notebook_fails_as_serverless_does(tracking_server, tmp_path, test_volume, guarded,
-                                                                         unguarded, serverless_says):  # fmt: skip
+@pytest.mark.parametrize(
+    ("guarded", "unguarded", "serverless_says"),
+    [
+        (
+            "train_df, test_df = cache_if_supported(train_df), cache_if_supported(test_df)",
+            "train_df, test_df = train_df.cache(), test_df.cache()",
+            "[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute",
+        ),
+    ],
+    ids=["cache"],
+)
+def test_without_its_guard_the_spark_notebook_fails_as_serverless_does(
+    tracking_server, tmp_path, test_volume, guarded, unguarded, serverless_says
+):
     copy = copy_of_notebooks(tmp_path)
     spark_notebook = copy / SPARK_NOTEBOOK.name
     source = spark_notebook.read_text()
     assert source.count(guarded) == 1, "the guard moved: update this test"
     spark_notebook.write_text(source.replace(guarded, unguarded))
 
-    result = run_lab(str(spark_notebook), "--serverless", "--out", str(tmp_path / "out"),
-                     "--tracking-uri", tracking_server.uri, "--param", f"volume={test_volume}",
-                     "--param", f"experiment_name=test-unguarded-{uuid.uuid4().hex[:8]}", timeout=600)  # fmt: skip
+    result = run_lab(
+        str(spark_notebook),
+        "--serverless",
+        "--out",
+        str(tmp_path / "out"),
+        "--tracking-uri",
+        tracking_server.uri,
+        "--param",
+        f"volume={test_volume}",
+        "--param",
+        f"experiment_name=test-unguarded-{uuid.uuid4().hex[:8]}",
+        timeout=600,
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert serverless_says in result.stderr
 
 
 def rules_notebook(tmp_path: Path, test_volume: str) -> Path:
     """A notebook trying what serverless compute refuses, and what it differs in from a cluster."""
-    return notebook(tmp_path / "nb", "serverless_rules.py", f'''
+    return notebook(
+        tmp_path / "nb",
+        "serverless_rules.py",
+        f"""
         import os
         from pathlib import Path
 
@@ -181,11 +216,13 @@ def rules_notebook(tmp_path: Path, test_volume: str) -> Path:
         assert Path.cwd() != Path({str(tmp_path / "nb")!r}), "the working directory is the notebook's folder"
         from mlflow.utils import databricks_utils
         assert databricks_utils.is_in_databricks_serverless_runtime()
-        ''', '''
+        """,
+        """
         from pyspark import SparkContext
         print("rows:", spark.range(3).count())
         print("a JVM in this kernel:", SparkContext._gateway is not None)  # the server runs elsewhere, as on serverless
-        ''', '''
+        """,
+        """
         def refused(action):
             try:
                 action()
@@ -199,7 +236,8 @@ def rules_notebook(tmp_path: Path, test_volume: str) -> Path:
         print("persist:", refused(lambda: spark.range(3).persist()))
         create = "CREATE VOLUME IF NOT EXISTS workspace.no_such_schema.v"
         print("schema:", refused(lambda: spark.sql(create))[:70])
-        ''', f'''
+        """,
+        f"""
         # mlflow.spark on serverless: a Spark ML model's files go through a volume (dfs_tmpdir), or not at all.
         import mlflow.spark
         from pyspark.ml import Pipeline
@@ -211,7 +249,8 @@ def rules_notebook(tmp_path: Path, test_volume: str) -> Path:
         volume = "/Volumes/{test_volume.replace(".", "/")}"
         mlflow.spark.save_model(model, {str(tmp_path / "m2")!r}, dfs_tmpdir=volume + "/tmp")
         print("with the volume: saved", sorted(os.listdir({str(tmp_path / "m2")!r})))
-        ''')
+        """,
+    )
 
 
 def test_serverless_rules_in_a_notebook_of_its_own(serverless_lab):
@@ -222,14 +261,17 @@ def test_serverless_rules_in_a_notebook_of_its_own(serverless_lab):
     text = "\n".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert "sparkContext: [JVM_ATTRIBUTE_NOT_SUPPORTED]" in text
     assert "rdd: [NOT_IMPLEMENTED] rdd is not implemented" in text
-    serverless_error = ("[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute. "
-                        "SQLSTATE: 0A000")
+    serverless_error = (
+        "[NOT_SUPPORTED_WITH_SERVERLESS] PERSIST TABLE is not supported on serverless compute. SQLSTATE: 0A000"
+    )
     assert f"cache: {serverless_error}" in text and f"persist: {serverless_error}" in text
     assert "schema: [SCHEMA_NOT_FOUND] The schema `workspace`.`no_such_schema`" in text
     assert "rows: 3" in text
     assert "a JVM in this kernel: False" in text
-    assert ("without a volume: UC volume path must be provided to save, log or load SparkML models in Databricks "
-            "shared or serverless clusters") in text  # fmt: skip
+    assert (
+        "without a volume: UC volume path must be provided to save, log or load SparkML models in Databricks "
+        "shared or serverless clusters"
+    ) in text
     assert "with the volume: saved" in text and "'sparkml'" in text
 
 
@@ -250,8 +292,16 @@ def test_one_spark_connect_server_serves_the_runs_notebooks_and_stops_with_it(se
 def test_a_spark_connect_server_that_cannot_start_is_one_line_and_exit_4(tracking_server, tmp_path):
     path = notebook(tmp_path / "nb", "uses-spark.py", "print(spark.range(3).count())")
     env = {**os.environ, "SPARK_HOME": str(tmp_path / "no-spark-here")}  # pyspark then finds no spark-submit
-    result = run_lab(str(path), "--serverless", "--out", str(tmp_path / "out"), "--tracking-uri", tracking_server.uri,
-                     env=env, timeout=300)  # fmt: skip
+    result = run_lab(
+        str(path),
+        "--serverless",
+        "--out",
+        str(tmp_path / "out"),
+        "--tracking-uri",
+        tracking_server.uri,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 4, result.stdout + result.stderr
     [line] = [line for line in result.stderr.splitlines() if line.strip()]
     assert line.startswith("error: the local Spark Connect server (--serverless) exited with status"), line

@@ -20,9 +20,11 @@ from mlflow.tracking import MlflowClient
 from PIL import Image
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None,
-                       reason="the Spark notebook needs Java and pyspark (.ci/run installs both; see README)"),
-]  # fmt: skip
+    pytest.mark.skipif(
+        shutil.which("java") is None or find_spec("pyspark") is None,
+        reason="the Spark notebook needs Java and pyspark (.ci/run installs both; see README)",
+    ),
+]
 
 SPARK_NOTEBOOK = PROJECT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py"
 DATA = next((path for path in [PROJECT / "data" / "nyc-taxi.csv", REAL_DATA] if path.is_file()), None)
@@ -53,8 +55,9 @@ def lab_runs(lab):
 def outputs_of(cell) -> str:
     parts = []
     for output in cell.get("outputs", []):
-        parts.append(output.get("text", "") if output.output_type == "stream" else
-                     output.get("data", {}).get("text/plain", ""))  # fmt: skip
+        parts.append(
+            output.get("text", "") if output.output_type == "stream" else output.get("data", {}).get("text/plain", "")
+        )
     return "\n".join(parts)
 
 

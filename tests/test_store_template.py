@@ -84,11 +84,13 @@ def corrupt_cases(db_bytes: bytes, meta: dict) -> dict[str, tuple[bytes, str]]:
         "truncated": (db_bytes[: len(db_bytes) // 2], json.dumps(meta)),
         "changed": (changed.serialize(), json.dumps(meta)),
         "foreign": (foreign.serialize(), json.dumps({**meta, "sha256": "0" * 64})),
-        "foreign-with-its-hash": (foreign.serialize(),
-                                  json.dumps({**meta, "sha256": hashlib.sha256(foreign.serialize()).hexdigest()})),
+        "foreign-with-its-hash": (
+            foreign.serialize(),
+            json.dumps({**meta, "sha256": hashlib.sha256(foreign.serialize()).hexdigest()}),
+        ),
         "other-version": (db_bytes, json.dumps({**meta, "mlflow": "0.0.1"})),
         "no-metadata": (db_bytes, "not json"),
-    }  # fmt: skip
+    }
 
 
 CORRUPT = ["truncated", "changed", "foreign", "foreign-with-its-hash", "other-version", "no-metadata"]
@@ -140,8 +142,9 @@ def test_runners_saving_and_copying_at_once_never_see_half_a_template(migrated_d
             if store_template.copy_into(target, VERSION, cache) and revision(target) != revision(migrated_db):
                 problems.append(target)
 
-    threads = [threading.Thread(target=save) for _ in range(2)] + [threading.Thread(target=copy, args=(i,))
-                                                                    for i in range(2)]  # fmt: skip
+    threads = [threading.Thread(target=save) for _ in range(2)] + [
+        threading.Thread(target=copy, args=(i,)) for i in range(2)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -29,10 +29,12 @@ from labtools.kernel_config import (  # noqa: E402
 from labtools.local.prerequisites import volumes_problem  # noqa: E402
 
 pytestmark = [
-    pytest.mark.skipif(shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
-                       reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)"),
+    pytest.mark.skipif(
+        shutil.which("java") is None or find_spec("pyspark") is None or find_spec("grpc") is None,
+        reason="serverless mode needs Java and pyspark[connect] (.ci/run installs both; see README)",
+    ),
     pytest.mark.skipif(volumes_problem() is not None, reason=f"serverless mode needs {VOLUMES}"),
-]  # fmt: skip
+]
 
 SPARK_NOTEBOOK = PROJECT / "notebooks" / "02-using-mlflow-to-track-experiments-spark-ml.py"
 
@@ -89,10 +91,15 @@ def error_of(action):
 
 def test_the_settings_are_read_once_from_the_environment():
     assert UnityCatalogSettings.from_environ({}) == UnityCatalogSettings("workspace", "default", None, frozenset())
-    given = {"DP090_UC_CURRENT_CATALOG": "hive_metastore", "DP090_UC_CURRENT_SCHEMA": "lab",
-             "DP090_UC_USER": "a@example.com", "DP090_UC_WITHHOLD": "create volume"}  # fmt: skip
+    given = {
+        "DP090_UC_CURRENT_CATALOG": "hive_metastore",
+        "DP090_UC_CURRENT_SCHEMA": "lab",
+        "DP090_UC_USER": "a@example.com",
+        "DP090_UC_WITHHOLD": "create volume",
+    }
     assert UnityCatalogSettings.from_environ(given) == UnityCatalogSettings(
-        "hive_metastore", "lab", "a@example.com", frozenset({"CREATE_VOLUME"}))
+        "hive_metastore", "lab", "a@example.com", frozenset({"CREATE_VOLUME"})
+    )
     with pytest.raises(ValueError, match=r"^DP090_UC_WITHHOLD: unknown privilege\(s\) SELECT; known: CREATE_VOLUME$"):
         UnityCatalogSettings.from_environ({"DP090_UC_WITHHOLD": "CREATE_VOLUME,SELECT"})
     with pytest.raises(ValueError, match=r"^DP090_UC_CURRENT_CATALOG: 'main' is not one of"):
@@ -126,8 +133,9 @@ def test_volume_names_are_unique_per_schema(local_spark, schema):
     assert (VOLUMES / "workspace" / schema / "lab").is_dir()
     error = error_of(lambda: spark.sql(f"CREATE VOLUME workspace.{schema}.lab"))
     assert (error.getCondition(), error.getSqlState()) == ("VOLUME_ALREADY_EXISTS", "42000")
-    assert str(error).startswith(f"[VOLUME_ALREADY_EXISTS] Cannot create volume `workspace`.`{schema}`.`lab` because "
-                                 "it already exists.")  # fmt: skip
+    assert str(error).startswith(
+        f"[VOLUME_ALREADY_EXISTS] Cannot create volume `workspace`.`{schema}`.`lab` because it already exists."
+    )
     spark.sql(f"CREATE VOLUME IF NOT EXISTS `workspace`.`{schema}`.`lab`")  # a no-op
     error = error_of(lambda: spark.sql("CREATE VOLUME LAB"))  # names are stored in lower case
     assert error.getCondition() == "VOLUME_ALREADY_EXISTS"
@@ -152,8 +160,10 @@ def test_create_volume_needs_the_privilege(local_spark, schema):
     spark = local_spark(current_schema=schema, withhold="CREATE_VOLUME")
     error = error_of(lambda: spark.sql("CREATE VOLUME IF NOT EXISTS lab"))
     assert (error.getCondition(), error.getSqlState()) == ("INSUFFICIENT_PERMISSIONS", "42501")
-    assert str(error) == (f"[INSUFFICIENT_PERMISSIONS] Insufficient privileges: User does not have CREATE VOLUME on "
-                          f"Schema 'workspace.{schema}'. SQLSTATE: 42501")  # fmt: skip
+    assert str(error) == (
+        f"[INSUFFICIENT_PERMISSIONS] Insufficient privileges: User does not have CREATE VOLUME on "
+        f"Schema 'workspace.{schema}'. SQLSTATE: 42501"
+    )
     assert not (VOLUMES / "workspace" / schema / "lab").exists()
     (VOLUMES / "workspace" / schema / "made_by_an_admin").mkdir()  # an existing volume: IF NOT EXISTS passes
     spark.sql(f"CREATE VOLUME IF NOT EXISTS workspace.{schema}.made_by_an_admin")
@@ -207,19 +217,24 @@ def test_a_bad_knob_is_one_line_before_any_kernel_starts(tmp_path):
     result = run_lab("--serverless", str(SPARK_NOTEBOOK), "--out", str(tmp_path / "out"), env=env, timeout=120)
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stderr.strip().splitlines() == [
-        "error: DP090_UC_WITHHOLD: unknown privilege(s) SELECT; known: CREATE_VOLUME"]
+        "error: DP090_UC_WITHHOLD: unknown privilege(s) SELECT; known: CREATE_VOLUME"
+    ]
 
 
 def test_notebook_02_in_a_hive_metastore_workspace_fails_in_its_parameters_cell_keeping_earlier_runs(tmp_path):
     """The real runner, notebook 02, a workspace whose current catalog is hive_metastore, the volume left blank."""
     from mlflow.tracking import MlflowClient
 
-    earlier = notebook(tmp_path / "nb", "earlier.py", '''
+    earlier = notebook(
+        tmp_path / "nb",
+        "earlier.py",
+        """
         import mlflow
         mlflow.set_experiment("uc-earlier")
         with mlflow.start_run(run_name="kept"):
             mlflow.log_param("a", 1)
-        ''')
+        """,
+    )
     env = {**os.environ, "DP090_UC_CURRENT_CATALOG": "hive_metastore"}
     out = tmp_path / "out"
     result = run_lab("--serverless", str(earlier), str(SPARK_NOTEBOOK), "--out", str(out), env=env, timeout=600)

@@ -69,23 +69,25 @@ def test_actionlint_catches_a_broken_workflow(tmp_path):
 
 
 def readme_commands() -> list[str]:
-    """The commands of the README's "Two commands" section, and its linter (section "Lint")."""
+    """The commands of the README's "Two commands" section, then its linter and its format check (section "Lint")."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     section = text.split("## Two commands", 1)[1].split("\n## ", 1)[0]
     [block] = re.findall(r"```bash\n(.*?)```", section, re.DOTALL)
     commands = [line for line in block.splitlines() if line.strip() and not line.startswith("#")]
-    [linter] = re.findall(r"`(ruff check \.)`", text.split("## Lint", 1)[1])
-    return [*commands, linter]
+    linters = re.findall(r"`(ruff check \.|ruff format --check \.)`", text.split("## Lint", 1)[1])
+    assert linters == ["ruff check .", "ruff format --check ."], linters
+    return [*commands, *linters]
 
 
 def test_the_local_job_runs_the_readmes_commands_and_linter(workflow):
     commands = readme_commands()
-    assert len(commands) == 3
+    assert len(commands) == 4
     job = workflow["jobs"]["local"]
     run_lines = runs(job)
     for command in commands[:2]:
         assert command in run_lines, f"the workflow does not run the README's `{command}`"
-    assert any(line.endswith(f"python -m {commands[2]}") for line in run_lines)
+    for linter in commands[2:]:
+        assert any(f"python -m {linter}" in line.split(" && ") for line in run_lines), f"no `python -m {linter}`"
     uses = [step.get("uses", "").split("@")[0] for step in job["steps"]]
     assert "actions/setup-python" in uses and "actions/setup-java" in uses
     triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads a bare `on` as true
@@ -98,10 +100,12 @@ def test_the_workspace_job_deploys_the_bundle_and_skips_with_a_notice_without_se
     # GitHub OIDC (workload identity federation) is the default: the job may ask GitHub for an ID token,
     # and the CLI exchanges it for a Databricks token of the service principal DATABRICKS_CLIENT_ID.
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
-    assert job["env"] == {"DATABRICKS_HOST": "${{ secrets.DATABRICKS_HOST }}",
-                          "DATABRICKS_CLIENT_ID": "${{ secrets.DATABRICKS_CLIENT_ID }}",
-                          "DATABRICKS_TOKEN": "${{ secrets.DATABRICKS_TOKEN }}",
-                          "DATABRICKS_CLI_VERSION": CLI_VERSION}  # fmt: skip
+    assert job["env"] == {
+        "DATABRICKS_HOST": "${{ secrets.DATABRICKS_HOST }}",
+        "DATABRICKS_CLIENT_ID": "${{ secrets.DATABRICKS_CLIENT_ID }}",
+        "DATABRICKS_TOKEN": "${{ secrets.DATABRICKS_TOKEN }}",
+        "DATABRICKS_CLI_VERSION": CLI_VERSION,
+    }
     first, *rest = job["steps"]
     assert "::notice" in first["run"] and "configured=false" in first["run"] and "exit 1" not in first["run"]
     choice = first["run"]
@@ -111,8 +115,10 @@ def test_the_workspace_job_deploys_the_bundle_and_skips_with_a_notice_without_se
     ci_jobs = yaml.safe_load((ROOT / "resources" / "lab_job.yml").read_text())["targets"]["ci"]["resources"]["jobs"]
     bundle_job = next(iter(ci_jobs))  # the first job the ci target deploys: lab_notebook
     assert [line for line in runs({"steps": rest}) if line.startswith("databricks bundle")] == [
-        "databricks bundle validate -t ci", "databricks bundle deploy -t ci",
-        f"databricks bundle run {bundle_job} -t ci"]  # fmt: skip
+        "databricks bundle validate -t ci",
+        "databricks bundle deploy -t ci",
+        f"databricks bundle run {bundle_job} -t ci",
+    ]
 
 
 def test_only_the_local_job_may_be_cancelled_and_deploys_wait_for_each_other(workflow):
@@ -132,11 +138,16 @@ def test_ci_deploys_to_a_target_of_its_own_whose_names_carry_the_target():
 
 
 def test_the_cli_the_workflow_installs_is_the_one_whose_schema_the_offline_tests_use(workflow):
-    [setup] = [step for step in workflow["jobs"]["workspace"]["steps"]
-               if step.get("uses", "").startswith("databricks/setup-cli@")]  # fmt: skip
+    [setup] = [
+        step
+        for step in workflow["jobs"]["workspace"]["steps"]
+        if step.get("uses", "").startswith("databricks/setup-cli@")
+    ]
     assert setup["uses"] == f"databricks/setup-cli@v{CLI_VERSION}"  # each tag of the action installs its version
-    assert any("databricks --version" in line and "DATABRICKS_CLI_VERSION" in line
-               for line in runs(workflow["jobs"]["workspace"]))  # fmt: skip
+    assert any(
+        "databricks --version" in line and "DATABRICKS_CLI_VERSION" in line
+        for line in runs(workflow["jobs"]["workspace"])
+    )
     shared = ROOT.parent / "shared" / "README.md"
     if not shared.is_file():
         pytest.skip(f"{shared} is absent: the schema's CLI version cannot be compared")

@@ -71,18 +71,34 @@ def test_a_post_with_its_parameters_in_the_query_is_refused(stub):
 
 
 def test_a_missing_required_field_is_a_400_not_a_dropped_connection(stub):
-    assert_rejected(call(stub, "POST", "/api/2.0/workspace/delete", body={"recursive": True}),
-                    400, "INVALID_PARAMETER_VALUE", "Missing required field: path")  # fmt: skip
+    assert_rejected(
+        call(stub, "POST", "/api/2.0/workspace/delete", body={"recursive": True}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "Missing required field: path",
+    )
     assert_rejected(call(stub, "GET", "/api/2.2/jobs/runs/get"), 400, "INVALID_PARAMETER_VALUE", "run_id")
 
 
 def test_unknown_fields_and_wrong_types_are_refused(stub):
-    assert_rejected(call(stub, "POST", "/api/2.0/workspace/mkdirs", body={"path": "/Users/x", "recurse": True}),
-                    400, "INVALID_PARAMETER_VALUE", "recurse")  # fmt: skip
-    assert_rejected(call(stub, "POST", "/api/2.0/workspace/import", body={"path": NOTEBOOK, "overwrite": "yes"}),
-                    400, "INVALID_PARAMETER_VALUE", "overwrite")  # fmt: skip
-    assert_rejected(call(stub, "POST", "/api/2.0/workspace/import", body={"path": NOTEBOOK, "format": "PY"}),
-                    400, "INVALID_PARAMETER_VALUE", "'PY' is not one of")  # fmt: skip
+    assert_rejected(
+        call(stub, "POST", "/api/2.0/workspace/mkdirs", body={"path": "/Users/x", "recurse": True}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "recurse",
+    )
+    assert_rejected(
+        call(stub, "POST", "/api/2.0/workspace/import", body={"path": NOTEBOOK, "overwrite": "yes"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "overwrite",
+    )
+    assert_rejected(
+        call(stub, "POST", "/api/2.0/workspace/import", body={"path": NOTEBOOK, "format": "PY"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+        "'PY' is not one of",
+    )
 
 
 def test_a_missing_path_is_404_resource_does_not_exist(stub):
@@ -114,8 +130,13 @@ def test_import_refuses_more_than_10_mb(stub):
 
 def test_import_does_not_replace_a_folder_with_a_notebook(stub):
     folder = NOTEBOOK.rsplit("/", 1)[0]
-    body = {"path": folder, "content": base64.b64encode(b"# Databricks notebook source\n").decode(),
-            "format": "SOURCE", "language": "PYTHON", "overwrite": True}  # fmt: skip
+    body = {
+        "path": folder,
+        "content": base64.b64encode(b"# Databricks notebook source\n").decode(),
+        "format": "SOURCE",
+        "language": "PYTHON",
+        "overwrite": True,
+    }
     assert_rejected(call(stub, "POST", "/api/2.0/workspace/import", body=body), 400, "RESOURCE_ALREADY_EXISTS")
     assert stub.objects[folder]["object_type"] == "DIRECTORY" and NOTEBOOK in stub.objects
 
@@ -136,9 +157,18 @@ def test_import_does_not_replace_a_folder_with_a_notebook(stub):
         ([task(), task()], ["unique"]),
         ([task(task_key="lab 15.4")], ["task_key"]),
     ],
-    ids=["no task_key", "no notebook_task", "no notebook_path", "two clusters", "undeclared environment",
-         "bad spark_version", "no node type", "same task_key twice", "task_key with a space"],
-)  # fmt: skip
+    ids=[
+        "no task_key",
+        "no notebook_task",
+        "no notebook_path",
+        "two clusters",
+        "undeclared environment",
+        "bad spark_version",
+        "no node type",
+        "same task_key twice",
+        "task_key with a space",
+    ],
+)
 def test_submit_refuses_what_the_jobs_service_refuses(stub, tasks, words):
     answer = call(stub, "POST", "/api/2.2/jobs/runs/submit", body={"run_name": "lab", "tasks": tasks})
     assert_rejected(answer, 400, "INVALID_PARAMETER_VALUE", *words)
@@ -149,17 +179,27 @@ def test_a_serverless_task_has_no_cluster_and_may_name_an_environment_of_the_run
     """A notebook task with no cluster runs on serverless compute (the jobs API: no new_cluster,
     existing_cluster_id or job_cluster_key), in the run's environment its environment_key names."""
     environment = {"environment_key": "lab", "spec": {"environment_version": "5", "dependencies": ["mlflow==3.8.1"]}}
-    for tasks, environments in [([task(new_cluster=None)], []),
-                                ([task(new_cluster=None, environment_key="lab")], [environment])]:  # fmt: skip
-        code, body = call(stub, "POST", "/api/2.2/jobs/runs/submit",
-                          body={"run_name": "lab", "tasks": tasks, "environments": environments})  # fmt: skip
+    for tasks, environments in [
+        ([task(new_cluster=None)], []),
+        ([task(new_cluster=None, environment_key="lab")], [environment]),
+    ]:
+        code, body = call(
+            stub,
+            "POST",
+            "/api/2.2/jobs/runs/submit",
+            body={"run_name": "lab", "tasks": tasks, "environments": environments},
+        )
         assert code == 200, body
 
 
 def test_a_run_of_a_notebook_that_does_not_exist_fails(stub):
     missing = NOTEBOOK + "-gone"
-    code, body = call(stub, "POST", "/api/2.2/jobs/runs/submit",
-                      body={"run_name": "lab", "tasks": [task(notebook_task={"notebook_path": missing})]})  # fmt: skip
+    code, body = call(
+        stub,
+        "POST",
+        "/api/2.2/jobs/runs/submit",
+        body={"run_name": "lab", "tasks": [task(notebook_task={"notebook_path": missing})]},
+    )
     assert code == 200
     states = [call(stub, "GET", "/api/2.2/jobs/runs/get", query=f"run_id={body['run_id']}")[1] for _ in range(3)]
     final = states[-1]
@@ -197,11 +237,17 @@ def test_a_task_has_a_result_only_if_its_notebook_ends_with_dbutils_notebook_exi
 def test_a_serverless_tasks_summary_names_its_environment_and_no_library_it_cannot_know(stub):
     """client.<version>: DATABRICKS_RUNTIME_VERSION on serverless; MLflow of the environment, the job's pins on top."""
     environment = {"environment_version": "5", "dependencies": ["scikit-learn==1.6.1", "matplotlib==3.10.0"]}
-    summary = stub.summary({"run_id": 7, "environment": environment,
-                            "notebook_task": {"notebook_path": NOTEBOOK, "base_parameters": {}}})  # fmt: skip
+    summary = stub.summary(
+        {"run_id": 7, "environment": environment, "notebook_task": {"notebook_path": NOTEBOOK, "base_parameters": {}}}
+    )
     assert summary["runtime"] == "client.5.x"
-    assert summary["libraries"] == {"mlflow": "3.8.1", "scikit-learn": "1.6.1", "pandas": None, "numpy": None,
-                                    "spark": None}  # fmt: skip
+    assert summary["libraries"] == {
+        "mlflow": "3.8.1",
+        "scikit-learn": "1.6.1",
+        "pandas": None,
+        "numpy": None,
+        "spark": None,
+    }
 
 
 def test_the_stubs_docstring_lists_its_known_differences_from_a_workspace():
@@ -249,11 +295,17 @@ def test_environment_key_used_twice(stub):
     assert_rejected(answer, 400, "INVALID_PARAMETER_VALUE", "'lab'", "unique within a job")
 
 
-@pytest.mark.parametrize(("spec", "words"), [
-    ({"dependencies": ["scikit-learn"]}, ["either environment_version or base_environment needs to be provided"]),
-    ({"client": "1"}, ["needs to be provided"]),
-    ({"environment_version": "5", "base_environment": "workspace-base-environments/databricks_ml_v5"}, ["not both"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ({"dependencies": ["scikit-learn"]}, ["either environment_version or base_environment needs to be provided"]),
+        ({"client": "1"}, ["needs to be provided"]),
+        (
+            {"environment_version": "5", "base_environment": "workspace-base-environments/databricks_ml_v5"},
+            ["not both"],
+        ),
+    ],
+)
 def test_environment_version_xor_base(stub, spec, words):
     assert_rejected(submit(stub, [serverless()], [environment(**spec)]), 400, "INVALID_PARAMETER_VALUE", *words)
     assert stub.runs == {}
@@ -270,8 +322,11 @@ def test_unknown_environment_version(stub, version):
 
 
 def test_base_environment_forms(stub):
-    for base in ["/Workspace/Users/learner@example.com/env.yaml", "/Volumes/workspace/default/envs/ml.yml",
-                 "workspace-base-environments/dbe_b849b66e-b31a-4cb5-b161-1f2b10877fb7"]:  # fmt: skip
+    for base in [
+        "/Workspace/Users/learner@example.com/env.yaml",
+        "/Volumes/workspace/default/envs/ml.yml",
+        "workspace-base-environments/dbe_b849b66e-b31a-4cb5-b161-1f2b10877fb7",
+    ]:
         code, body = submit(stub, [serverless()], [environment(base_environment=base)])
         assert code == 200, (base, body)
     for base in ["databricks_ml_v5", "/tmp/env.yaml", "ML"]:
@@ -279,18 +334,36 @@ def test_base_environment_forms(stub):
         assert_rejected(answer, 400, "INVALID_PARAMETER_VALUE", f"base_environment {base!r}")
 
 
-@pytest.mark.parametrize("line", ["", "   ", "scikit-learn matplotlib", "scikit-learn==", "mlflow>=3,,<4",
-                                  "# a comment", "--no-such-option", "scikit-learn\nmatplotlib"])  # fmt: skip
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "   ",
+        "scikit-learn matplotlib",
+        "scikit-learn==",
+        "mlflow>=3,,<4",
+        "# a comment",
+        "--no-such-option",
+        "scikit-learn\nmatplotlib",
+    ],
+)
 def test_malformed_dependency_lines(stub, line):
     answer = submit(stub, [serverless()], [environment(environment_version="5", dependencies=["mlflow", line])])
     assert_rejected(answer, 400, "INVALID_PARAMETER_VALUE", f"dependency {line!r}", "pip requirements-file line")
 
 
 def test_well_formed_dependency_lines_pass(stub):
-    lines = ["scikit-learn", "matplotlib==3.10.0", "mlflow[databricks]>=3.1,<4", "numpy; python_version >= '3.10'",
-             "/Volumes/workspace/default/wheels/lab-0.1-py3-none-any.whl", "git+https://github.com/org/repo.git@v1",
-             "https://example.com/lab-0.1.tar.gz", "-r /Workspace/Shared/requirements.txt",
-             "--index-url https://pypi.org/simple"]  # fmt: skip
+    lines = [
+        "scikit-learn",
+        "matplotlib==3.10.0",
+        "mlflow[databricks]>=3.1,<4",
+        "numpy; python_version >= '3.10'",
+        "/Volumes/workspace/default/wheels/lab-0.1-py3-none-any.whl",
+        "git+https://github.com/org/repo.git@v1",
+        "https://example.com/lab-0.1.tar.gz",
+        "-r /Workspace/Shared/requirements.txt",
+        "--index-url https://pypi.org/simple",
+    ]
     code, body = submit(stub, [serverless()], [environment(environment_version="5", dependencies=lines)])
     assert code == 200, body
 
@@ -319,8 +392,11 @@ def free_edition():
     assert workspace.contract_problems == []
 
 
-@pytest.mark.parametrize("cluster", [{"new_cluster": CLUSTER}, {"existing_cluster_id": "0101-120000-lab01abc"}],
-                         ids=["new_cluster", "existing_cluster_id"])  # fmt: skip
+@pytest.mark.parametrize(
+    "cluster",
+    [{"new_cluster": CLUSTER}, {"existing_cluster_id": "0101-120000-lab01abc"}],
+    ids=["new_cluster", "existing_cluster_id"],
+)
 def test_free_edition_refuses_clusters(free_edition, cluster):
     answer = submit(free_edition, [task(**{"new_cluster": None, **cluster})])
     assert_rejected(answer, 400, "INVALID_PARAMETER_VALUE", "serverless compute only", next(iter(cluster)))
@@ -331,8 +407,10 @@ def test_free_edition_refuses_clusters(free_edition, cluster):
 def test_free_edition_queues_past_five(free_edition):
     """Seven tasks at once (a run of four, then a run of three): five start, two wait QUEUED with the queue's
     code until tasks end; over the whole, never more than five run at once."""
-    runs = [submit(free_edition, [serverless(task_key=f"t{i}") for i in range(count)], [environment()])[1]["run_id"]
-            for count in (4, 3)]  # fmt: skip
+    runs = [
+        submit(free_edition, [serverless(task_key=f"t{i}") for i in range(count)], [environment()])[1]["run_id"]
+        for count in (4, 3)
+    ]
 
     def poll(run_id):
         return call(free_edition, "GET", "/api/2.2/jobs/runs/get", query=f"run_id={run_id}")[1]
@@ -352,8 +430,9 @@ def test_free_edition_queues_past_five(free_edition):
 
 
 def test_a_workspace_that_is_not_free_edition_queues_nothing(stub):
-    runs = [submit(stub, [serverless(task_key=f"t{i}") for i in range(4)], [environment()])[1]["run_id"]
-            for _ in range(2)]  # fmt: skip
+    runs = [
+        submit(stub, [serverless(task_key=f"t{i}") for i in range(4)], [environment()])[1]["run_id"] for _ in range(2)
+    ]
     for run_id in runs:
         answer = call(stub, "GET", "/api/2.2/jobs/runs/get", query=f"run_id={run_id}")[1]
         assert {t["status"]["state"] for t in answer["tasks"]} == {"PENDING"}
@@ -372,8 +451,12 @@ def create_volume(stub, name, catalog="workspace", schema="default", **more) -> 
 def test_existing_volume_not_created(stub):
     code, body = create_volume(stub, "dp090_mlflow_lab_learner")
     assert code == 200 and body["full_name"] == "workspace.default.dp090_mlflow_lab_learner", body
-    assert_rejected(create_volume(stub, "DP090_mlflow_lab_learner"), 409, "RESOURCE_ALREADY_EXISTS",
-                    "Volume 'workspace.default.dp090_mlflow_lab_learner' already exists")  # fmt: skip
+    assert_rejected(
+        create_volume(stub, "DP090_mlflow_lab_learner"),
+        409,
+        "RESOURCE_ALREADY_EXISTS",
+        "Volume 'workspace.default.dp090_mlflow_lab_learner' already exists",
+    )
 
 
 def test_volume_names_follow_uc_rules(stub):
@@ -384,15 +467,24 @@ def test_volume_names_follow_uc_rules(stub):
 
 
 def test_volume_in_missing_schema(stub):
-    assert_rejected(create_volume(stub, "lab", schema="lab"), 404, "RESOURCE_DOES_NOT_EXIST",
-                    "Schema 'workspace.lab' does not exist.")  # fmt: skip
-    assert_rejected(create_volume(stub, "lab", catalog="main"), 404, "RESOURCE_DOES_NOT_EXIST",
-                    "Catalog 'main' does not exist.")  # fmt: skip
+    assert_rejected(
+        create_volume(stub, "lab", schema="lab"),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "Schema 'workspace.lab' does not exist.",
+    )
+    assert_rejected(
+        create_volume(stub, "lab", catalog="main"), 404, "RESOURCE_DOES_NOT_EXIST", "Catalog 'main' does not exist."
+    )
 
 
 def test_missing_volume_is_404(stub):
-    assert_rejected(call(stub, "GET", f"{VOLUMES}/workspace.default.gone"), 404, "RESOURCE_DOES_NOT_EXIST",
-                    "Volume 'workspace.default.gone' does not exist.")  # fmt: skip
+    assert_rejected(
+        call(stub, "GET", f"{VOLUMES}/workspace.default.gone"),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        "Volume 'workspace.default.gone' does not exist.",
+    )
     create_volume(stub, "lab")
     assert call(stub, "GET", f"{VOLUMES}/workspace.default.lab")[1]["volume_type"] == "MANAGED"
     assert call(stub, "DELETE", f"{VOLUMES}/workspace.default.lab")[0] == 200
@@ -411,13 +503,23 @@ def test_short_name_is_the_clis():
     """databricks/cli libs/iamutil/user_test.go's cases, and the lab's own example."""
     from workspace_stub import short_name
 
-    cases = {"first.last@example.com": "first_last", "test.user.1234@example.com": "test_user_1234",
-             "tést.üser@example.com": "tést_üser", "test$.user@example.com": "test_user",
-             "jöhn.dœ@domain.com": "jöhn_dœ", "first+tag@email.com": "first_tag", "email@sub.domain.com": "email",
-             '"_quoted"@domain.com': "quoted", "name-o'mally@website.org": "name_o_mally",
-             "user%domain@external.com": "user_domain", "long.name.with.dots@domain.net": "long_name_with_dots",
-             "me&you@together.com": "me_you", "user!def!xyz@domain.org": "user_def_xyz",
-             "admin@ιντερνετ.com": "admin", "John.Doe@COMPANY.COM": "john_doe"}  # fmt: skip
+    cases = {
+        "first.last@example.com": "first_last",
+        "test.user.1234@example.com": "test_user_1234",
+        "tést.üser@example.com": "tést_üser",
+        "test$.user@example.com": "test_user",
+        "jöhn.dœ@domain.com": "jöhn_dœ",
+        "first+tag@email.com": "first_tag",
+        "email@sub.domain.com": "email",
+        '"_quoted"@domain.com': "quoted",
+        "name-o'mally@website.org": "name_o_mally",
+        "user%domain@external.com": "user_domain",
+        "long.name.with.dots@domain.net": "long_name_with_dots",
+        "me&you@together.com": "me_you",
+        "user!def!xyz@domain.org": "user_def_xyz",
+        "admin@ιντερνετ.com": "admin",
+        "John.Doe@COMPANY.COM": "john_doe",
+    }
     assert {user: short_name(user) for user in cases} == cases
     principal = "1706906c-c0a2-4c25-9f57-3a7aa3cb8123"
     assert short_name(principal, "my-service-principal") == "my_service_principal"
@@ -429,8 +531,10 @@ def test_dev_mode_names_but_not_volumes():
     from workspace_stub import development_name
 
     assert development_name("jobs", "dp090 lab (serverless)", "first_last") == "[dev first_last] dp090 lab (serverless)"
-    assert development_name("experiments", "/Users/first.last@example.com/dp090-lab", "first_last") == \
-        "/Users/first.last@example.com/[dev first_last] dp090-lab"  # fmt: skip
+    assert (
+        development_name("experiments", "/Users/first.last@example.com/dp090-lab", "first_last")
+        == "/Users/first.last@example.com/[dev first_last] dp090-lab"
+    )
     assert development_name("schemas", "lab", "first_last") == "dev_first_last_lab"
     assert development_name("registered_models", "lab", "first_last") == "dev_first_last_lab"
     assert development_name("volumes", "dp090_mlflow_lab", "first_last") == "dp090_mlflow_lab"
@@ -453,9 +557,11 @@ def test_two_learners_deploy_the_serverless_bundle_after_running_notebook_02_by_
         resolved = resolved.replace("${bundle.target}", "serverless")
         code, body = create_volume(stub, resolved)
         assert code == 200, body
-    assert sorted(stub.volumes) == ["workspace.default.dp090_mlflow_lab_first_last",
-                                    "workspace.default.dp090_mlflow_lab_first_last_serverless",
-                                    "workspace.default.dp090_mlflow_lab_second_learner_serverless"]  # fmt: skip
+    assert sorted(stub.volumes) == [
+        "workspace.default.dp090_mlflow_lab_first_last",
+        "workspace.default.dp090_mlflow_lab_first_last_serverless",
+        "workspace.default.dp090_mlflow_lab_second_learner_serverless",
+    ]
     assert create_volume(stub, "dp090_mlflow_lab")[0] == 200
     assert create_volume(stub, "dp090_mlflow_lab")[0] == 409  # the old, shared name: the second deploy fails
 
@@ -478,15 +584,21 @@ LAB_MODEL = "workspace.default.dp090_nyc_taxi_learner"
 
 def test_model_name_needs_three_levels(stub):
     for name in ["default.dp090_nyc_taxi_learner", "dp090_nyc_taxi_learner", "a.b.c.d"]:
-        for method, path in [("GET", f"{MODELS}/{name}"), ("DELETE", f"{MODELS}/{name}"),
-                             ("DELETE", f"{MODELS}/{name}/aliases/champion")]:  # fmt: skip
-            assert_rejected(call(stub, method, path), 400, "INVALID_PARAMETER_VALUE",
-                            "please specify all three levels")  # fmt: skip
+        for method, path in [
+            ("GET", f"{MODELS}/{name}"),
+            ("DELETE", f"{MODELS}/{name}"),
+            ("DELETE", f"{MODELS}/{name}/aliases/champion"),
+        ]:
+            assert_rejected(call(stub, method, path), 400, "INVALID_PARAMETER_VALUE", "please specify all three levels")
 
 
 def test_missing_model_is_404(stub):
-    assert_rejected(call(stub, "GET", f"{MODELS}/{LAB_MODEL}"), 404, "RESOURCE_DOES_NOT_EXIST",
-                    f"Routine or Model '{LAB_MODEL}' does not exist.")  # fmt: skip
+    assert_rejected(
+        call(stub, "GET", f"{MODELS}/{LAB_MODEL}"),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+        f"Routine or Model '{LAB_MODEL}' does not exist.",
+    )
     assert call(stub, "DELETE", f"{MODELS}/{LAB_MODEL}")[0] == 404
     stub.put_model(LAB_MODEL)
     code, body = call(stub, "GET", f"{MODELS}/{LAB_MODEL.upper()}")  # UC names are not case-sensitive

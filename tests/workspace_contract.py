@@ -64,17 +64,26 @@ def endpoint(method: typing.Callable) -> Endpoint:
     for assignment in _ASSIGN.finditer(source):
         fields[assignment["key"]] = (assignment["param"], hints[assignment["param"]])
         where = assignment["where"]
-    required = {name for name, parameter in signature.parameters.items()
-                if name != "self" and parameter.default is inspect.Parameter.empty}  # fmt: skip
+    required = {
+        name
+        for name, parameter in signature.parameters.items()
+        if name != "self" and parameter.default is inspect.Parameter.empty
+    }
     wire = {param: key for key, (param, _) in fields.items()}
     returned = _RETURNS.search(source)
     response = getattr(inspect.getmodule(method), returned["type"]) if returned else None
     items = _ITEMS.search(source)
     return Endpoint(
-        method, match["verb"], template, pattern, where, fields,
+        method,
+        match["verb"],
+        template,
+        pattern,
+        where,
+        fields,
         frozenset(wire.get(name, name) for name in required) | frozenset(path_parameters),
-        response, items["key"] if items else None,
-    )  # fmt: skip
+        response,
+        items["key"] if items else None,
+    )
 
 
 def problems_of_request(point: Endpoint, query: dict, body: dict | None, path_values: dict) -> tuple[str, list[str]]:
@@ -101,8 +110,11 @@ def problems_of_response(point: Endpoint, answer: dict) -> list[str]:
     if point.response is None:
         return [] if answer == {} else [f"{point} answers nothing, but the stub sent {sorted(answer)}"]
     if point.items_key:
-        return [problem for index, item in enumerate(answer.get(point.items_key) or [])
-                for problem in problems_of_value(point.response, item, f"{point.items_key}[{index}]")]  # fmt: skip
+        return [
+            problem
+            for index, item in enumerate(answer.get(point.items_key) or [])
+            for problem in problems_of_value(point.response, item, f"{point.items_key}[{index}]")
+        ]
     return problems_of_value(point.response, answer, "response")
 
 

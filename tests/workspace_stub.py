@@ -239,9 +239,11 @@ SERVERLESS_ENVIRONMENT_VERSIONS = ("1", "2", "3", "4", "5")
 # environment's ID (sdk-py compute.Environment.base_environment).
 BASE_ENVIRONMENT = re.compile(r"(/Workspace/|/Volumes/).+\.ya?ml|workspace-base-environments/[\w-]+")
 # pip options a requirements-file line may hold (pip's "Requirements File Format": global and per-requirement).
-PIP_OPTIONS = re.compile(r"(-r|--requirement|-c|--constraint|-e|--editable|-i|--index-url|--extra-index-url|"
-                         r"-f|--find-links|--no-index|--pre|--prefer-binary|--only-binary|--no-binary|"
-                         r"--trusted-host)(\s|=|$)")  # fmt: skip
+PIP_OPTIONS = re.compile(
+    r"(-r|--requirement|-c|--constraint|-e|--editable|-i|--index-url|--extra-index-url|"
+    r"-f|--find-links|--no-index|--pre|--prefer-binary|--only-binary|--no-binary|"
+    r"--trusted-host)(\s|=|$)"
+)
 # A direct reference: a VCS project URL (pip's VCS support) or an archive URL.
 PIP_URL = re.compile(r"((git|hg|svn|bzr)\+)?(https?|file|ssh)://\S+")
 # Databricks Free Edition runs at most this many job tasks at once (its limitations page); the rest wait QUEUED.
@@ -254,11 +256,16 @@ UC_NAME = re.compile(r"[^. /\x00-\x1f\x7f]{1,255}")
 # the summary of a serverless task; the job environment's own pins (its dependencies) come on top.
 SERVERLESS_LIBRARIES = {"4": {"mlflow": "2.22.0"}, "5": {"mlflow": "3.8.1"}}
 # The runs each lab notebook logs on the lab's data (tests/conftest.py's CLASSIC_METRICS, rounded), for its summary.
-RUN_METRICS = [("run 1", {"rmse": 4.27, "mae": 2.16, "r2": 0.864}), ("run 2", {"rmse": 4.38, "mae": 2.21, "r2": 0.857}),
-               ("run 3", {"rmse": 6.01, "mae": 3.28, "r2": 0.731})]  # fmt: skip
-SPARK_RUN_METRICS = [("run 1", {"rmse": 3.86, "mae": 2.39, "r2": 0.873}),
-                     ("run 2", {"rmse": 3.70, "mae": 2.14, "r2": 0.884}),
-                     ("run 3", {"rmse": 3.84, "mae": 2.24, "r2": 0.875})]  # fmt: skip
+RUN_METRICS = [
+    ("run 1", {"rmse": 4.27, "mae": 2.16, "r2": 0.864}),
+    ("run 2", {"rmse": 4.38, "mae": 2.21, "r2": 0.857}),
+    ("run 3", {"rmse": 6.01, "mae": 3.28, "r2": 0.731}),
+]
+SPARK_RUN_METRICS = [
+    ("run 1", {"rmse": 3.86, "mae": 2.39, "r2": 0.873}),
+    ("run 2", {"rmse": 3.70, "mae": 2.14, "r2": 0.884}),
+    ("run 3", {"rmse": 3.84, "mae": 2.24, "r2": 0.875}),
+]
 # A notebook cell boundary in Databricks source format.
 CELL = re.compile(r"^# COMMAND -+$", re.MULTILINE)
 
@@ -286,8 +293,10 @@ PENDING = State("PENDING", message="Waiting for cluster")
 # A task held back by the workspace's limit of active task runs (the code and its meaning: sdk-py jobs
 # QueueDetailsCodeCode.ACTIVE_RUNS_LIMIT_REACHED; the message is the stub's, the field is unstructured).
 QUEUED = State("QUEUED", message="Queued: the workspace's limit of active task runs is reached")
-QUEUE_DETAILS = {"code": "ACTIVE_RUNS_LIMIT_REACHED",
-                 "message": "The run was queued due to reaching the workspace limit of active task runs."}  # fmt: skip
+QUEUE_DETAILS = {
+    "code": "ACTIVE_RUNS_LIMIT_REACHED",
+    "message": "The run was queued due to reaching the workspace limit of active task runs.",
+}
 BLOCKED = State("BLOCKED", message="Waiting for upstream tasks")
 UPSTREAM_FAILED = State("SKIPPED", "UPSTREAM_FAILED", "Upstream task failed.", "SKIPPED", "CLIENT_ERROR")
 RUNNING = State("RUNNING", message="In run")
@@ -300,11 +309,16 @@ NO_CLUSTER_MESSAGE = (
 )
 SCRIPTS = {
     "SUCCESS": [PENDING, RUNNING, RUNNING, State("TERMINATED", "SUCCESS", "", "SUCCESS", "SUCCESS")],
-    "FAILED": [PENDING, RUNNING, State("TERMINATED", "FAILED", "Workload failed, see run output for details",
-                                       "RUN_EXECUTION_ERROR", "CLIENT_ERROR")],
+    "FAILED": [
+        PENDING,
+        RUNNING,
+        State(
+            "TERMINATED", "FAILED", "Workload failed, see run output for details", "RUN_EXECUTION_ERROR", "CLIENT_ERROR"
+        ),
+    ],
     "HANG": [PENDING, RUNNING],
     "NO_CLUSTER": [PENDING, State("INTERNAL_ERROR", "FAILED", NO_CLUSTER_MESSAGE, "CLOUD_FAILURE", "CLOUD_FAILURE")],
-}  # fmt: skip
+}
 TERMINAL = {"TERMINATED", "SKIPPED", "INTERNAL_ERROR"}
 # What the stub keeps on a task run for itself; never part of an answer.
 PRIVATE_TASK_KEYS = ("script", "outcome", "end_time", "exits", "error", "first_step", "environment", "queued")
@@ -317,7 +331,7 @@ DELETED_EXPERIMENT_ERROR = (
 NOTEBOOK_TRACE = (
     "\x1b[0;31m---------------------------------------------------------------------------\x1b[0m\n"
     "LabDataError                              Traceback (most recent call last)\n"
-    'File <command-1>, line 1\n----> 1 trips, trips_source = load_trips(data_path)\n'
+    "File <command-1>, line 1\n----> 1 trips, trips_source = load_trips(data_path)\n"
     "LabDataError: /dbfs/missing.csv: no such file. Check the data_path parameter."
 )
 
@@ -345,8 +359,17 @@ def normalize_string(text: str) -> str:
 
 # How the CLI's development mode renames a resource (databricks/cli bundle/config/mutator/resourcemutator/
 # apply_target_mode.go: name_prefix "[dev <short_name>] "; apply_presets.go: which kinds get it, and how).
-DEV_PREFIXED = {"jobs", "pipelines", "models", "clusters", "instance_pools", "dashboards", "genie_spaces", "alerts",
-                "sql_warehouses"}  # fmt: skip
+DEV_PREFIXED = {
+    "jobs",
+    "pipelines",
+    "models",
+    "clusters",
+    "instance_pools",
+    "dashboards",
+    "genie_spaces",
+    "alerts",
+    "sql_warehouses",
+}
 DEV_NORMALIZED = {"schemas", "registered_models", "model_serving_endpoints"}  # normalizePrefix: "dev_<short>_"
 DEV_UNCHANGED = {"volumes", "apps", "vector_search_endpoints", "vector_search_indexes"}  # no case for them
 
@@ -486,8 +509,12 @@ class WorkspaceStub:
         """A user of the workspace, with the home folder a workspace gives each user."""
         self._next_id += 1
         user_id = str(self._next_id)
-        self.users[user_id] = {"id": user_id, "userName": user_name, "displayName": user_name.split("@")[0].title(),
-                               "active": True}  # fmt: skip
+        self.users[user_id] = {
+            "id": user_id,
+            "userName": user_name,
+            "displayName": user_name.split("@")[0].title(),
+            "active": True,
+        }
         self._put(f"/Users/{user_name}", "DIRECTORY")
         return user_id
 
@@ -497,10 +524,13 @@ class WorkspaceStub:
         by_group = {group["displayName"]: group for group in self.groups.values()}
         self._next_id += 1
         group_id = str(self._next_id)
-        member_values = [{"value": by_name[m]["id"], "display": by_name[m]["displayName"],
-                          "$ref": f"Users/{by_name[m]['id']}"} for m in members]  # fmt: skip
-        member_values += [{"value": by_group[g]["id"], "display": g, "$ref": f"Groups/{by_group[g]['id']}"}
-                          for g in groups]  # fmt: skip
+        member_values = [
+            {"value": by_name[m]["id"], "display": by_name[m]["displayName"], "$ref": f"Users/{by_name[m]['id']}"}
+            for m in members
+        ]
+        member_values += [
+            {"value": by_group[g]["id"], "display": g, "$ref": f"Groups/{by_group[g]['id']}"} for g in groups
+        ]
         self.groups[group_id] = {"id": group_id, "displayName": name, "members": member_values}
         return group_id
 
@@ -511,10 +541,15 @@ class WorkspaceStub:
 
     def add_run(self, run_name: str, notebook_path: str, life_cycle_state: str = "TERMINATED") -> int:
         """A one-time run made elsewhere (another user, the UI), to check what clean-up leaves alone."""
-        state = State("TERMINATED", "SUCCESS", "", "SUCCESS", "SUCCESS") if life_cycle_state == "TERMINATED" else \
-            State(life_cycle_state, message="In run")  # fmt: skip
-        return self._new_run({"run_name": run_name, "tasks": [{"task_key": "t", "notebook_task": {
-            "notebook_path": notebook_path}}]}, script=[state])  # fmt: skip
+        state = (
+            State("TERMINATED", "SUCCESS", "", "SUCCESS", "SUCCESS")
+            if life_cycle_state == "TERMINATED"
+            else State(life_cycle_state, message="In run")
+        )
+        return self._new_run(
+            {"run_name": run_name, "tasks": [{"task_key": "t", "notebook_task": {"notebook_path": notebook_path}}]},
+            script=[state],
+        )
 
     def task_runs(self, run_id: int) -> dict[str, dict]:
         return {task["task_key"]: task for task in self.runs[run_id]["tasks"]}
@@ -571,8 +606,12 @@ class WorkspaceStub:
     def _check_write(self, path: str) -> None:
         for prefix in self.denied_prefixes:
             if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
-                raise ApiError(403, "PERMISSION_DENIED", f"{self.user} does not have Manage permissions on {path}. "
-                               "Please contact the owner or an administrator for access.")  # fmt: skip
+                raise ApiError(
+                    403,
+                    "PERMISSION_DENIED",
+                    f"{self.user} does not have Manage permissions on {path}. "
+                    "Please contact the owner or an administrator for access.",
+                )
 
     def _object(self, path: str) -> dict:
         if path not in self.objects:
@@ -583,9 +622,11 @@ class WorkspaceStub:
 
     def me(self, _):
         [me] = [user for user in self.users.values() if user["userName"] == self.user]
-        groups = [{"display": group["displayName"], "value": group_id, "$ref": f"Groups/{group_id}"}
-                  for group_id, group in self.groups.items()
-                  if any(member["value"] == me["id"] for member in group["members"])]  # fmt: skip
+        groups = [
+            {"display": group["displayName"], "value": group_id, "$ref": f"Groups/{group_id}"}
+            for group_id, group in self.groups.items()
+            if any(member["value"] == me["id"] for member in group["members"])
+        ]
         return {**me, "groups": groups}
 
     def list_users(self, request):
@@ -634,15 +675,21 @@ class WorkspaceStub:
         path = request["path"]
         self._check_write(path)
         if len(request.get("content", "")) > IMPORT_LIMIT:
-            raise ApiError(400, "MAX_NOTEBOOK_SIZE_EXCEEDED", f"File size imported is ({len(request['content'])} "
-                           f"bytes), exceeded max size ({IMPORT_LIMIT} bytes)")  # fmt: skip
+            raise ApiError(
+                400,
+                "MAX_NOTEBOOK_SIZE_EXCEEDED",
+                f"File size imported is ({len(request['content'])} bytes), exceeded max size ({IMPORT_LIMIT} bytes)",
+            )
         parent = path.rsplit("/", 1)[0] or "/"
         if self.objects.get(parent, {}).get("object_type") != "DIRECTORY":
             raise ApiError(404, "RESOURCE_DOES_NOT_EXIST", f"The parent folder ({parent}) does not exist.")
         existing = self.objects.get(path)
         if existing and existing["object_type"] == "DIRECTORY":
-            raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Path ({path}) already exists and is a folder: "
-                           "overwrite replaces notebooks and files only.")  # fmt: skip
+            raise ApiError(
+                400,
+                "RESOURCE_ALREADY_EXISTS",
+                f"Path ({path}) already exists and is a folder: overwrite replaces notebooks and files only.",
+            )
         if existing and not request.get("overwrite"):
             raise ApiError(400, "RESOURCE_ALREADY_EXISTS", f"Path ({path}) already exists.")
         if request.get("format") == "SOURCE" and not request.get("language"):
@@ -719,8 +766,9 @@ class WorkspaceStub:
             self._check_task(task, environments, git=bool(request.get("git_source")))
             for upstream in task.get("depends_on") or []:
                 if upstream["task_key"] not in keys or upstream["task_key"] == task["task_key"]:
-                    raise bad(f"Task {task['task_key']} depends on {upstream['task_key']!r}, not another task of "
-                              "the run")  # fmt: skip
+                    raise bad(
+                        f"Task {task['task_key']} depends on {upstream['task_key']!r}, not another task of the run"
+                    )
         token = request.get("idempotency_token")
         if token is not None:
             if len(token) > 64:
@@ -744,28 +792,34 @@ class WorkspaceStub:
         for environment in environments:
             key = environment["environment_key"]
             if key in found:
-                raise bad(f"Duplicate environment_key {key!r}: the key of an environment has to be unique within a "
-                          "job")  # fmt: skip
+                raise bad(f"Duplicate environment_key {key!r}: the key of an environment has to be unique within a job")
             spec = environment.get("spec") or {}
             given = [field for field in ("environment_version", "base_environment") if spec.get(field)]
             if not given:
                 raise bad(f"Environment {key}: either environment_version or base_environment needs to be provided")
             if len(given) > 1:
-                raise bad(f"Environment {key}: either environment_version or base_environment can be provided, "
-                          "not both")  # fmt: skip
+                raise bad(
+                    f"Environment {key}: either environment_version or base_environment can be provided, not both"
+                )
             version = spec.get("environment_version")
             if version is not None and version not in SERVERLESS_ENVIRONMENT_VERSIONS:
-                raise bad(f"Environment {key}: environment_version {version!r} is not a serverless environment "
-                          f"version ({', '.join(SERVERLESS_ENVIRONMENT_VERSIONS)})")  # fmt: skip
+                raise bad(
+                    f"Environment {key}: environment_version {version!r} is not a serverless environment "
+                    f"version ({', '.join(SERVERLESS_ENVIRONMENT_VERSIONS)})"
+                )
             base = spec.get("base_environment")
             if base is not None and not BASE_ENVIRONMENT.fullmatch(base):
-                raise bad(f"Environment {key}: base_environment {base!r} is neither an env.yaml under /Workspace or "
-                          "/Volumes nor a workspace-base-environments/ ID")  # fmt: skip
+                raise bad(
+                    f"Environment {key}: base_environment {base!r} is neither an env.yaml under /Workspace or "
+                    "/Volumes nor a workspace-base-environments/ ID"
+                )
             for dependency in spec.get("dependencies") or []:
                 problem = pip_line_problem(dependency)
                 if problem:
-                    raise bad(f"Environment {key}: dependency {dependency!r} is {problem}: each dependency is a "
-                              "pip requirements-file line")  # fmt: skip
+                    raise bad(
+                        f"Environment {key}: dependency {dependency!r} is {problem}: each dependency is a "
+                        "pip requirements-file line"
+                    )
             found[key] = environment
         return found
 
@@ -780,8 +834,10 @@ class WorkspaceStub:
         # run has a git_source and none is given, else WORKSPACE.
         in_git = task["notebook_task"].get("source", "GIT" if git else "WORKSPACE") == "GIT"
         if not in_git and not path.startswith("/"):
-            raise bad(f"Task {key}: notebook_path {path!r} must be absolute and begin with a slash for a notebook "
-                      "in the workspace")  # fmt: skip
+            raise bad(
+                f"Task {key}: notebook_path {path!r} must be absolute and begin with a slash for a notebook "
+                "in the workspace"
+            )
         if in_git and path.startswith("/"):
             raise bad(f"Task {key}: notebook_path {path!r} must be relative for a notebook in a Git repository")
         if self.free_edition:
@@ -793,8 +849,10 @@ class WorkspaceStub:
         if len(given) > 1:
             raise bad(f"Task {key}: at most one of new_cluster, existing_cluster_id or environment_key, got {given}")
         if "environment_key" in task and task["environment_key"] not in environments:
-            raise bad(f"Task {key}: environment_key {task['environment_key']!r} is not one of the run's environments "
-                      f"{sorted(environments)}")  # fmt: skip
+            raise bad(
+                f"Task {key}: environment_key {task['environment_key']!r} is not one of the run's environments "
+                f"{sorted(environments)}"
+            )
         if "existing_cluster_id" in task and task["existing_cluster_id"] not in self.clusters:
             raise bad(f"Cluster {task['existing_cluster_id']} does not exist")
         cluster = task.get("new_cluster")
@@ -813,24 +871,43 @@ class WorkspaceStub:
             self._next_id += 1
             spark_version = (task.get("new_cluster") or {}).get("spark_version", "")
             path = task["notebook_task"]["notebook_path"]
-            outcome = self.outcome_by_notebook.get(path) or self.outcome_by_spark_version.get(spark_version,
-                                                                                              self.run_outcome)
+            outcome = self.outcome_by_notebook.get(path) or self.outcome_by_spark_version.get(
+                spark_version, self.run_outcome
+            )
             task_script = script or SCRIPTS[outcome]
             if script is None and self.objects.get(path, {}).get("object_type") != "NOTEBOOK":
                 # The jobs service accepts the run and fails the task when it opens the notebook.
-                task_script = [PENDING, State("INTERNAL_ERROR", "FAILED", f"Notebook not found: {path}",
-                                              "RESOURCE_NOT_FOUND", "CLIENT_ERROR")]  # fmt: skip
+                task_script = [
+                    PENDING,
+                    State(
+                        "INTERNAL_ERROR", "FAILED", f"Notebook not found: {path}", "RESOURCE_NOT_FOUND", "CLIENT_ERROR"
+                    ),
+                ]
             # What the notebook returns is decided by its source at the time the run starts.
             exits = exits_with_a_result(self.objects.get(path, {}).get("content", b""))
             # A task that depends on others is BLOCKED until they end; "first_step" is the poll it started at.
             waits = bool(task.get("depends_on"))
             if "environment_key" in task:  # serverless: the summary reads the environment it ran in
                 task = {**task, "environment": environments[task["environment_key"]]}
-            tasks.append({**task, "run_id": self._next_id, "script": list(task_script), "outcome": outcome,
-                          "exits": exits, "first_step": None, "waits": waits})  # fmt: skip
+            tasks.append(
+                {
+                    **task,
+                    "run_id": self._next_id,
+                    "script": list(task_script),
+                    "outcome": outcome,
+                    "exits": exits,
+                    "first_step": None,
+                    "waits": waits,
+                }
+            )
         # "step" counts the runs/get polls; a task shows the state at (step - its first_step) of its script.
-        run = self.runs[run_id] = {"run_id": run_id, "run_name": request.get("run_name", "Untitled"), "tasks": tasks,
-                                   "step": -1, "start_time": self.clock_ms}  # fmt: skip
+        run = self.runs[run_id] = {
+            "run_id": run_id,
+            "run_name": request.get("run_name", "Untitled"),
+            "tasks": tasks,
+            "step": -1,
+            "start_time": self.clock_ms,
+        }
         for task in tasks:
             if not task.pop("waits"):
                 self._start(run, task, self.clock_ms)
@@ -838,8 +915,11 @@ class WorkspaceStub:
 
     def _active_tasks(self) -> int:
         """Task runs started (not BLOCKED, not QUEUED) and not yet ended, over every run of the workspace."""
-        return sum(task["first_step"] is not None and self._task_state(run, task).life not in TERMINAL
-                   for run in self.runs.values() for task in run["tasks"])  # fmt: skip
+        return sum(
+            task["first_step"] is not None and self._task_state(run, task).life not in TERMINAL
+            for run in self.runs.values()
+            for task in run["tasks"]
+        )
 
     def _start(self, run, task, now: int) -> bool:
         """Start a task at this poll, or, past the workspace's limit of active task runs, hold it QUEUED."""
@@ -909,8 +989,10 @@ class WorkspaceStub:
             return {"state": "QUEUED", "queue_details": dict(QUEUE_DETAILS)}
         if state.life not in TERMINAL:
             return {"state": "WAITING" if state.life == "WAITING_FOR_RETRY" else state.life}
-        return {"state": "TERMINATED", "termination_details": {"code": state.code, "type": state.kind,
-                                                               "message": state.message}}  # fmt: skip
+        return {
+            "state": "TERMINATED",
+            "termination_details": {"code": state.code, "type": state.kind, "message": state.message},
+        }
 
     def _states_json(self, state: State) -> dict:
         described = {"status": self._status_json(state)}
@@ -920,10 +1002,14 @@ class WorkspaceStub:
 
     def _describe(self, run, with_tasks=True) -> dict:
         state = self._run_state(run)
-        described = {"run_id": run["run_id"], "run_name": run["run_name"], "run_type": "SUBMIT_RUN",
-                     **self._states_json(state),
-                     "start_time": run["start_time"],
-                     "run_page_url": f"{self.url}/jobs/runs/{run['run_id']}"}  # fmt: skip
+        described = {
+            "run_id": run["run_id"],
+            "run_name": run["run_name"],
+            "run_type": "SUBMIT_RUN",
+            **self._states_json(state),
+            "start_time": run["start_time"],
+            "run_page_url": f"{self.url}/jobs/runs/{run['run_id']}",
+        }
         if with_tasks:
             described["tasks"] = [self._describe_task(run, task) for task in run["tasks"]]
         return described
@@ -939,8 +1025,9 @@ class WorkspaceStub:
     def get_run(self, request):
         run = self._run(request["run_id"])
         before = {task["task_key"]: self._task_state(run, task) for task in run["tasks"]}
-        self._ended_states.update({(run["run_id"], key): state for key, state in before.items()
-                                   if state.life in TERMINAL})  # fmt: skip
+        self._ended_states.update(
+            {(run["run_id"], key): state for key, state in before.items() if state.life in TERMINAL}
+        )
         now = self.clock_ms
         run["step"] += 1  # one step per poll
         self.clock_ms += 60_000
@@ -964,15 +1051,20 @@ class WorkspaceStub:
                     task["script"] = task["script"][: run["step"] - task["first_step"] + 1] + [SCRIPTS["FAILED"][-1]]
                 elif name and not existing:
                     self._next_id += 1
-                    self.experiments[name] = {"experiment_id": str(self._next_id), "name": name,
-                                              "lifecycle_stage": "active"}  # fmt: skip
+                    self.experiments[name] = {
+                        "experiment_id": str(self._next_id),
+                        "name": name,
+                        "lifecycle_stage": "active",
+                    }
         return self._describe(run)
 
     def get_output(self, request):
         run_id = int(request["run_id"])
         if run_id in self.runs:
-            raise bad("Retrieving the output of runs with multiple tasks is not supported. Please retrieve the "
-                      "output of each individual task run instead.")  # fmt: skip
+            raise bad(
+                "Retrieving the output of runs with multiple tasks is not supported. Please retrieve the "
+                "output of each individual task run instead."
+            )
         for run in self.runs.values():
             for task in run["tasks"]:
                 if task["run_id"] == run_id:
@@ -986,8 +1078,11 @@ class WorkspaceStub:
             raise bad(f"Run {task['run_id']} has no output: it did not start ({state.message})")
         # The metadata is the task run as a Run (no task fields).
         described = self._describe_task(run, task)
-        metadata = {key: described[key] for key in ("run_id", "state", "status", "start_time", "run_page_url")
-                    if key in described}  # fmt: skip
+        metadata = {
+            key: described[key]
+            for key in ("run_id", "state", "status", "start_time", "run_page_url")
+            if key in described
+        }
         output = {"metadata": {**metadata, "run_name": task["task_key"], "run_type": "SUBMIT_RUN"}}
         if state.result == "FAILED":
             output.update(error=task.get("error", NOTEBOOK_ERROR), error_trace=task.get("error", NOTEBOOK_TRACE))
@@ -1011,12 +1106,15 @@ class WorkspaceStub:
             libraries = {**RUNTIME_LIBRARIES[spark_version.split(".x")[0]], "pandas": "2.2.3", "numpy": "2.1.3"}
             runtime = spark_version.split("-")[0].replace(".x", "")
         return {
-            "runtime": runtime, "python": "3.12.3",
+            "runtime": runtime,
+            "python": "3.12.3",
             "libraries": {name: libraries.get(name) for name in ("mlflow", "scikit-learn", "pandas", "numpy", "spark")},
             "experiment": parameters.get("experiment_name", ""),
-            "runs": [{"run_id": f"{task['run_id']}{index}", "run_name": name, "params": {}, "metrics": metrics}
-                     for index, (name, metrics) in enumerate(SPARK_RUN_METRICS if spark_ml else RUN_METRICS)],
-        }  # fmt: skip
+            "runs": [
+                {"run_id": f"{task['run_id']}{index}", "run_name": name, "params": {}, "metrics": metrics}
+                for index, (name, metrics) in enumerate(SPARK_RUN_METRICS if spark_ml else RUN_METRICS)
+            ],
+        }
 
     def list_runs(self, request):
         runs = sorted(self.runs.values(), key=lambda run: run["run_id"], reverse=True)
@@ -1039,8 +1137,10 @@ class WorkspaceStub:
                 task["first_step"], task["script"] = step, [CANCELLED]
             elif self._task_state(run, task).life not in TERMINAL:
                 # The service stops the cluster first: the next polls see TERMINATING, then TERMINATED.
-                shown = [task["script"][min(index, len(task["script"]) - 1)]
-                         for index in range(step - task["first_step"] + 1)]  # fmt: skip
+                shown = [
+                    task["script"][min(index, len(task["script"]) - 1)]
+                    for index in range(step - task["first_step"] + 1)
+                ]
                 task["script"] = shown + [TERMINATING] * POLLS_WHILE_TERMINATING + [CANCELLED]
         return {}
 
@@ -1056,15 +1156,18 @@ class WorkspaceStub:
     def put_volume(self, full_name: str) -> None:
         """A volume already there, as notebook 02 creates one when run by hand (CREATE VOLUME IF NOT EXISTS)."""
         catalog_name, schema_name, name = full_name.split(".")
-        self.create_volume({"catalog_name": catalog_name, "schema_name": schema_name, "name": name,
-                            "volume_type": "MANAGED"})  # fmt: skip
+        self.create_volume(
+            {"catalog_name": catalog_name, "schema_name": schema_name, "name": name, "volume_type": "MANAGED"}
+        )
 
     def create_volume(self, request):
         names = [request["catalog_name"], request["schema_name"], request["name"]]
         for name in names:
             if not UC_NAME.fullmatch(name):
-                raise bad(f"Invalid name {name!r}: a name has 1 to 255 characters, none of them a period, space, "
-                          "forward slash or control character")  # fmt: skip
+                raise bad(
+                    f"Invalid name {name!r}: a name has 1 to 255 characters, none of them a period, space, "
+                    "forward slash or control character"
+                )
         catalog_name, schema_name, name = (name.lower() for name in names)  # UC keeps names in lower case
         full_name = f"{catalog_name}.{schema_name}.{name}"
         if catalog_name not in self.schemas:
@@ -1076,11 +1179,19 @@ class WorkspaceStub:
         if request["volume_type"] == "MANAGED" and request.get("storage_location"):
             raise bad("CreateVolume storage_location can not be provided.")  # Unity Catalog places a managed one
         self._next_id += 1
-        volume = {"catalog_name": catalog_name, "schema_name": schema_name, "name": name, "full_name": full_name,
-                  "volume_type": request["volume_type"], "volume_id": str(uuid.UUID(int=self._next_id)),
-                  "owner": self.user, "created_by": self.user, "created_at": self.clock_ms,
-                  "storage_location": request.get("storage_location")
-                  or f"abfss://metastore@stub.dfs.core.windows.net/volumes/{self._next_id}"}  # fmt: skip
+        volume = {
+            "catalog_name": catalog_name,
+            "schema_name": schema_name,
+            "name": name,
+            "full_name": full_name,
+            "volume_type": request["volume_type"],
+            "volume_id": str(uuid.UUID(int=self._next_id)),
+            "owner": self.user,
+            "created_by": self.user,
+            "created_at": self.clock_ms,
+            "storage_location": request.get("storage_location")
+            or f"abfss://metastore@stub.dfs.core.windows.net/volumes/{self._next_id}",
+        }
         if request.get("comment"):
             volume["comment"] = request["comment"]
         self.volumes[full_name] = volume
@@ -1100,28 +1211,41 @@ class WorkspaceStub:
 
     # --- Unity Catalog registered models ---
 
-    def put_model(self, full_name: str, versions: int = 1, aliases: dict | None = None,
-                  owner: str | None = None) -> None:
+    def put_model(
+        self, full_name: str, versions: int = 1, aliases: dict | None = None, owner: str | None = None
+    ) -> None:
         """A model registered as the Managing Models notebook does: `versions` versions, `aliases` {alias: n};
         `owner` who registered it (default: this stub's user)."""
         self._model_name(full_name)
         catalog_name, schema_name, name = full_name.lower().split(".")
         self._next_id += 1
         owner = owner or self.user
-        info = {"catalog_name": catalog_name, "schema_name": schema_name, "name": name,
-                "full_name": f"{catalog_name}.{schema_name}.{name}", "owner": owner, "created_by": owner,
-                "created_at": self.clock_ms, "metastore_id": METASTORE_ID,
-                "storage_location": f"abfss://metastore@stub.dfs.core.windows.net/models/{self._next_id}"}  # fmt: skip
+        info = {
+            "catalog_name": catalog_name,
+            "schema_name": schema_name,
+            "name": name,
+            "full_name": f"{catalog_name}.{schema_name}.{name}",
+            "owner": owner,
+            "created_by": owner,
+            "created_at": self.clock_ms,
+            "metastore_id": METASTORE_ID,
+            "storage_location": f"abfss://metastore@stub.dfs.core.windows.net/models/{self._next_id}",
+        }
         self.registered_models[info["full_name"]] = {
-            "info": info, "versions": {n: f"run{n}" for n in range(1, versions + 1)}, "aliases": dict(aliases or {})}
+            "info": info,
+            "versions": {n: f"run{n}" for n in range(1, versions + 1)},
+            "aliases": dict(aliases or {}),
+        }
 
     @staticmethod
     def _model_name(full_name: str) -> str:
         """The service's answer to a name that is not catalog.schema.model (mlflow/mlflow#13833 quotes it)."""
         parts = full_name.split(".")
         if len(parts) != 3 or not all(UC_NAME.fullmatch(part) for part in parts):
-            raise bad("Bad model name: please specify all three levels of the model in the form "
-                      "`catalog_name.schema_name.model_name`")  # fmt: skip
+            raise bad(
+                "Bad model name: please specify all three levels of the model in the form "
+                "`catalog_name.schema_name.model_name`"
+            )
         return full_name.lower()  # UC keeps names in lower case
 
     def _model(self, full_name: str) -> dict:
@@ -1131,15 +1255,19 @@ class WorkspaceStub:
         return model
 
     def current_metastore(self, _):
-        return {"workspace_id": 1234567890123456, "metastore_id": METASTORE_ID,
-                "default_catalog_name": self.default_catalog}  # fmt: skip
+        return {
+            "workspace_id": 1234567890123456,
+            "metastore_id": METASTORE_ID,
+            "default_catalog_name": self.default_catalog,
+        }
 
     def get_registered_model(self, request):
         model = self._model(request["full_name"])
         info = dict(model["info"])
         if str(request.get("include_aliases")).lower() == "true":  # aliases only when asked for
-            info["aliases"] = [{"alias_name": alias, "version_num": version}
-                               for alias, version in sorted(model["aliases"].items())]  # fmt: skip
+            info["aliases"] = [
+                {"alias_name": alias, "version_num": version} for alias, version in sorted(model["aliases"].items())
+            ]
         return info
 
     def delete_registered_model(self, request):
@@ -1155,8 +1283,11 @@ class WorkspaceStub:
     def delete_model_alias(self, request):
         model = self._model(request["full_name"])
         if request["alias"] not in model["aliases"]:
-            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST",
-                           f"Alias '{request['alias']}' does not exist for model '{request['full_name']}'.")
+            raise ApiError(
+                404,
+                "RESOURCE_DOES_NOT_EXIST",
+                f"Alias '{request['alias']}' does not exist for model '{request['full_name']}'.",
+            )
         del model["aliases"][request["alias"]]
         return {}
 
@@ -1164,8 +1295,9 @@ class WorkspaceStub:
         model = self._model(request["full_name"])
         version = int(request["version"])
         if version not in model["versions"]:
-            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST",
-                           f"Model version {version} of '{request['full_name']}' does not exist.")
+            raise ApiError(
+                404, "RESOURCE_DOES_NOT_EXIST", f"Model version {version} of '{request['full_name']}' does not exist."
+            )
         del model["versions"][version]
         # "Any aliases assigned to the model version will also be deleted" (sdk-py ModelVersionsAPI.delete)
         model["aliases"] = {alias: v for alias, v in model["aliases"].items() if v != version}
@@ -1176,8 +1308,9 @@ class WorkspaceStub:
     def experiment_by_name(self, request):
         experiment = self.experiments.get(request.get("experiment_name"))
         if experiment is None:
-            raise ApiError(404, "RESOURCE_DOES_NOT_EXIST",
-                           f"Could not find experiment with name {request.get('experiment_name')}")  # fmt: skip
+            raise ApiError(
+                404, "RESOURCE_DOES_NOT_EXIST", f"Could not find experiment with name {request.get('experiment_name')}"
+            )
         return {"experiment": experiment}
 
     def delete_experiment(self, request):
@@ -1198,38 +1331,41 @@ class WorkspaceStub:
 
 
 # Each endpoint as the SDK method that calls it, and the stub's handler.
-ENDPOINTS = [(endpoint(method), handler) for method, handler in [
-    (iam.CurrentUserAPI.me, WorkspaceStub.me),
-    (iam.UsersAPI.list, WorkspaceStub.list_users),
-    (iam.UsersAPI.get, WorkspaceStub.get_user),
-    (iam.GroupsAPI.list, WorkspaceStub.list_groups),
-    (iam.GroupsAPI.get, WorkspaceStub.get_group),
-    (workspace.WorkspaceAPI.mkdirs, WorkspaceStub.mkdirs),
-    (workspace.WorkspaceAPI.import_, WorkspaceStub.import_),
-    (workspace.WorkspaceAPI.get_status, WorkspaceStub.get_status),
-    (workspace.WorkspaceAPI.export, WorkspaceStub.export),
-    (workspace.WorkspaceAPI.list, WorkspaceStub.list),
-    (workspace.WorkspaceAPI.delete, WorkspaceStub.delete),
-    (compute.ClustersAPI.get, WorkspaceStub.cluster),
-    (compute.ClustersAPI.spark_versions, WorkspaceStub.list_spark_versions),
-    (jobs.JobsAPI.submit, WorkspaceStub.submit),
-    (jobs.JobsAPI.get_run, WorkspaceStub.get_run),
-    (jobs.JobsAPI.get_run_output, WorkspaceStub.get_output),
-    (jobs.JobsAPI.list_runs, WorkspaceStub.list_runs),
-    (jobs.JobsAPI.cancel_run, WorkspaceStub.cancel),
-    (jobs.JobsAPI.delete_run, WorkspaceStub.delete_run),
-    (catalog.VolumesAPI.create, WorkspaceStub.create_volume),
-    (catalog.VolumesAPI.read, WorkspaceStub.read_volume),
-    (catalog.VolumesAPI.delete, WorkspaceStub.delete_volume),
-    (catalog.MetastoresAPI.current, WorkspaceStub.current_metastore),
-    (catalog.RegisteredModelsAPI.get, WorkspaceStub.get_registered_model),
-    (catalog.RegisteredModelsAPI.delete, WorkspaceStub.delete_registered_model),
-    (catalog.RegisteredModelsAPI.delete_alias, WorkspaceStub.delete_model_alias),
-    (catalog.ModelVersionsAPI.delete, WorkspaceStub.delete_model_version),
-    (ml.ExperimentsAPI.get_by_name, WorkspaceStub.experiment_by_name),
-    (ml.ExperimentsAPI.delete_experiment, WorkspaceStub.delete_experiment),
-    (ml.ExperimentsAPI.restore_experiment, WorkspaceStub.restore_experiment),
-]]  # fmt: skip
+ENDPOINTS = [
+    (endpoint(method), handler)
+    for method, handler in [
+        (iam.CurrentUserAPI.me, WorkspaceStub.me),
+        (iam.UsersAPI.list, WorkspaceStub.list_users),
+        (iam.UsersAPI.get, WorkspaceStub.get_user),
+        (iam.GroupsAPI.list, WorkspaceStub.list_groups),
+        (iam.GroupsAPI.get, WorkspaceStub.get_group),
+        (workspace.WorkspaceAPI.mkdirs, WorkspaceStub.mkdirs),
+        (workspace.WorkspaceAPI.import_, WorkspaceStub.import_),
+        (workspace.WorkspaceAPI.get_status, WorkspaceStub.get_status),
+        (workspace.WorkspaceAPI.export, WorkspaceStub.export),
+        (workspace.WorkspaceAPI.list, WorkspaceStub.list),
+        (workspace.WorkspaceAPI.delete, WorkspaceStub.delete),
+        (compute.ClustersAPI.get, WorkspaceStub.cluster),
+        (compute.ClustersAPI.spark_versions, WorkspaceStub.list_spark_versions),
+        (jobs.JobsAPI.submit, WorkspaceStub.submit),
+        (jobs.JobsAPI.get_run, WorkspaceStub.get_run),
+        (jobs.JobsAPI.get_run_output, WorkspaceStub.get_output),
+        (jobs.JobsAPI.list_runs, WorkspaceStub.list_runs),
+        (jobs.JobsAPI.cancel_run, WorkspaceStub.cancel),
+        (jobs.JobsAPI.delete_run, WorkspaceStub.delete_run),
+        (catalog.VolumesAPI.create, WorkspaceStub.create_volume),
+        (catalog.VolumesAPI.read, WorkspaceStub.read_volume),
+        (catalog.VolumesAPI.delete, WorkspaceStub.delete_volume),
+        (catalog.MetastoresAPI.current, WorkspaceStub.current_metastore),
+        (catalog.RegisteredModelsAPI.get, WorkspaceStub.get_registered_model),
+        (catalog.RegisteredModelsAPI.delete, WorkspaceStub.delete_registered_model),
+        (catalog.RegisteredModelsAPI.delete_alias, WorkspaceStub.delete_model_alias),
+        (catalog.ModelVersionsAPI.delete, WorkspaceStub.delete_model_version),
+        (ml.ExperimentsAPI.get_by_name, WorkspaceStub.experiment_by_name),
+        (ml.ExperimentsAPI.delete_experiment, WorkspaceStub.delete_experiment),
+        (ml.ExperimentsAPI.restore_experiment, WorkspaceStub.restore_experiment),
+    ]
+]
 
 
 class _Handler(BaseHTTPRequestHandler):

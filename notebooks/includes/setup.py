@@ -147,7 +147,7 @@ def sklearn_model_options():
     if "skops_trusted_types" in inspect.signature(mlflow.sklearn.log_model).parameters:
         options["skops_trusted_types"] = ["numpy.dtype"]
     options["pip_requirements"] = pinned_requirements(["mlflow", "scikit-learn", "pandas", "numpy", "cloudpickle",
-                                                       "skops"])  # fmt: skip
+                                                       "skops"])
     return options
 
 
@@ -162,7 +162,7 @@ def compare_runs(new, old, new_name, old_name):
         else:
             verdict = "worse"
         print(f"{metric.upper():>4}: {old_name} {old[metric]:.4f}, {new_name} {new[metric]:.4f} "
-              f"({change:+.4f}: {new_name} is {verdict})")  # fmt: skip
+              f"({change:+.4f}: {new_name} is {verdict})")
 
 
 def share_predicted_high_on_cheap_rides(predicted, actual):

@@ -106,7 +106,7 @@ def validate_spark_trips(trips, source):
             count = wrong.count()
             more = f" (and {count - 1:,} more rows like it)" if count > 1 else ""
             raise LabDataError(f"{source}: column {column} should hold {kind} values, but is of type "
-                               f"{types[column].simpleString()} and holds {culprits[0][0]!r}{more}")  # fmt: skip
+                               f"{types[column].simpleString()} and holds {culprits[0][0]!r}{more}")
     if trips.filter(F.col("totalAmount").isNotNull()).limit(1).count() == 0:
         raise LabDataError(f"{source}: column totalAmount (the label) has no values, so there is nothing to learn")
     return trips
@@ -153,7 +153,7 @@ def volume_parts(volume):
     parts = volume.split(".")
     if len(parts) != 3 or not all(part.strip() for part in parts):
         raise LabVolumeError(f"volume {volume!r}: expected catalog.schema.volume, e.g. "
-                             f"workspace.default.{LAB_VOLUME_PREFIX}<your short name>")  # fmt: skip
+                             f"workspace.default.{LAB_VOLUME_PREFIX}<your short name>")
     return parts
 
 

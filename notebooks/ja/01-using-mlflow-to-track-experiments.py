@@ -103,7 +103,7 @@ features["isPaidTimeOff"] = features["isPaidTimeOff"].astype(int)
 features["normalizeHolidayName"] = features["normalizeHolidayName"].fillna("None")
 
 numerical_cols = ["passengerCount", "tripDistance", "snowDepth", "precipTime", "precipDepth", "temperature",
-                  "hour_sine", "hour_cosine"]  # fmt: skip
+                  "hour_sine", "hour_cosine"]
 categorical_cols = ["day_of_week", "month_num", "normalizeHolidayName", "isPaidTimeOff"]
 label_column = "totalAmount"
 feature_columns = numerical_cols + categorical_cols
@@ -117,7 +117,7 @@ featurizer = ColumnTransformer([
     ("numerical", Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", MinMaxScaler())]),
      numerical_cols),
     ("categorical", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical_cols),
-])  # fmt: skip
+])
 
 train_df, test_df = train_test_split(features, test_size=0.3, random_state=97)
 print(f"Created datasets: {len(train_df):,} training rows, {len(test_df):,} test rows")
@@ -188,7 +188,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
         regression = ElasticNet(l1_ratio=elastic_net_param, alpha=reg_param, max_iter=max_iter)
     # StandardScaler: the penalty weighs all features alike, as Spark's standardization makes it
     model = Pipeline([("featurize", sklearn.clone(featurizer)), ("standardize", StandardScaler()),
-                      ("regression", regression)])  # fmt: skip
+                      ("regression", regression)])
 
     # Start an MLflow run tagged with this session; the "with" keyword ensures we'll close the run even if
     # this cell crashes
@@ -199,7 +199,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
 
         # Print out model metrics
         print(f"Linear regression model (elastic_net_param={elastic_net_param}, reg_param={reg_param}, "
-              f"max_iter={max_iter}):")  # fmt: skip
+              f"max_iter={max_iter}):")
         if reg_param == 0:
             print("  solved in closed form (ordinary least squares); max_iter does not apply")
         else:
@@ -222,7 +222,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
         mlflow.log_artifact(png_path)
 
     return {"run_id": run.info.run_id, "rmse": rmse, "mae": mae, "r2": r2,
-            "predictions": predictions, "figure": figure}  # fmt: skip
+            "predictions": predictions, "figure": figure}
 
 # COMMAND ----------
 
@@ -334,11 +334,11 @@ display(runs_df)
 
 # DBTITLE 1,このセッションの実行
 session_runs_df = mlflow.search_runs([experiment_id], filter_string=f"tags.lab_session = '{lab_session}'",
-                                     order_by=["attributes.start_time ASC"])  # fmt: skip
+                                     order_by=["attributes.start_time ASC"])
 
 print(f"Session {lab_session} logged {len(session_runs_df)} of the experiment's {len(runs_df)} runs")
 display(session_runs_df[["run_id", "tags.mlflow.runName", "params.elastic_net_param", "params.reg_param",
-                         "params.max_iter", "metrics.rmse", "metrics.mae", "metrics.r2"]])  # fmt: skip
+                         "params.max_iter", "metrics.rmse", "metrics.mae", "metrics.r2"]])
 
 # COMMAND ----------
 
@@ -374,12 +374,12 @@ display(top_rows.assign(prediction=loaded_model.predict(top_rows[feature_columns
 
 # DBTITLE 1,このセッションの最良の実行
 best_run = client.search_runs([experiment_id], filter_string=f"tags.lab_session = '{lab_session}'",
-                              order_by=["metrics.rmse ASC"], max_results=1)[0]  # fmt: skip
+                              order_by=["metrics.rmse ASC"], max_results=1)[0]
 
 print(f"Best run of this session: {best_run.info.run_name} (run id {best_run.info.run_id})")
 print(f"  parameters: {best_run.data.params}")
 print(f"  RMSE {best_run.data.metrics['rmse']:.4f}; the latest run, {last_run.info.run_name}, "
-      f"has RMSE {last_run.data.metrics['rmse']:.4f}")  # fmt: skip
+      f"has RMSE {last_run.data.metrics['rmse']:.4f}")
 
 # COMMAND ----------
 
@@ -411,7 +411,7 @@ display(top_rows.assign(prediction=best_model.predict(top_rows[feature_columns])
 label_std = float(train_df[label_column].std())
 alpha, l1_ratio = spark_like_penalty(elastic_net_param=0.5, reg_param=0.9, label_std=label_std)
 spark_like_model = Pipeline([("featurize", sklearn.clone(featurizer)), ("standardize", StandardScaler()),
-                             ("regression", ElasticNet(l1_ratio=l1_ratio, alpha=alpha, max_iter=1000))])  # fmt: skip
+                             ("regression", ElasticNet(l1_ratio=l1_ratio, alpha=alpha, max_iter=1000))])
 spark_like_model.fit(train_df[feature_columns], train_df[label_column])
 spark_like_r2 = r2_score(test_df[label_column], spark_like_model.predict(test_df[feature_columns]))
 

@@ -107,7 +107,7 @@ trips_clean = (
 )
 
 numerical_cols = ["passengerCount", "tripDistance", "snowDepth", "precipTime", "precipDepth", "temperature",
-                  "hour_sine", "hour_cosine"]  # fmt: skip
+                  "hour_sine", "hour_cosine"]
 categorical_cols = ["day_of_week", "month_num", "normalizeHolidayName", "isPaidTimeOff"]
 label_column = "totalAmount"
 feature_columns = numerical_cols + categorical_cols
@@ -121,7 +121,7 @@ featurizer = Pipeline(stages=[
     StringIndexer(inputCols=categorical_cols, outputCols=index_cols, handleInvalid="keep"),
     OneHotEncoder(inputCols=index_cols, outputCols=vector_cols),
     VectorAssembler(inputCols=vector_cols + ["scaled_numerical_features"], outputCol="features"),
-])  # fmt: skip
+])
 
 train_df, test_df = trips_clean.randomSplit([0.7, 0.3], seed=97)
 train_df, test_df = cache_if_supported(train_df), cache_if_supported(test_df)
@@ -200,7 +200,7 @@ def eval_metrics(predictions, label_column):
 def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param, max_iter):
     check_hyperparameters(elastic_net_param, reg_param, max_iter)  # before a run is started for them
     lr = LinearRegression(featuresCol="features", labelCol=label_column,
-                          elasticNetParam=elastic_net_param, regParam=reg_param, maxIter=max_iter)  # fmt: skip
+                          elasticNetParam=elastic_net_param, regParam=reg_param, maxIter=max_iter)
 
     # Start an MLflow run; the "with" keyword ensures we'll close the run even if this cell crashes
     with mlflow.start_run() as run:
@@ -213,7 +213,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
 
         # Print out model metrics
         print(f"Linear regression model (elastic_net_param={elastic_net_param}, reg_param={reg_param}, "
-              f"max_iter={max_iter}):")  # fmt: skip
+              f"max_iter={max_iter}):")
         iterations = lr_model.summary.totalIterations
         if iterations == 0:
             print("  solved in closed form (normal equations); max_iter does not apply")
@@ -232,7 +232,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
         # Log the model itself, with the input columns and output it expects (its signature)
         signature = infer_signature(test_df.select(feature_columns), predictions.select("prediction"))
         mlflow.spark.log_model(model, "model", signature=signature, pip_requirements=model_requirements,
-                               dfs_tmpdir=model_dfs_tmpdir)  # fmt: skip
+                               dfs_tmpdir=model_dfs_tmpdir)
 
         # Generate a plot and log it (an artifact: any file you want to keep with the run)
         png_path = os.path.join(tempfile.mkdtemp(), "LinearRegressionPrediction.png")
@@ -240,7 +240,7 @@ def train_nyc_taxi(train_df, test_df, label_column, elastic_net_param, reg_param
         mlflow.log_artifact(png_path)
 
     return {"run_id": run.info.run_id, "rmse": rmse, "mae": mae, "r2": r2, "iterations": iterations,
-            "predictions": predictions, "figure": figure}  # fmt: skip
+            "predictions": predictions, "figure": figure}
 
 # COMMAND ----------
 
@@ -413,7 +413,7 @@ if sklearn_experiment is not None:
     sklearn_runs = mlflow.MlflowClient().search_runs(
         [sklearn_experiment.experiment_id], filter_string="params.reg_param = '0.0'",
         order_by=["attributes.start_time DESC"], max_results=1,
-    )  # fmt: skip
+    )
 if sklearn_runs:
     sklearn_metrics = sklearn_runs[0].data.metrics
     print(f"Least squares, scikit-learn notebook: R2 {sklearn_metrics['r2']:.4f}, RMSE {sklearn_metrics['rmse']:.4f}")
@@ -432,7 +432,7 @@ for seed in [97, 1, 2]:
     least_squares_model = least_squares.fit(seed_featurizer.transform(seed_train))
     seed_r2 = r2_evaluator.evaluate(least_squares_model.transform(seed_featurizer.transform(seed_test)))
     print(f"seed {seed:>2}: {seed_test.count():,} test trips, R2 {seed_r2:.4f} "
-          f"after {least_squares_model.summary.totalIterations} iterations")  # fmt: skip
+          f"after {least_squares_model.summary.totalIterations} iterations")
 
 # COMMAND ----------
 

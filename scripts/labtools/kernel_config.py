@@ -56,14 +56,20 @@ class UnityCatalogSettings:
         withheld = frozenset(p.strip().upper().replace(" ", "_") for p in named if p.strip())
         unknown = sorted(withheld - set(PRIVILEGES))
         if unknown:
-            raise ValueError(f"DP090_UC_WITHHOLD: unknown privilege(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(PRIVILEGES)}")  # fmt: skip
+            raise ValueError(
+                f"DP090_UC_WITHHOLD: unknown privilege(s) {', '.join(unknown)}; known: {', '.join(PRIVILEGES)}"
+            )
         catalog = environ.get("DP090_UC_CURRENT_CATALOG") or FREE_EDITION_CATALOG
         if catalog not in CATALOGS:
-            raise ValueError(f"DP090_UC_CURRENT_CATALOG: {catalog!r} is not one of the stand-in's catalogs, "
-                             f"{', '.join(CATALOGS)}")  # fmt: skip
-        return cls(current_catalog=catalog, current_schema=environ.get("DP090_UC_CURRENT_SCHEMA") or "default",
-                   user=environ.get("DP090_UC_USER") or None, withheld=withheld)  # fmt: skip
+            raise ValueError(
+                f"DP090_UC_CURRENT_CATALOG: {catalog!r} is not one of the stand-in's catalogs, {', '.join(CATALOGS)}"
+            )
+        return cls(
+            current_catalog=catalog,
+            current_schema=environ.get("DP090_UC_CURRENT_SCHEMA") or "default",
+            user=environ.get("DP090_UC_USER") or None,
+            withheld=withheld,
+        )
 
 
 @dataclass(frozen=True)

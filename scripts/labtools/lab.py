@@ -83,11 +83,12 @@ class LabNotebook:
 # add"); a second lab's notebooks (Managing Models) are a line each too.
 LAB_NOTEBOOKS = (
     LabNotebook("01-using-mlflow-to-track-experiments", "dp090-using-mlflow-to-track-experiments", "sklearn"),
-    LabNotebook("02-using-mlflow-to-track-experiments-spark-ml", "dp090-using-mlflow-to-track-experiments-spark-ml",
-                "spark"),
+    LabNotebook(
+        "02-using-mlflow-to-track-experiments-spark-ml", "dp090-using-mlflow-to-track-experiments-spark-ml", "spark"
+    ),
     LabNotebook("03-managing-models", "dp090-managing-models", "sklearn"),
     LabNotebook("04-managing-models-spark-ml", "dp090-managing-models-spark-ml", "spark"),
-)  # fmt: skip
+)
 # What `deploy.py run` adds to each notebook's default experiment, under /Users/<you>/: names of its own, so
 # that `deploy.py clean-up --delete-experiment` never deletes what a prod bundle or a learner's own run uses.
 DEPLOY_SUFFIX = "-deploy-py"
@@ -164,14 +165,17 @@ def lab_notebook_files(lang: str = SOURCE_LANGUAGE) -> list[Path]:
     declared = {notebook.stem for notebook in LAB_NOTEBOOKS}
     for path in sorted(folder.glob("*.py")):
         if path.stem not in declared:
-            raise NotebookListError(f"{path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path}: "
-                                    "not a declared lab notebook; declare it in LAB_NOTEBOOKS of "
-                                    "scripts/labtools/lab.py, or move it to includes/")  # fmt: skip
+            raise NotebookListError(
+                f"{path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path}: "
+                "not a declared lab notebook; declare it in LAB_NOTEBOOKS of "
+                "scripts/labtools/lab.py, or move it to includes/"
+            )
     for notebook in LAB_NOTEBOOKS:
         path = notebook.path(lang)
         if not path.is_file():
             where = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
             built = " (python scripts/localize.py build)" if lang != SOURCE_LANGUAGE else ""
-            raise NotebookListError(f"{where}: no such file, yet scripts/labtools/lab.py's LAB_NOTEBOOKS declares "
-                                    f"{notebook.stem}{built}")  # fmt: skip
+            raise NotebookListError(
+                f"{where}: no such file, yet scripts/labtools/lab.py's LAB_NOTEBOOKS declares {notebook.stem}{built}"
+            )
     return [notebook.path(lang) for notebook in LAB_NOTEBOOKS]

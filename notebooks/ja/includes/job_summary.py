@@ -40,4 +40,4 @@ def lab_summary(run_ids):
         "experiment": experiment,
         "runs": [{"run_id": run.info.run_id, "run_name": run.info.run_name, "params": dict(run.data.params),
                   "metrics": dict(run.data.metrics)} for run in runs],
-    })  # fmt: skip
+    })

@@ -44,9 +44,11 @@ from .unity_catalog import CatalogView, UnityCatalog
 LAB_TABLE = "nyc_taxi"
 # The lab's file's columns and the types Spark's inferSchema finds in them (tests/test_local_spark.py checks both):
 # given, the table is registered without inference's two reads of the file, seconds of a cold JVM.
-LAB_COLUMNS = ("passengerCount DOUBLE, tripDistance DOUBLE, hour_of_day INT, day_of_week INT, month_num INT, "
-               "normalizeHolidayName STRING, isPaidTimeOff BOOLEAN, snowDepth DOUBLE, precipTime DOUBLE, "
-               "precipDepth DOUBLE, temperature DOUBLE, totalAmount DOUBLE")  # fmt: skip
+LAB_COLUMNS = (
+    "passengerCount DOUBLE, tripDistance DOUBLE, hour_of_day INT, day_of_week INT, month_num INT, "
+    "normalizeHolidayName STRING, isPaidTimeOff BOOLEAN, snowDepth DOUBLE, precipTime DOUBLE, "
+    "precipDepth DOUBLE, temperature DOUBLE, totalAmount DOUBLE"
+)
 # What serverless compute (environment 4) says to cache() and persist(), word for word, as users report it (e.g.
 # capitalone/datacompy issue 407); the exception class, AnalysisException, is from such reports too.
 SERVERLESS_PERSIST_ERROR = "PERSIST TABLE is not supported on serverless compute."
@@ -55,9 +57,15 @@ SERVERLESS_PERSIST_ERROR = "PERSIST TABLE is not supported on serverless compute
 class LocalSpark:
     """Behaves as `spark` does in a notebook; the first attribute looked up starts the session."""
 
-    def __init__(self, work_dir: str | Path, lab_data: str | Path | None = None, serverless: bool = False,
-                 connect_url: str | None = None, java_problem: str | None = None,
-                 unity_catalog: UnityCatalogSettings | None = None):  # fmt: skip
+    def __init__(
+        self,
+        work_dir: str | Path,
+        lab_data: str | Path | None = None,
+        serverless: bool = False,
+        connect_url: str | None = None,
+        java_problem: str | None = None,
+        unity_catalog: UnityCatalogSettings | None = None,
+    ):
         self._work_dir = Path(work_dir)
         self._lab_data = Path(lab_data) if lab_data else None
         self._serverless = serverless
@@ -120,6 +128,7 @@ class LocalSpark:
         active session is per thread, and pyspark.ml looks for it). The runner's injected cell calls this first
         and `session()` last, so a failure shows in that cell.
         """
+
         def start(starting: Future):
             try:
                 starting.set_result(self._start_jvm())
@@ -152,8 +161,10 @@ class LocalSpark:
         """The notebook's session, active in this thread, with the lab's table."""
         if self._serverless:
             if not self._connect_url:
-                raise RuntimeError(self._java_problem or "serverless mode has no Spark Connect server to connect to "
-                                   "(run_lab.py --serverless starts one)")  # fmt: skip
+                raise RuntimeError(
+                    self._java_problem
+                    or "serverless mode has no Spark Connect server to connect to (run_lab.py --serverless starts one)"
+                )
             session = _connect(self._connect_url)
             self._unity_catalog.make_current_schema()  # as a workspace comes with its default schema
         else:
@@ -188,8 +199,11 @@ def _refuse_persist():
     from pyspark.sql.connect.dataframe import DataFrame
 
     def refused(self, *args, **kwargs):
-        raise AnalysisException(message=f"[NOT_SUPPORTED_WITH_SERVERLESS] {SERVERLESS_PERSIST_ERROR} SQLSTATE: 0A000",
-                                errorClass="NOT_SUPPORTED_WITH_SERVERLESS", sql_state="0A000")  # fmt: skip
+        raise AnalysisException(
+            message=f"[NOT_SUPPORTED_WITH_SERVERLESS] {SERVERLESS_PERSIST_ERROR} SQLSTATE: 0A000",
+            errorClass="NOT_SUPPORTED_WITH_SERVERLESS",
+            sql_state="0A000",
+        )
 
     DataFrame.cache = refused
     DataFrame.persist = refused
@@ -225,4 +239,3 @@ def first_rows(frame, rows: int = 20):
 
     collected = frame.limit(rows).collect()
     return pd.DataFrame([row.asDict() for row in collected], columns=frame.columns)
-

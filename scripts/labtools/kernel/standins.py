@@ -261,13 +261,20 @@ def install(namespace: dict, config: KernelConfig | None = None) -> None:
     if config.serverless:  # what serverless compute sets in a notebook's environment, before anything reads it
         os.environ.update(SERVERLESS_ENVIRONMENT)
     dbutils = DBUtils(config.widget_values, config.fs_root, config.serverless)
-    spark = LocalSpark(config.spark_dir, config.lab_data, serverless=config.serverless,
-                       connect_url=config.spark_connect_url, java_problem=config.java_problem,
-                       unity_catalog=config.unity_catalog)  # fmt: skip
+    spark = LocalSpark(
+        config.spark_dir,
+        config.lab_data,
+        serverless=config.serverless,
+        connect_url=config.spark_connect_url,
+        java_problem=config.java_problem,
+        unity_catalog=config.unity_catalog,
+    )
     namespace.update(dbutils=dbutils, display=display, spark=spark)
     if not config.serverless:
-        namespace.update(sc=Lazy(lambda: spark.sparkContext, "the local Spark session's SparkContext"),
-                         sqlContext=Lazy(_sql_context, "an SQLContext of the local Spark session"))  # fmt: skip
+        namespace.update(
+            sc=Lazy(lambda: spark.sparkContext, "the local Spark session's SparkContext"),
+            sqlContext=Lazy(_sql_context, "an SQLContext of the local Spark session"),
+        )
 
 
 def display(value, *more) -> None:

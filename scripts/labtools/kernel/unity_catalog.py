@@ -93,8 +93,10 @@ _FUNCTIONS = {  # function -> the column name Spark 4 gives it
     "current_database": "current_schema()",
     "current_schema": "current_schema()",
 }
-_ITEM = (r"(?P<function>current_user|current_catalog|current_database|current_schema)\s*\(\s*\)"
-         r"(?:\s+AS\s+(?P<alias>\w+))?")
+_ITEM = (
+    r"(?P<function>current_user|current_catalog|current_database|current_schema)\s*\(\s*\)"
+    r"(?:\s+AS\s+(?P<alias>\w+))?"
+)
 _SELECT_ITEM = re.compile(_ITEM, re.IGNORECASE)
 _ANY_ITEM = _ITEM.replace("?P<function>", "?:").replace("?P<alias>", "?:")  # the same, without named groups
 _SELECT_CURRENT = re.compile(rf"^\s*SELECT\s+{_ANY_ITEM}(?:\s*,\s*{_ANY_ITEM})*\s*;?\s*$", re.IGNORECASE)
@@ -130,8 +132,12 @@ class UnityCatalog:
         """
         if not _SELECT_CURRENT.match(query):
             return None
-        values = {"current_user": self.settings.user, "current_catalog": self.settings.current_catalog,
-                  "current_database": self.settings.current_schema, "current_schema": self.settings.current_schema}
+        values = {
+            "current_user": self.settings.user,
+            "current_catalog": self.settings.current_catalog,
+            "current_database": self.settings.current_schema,
+            "current_schema": self.settings.current_schema,
+        }
         items = []
         for item in _SELECT_ITEM.finditer(query):
             function = item["function"].lower()
@@ -147,8 +153,10 @@ class UnityCatalog:
         parts = [(part[1:-1].replace("``", "`") if part.startswith("`") else part).lower() for part in parts]
         for part in parts:
             if len(part) > 255 or any(c in "./ " or ord(c) < 0x20 or ord(c) == 0x7F for c in part):
-                raise _analysis_error(f"Invalid name {part!r}: names in Unity Catalog cannot contain a period, a "
-                                      "space, a forward slash or a control character, nor exceed 255 characters.")
+                raise _analysis_error(
+                    f"Invalid name {part!r}: names in Unity Catalog cannot contain a period, a "
+                    "space, a forward slash or a control character, nor exceed 255 characters."
+                )
         current = (self.settings.current_catalog, self.settings.current_schema)
         return (*current[: 3 - len(parts)], *parts)  # schema.volume: the current catalog's; volume: the schema's
 
@@ -185,6 +193,7 @@ class UnityCatalog:
 
 # -- the errors, as Spark Connect raises a server's AnalysisException ---------------------------------------------
 
+
 def _quoted(parts) -> str:
     return ".".join(f"`{part}`" for part in parts)
 
@@ -201,7 +210,10 @@ def schema_not_found(name: str) -> Exception:
     return _analysis_error(
         f"The schema {name} cannot be found. Verify the spelling and correctness of the schema and catalog. If you "
         "did not qualify the name with a catalog, verify the current_schema() output, or qualify the name with the "
-        "correct catalog. To tolerate the error on drop use DROP SCHEMA IF EXISTS.", "SCHEMA_NOT_FOUND", "42704")
+        "correct catalog. To tolerate the error on drop use DROP SCHEMA IF EXISTS.",
+        "SCHEMA_NOT_FOUND",
+        "42704",
+    )
 
 
 def no_such_catalog(catalog: str) -> Exception:
@@ -209,20 +221,27 @@ def no_such_catalog(catalog: str) -> Exception:
 
 
 def no_volumes_in_hive_metastore(catalog: str, schema: str) -> Exception:
-    return _analysis_error(f"Volumes can only be created in Unity Catalog schemas; {_quoted((catalog, schema))} is in "
-                           "the legacy Hive metastore.")  # fmt: skip
+    return _analysis_error(
+        f"Volumes can only be created in Unity Catalog schemas; {_quoted((catalog, schema))} is in "
+        "the legacy Hive metastore."
+    )
 
 
 def volume_already_exists(name: tuple[str, str, str]) -> Exception:
     return _analysis_error(
         f"Cannot create volume {_quoted(name)} because it already exists.\nChoose a different name, drop or replace "
         "the existing object, or add the IF NOT EXISTS clause to tolerate pre-existing objects.",
-        "VOLUME_ALREADY_EXISTS", "42000")
+        "VOLUME_ALREADY_EXISTS",
+        "42000",
+    )
 
 
 def insufficient_permissions(privilege: str, kind: str, securable: str) -> Exception:
-    return _analysis_error(f"Insufficient privileges: User does not have {privilege} on {kind} '{securable}'.",
-                           "INSUFFICIENT_PERMISSIONS", "42501")  # fmt: skip
+    return _analysis_error(
+        f"Insufficient privileges: User does not have {privilege} on {kind} '{securable}'.",
+        "INSUFFICIENT_PERMISSIONS",
+        "42501",
+    )
 
 
 class CatalogView:

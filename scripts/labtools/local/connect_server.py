@@ -54,9 +54,13 @@ class ConnectServer:
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
                 [self.python, "-m", SERVER_MODULE, str(self.work_dir), str(self.port), str(self._ready_file)],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=self.work_dir,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=self.work_dir,
                 start_new_session=True,
-            )  # fmt: skip
+            )
         return self
 
     def wait_ready(self, timeout: float = 120.0, attempts: int = 3) -> None:
@@ -68,14 +72,18 @@ class ConnectServer:
             elif self.process.poll() is not None:
                 attempts -= 1
                 if attempts == 0 or "BindException" not in self._log_tail():
-                    raise SparkServerError(f"the local Spark Connect server (--serverless) exited with status "
-                                           f"{self.process.returncode} before it was ready; its log: {self.log_path}")
+                    raise SparkServerError(
+                        f"the local Spark Connect server (--serverless) exited with status "
+                        f"{self.process.returncode} before it was ready; its log: {self.log_path}"
+                    )
                 self.stop()
                 self.start()
             elif time.monotonic() > deadline:
                 self.stop()
-                raise SparkServerError(f"the local Spark Connect server (--serverless) was not ready after "
-                                       f"{timeout:.0f} s; its log: {self.log_path}")  # fmt: skip
+                raise SparkServerError(
+                    f"the local Spark Connect server (--serverless) was not ready after "
+                    f"{timeout:.0f} s; its log: {self.log_path}"
+                )
             else:
                 time.sleep(0.1)
 

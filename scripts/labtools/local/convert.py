@@ -43,12 +43,29 @@ CLUSTER_ONLY_MAGICS = {"scala", "r"}
 # IPython's line magics that notebooks use: a Databricks Python cell runs in IPython, so they are
 # Python code there, as in the local Jupyter kernel. A cell starting with one is exported as a
 # '# MAGIC' cell; one after code, as a plain line. Others stay "unknown", so that a typo is caught.
-IPYTHON_LINE_MAGICS = {"load_ext", "reload_ext", "unload_ext", "autoreload", "matplotlib", "config", "env",
-                       "set_env", "ls", "pwd", "cd", "time", "timeit", "who", "whos", "system", "sx", "xmode"}
+IPYTHON_LINE_MAGICS = {
+    "load_ext",
+    "reload_ext",
+    "unload_ext",
+    "autoreload",
+    "matplotlib",
+    "config",
+    "env",
+    "set_env",
+    "ls",
+    "pwd",
+    "cd",
+    "time",
+    "timeit",
+    "who",
+    "whos",
+    "system",
+    "sx",
+    "xmode",
+}
 # A line magic or a shell escape (`!pip install x`) at the start of a line, for the syntax check to let IPython
 # translate first: Databricks runs Python cells in IPython, which turns `!cmd` into get_ipython().system("cmd").
 _LINE_MAGIC = re.compile(r"^[ \t]*(%[A-Za-z]|!)", re.MULTILINE)
-
 
 
 @dataclass(frozen=True)
@@ -125,12 +142,15 @@ def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Pat
             cells.append(_code(f"_standins.run_sql({cell.body!r})", where))
         elif magic in CLUSTER_ONLY_MAGICS:
             raise ClusterOnlyCell(
-                file_name, cell.source_line,
+                file_name,
+                cell.source_line,
                 f"%{magic} cells need a Databricks cluster and cannot run locally (%python and %sql can)",
             )
         else:
             raise NotebookFormatError(
-                file_name, cell.source_line, f"unknown magic %{magic} (known: %md, %python, %run, %pip, %sh, %fs, "
+                file_name,
+                cell.source_line,
+                f"unknown magic %{magic} (known: %md, %python, %run, %pip, %sh, %fs, "
                 f"%sql, and IPython's %{', %'.join(sorted(IPYTHON_LINE_MAGICS))})",
             )
     return cells
@@ -157,8 +177,7 @@ def _inline_run(cell: Cell, where: dict, path: Path, root: Path, run_stack: list
     if not arguments:
         return cells
     # The arguments hold while the included cells run, as widget values that win over the defaults.
-    return [_code(f"_standins.enter_run({arguments!r})", where), *cells,
-            _code("_standins.leave_run()", where)]  # fmt: skip
+    return [_code(f"_standins.enter_run({arguments!r})", where), *cells, _code("_standins.leave_run()", where)]
 
 
 def _run_arguments(magic_args: str, file_name: str, line: int) -> tuple[str, dict[str, str]]:
@@ -179,7 +198,7 @@ def _run_arguments(magic_args: str, file_name: str, line: int) -> tuple[str, dic
         name, equals, value = word[1:].partition("=")
         if not word.startswith("$") or not equals or not name.isidentifier():
             raise NotebookFormatError(
-                file_name, line, f"%run {magic_args}: {word!r} is not a widget argument such as $name=\"value\""
+                file_name, line, f'%run {magic_args}: {word!r} is not a widget argument such as $name="value"'
             )
         arguments[name] = value
     return " ".join(path_words), arguments
@@ -187,8 +206,10 @@ def _run_arguments(magic_args: str, file_name: str, line: int) -> tuple[str, dic
 
 def _absolute_run_path(target_name: str, path: Path, root: Path) -> str:
     """The error for `%run /Users/...`: such paths exist only in a workspace; suggest the relative path."""
-    message = (f"%run {target_name}: an absolute path names a notebook in a workspace (/Workspace, /Users, /Repos), "
-               "which exists only there; write the path relative to this notebook")  # fmt: skip
+    message = (
+        f"%run {target_name}: an absolute path names a notebook in a workspace (/Workspace, /Users, /Repos), "
+        "which exists only there; write the path relative to this notebook"
+    )
     parts = Path(target_name).parts[1:]
     for start in range(len(parts)):  # the longest tail of the path that names a notebook here
         candidate = root.joinpath(*parts[start:])

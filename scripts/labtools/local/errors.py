@@ -110,8 +110,10 @@ def disk_full(path: str | Path, what: str = "") -> str:
         room = f"{_size(usage.free)} free of {_size(usage.total)}"
     except OSError:
         room = "its free space unknown"
-    return (f"the disk holding {what}{path} is full ({room}); free some space there or pass another --out "
-            "(what was already logged is kept)")  # fmt: skip
+    return (
+        f"the disk holding {what}{path} is full ({room}); free some space there or pass another --out "
+        "(what was already logged is kept)"
+    )
 
 
 def _size(count: int) -> str:

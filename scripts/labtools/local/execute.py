@@ -132,8 +132,13 @@ class NotebookRun:
                 origin = cell.metadata.get("databricks") or {}
                 # The lab's own errors already say, in one line, what to fix (a data_path, a volume): no traceback.
                 trace = "" if error.ename in LAB_INPUT_ERRORS else full_traceback
-                raise CellFailed(describe_cell(cell, index, line), f"{error.ename}: {error.evalue}", trace,
-                                 file=origin.get("file"), line=line or origin.get("line")) from None
+                raise CellFailed(
+                    describe_cell(cell, index, line),
+                    f"{error.ename}: {error.evalue}",
+                    trace,
+                    file=origin.get("file"),
+                    line=line or origin.get("line"),
+                ) from None
             finally:
                 self.cell_seconds.append((where, time.monotonic() - started))
 
@@ -163,8 +168,9 @@ class InterpreterKernelSpecs(KernelSpecManager):
         return KernelSpec(
             # frozen_modules=off: as ipykernel's own spec, so that its debugger does not warn on every start.
             argv=[self.python, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            display_name=f"Python ({self.python})", language="python",
-        )  # fmt: skip
+            display_name=f"Python ({self.python})",
+            language="python",
+        )
 
 
 def _cancel_pending_tasks() -> None:

@@ -49,9 +49,17 @@ def _raise_keyboard_interrupt(signal_number, frame):
 
 
 class LocalRun:
-    def __init__(self, folders: OutputFolders, tracking_uri: str | None = None, port: int | None = None,
-                 python: str = sys.executable, cell_timeout: float = 600, say=print,
-                 serverless: bool = False, java_problem: str | None = None):  # fmt: skip
+    def __init__(
+        self,
+        folders: OutputFolders,
+        tracking_uri: str | None = None,
+        port: int | None = None,
+        python: str = sys.executable,
+        cell_timeout: float = 600,
+        say=print,
+        serverless: bool = False,
+        java_problem: str | None = None,
+    ):
         self.folders = folders
         # Run the notebooks as serverless compute would (kernel/spark.py, kernel/volumes.py): Spark Connect, no
         # caching, DATABRICKS_RUNTIME_VERSION as serverless sets it, and a working directory that is not theirs.
@@ -123,8 +131,14 @@ class LocalRun:
             for signal_number, handler in self._previous_handlers.items():
                 signal.signal(signal_number, handler)
 
-    def execute(self, path: Path, converted: ConvertedNotebook, params: dict[str, str],
-                executed_path: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def execute(
+        self,
+        path: Path,
+        converted: ConvertedNotebook,
+        params: dict[str, str],
+        executed_path: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
         """Run one converted notebook in a new kernel, cell by cell; the executed notebook is saved either way, to
         `executed_path` (default: `executed/<stem>.ipynb` under --out). `env` adds to the kernel's environment."""
         relative = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
@@ -222,16 +236,24 @@ class LocalRun:
         if not self.server.is_alive():
             return TrackingServerError(f"{self.server.death()}; {failure.where} could not finish")
         if self.server.disk_full():
-            return TrackingServerError(f"{disk_full(self.server.store, 'the tracking store ')}; "
-                                       f"{failure.where} could not log ({failure.reason[:200]})")  # fmt: skip
+            return TrackingServerError(
+                f"{disk_full(self.server.store, 'the tracking store ')}; "
+                f"{failure.where} could not log ({failure.reason[:200]})"
+            )
         return None
 
     def kernel_config(self, params: dict[str, str]) -> KernelConfig:
         """What a notebook's kernel is told (through its environment: `_kernel_env`)."""
-        return KernelConfig(fs_root=str(self.folders.dbfs), spark_dir=str(self.folders.spark), lab_data=str(LAB_DATA),
-                            widget_values=dict(params), serverless=self.serverless,
-                            spark_connect_url=self.spark_server.url if self.spark_server else None,
-                            java_problem=self.java_problem, unity_catalog=self.unity_catalog)  # fmt: skip
+        return KernelConfig(
+            fs_root=str(self.folders.dbfs),
+            spark_dir=str(self.folders.spark),
+            lab_data=str(LAB_DATA),
+            widget_values=dict(params),
+            serverless=self.serverless,
+            spark_connect_url=self.spark_server.url if self.spark_server else None,
+            java_problem=self.java_problem,
+            unity_catalog=self.unity_catalog,
+        )
 
     def _kernel_env(self, notebook: Path, config: KernelConfig) -> dict[str, str]:
         env = {key: value for key, value in os.environ.items() if not key.startswith("DATABRICKS_")}
@@ -244,8 +266,13 @@ class LocalRun:
             tags = dict(json.loads(os.environ.get("MLFLOW_RUN_CONTEXT") or "{}"))
         except (TypeError, ValueError):
             raise UsageError("MLFLOW_RUN_CONTEXT in the environment is not a JSON object of tags; unset it") from None
-        tags.update({"mlflow.source.name": str(notebook), "mlflow.source.type": "NOTEBOOK",
-                     runs_table.INVOCATION_TAG: self.invocation})  # fmt: skip
+        tags.update(
+            {
+                "mlflow.source.name": str(notebook),
+                "mlflow.source.type": "NOTEBOOK",
+                runs_table.INVOCATION_TAG: self.invocation,
+            }
+        )
         env["MLFLOW_RUN_CONTEXT"] = json.dumps(tags)
         env["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "2"  # a local server that stops answering will not come back
         # MLflow 2.13 (runtime 15.4-lts-ml) imports setuptools in log_model; in a kernel, whose IPython has
@@ -263,8 +290,11 @@ class LocalRun:
     def timings(self) -> str:
         milestones = ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.startup.items())
         lines = [f"\nStart-up (seconds since the runner started): {milestones}", "Cell timings (wall seconds):"]
-        lines += [f"  {seconds:7.2f}  {description}" for kernel in self.kernels for description, seconds in
-                  kernel.cell_seconds]  # fmt: skip
+        lines += [
+            f"  {seconds:7.2f}  {description}"
+            for kernel in self.kernels
+            for description, seconds in kernel.cell_seconds
+        ]
         return "\n".join(lines)
 
     def wait_for_server(self) -> None:
@@ -272,8 +302,10 @@ class LocalRun:
             port = self.server.port
             self.server.wait_ready()
             if self.server.port != port:
-                self.say(f"Another server took port {port} before the runner's could; "
-                         f"the runner's tracking server is at {self.server.uri} instead.")  # fmt: skip
+                self.say(
+                    f"Another server took port {port} before the runner's could; "
+                    f"the runner's tracking server is at {self.server.uri} instead."
+                )
 
     def serve_until_interrupted(self, lab_runs: list[runs_table.Run]) -> None:
         """Keep the MLflow UI up, printing where to look, until Ctrl-C."""

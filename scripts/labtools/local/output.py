@@ -46,8 +46,11 @@ class OutputFolders:
             except BlockingIOError:
                 file.seek(0)
                 holder = f"run_lab.py (pid {file.read().strip() or '?'})"
-                say(f"{self.out} is in use by {holder}; waiting for it to finish "
-                    "(Ctrl-C to stop waiting, or pass another --out to run beside it).", flush=True)  # fmt: skip
+                say(
+                    f"{self.out} is in use by {holder}; waiting for it to finish "
+                    "(Ctrl-C to stop waiting, or pass another --out to run beside it).",
+                    flush=True,
+                )
                 fcntl.flock(file, fcntl.LOCK_EX)
             if _same_file(file, self.out / LOCK):
                 break
@@ -64,8 +67,9 @@ class OutputFolders:
             self.out.mkdir(parents=True, exist_ok=True)
             return open(self.out / LOCK, "a+")  # noqa: SIM115 (held until the lock is released)
         except OSError as error:
-            raise UsageError(f"--out {self.out}: cannot create the output folder there ({error.strerror}); "
-                             "choose another --out") from None  # fmt: skip
+            raise UsageError(
+                f"--out {self.out}: cannot create the output folder there ({error.strerror}); choose another --out"
+            ) from None
 
     def has_store(self) -> bool:
         return (self.store / MARKER).exists()
@@ -86,8 +90,9 @@ def _runner_folder(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / MARKER).touch()
     except OSError as error:
-        raise UsageError(f"--out {folder.parent}: cannot create {folder.name}/ there ({error.strerror}); "
-                         "choose another --out") from None  # fmt: skip
+        raise UsageError(
+            f"--out {folder.parent}: cannot create {folder.name}/ there ({error.strerror}); choose another --out"
+        ) from None
 
 
 def _same_file(file, path: Path) -> bool:

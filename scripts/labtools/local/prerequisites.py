@@ -42,8 +42,10 @@ def check(python: str, serverless: bool, uses_spark: bool) -> Prerequisites:
 def java_problem() -> str | None:
     """Why a local Spark session cannot start here, or None."""
     if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
-        return ("Spark needs a Java runtime: install Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; "
-                "macOS: brew install openjdk@17), or set JAVA_HOME")  # fmt: skip
+        return (
+            "Spark needs a Java runtime: install Java 17 (Debian/Ubuntu: apt-get install openjdk-17-jre-headless; "
+            "macOS: brew install openjdk@17), or set JAVA_HOME"
+        )
     return None
 
 
@@ -64,9 +66,13 @@ def volumes_problem(root: Path = VOLUMES) -> str | None:
     try:
         root.mkdir(exist_ok=True)
     except OSError as error:
-        return (f"{root} does not exist and cannot be made ({error.strerror}); serverless mode keeps its stand-in "
-                f"for Unity Catalog volumes there: sudo mkdir -m 1777 {root}")  # fmt: skip
+        return (
+            f"{root} does not exist and cannot be made ({error.strerror}); serverless mode keeps its stand-in "
+            f"for Unity Catalog volumes there: sudo mkdir -m 1777 {root}"
+        )
     if not os.access(root, os.W_OK | os.X_OK):
-        return (f"{root} is not writable by you; serverless mode keeps its stand-in for Unity Catalog volumes "
-                f"there: sudo chmod 1777 {root} (or create {root}/<catalog> owned by you)")  # fmt: skip
+        return (
+            f"{root} is not writable by you; serverless mode keeps its stand-in for Unity Catalog volumes "
+            f"there: sudo chmod 1777 {root} (or create {root}/<catalog> owned by you)"
+        )
     return None

@@ -67,25 +67,58 @@ def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("databricks-notebooks", "Databricks notebooks, run locally")
-    group.addoption("--databricks-notebooks", action="store_true", default=None,
-                    help="collect every Databricks source notebook (.py, first line '# Databricks notebook source') "
-                         "under the paths as a test")
-    group.addoption("--databricks-param", action="append", default=[], metavar="KEY=VALUE",
-                    help="a widget value for every notebook; may be repeated")
-    group.addoption("--databricks-cell-timeout", type=float, default=None, metavar="SECONDS",
-                    help="seconds a cell may run (default: 600)")
-    group.addoption("--databricks-serverless", action="store_true", default=None,
-                    help="run as serverless compute would (run_lab.py --serverless: Spark Connect, /Volumes)")
-    group.addoption("--databricks-tracking-uri", metavar="URI",
-                    help="log to this running MLflow tracking server instead of starting one per worker")
-    group.addoption("--databricks-out", metavar="FOLDER",
-                    help="where the tracking store and executed notebooks go (default: .databricks-notebooks/)")
-    group.addoption("--databricks-overwrite", action="store_true", default=None,
-                    help="also write each executed notebook beside its source, as NAME.ipynb")
-    parser.addini("databricks_notebooks", "collect Databricks notebooks (as --databricks-notebooks)", type="bool",
-                  default=False)
-    parser.addini("databricks_notebook_params", "per-notebook widget values: lines of PATH KEY=VALUE ...",
-                  type="linelist", default=[])
+    group.addoption(
+        "--databricks-notebooks",
+        action="store_true",
+        default=None,
+        help="collect every Databricks source notebook (.py, first line '# Databricks notebook source') "
+        "under the paths as a test",
+    )
+    group.addoption(
+        "--databricks-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a widget value for every notebook; may be repeated",
+    )
+    group.addoption(
+        "--databricks-cell-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="seconds a cell may run (default: 600)",
+    )
+    group.addoption(
+        "--databricks-serverless",
+        action="store_true",
+        default=None,
+        help="run as serverless compute would (run_lab.py --serverless: Spark Connect, /Volumes)",
+    )
+    group.addoption(
+        "--databricks-tracking-uri",
+        metavar="URI",
+        help="log to this running MLflow tracking server instead of starting one per worker",
+    )
+    group.addoption(
+        "--databricks-out",
+        metavar="FOLDER",
+        help="where the tracking store and executed notebooks go (default: .databricks-notebooks/)",
+    )
+    group.addoption(
+        "--databricks-overwrite",
+        action="store_true",
+        default=None,
+        help="also write each executed notebook beside its source, as NAME.ipynb",
+    )
+    parser.addini(
+        "databricks_notebooks", "collect Databricks notebooks (as --databricks-notebooks)", type="bool", default=False
+    )
+    parser.addini(
+        "databricks_notebook_params",
+        "per-notebook widget values: lines of PATH KEY=VALUE ...",
+        type="linelist",
+        default=[],
+    )
     parser.addini("databricks_cell_timeout", "seconds a cell may run", default="600")
     parser.addini("databricks_serverless", "run as serverless compute would", type="bool", default=False)
 
@@ -221,8 +254,13 @@ class NotebookResult:
     @property
     def printed(self) -> str:
         """Every stream the notebook's cells printed (print, stdout, stderr), in order."""
-        return "".join(output.get("text", "") for cell in self.executed.cells if cell.cell_type == "code"
-                       for output in cell.get("outputs", []) if output.get("output_type") == "stream")  # fmt: skip
+        return "".join(
+            output.get("text", "")
+            for cell in self.executed.cells
+            if cell.cell_type == "code"
+            for output in cell.get("outputs", [])
+            if output.get("output_type") == "stream"
+        )
 
 
 class NotebookSession:
@@ -280,8 +318,13 @@ class NotebookSession:
                 tracking_uri = owner.tracking_uri
                 folders = OutputFolders(folders.out / ("serverless" if serverless else "classic")).create()
             found = prerequisites.check(sys.executable, serverless, True)
-            run = LocalRun(folders, tracking_uri, cell_timeout=float(self._option("databricks_cell_timeout")),
-                           serverless=serverless, java_problem=found.java)  # fmt: skip
+            run = LocalRun(
+                folders,
+                tracking_uri,
+                cell_timeout=float(self._option("databricks_cell_timeout")),
+                serverless=serverless,
+                java_problem=found.java,
+            )
             self._runs[serverless] = self._stack.enter_context(run)
             self._prerequisites[serverless] = found
         return self._runs[serverless]
@@ -324,9 +367,15 @@ class NotebookSession:
             if self.config.getoption("databricks_overwrite") and executed_path.exists():
                 shutil.copyfile(executed_path, path.with_suffix(".ipynb"))
         executed = nbformat.read(executed_path, as_version=4)
-        return NotebookResult(path, runs_table.runs_of(run.tracking_uri, run.invocation), exit_value(executed),
-                              executed, executed_path, run.tracking_uri,
-                              env.get("MLFLOW_EXPERIMENT_NAME", os.environ.get("MLFLOW_EXPERIMENT_NAME", "")))
+        return NotebookResult(
+            path,
+            runs_table.runs_of(run.tracking_uri, run.invocation),
+            exit_value(executed),
+            executed,
+            executed_path,
+            run.tracking_uri,
+            env.get("MLFLOW_EXPERIMENT_NAME", os.environ.get("MLFLOW_EXPERIMENT_NAME", "")),
+        )
 
     def _display(self, path: Path) -> str:
         path = path.resolve()

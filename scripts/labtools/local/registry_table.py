@@ -62,9 +62,14 @@ def models_of(tracking_uri: str, run_ids: list[str]) -> list[RegisteredModel]:
 
 
 def format_models(models: list[RegisteredModel]) -> str:
-    rows = [[model.name, model.latest_version or "(none)",
-             ", ".join(f"{alias} -> {version}" for alias, version in sorted(model.aliases.items())) or "(none)"]
-            for model in models]  # fmt: skip
+    rows = [
+        [
+            model.name,
+            model.latest_version or "(none)",
+            ", ".join(f"{alias} -> {version}" for alias, version in sorted(model.aliases.items())) or "(none)",
+        ]
+        for model in models
+    ]
     return format_table(["registered model", "latest version", "aliases"], rows)
 
 

@@ -54,14 +54,18 @@ def _post(tracking_uri: str, endpoint: str, body: dict, timeout: float = 30) -> 
 def check_server(tracking_uri: str, timeout: float = 10) -> None:
     """Raise a one-line error unless an MLflow tracking server answers at `tracking_uri`."""
     if not tracking_uri.startswith(("http://", "https://")):
-        raise UsageError(f"--tracking-uri {tracking_uri}: the runner needs the http(s) address of an MLflow "
-                         "tracking server, e.g. http://127.0.0.1:5000")  # fmt: skip
+        raise UsageError(
+            f"--tracking-uri {tracking_uri}: the runner needs the http(s) address of an MLflow "
+            "tracking server, e.g. http://127.0.0.1:5000"
+        )
     tried = f"tried POST {tracking_uri.rstrip('/')}/api/2.0/mlflow/experiments/search"
     try:
         _post(tracking_uri, "experiments/search", {"max_results": 1}, timeout=timeout)
     except urllib.error.HTTPError as error:
-        raise TrackingServerError(f"--tracking-uri {tracking_uri}: not an MLflow tracking server that lets you in "
-                                  f"({tried}: HTTP {error.code} {error.reason})") from None  # fmt: skip
+        raise TrackingServerError(
+            f"--tracking-uri {tracking_uri}: not an MLflow tracking server that lets you in "
+            f"({tried}: HTTP {error.code} {error.reason})"
+        ) from None
     except (urllib.error.URLError, OSError, ValueError) as error:
         reason = getattr(error, "reason", None) or error
         message = f"--tracking-uri {tracking_uri}: no MLflow tracking server answers ({tried}: {reason})"
@@ -73,12 +77,16 @@ def runs_of(tracking_uri: str, invocation: str | None = None) -> list[Run]:
     experiments = _post(tracking_uri, "experiments/search", {"max_results": 1000}).get("experiments", [])
     if not experiments:
         return []
-    found = _post(tracking_uri, "runs/search", {
-        "experiment_ids": [e["experiment_id"] for e in experiments],
-        "filter": f"tags.`{INVOCATION_TAG}` = '{invocation}'" if invocation else "",
-        "order_by": ["attributes.start_time ASC"],
-        "max_results": 1000,
-    })  # fmt: skip
+    found = _post(
+        tracking_uri,
+        "runs/search",
+        {
+            "experiment_ids": [e["experiment_id"] for e in experiments],
+            "filter": f"tags.`{INVOCATION_TAG}` = '{invocation}'" if invocation else "",
+            "order_by": ["attributes.start_time ASC"],
+            "max_results": 1000,
+        },
+    )
     return [_run(item) for item in found.get("runs", [])]
 
 
@@ -99,8 +107,9 @@ def _notebook(source: str) -> str:
     if not source:
         return "(unknown)"
     path = Path(source)
-    return path.relative_to(lab.PROJECT).as_posix() if path.is_absolute() and path.is_relative_to(lab.PROJECT) \
-        else source  # fmt: skip
+    return (
+        path.relative_to(lab.PROJECT).as_posix() if path.is_absolute() and path.is_relative_to(lab.PROJECT) else source
+    )
 
 
 def format_runs(runs: list[Run]) -> str:

@@ -143,14 +143,19 @@ def ensure_venv(runtime: Runtime, venvs_dir: Path = VENVS_DIR, log=print) -> Ven
             return Venv(path, None)
         started = time.monotonic()
         shown = path.relative_to(PROJECT) if path.is_relative_to(PROJECT) else path
-        log(f"Building the {runtime.name} environment in {shown} from {runtime.path.name} (later runs reuse it)...",
-            flush=True)  # fmt: skip
+        log(
+            f"Building the {runtime.name} environment in {shown} from {runtime.path.name} (later runs reuse it)...",
+            flush=True,
+        )
         shutil.rmtree(path, ignore_errors=True)  # what an interrupted build left
         try:
             _run([sys.executable, "-m", "venv", str(path)], runtime, "create the virtual environment")
             venv = Venv(path, None)
-            _run([venv.python, "-m", "pip", "install", "--quiet", "-r", str(runtime.path)], runtime,
-                 f"install {runtime.path.name}")  # fmt: skip
+            _run(
+                [venv.python, "-m", "pip", "install", "--quiet", "-r", str(runtime.path)],
+                runtime,
+                f"install {runtime.path.name}",
+            )
             _check_mlflow(venv, runtime)
         except RuntimeVersionsError:
             shutil.rmtree(path, ignore_errors=True)  # a half-built environment is of no use, and large
@@ -172,8 +177,9 @@ def _remove_outdated(runtime: Runtime, current: Path) -> None:
 def installed_version(python: str, package: str) -> str:
     result = subprocess.run(
         [python, "-c", f"import importlib.metadata as m; print(m.version({package!r}))"],
-        capture_output=True, text=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+    )
     return result.stdout.strip() if result.returncode == 0 else ""
 
 
@@ -226,8 +232,9 @@ def run_all(script: Path, argv: list[str], out: Path, runtimes_dir: Path = RUNTI
         failure = next((line for line in reversed(errors) if line.startswith("error:")), "")
         if returncode and not failure:
             failure = errors[-1] if errors else f"exit status {returncode}"
-        results.append(RuntimeResult(name, _mlflow_pin(name, runtimes_dir), returncode, time.monotonic() - started,
-                                     failure))  # fmt: skip
+        results.append(
+            RuntimeResult(name, _mlflow_pin(name, runtimes_dir), returncode, time.monotonic() - started, failure)
+        )
     return results
 
 

@@ -53,8 +53,12 @@ def mlflow_version(python: str) -> str | None:
         except PackageNotFoundError:
             return None
     try:  # reads the installed metadata only: no MLflow import, a few tens of milliseconds
-        found = subprocess.run([python, "-c", "import importlib.metadata as m; print(m.version('mlflow'))"],
-                               capture_output=True, text=True, timeout=30)  # fmt: skip
+        found = subprocess.run(
+            [python, "-c", "import importlib.metadata as m; print(m.version('mlflow'))"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     if found.returncode != 0:
@@ -141,8 +145,10 @@ def save_from(store_db: Path, version: str | None, cache: Path | None = None) ->
                 return False  # another runner made it meanwhile
             with tempfile.TemporaryDirectory(dir=cache) as tmp:
                 copy = Path(tmp) / "template.db"
-                with contextlib.closing(sqlite3.connect(f"file:{store_db}?mode=ro", uri=True)) as source, \
-                        contextlib.closing(sqlite3.connect(copy)) as target:  # fmt: skip
+                with (
+                    contextlib.closing(sqlite3.connect(f"file:{store_db}?mode=ro", uri=True)) as source,
+                    contextlib.closing(sqlite3.connect(copy)) as target,
+                ):
                     source.backup(target)
                     for table in PER_STORE_TABLES:
                         target.execute(f'DELETE FROM "{table}"')

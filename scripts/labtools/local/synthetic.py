@@ -22,8 +22,9 @@ def rows_of(data_path: str) -> int | None:
         return None
     rows = data_path[len(PREFIX) :]
     if not rows.isdigit() or int(rows) < 1:
-        raise UsageError(f"data_path {data_path!r}: expected {PREFIX}ROWS with ROWS a whole number of at least 1, "
-                         f"e.g. {PREFIX}10000")  # fmt: skip
+        raise UsageError(
+            f"data_path {data_path!r}: expected {PREFIX}ROWS with ROWS a whole number of at least 1, e.g. {PREFIX}10000"
+        )
     return int(rows)
 
 

@@ -67,8 +67,13 @@ class TrackingServer:
 
     host = "127.0.0.1"
 
-    def __init__(self, store: str | Path, port: int | None = None, python: str = sys.executable,
-                 template_cache: Path | None = None):  # fmt: skip
+    def __init__(
+        self,
+        store: str | Path,
+        port: int | None = None,
+        python: str = sys.executable,
+        template_cache: Path | None = None,
+    ):
         self.store = Path(store).resolve()
         self.db = self.store / "mlflow.db"
         self.template_cache = template_cache  # None: store_template.cache_dir()
@@ -103,13 +108,21 @@ class TrackingServer:
                 raise TrackingServerError(disk_full(self.store, "the tracking store ")) from None
             raise
         command = [
-            self.python, "-m", "mlflow", "server",
-            "--host", self.host,
-            "--port", str(self.port),
-            "--backend-store-uri", f"sqlite:///{self.db}",
-            "--artifacts-destination", str(self.store / "artifacts"),
-            "--workers", "1",  # one worker starts in about half the time of four
-        ]  # fmt: skip
+            self.python,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            "--backend-store-uri",
+            f"sqlite:///{self.db}",
+            "--artifacts-destination",
+            str(self.store / "artifacts"),
+            "--workers",
+            "1",  # one worker starts in about half the time of four
+        ]
         env = {
             **os.environ,
             "MLFLOW_TRACKING_URI": "",
@@ -119,9 +132,14 @@ class TrackingServer:
         }
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=env, cwd=self.store, start_new_session=True,
-            )  # fmt: skip
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=self.store,
+                start_new_session=True,
+            )
         return self
 
     def wait_ready(self, timeout: float = 60.0, attempts: int = 3) -> None:
@@ -132,8 +150,9 @@ class TrackingServer:
         while not self.verified:
             if self.process.poll() is not None:
                 if self.disk_full():
-                    raise TrackingServerError(f"{disk_full(self.store, 'the tracking store ')}; "
-                                              f"the server's log: {self.log_path}")  # fmt: skip
+                    raise TrackingServerError(
+                        f"{disk_full(self.store, 'the tracking store ')}; the server's log: {self.log_path}"
+                    )
                 if _bindable(self.port, self.host):
                     raise TrackingServerError(
                         f"mlflow server exited with status {self.process.returncode} before it was ready; "

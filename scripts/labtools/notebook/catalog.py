@@ -125,8 +125,11 @@ def new_catalog(lang: str) -> polib.POFile:
         "`python scripts/localize.py build`;\nARCHITECTURE.md says how."
     )
     plural_forms = PLURAL_FORMS.get(lang, "nplurals=2; plural=(n != 1);")
-    team = {"Last-Translator": TRANSLATORS, "Language-Team": f"dp090-mlflow-lab {lang} translators",
-            "PO-Revision-Date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M%z")}  # fmt: skip
+    team = {
+        "Last-Translator": TRANSLATORS,
+        "Language-Team": f"dp090-mlflow-lab {lang} translators",
+        "PO-Revision-Date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M%z"),
+    }
     catalog.metadata = {**METADATA, **team, "Language": lang, "Plural-Forms": plural_forms}
     return catalog
 
@@ -206,8 +209,9 @@ def merge(catalog: polib.POFile, found: list[Unit]) -> polib.POFile:
         score, source = max(candidates, key=lambda pair: pair[0], default=(0.0, None))
         if score < FUZZY_CUTOFF:
             # The same English elsewhere (another notebook, a cell title): a start, to be reviewed.
-            source = next((entry for entry in catalog if entry.msgid == text and entry.msgstr and not entry.obsolete),
-                          None)  # fmt: skip
+            source = next(
+                (entry for entry in catalog if entry.msgid == text and entry.msgstr and not entry.obsolete), None
+            )
         if source is not None:
             entry = entries[key]
             entry.msgstr, entry.tcomment = source.msgstr, source.tcomment

@@ -172,9 +172,7 @@ def _parse_cell(lines: list[str], start: int, path: str) -> Cell:
             elif not line.strip():
                 source_lines.append("")
             else:
-                raise NotebookFormatError(
-                    path, first + offset, "a magic cell mixes '# MAGIC' lines with plain lines"
-                )
+                raise NotebookFormatError(path, first + offset, "a magic cell mixes '# MAGIC' lines with plain lines")
         source = "\n".join(source_lines)
     else:
         source = "\n".join(content)

@@ -130,14 +130,16 @@ def _block_at(lines: list[str], start: int, blank: int) -> tuple[Block, int]:
         and (QUOTE.match(lines[end]) if kind == "quote" else not _starts_block(lines[end]))
     ):
         end += 1
-    parts = [line[len(prefix) :]] + [QUOTE.sub("", part, count=1) if kind == "quote" else part
-                                      for part in lines[start + 1 : end]]  # fmt: skip
+    parts = [line[len(prefix) :]] + [
+        QUOTE.sub("", part, count=1) if kind == "quote" else part for part in lines[start + 1 : end]
+    ]
     return Block(kind, _unwrap(parts), prefix, continuation, start, blank), end
 
 
 def _starts_block(line: str) -> bool:
-    return bool(HEADING.match(line) or LIST_ITEM.match(line) or QUOTE.match(line) or FENCE.match(line)
-                or TABLE_ROW.match(line))  # fmt: skip
+    return bool(
+        HEADING.match(line) or LIST_ITEM.match(line) or QUOTE.match(line) or FENCE.match(line) or TABLE_ROW.match(line)
+    )
 
 
 def _unwrap(parts: list[str]) -> str:

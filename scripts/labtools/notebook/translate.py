@@ -69,8 +69,9 @@ class _Translator:
     def __call__(self, unit: catalog.Unit, block: markdown.Block | None) -> str:
         entry = self.entries.get(unit.key)
         if entry is None:
-            return self._english(f"{unit.file}:{unit.line}", unit,
-                                 f"not in {self.catalog_file} (run scripts/localize.py extract)")  # fmt: skip
+            return self._english(
+                f"{unit.file}:{unit.line}", unit, f"not in {self.catalog_file} (run scripts/localize.py extract)"
+            )
         where = f"{self.catalog_file}:{entry.linenum}" if entry.linenum else self.catalog_file
         if not entry.msgstr:
             return self._english(where, unit, "untranslated")

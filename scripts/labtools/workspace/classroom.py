@@ -63,8 +63,9 @@ class Row:
 def deploy(open_workspace, profiles: list, options: DeployOptions, say) -> int:
     # Every language's notebooks read first: a broken or undeclared notebook stops us before any call.
     spec.check_notebook_list(lab.languages(options.lang))
-    objects_of = {lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang)))
-                  for lang in lab.languages(options.lang)}  # fmt: skip
+    objects_of = {
+        lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang))) for lang in lab.languages(options.lang)
+    }
 
     def one(ws, host: str, user: str, lang: str, folder: str) -> Row:
         objects = objects_of[lang]
@@ -91,8 +92,10 @@ def _deployed(ws, done: copies.Deployed, objects: list[copies.LabObject]) -> str
         return f"updated: it was already there ({notebooks} notebooks and the lab's data)"
     parts = [f"updated {done.notebooks(objects)} notebooks"]
     parts += [f"saved the edited {relative} as '{backup.rsplit('/', 1)[1]}' first" for relative, backup in done.saved]
-    parts += [f"kept {relative} (edited since it was deployed; --force replaces it after saving a copy)"
-              for relative in done.kept]  # fmt: skip
+    parts += [
+        f"kept {relative} (edited since it was deployed; --force replaces it after saving a copy)"
+        for relative in done.kept
+    ]
     return "; ".join(parts)
 
 
@@ -134,8 +137,16 @@ def _each_learner(open_workspace, profiles: list, options: DeployOptions | Clean
         try:
             user, admin = ws.caller()
             if not admin:
-                rows.append(Row(host, "-", "-", f"not done: writing to other users' folders needs workspace admin "
-                                f"rights, and {user} is not an admin of {host}", ok=False))  # fmt: skip
+                rows.append(
+                    Row(
+                        host,
+                        "-",
+                        "-",
+                        f"not done: writing to other users' folders needs workspace admin "
+                        f"rights, and {user} is not an admin of {host}",
+                        ok=False,
+                    )
+                )
                 continue
             members = learners or ws.group_members(options.group)
         except DeployError as error:
@@ -156,8 +167,12 @@ def _each_learner(open_workspace, profiles: list, options: DeployOptions | Clean
                     rows.append(one(ws, host, user_name, lang, folder))
                 except DeployError as error:  # e.g. a folder it may not write: this learner only
                     rows.append(Row(host, user_name, folder, f"not done: {error}", ok=False))
-    say(*format_table(["workspace", "learner", "folder", "result"],
-                      [[row.workspace, row.learner, row.folder, row.result] for row in rows]).splitlines())  # fmt: skip
+    say(
+        *format_table(
+            ["workspace", "learner", "folder", "result"],
+            [[row.workspace, row.learner, row.folder, row.result] for row in rows],
+        ).splitlines()
+    )
     failed = [row for row in rows if not row.ok]
     say(f"{len(rows) - len(failed)} of {len(rows)} done" + (f"; {len(failed)} failed (see above)" if failed else ""))
     return 1 if failed else 0

@@ -153,8 +153,10 @@ class Workspace:
         with self._call(f"look up the group {name}", needs="a workspace admin, or the right to list groups"):
             found = list(self.client.groups.list(filter=f'displayName eq "{name}"', attributes="id,displayName"))
             if not found:
-                raise DeployError(f"no group {name!r} in {self.host}: check --group (Settings > Identity and access "
-                                  "> Groups lists the workspace's groups)")  # fmt: skip
+                raise DeployError(
+                    f"no group {name!r} in {self.host}: check --group (Settings > Identity and access "
+                    "> Groups lists the workspace's groups)"
+                )
             members, seen, pending = [], set(), [found[0].id]
             while pending:  # nested groups, each once
                 group_id = pending.pop()
@@ -198,8 +200,9 @@ class Workspace:
         from databricks.sdk.service.workspace import ImportFormat
 
         with self._call(f"import file {path}", needs=f"CAN_MANAGE on {PurePosixPath(path).parent}"):
-            self.client.workspace.import_(path, content=base64.b64encode(content).decode("ascii"),
-                                          format=ImportFormat.AUTO, overwrite=overwrite)  # fmt: skip
+            self.client.workspace.import_(
+                path, content=base64.b64encode(content).decode("ascii"), format=ImportFormat.AUTO, overwrite=overwrite
+            )
 
     def export(self, path: str, notebook: bool = True) -> bytes | None:
         """What is at `path` now (a notebook as its source, a file as it is), or None if nothing is there."""
@@ -208,8 +211,9 @@ class Workspace:
 
         with self._call(f"export {path}", needs=f"CAN_READ on {path}"):
             try:
-                answer = self.client.workspace.export(path, format=ExportFormat.SOURCE if notebook
-                                                      else ExportFormat.AUTO)  # fmt: skip
+                answer = self.client.workspace.export(
+                    path, format=ExportFormat.SOURCE if notebook else ExportFormat.AUTO
+                )
             except NotFound:
                 return None
         return base64.b64decode(answer.content or "")
@@ -250,9 +254,13 @@ class Workspace:
         # The environments serverless tasks run in (run --serverless); None for tasks on clusters.
         environments = [JobEnvironment.from_dict(environment) for environment in spec.get("environments", [])] or None
         with self._call("submit the run (jobs/runs/submit)", needs="permission to create clusters, or --cluster-id"):
-            waiter = self.client.jobs.submit(run_name=spec["run_name"], timeout_seconds=spec["timeout_seconds"],
-                                             tasks=tasks, idempotency_token=spec["idempotency_token"],
-                                             environments=environments)  # fmt: skip
+            waiter = self.client.jobs.submit(
+                run_name=spec["run_name"],
+                timeout_seconds=spec["timeout_seconds"],
+                tasks=tasks,
+                idempotency_token=spec["idempotency_token"],
+                environments=environments,
+            )
         return waiter.run_id
 
     def run(self, run_id: int):
@@ -376,8 +384,12 @@ class DryRunWorkspace:
         return user_name
 
     def group_members(self, name: str) -> list[str]:
-        self._would("GET", "/api/2.0/preview/scim/v2/Groups", {"filter": f'displayName eq "{name}"'},
-                    note="then GET .../Groups/<id> and .../Users/<id> of each member")  # fmt: skip
+        self._would(
+            "GET",
+            "/api/2.0/preview/scim/v2/Groups",
+            {"filter": f'displayName eq "{name}"'},
+            note="then GET .../Groups/<id> and .../Users/<id> of each member",
+        )
         return [f"<each member of {name}>"]
 
     def status(self, path: str):
@@ -388,18 +400,31 @@ class DryRunWorkspace:
         self._would("POST", "/api/2.0/workspace/mkdirs", {"path": path})
 
     def import_notebook(self, path: str, content: bytes, source: str = "", overwrite: bool = True) -> None:
-        body = {"path": path, "format": "SOURCE", "language": "PYTHON", "overwrite": overwrite,
-                "content": f"<base64 of {source or 'the notebook'}, {len(content):,} bytes>"}  # fmt: skip
+        body = {
+            "path": path,
+            "format": "SOURCE",
+            "language": "PYTHON",
+            "overwrite": overwrite,
+            "content": f"<base64 of {source or 'the notebook'}, {len(content):,} bytes>",
+        }
         self._would("POST", "/api/2.0/workspace/import", body)
 
     def import_file(self, path: str, content: bytes, source: str = "", overwrite: bool = True) -> None:
-        body = {"path": path, "format": "AUTO", "overwrite": overwrite,
-                "content": f"<base64 of {source or 'the file'}, {len(content):,} bytes>"}  # fmt: skip
+        body = {
+            "path": path,
+            "format": "AUTO",
+            "overwrite": overwrite,
+            "content": f"<base64 of {source or 'the file'}, {len(content):,} bytes>",
+        }
         self._would("POST", "/api/2.0/workspace/import", body)
 
     def export(self, path: str, notebook: bool = True) -> None:
-        self._would("GET", "/api/2.0/workspace/export", {"path": path, "format": "SOURCE" if notebook else "AUTO"},
-                    note="if it is there: to compare it with what was deployed")  # fmt: skip
+        self._would(
+            "GET",
+            "/api/2.0/workspace/export",
+            {"path": path, "format": "SOURCE" if notebook else "AUTO"},
+            note="if it is there: to compare it with what was deployed",
+        )
         return None  # shown as if nothing were there yet
 
     def delete(self, path: str) -> None:
@@ -419,8 +444,12 @@ class DryRunWorkspace:
         self._would("POST", "/api/2.2/jobs/runs/submit", spec)
 
     def job_runs(self, folder: str) -> list:
-        self._would("GET", "/api/2.2/jobs/runs/list", {"run_type": "SUBMIT_RUN", "expand_tasks": True},
-                    note=f"then runs/cancel and runs/delete for each run named {RUN_NAME!r} of {folder}/")  # fmt: skip
+        self._would(
+            "GET",
+            "/api/2.2/jobs/runs/list",
+            {"run_type": "SUBMIT_RUN", "expand_tasks": True},
+            note=f"then runs/cancel and runs/delete for each run named {RUN_NAME!r} of {folder}/",
+        )
         return []
 
     def experiment_id(self, name: str) -> str:
@@ -428,8 +457,12 @@ class DryRunWorkspace:
         return "<experiment id>"
 
     def experiment(self, name: str) -> None:
-        self._would("GET", "/api/2.0/mlflow/experiments/get-by-name", {"experiment_name": name},
-                    note="then POST /api/2.0/mlflow/experiments/restore if it is deleted (MLflow refuses to log to it)")
+        self._would(
+            "GET",
+            "/api/2.0/mlflow/experiments/get-by-name",
+            {"experiment_name": name},
+            note="then POST /api/2.0/mlflow/experiments/restore if it is deleted (MLflow refuses to log to it)",
+        )
         return None
 
     def restore_experiment(self, experiment_id: str, name: str) -> None:

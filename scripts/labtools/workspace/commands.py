@@ -19,16 +19,19 @@ from .options import CleanUpOptions, DeployOptions, Options, RunOptions
 def deploy(ws, options: DeployOptions, say) -> int:
     # Every language's notebooks read first: a broken or undeclared notebook stops us before any call.
     spec.check_notebook_list(lab.languages(options.lang))
-    objects_of = {lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang)))
-                  for lang in lab.languages(options.lang)}  # fmt: skip
+    objects_of = {
+        lang: copies.lab_objects(local_notebooks(lab.notebooks_dir(lang))) for lang in lab.languages(options.lang)
+    }
     user = None if options.folder else ws.current_user()
     for lang, objects in objects_of.items():
         folder = options.folder or f"/Users/{user}/{lab.lab_folder(lang)}"
         done = copies.deploy_folder(ws, folder, objects, force=options.force)
         if ws.dry_run:
-            say(f"Would deploy {sum(thing.notebook for thing in objects)} notebooks and the lab's data to {folder} "
+            say(
+                f"Would deploy {sum(thing.notebook for thing in objects)} notebooks and the lab's data to {folder} "
                 "(what was edited there since the last deploy is kept; --force saves it beside, then replaces it)",
-                f"Open it: {ws.folder_url(folder)}")  # fmt: skip
+                f"Open it: {ws.folder_url(folder)}",
+            )
             continue
         by_relative = {thing.relative: thing for thing in objects}
         for relative in [*done.new, *done.updated, *(edited for edited, _ in done.saved)]:
@@ -41,8 +44,9 @@ def deploy(ws, options: DeployOptions, say) -> int:
     return 0
 
 
-def _names(ws, options: RunOptions | CleanUpOptions, needs_experiment: bool = True,
-           langs=(lab.SOURCE_LANGUAGE,)) -> tuple[list, spec.Experiments]:
+def _names(
+    ws, options: RunOptions | CleanUpOptions, needs_experiment: bool = True, langs=(lab.SOURCE_LANGUAGE,)
+) -> tuple[list, spec.Experiments]:
     """The lab's folder in each language and `run`'s experiments, asking for the user name only if needed."""
     needs_user = not options.folder or (needs_experiment and not options.experiment_name)
     user = ws.current_user() if needs_user else None
@@ -57,19 +61,32 @@ def run(ws, options: RunOptions, say) -> int:
     for notebook in notebooks:
         if not ws.status(notebook.workspace_path):
             folder_option = f" --folder {options.folder}" if options.folder else ""
-            raise DeployError(f"no notebook at {notebook.workspace_path}: deploy it first "
-                              f"(python scripts/deploy.py deploy{folder_option})")  # fmt: skip
+            raise DeployError(
+                f"no notebook at {notebook.workspace_path}: deploy it first "
+                f"(python scripts/deploy.py deploy{folder_option})"
+            )
     if options.serverless:
         if options.runtime:
-            raise DeployError("--runtime: serverless compute has no runtime matrix (it runs an environment "
-                              "version, not a Databricks Runtime): run --serverless runs the lab once")  # fmt: skip
-        given = [name for name, value in [("--cluster-id", options.cluster_id), ("--num-workers", options.num_workers),
-                                          ("--node-type", options.node_type)] if value]  # fmt: skip
+            raise DeployError(
+                "--runtime: serverless compute has no runtime matrix (it runs an environment "
+                "version, not a Databricks Runtime): run --serverless runs the lab once"
+            )
+        given = [
+            name
+            for name, value in [
+                ("--cluster-id", options.cluster_id),
+                ("--num-workers", options.num_workers),
+                ("--node-type", options.node_type),
+            ]
+            if value
+        ]
         if given:
             raise DeployError(f"--serverless runs the tasks without a cluster: leave out {', '.join(given)}")
     if options.cluster_id and options.num_workers:
-        raise DeployError("--num-workers sizes the new cluster of the Spark ML notebook; with --cluster-id the "
-                          "tasks run on that cluster as it is: leave out one of the two")  # fmt: skip
+        raise DeployError(
+            "--num-workers sizes the new cluster of the Spark ML notebook; with --cluster-id the "
+            "tasks run on that cluster as it is: leave out one of the two"
+        )
     if options.runtime:
         return matrix.run(ws, options, say, notebooks, experiments)
     if options.cluster_id:
@@ -81,21 +98,27 @@ def run(ws, options: RunOptions, say) -> int:
     for notebook in notebooks:
         workers = options.num_workers if notebook.uses_spark else 0
         cluster = None if options.serverless else options.cluster_id or spec.cluster(node_type, workers=workers)
-        parameters = spec.notebook_parameters(experiments.of(notebook), options.data_path, options.volume,
-                                              options.catalog, options.schema)  # fmt: skip
+        parameters = spec.notebook_parameters(
+            experiments.of(notebook), options.data_path, options.volume, options.catalog, options.schema
+        )
         tasks.append(spec.notebook_task(notebook.task_key, notebook, parameters, cluster))
     # Free Edition runs at most 5 job tasks at once: a serverless run never asks for more.
-    parallel = min(options.max_parallel, spec.FREE_EDITION_CONCURRENT_TASKS) if options.serverless \
-        else options.max_parallel  # fmt: skip
+    parallel = (
+        min(options.max_parallel, spec.FREE_EDITION_CONCURRENT_TASKS) if options.serverless else options.max_parallel
+    )
     submitted = spec.run_spec(tasks, options.timeout, parallel)
     say(spec.compute(submitted["tasks"], parallel))
     run_id = ws.submit(submitted)
     if ws.dry_run:
-        say(f"  then GET /api/2.2/jobs/runs/get every {options.poll_seconds:g} s until the run ends (POST runs/cancel "
-            f"after {options.timeout} s), and GET /api/2.2/jobs/runs/get-output of a failed task")  # fmt: skip
+        say(
+            f"  then GET /api/2.2/jobs/runs/get every {options.poll_seconds:g} s until the run ends (POST runs/cancel "
+            f"after {options.timeout} s), and GET /api/2.2/jobs/runs/get-output of a failed task"
+        )
         return 0
-    say(f"Submitted run {run_id}: {len(tasks)} notebooks, each a task on {_where(options)}",
-        *(f"  {notebook.workspace_path} -> experiment {experiments.of(notebook)}" for notebook in notebooks))
+    say(
+        f"Submitted run {run_id}: {len(tasks)} notebooks, each a task on {_where(options)}",
+        *(f"  {notebook.workspace_path} -> experiment {experiments.of(notebook)}" for notebook in notebooks),
+    )
     ended = runs.wait(ws, run_id, options.timeout, options.poll_seconds, say)
     final = runs.progress(ended)
     say(f"Final state: {final}")
@@ -123,8 +146,9 @@ def _where(options: RunOptions) -> str:
 
 def clean_up(ws, options: CleanUpOptions, say) -> int:
     spec.check_notebook_list()  # before any call
-    folders, experiments = _names(ws, options, needs_experiment=options.delete_experiment,
-                                  langs=lab.languages(options.lang))  # fmt: skip
+    folders, experiments = _names(
+        ws, options, needs_experiment=options.delete_experiment, langs=lab.languages(options.lang)
+    )
     notebooks = spec.deployed_notebooks(folders[0])  # the same names in every language: for the experiments' names
     removed = []
 
@@ -162,8 +186,10 @@ def clean_up(ws, options: CleanUpOptions, say) -> int:
     if not options.delete_experiment:
         known = experiments.home or experiments.given  # with --folder and no --delete-experiment: not asked
         kept = " and ".join(experiments.of(notebook) for notebook in notebooks) if known else "of `run`"
-        say(f"Kept the MLflow experiments {kept} (if any; and their -<runtime> siblings of `run --runtime`); "
-            "add --delete-experiment to delete them.")  # fmt: skip
+        say(
+            f"Kept the MLflow experiments {kept} (if any; and their -<runtime> siblings of `run --runtime`); "
+            "add --delete-experiment to delete them."
+        )
     if failed:  # after what was deleted was said: one line for all the models that could not be
         raise DeployError(f"--delete-models: {len(failed)} of the lab's models not deleted: {'; '.join(failed)}")
     return 0
@@ -175,8 +201,10 @@ def _delete_lab_models(ws, options: CleanUpOptions) -> tuple[list[str], list[str
     some) is skipped without a word; any other error is kept for one line at the end, and the others go on."""
     catalog = options.catalog or ws.default_catalog()
     if not catalog:
-        raise DeployError("--delete-models: this workspace has no default catalog (no Unity Catalog metastore?): "
-                          "name the models' catalog with --catalog")  # fmt: skip
+        raise DeployError(
+            "--delete-models: this workspace has no default catalog (no Unity Catalog metastore?): "
+            "name the models' catalog with --catalog"
+        )
     deleted, failed = [], []
     for full_name in models.lab_model_names(ws.current_user(), catalog, options.schema or models.DEFAULT_SCHEMA):
         try:
@@ -205,6 +233,8 @@ def in_each_workspace(open_workspace, profiles: list, command, options: Options,
             code = 1
         if code:
             failed.append(profile)
-    say(f"== {len(profiles) - len(failed)} of {len(profiles)} workspaces done"
-        + (f"; failed: {', '.join(failed)}" if failed else ""))  # fmt: skip
+    say(
+        f"== {len(profiles) - len(failed)} of {len(profiles)} workspaces done"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+    )
     return 1 if failed else 0

@@ -73,8 +73,10 @@ def probe(target: Target, timeout: float) -> None:
     """Raise a one-line DeployError unless `target.host` answers an HTTP request within `timeout` seconds."""
     import requests  # the SDK's own HTTP library, with the same proxy settings
 
-    advice = (f"check the host name and your network (VPN, proxy); for a slow link allow it longer with "
-              f"--connect-timeout SECONDS (now {timeout:g})")  # fmt: skip
+    advice = (
+        f"check the host name and your network (VPN, proxy); for a slow link allow it longer with "
+        f"--connect-timeout SECONDS (now {timeout:g})"
+    )
     try:
         # The discovery document the SDK fetches first; any answer, even 404, means the host is there.
         requests.get(f"{target.host}/.well-known/databricks-config", timeout=timeout, allow_redirects=False)
@@ -88,11 +90,13 @@ def probe(target: Target, timeout: float) -> None:
 
 def _reason(error: Exception) -> str:
     text = str(error)
-    for words, reason in [("Connection refused", "the connection was refused (nothing listens there)"),
-                          ("Name or service not known", "no such host name"),
-                          ("nodename nor servname", "no such host name"),
-                          ("getaddrinfo failed", "no such host name"),
-                          ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate is not trusted")]:  # fmt: skip
+    for words, reason in [
+        ("Connection refused", "the connection was refused (nothing listens there)"),
+        ("Name or service not known", "no such host name"),
+        ("nodename nor servname", "no such host name"),
+        ("getaddrinfo failed", "no such host name"),
+        ("CERTIFICATE_VERIFY_FAILED", "its TLS certificate is not trusted"),
+    ]:
         if words in text:
             return reason
     return text.splitlines()[0][:200]

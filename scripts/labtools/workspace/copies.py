@@ -46,8 +46,10 @@ class LabObject:
 
 def lab_objects(notebooks: list[LocalNotebook]) -> list[LabObject]:
     """What a folder gets: the notebooks of one language, and the lab's data."""
-    objects = [LabObject(notebook.relative, notebook.content, str(notebook.file.relative_to(lab.PROJECT)), True)
-               for notebook in notebooks]  # fmt: skip
+    objects = [
+        LabObject(notebook.relative, notebook.content, str(notebook.file.relative_to(lab.PROJECT)), True)
+        for notebook in notebooks
+    ]
     try:
         data = lab.LAB_DATA.read_bytes()
     except OSError as error:

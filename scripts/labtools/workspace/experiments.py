@@ -22,5 +22,7 @@ def restore_deleted(ws, names: list[str]) -> list[str]:
 
 
 def restored_line(name: str) -> str:
-    return (f"Restored the MLflow experiment {name}: clean-up --delete-experiment had deleted it, and MLflow refuses "
-            "to log to a deleted experiment until it is purged (30 days); its earlier runs are back with it")
+    return (
+        f"Restored the MLflow experiment {name}: clean-up --delete-experiment had deleted it, and MLflow refuses "
+        "to log to a deleted experiment until it is purged (30 days); its earlier runs are back with it"
+    )

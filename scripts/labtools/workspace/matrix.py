@@ -36,8 +36,10 @@ def parse_runtimes(text: str) -> list[str]:
     asked = [word.strip() for word in text.split(",") if word.strip()]
     unknown = [word for word in asked if word not in lab.LTS_ML_RUNTIMES]
     if unknown or not asked:
-        raise ValueError(f"{', '.join(unknown) or repr(text)}: not an LTS ML runtime the lab supports; "
-                         f"give some of {','.join(lab.LTS_ML_RUNTIMES)}, or all")  # fmt: skip
+        raise ValueError(
+            f"{', '.join(unknown) or repr(text)}: not an LTS ML runtime the lab supports; "
+            f"give some of {','.join(lab.LTS_ML_RUNTIMES)}, or all"
+        )
     return [runtime for runtime in lab.LTS_ML_RUNTIMES if runtime in asked]
 
 
@@ -99,18 +101,21 @@ class Row:
         return self.result == "SUCCESS"
 
 
-def run(ws, options: RunOptions, say, notebooks: list[spec.DeployedNotebook],
-        experiments: spec.Experiments) -> int:
+def run(ws, options: RunOptions, say, notebooks: list[spec.DeployedNotebook], experiments: spec.Experiments) -> int:
     if options.cluster_id:
         raise DeployError("--runtime runs each runtime on a new job cluster of its own; leave out --cluster-id")
     runtimes = parse_runtimes(options.runtime)
     listed = ws.spark_versions()
-    keys = {runtime: resolve(runtime, listed) if listed is not None else f"<{runtime} LTS ML key>"
-            for runtime in runtimes}  # fmt: skip
+    keys = {
+        runtime: resolve(runtime, listed) if listed is not None else f"<{runtime} LTS ML key>" for runtime in runtimes
+    }
     missing = [runtime for runtime, key in keys.items() if not key]
     if missing:
-        say(f"{ws.host} does not offer the LTS ML runtime {', '.join(missing)} (it offers "
-            f"{', '.join(offered(listed)) or 'none'}): the matrix runs without it", err=True)  # fmt: skip
+        say(
+            f"{ws.host} does not offer the LTS ML runtime {', '.join(missing)} (it offers "
+            f"{', '.join(offered(listed)) or 'none'}): the matrix runs without it",
+            err=True,
+        )
     if len(missing) == len(runtimes):
         raise DeployError(f"{ws.host} offers none of the runtimes asked for ({options.runtime})")
     node_type = options.node_type or spec.NODE_TYPES[ws.cloud()]
@@ -122,8 +127,12 @@ def run(ws, options: RunOptions, say, notebooks: list[spec.DeployedNotebook],
             if not key:
                 row.result, row.error = "NOT OFFERED", f"{ws.host} has no {runtime} LTS ML runtime"
                 continue
-            parameters = spec.notebook_parameters(experiments.of(notebook, runtime), options.data_path,
-                                                  options.volume, model_name=model_name(notebook, runtime))  # fmt: skip
+            parameters = spec.notebook_parameters(
+                experiments.of(notebook, runtime),
+                options.data_path,
+                options.volume,
+                model_name=model_name(notebook, runtime),
+            )
             cluster = spec.cluster(node_type, key, workers=options.num_workers if notebook.uses_spark else 0)
             tasks.append(spec.notebook_task(_task_key(notebook, runtime), notebook, parameters, cluster))
     names = [experiments.of(notebook, runtime) for runtime, key in keys.items() if key for notebook in notebooks]
@@ -133,12 +142,16 @@ def run(ws, options: RunOptions, say, notebooks: list[spec.DeployedNotebook],
     say(spec.compute(submitted["tasks"], options.max_parallel))
     run_id = ws.submit(submitted)
     if ws.dry_run:
-        say(f"  then GET /api/2.2/jobs/runs/get every {options.poll_seconds:g} s until the run ends, and "
-            "GET /api/2.2/jobs/runs/get-output of each task (the notebook's summary, or its error)")  # fmt: skip
+        say(
+            f"  then GET /api/2.2/jobs/runs/get every {options.poll_seconds:g} s until the run ends, and "
+            "GET /api/2.2/jobs/runs/get-output of each task (the notebook's summary, or its error)"
+        )
         return 0
     offered_runtimes = ", ".join(runtime for runtime, key in keys.items() if key)
-    say(f"Submitted run {run_id}: {len(tasks)} tasks, one per runtime ({offered_runtimes}) and notebook "
-        f"({', '.join(notebook.stem.split('-')[0] for notebook in notebooks)})")  # fmt: skip
+    say(
+        f"Submitted run {run_id}: {len(tasks)} tasks, one per runtime ({offered_runtimes}) and notebook "
+        f"({', '.join(notebook.stem.split('-')[0] for notebook in notebooks)})"
+    )
     ended = runs.wait(ws, run_id, options.timeout, options.poll_seconds, say)
     for task in ended.tasks or []:
         _fill(rows[task.task_key], runs.outcome(ws, task), task)
@@ -159,8 +172,10 @@ def _model_namer(ws, options: RunOptions, notebooks: list[spec.DeployedNotebook]
         return lambda notebook, runtime: None
     catalog = options.catalog or ws.default_catalog()
     if not catalog:
-        raise DeployError("--runtime: this workspace has no default catalog (no Unity Catalog metastore?) for the "
-                          "Managing Models notebooks' models: name one with --catalog")  # fmt: skip
+        raise DeployError(
+            "--runtime: this workspace has no default catalog (no Unity Catalog metastore?) for the "
+            "Managing Models notebooks' models: name one with --catalog"
+        )
     user, schema = ws.current_user(), options.schema or models.DEFAULT_SCHEMA
 
     def name(notebook: spec.DeployedNotebook, runtime: str) -> str | None:
@@ -178,8 +193,11 @@ def _task_key(notebook: spec.DeployedNotebook, runtime: str) -> str:
 def _fill(row: Row, told: runs.TaskOutcome, task) -> None:
     row.result = told.progress.result or told.progress.life
     row.url = task.run_page_url or ""
-    milliseconds = task.run_duration or task.execution_duration or (
-        (task.end_time - task.start_time) if task.end_time and task.start_time else 0)  # fmt: skip
+    milliseconds = (
+        task.run_duration
+        or task.execution_duration
+        or ((task.end_time - task.start_time) if task.end_time and task.start_time else 0)
+    )
     row.duration = f"{milliseconds // 60000}:{milliseconds // 1000 % 60:02d}" if milliseconds else ""
     if told.result:
         try:
@@ -202,13 +220,21 @@ def _fill(row: Row, told: runs.TaskOutcome, task) -> None:
 def read_summary(text: str) -> dict:
     """The JSON a lab notebook passes to dbutils.notebook.exit (notebooks/includes/job_summary.py, lab_summary)."""
     summary = json.loads(text)
-    if not isinstance(summary, dict) or not isinstance(summary.get("libraries"), dict) or \
-            not isinstance(summary.get("runs"), list):  # fmt: skip
+    if (
+        not isinstance(summary, dict)
+        or not isinstance(summary.get("libraries"), dict)
+        or not isinstance(summary.get("runs"), list)
+    ):
         raise ValueError(f"expected an object with 'libraries' and 'runs', got {text[:80]!r}")
     return summary
 
 
 def table(rows: list[Row]) -> str:
     header = ["runtime", "notebook", "MLflow", "scikit-learn", "Spark", "result", "duration", "runs' r2", "run page"]
-    return format_table(header, [[row.runtime, row.notebook.split("-")[0], *row.versions, row.result, row.duration,
-                                  row.r2, row.url] for row in rows])  # fmt: skip
+    return format_table(
+        header,
+        [
+            [row.runtime, row.notebook.split("-")[0], *row.versions, row.result, row.duration, row.r2, row.url]
+            for row in rows
+        ],
+    )

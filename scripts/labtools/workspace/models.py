@@ -41,8 +41,9 @@ def runtime_suffix(runtime: str) -> str:
     return MATRIX_SUFFIX + runtime.replace(".", "_")
 
 
-def lab_model_name(user_name: str, catalog: str, schema: str, spark_ml: bool, runtime: str | None = None,
-                   lang: str | None = None) -> str:  # fmt: skip
+def lab_model_name(
+    user_name: str, catalog: str, schema: str, spark_ml: bool, runtime: str | None = None, lang: str | None = None
+) -> str:
     """The full name of the model a deployed Managing Models notebook registers for `user_name`.
 
     `spark_ml`: the Spark ML notebook's; `lang` a translation's (None or "en": the English notebook's);
@@ -64,6 +65,7 @@ def lab_model_names(user_name: str, catalog: str, schema: str) -> list[str]:
     names = []
     for spark_ml in (False, True):
         names += [lab_model_name(user_name, catalog, schema, spark_ml, lang=lang) for lang in lab.LANGUAGES]
-        names += [lab_model_name(user_name, catalog, schema, spark_ml, runtime=runtime)
-                  for runtime in lab.LTS_ML_RUNTIMES]  # fmt: skip
+        names += [
+            lab_model_name(user_name, catalog, schema, spark_ml, runtime=runtime) for runtime in lab.LTS_ML_RUNTIMES
+        ]
     return names

@@ -63,9 +63,10 @@ def name_problem(value: str, kind: str) -> str | None:
 
 def serverless_environment() -> dict:
     """The job environment the serverless tasks run in (`environments` of runs/submit)."""
-    return {"environment_key": SERVERLESS_ENVIRONMENT_KEY,
-            "spec": {"environment_version": SERVERLESS_ENVIRONMENT_VERSION,
-                     "dependencies": list(SERVERLESS_DEPENDENCIES)}}  # fmt: skip
+    return {
+        "environment_key": SERVERLESS_ENVIRONMENT_KEY,
+        "spec": {"environment_version": SERVERLESS_ENVIRONMENT_VERSION, "dependencies": list(SERVERLESS_DEPENDENCIES)},
+    }
 
 
 @dataclass(frozen=True)
@@ -166,12 +167,22 @@ def cluster(node_type: str, spark_version: str = SPARK_VERSION, workers: int = 0
     `spark_ml_workers` job cluster: then without the single-node settings, which would keep Spark on the driver."""
     if not workers:
         return single_node_cluster(node_type, spark_version)
-    return {"spark_version": spark_version, "node_type_id": node_type, "num_workers": workers,
-            "data_security_mode": "SINGLE_USER"}  # fmt: skip
+    return {
+        "spark_version": spark_version,
+        "node_type_id": node_type,
+        "num_workers": workers,
+        "data_security_mode": "SINGLE_USER",
+    }
 
 
-def notebook_parameters(experiment: str, data_path: str | None = None, volume: str | None = None,
-                        catalog: str | None = None, schema: str | None = None, model_name: str | None = None) -> dict:
+def notebook_parameters(
+    experiment: str,
+    data_path: str | None = None,
+    volume: str | None = None,
+    catalog: str | None = None,
+    schema: str | None = None,
+    model_name: str | None = None,
+) -> dict:
     """The notebook parameters a run passes: the experiment, and each of the others that an option gives (the data,
     the volume, the registry's catalog and schema, a model's name). notebook_task passes each only to a notebook
     that declares it: the volume to the Spark ML ones, the registry's to the Managing Models ones."""
@@ -184,8 +195,10 @@ def notebook_task(task_key: str, notebook: DeployedNotebook, parameters: dict, c
     new cluster (a dict), an existing one (its id), or None: serverless compute, in the job's environment."""
     declared = widgets.widgets_of_file(notebook.file)
     passed = {name: value for name, value in parameters.items() if name in declared}
-    task = {"task_key": task_key,
-            "notebook_task": {"notebook_path": notebook.workspace_path, "base_parameters": passed}}  # fmt: skip
+    task = {
+        "task_key": task_key,
+        "notebook_task": {"notebook_path": notebook.workspace_path, "base_parameters": passed},
+    }
     if cluster is None:
         task["environment_key"] = SERVERLESS_ENVIRONMENT_KEY
     elif isinstance(cluster, str):
@@ -212,8 +225,10 @@ def compute(tasks: list[dict], parallel: int) -> str:
     """What the run will start, said before it starts: its clusters, their nodes and vCPUs, and how many at once."""
     clusters = [task["new_cluster"] for task in tasks if "new_cluster" in task]
     if any("environment_key" in task for task in tasks):
-        return (f"Starts no cluster: {len(tasks)} tasks on serverless compute (environment version "
-                f"{SERVERLESS_ENVIRONMENT_VERSION}), at most {min(parallel, len(tasks))} at once")  # fmt: skip
+        return (
+            f"Starts no cluster: {len(tasks)} tasks on serverless compute (environment version "
+            f"{SERVERLESS_ENVIRONMENT_VERSION}), at most {min(parallel, len(tasks))} at once"
+        )
     if not clusters:
         return "Starts no cluster: the tasks run on the existing cluster"
     nodes = [1 + cluster.get("num_workers", 0) for cluster in clusters]
@@ -221,21 +236,29 @@ def compute(tasks: list[dict], parallel: int) -> str:
     vcpus = [NODE_VCPUS.get(cluster["node_type_id"]) for cluster in clusters]
     at_once = min(parallel, len(clusters))
     if None in vcpus:  # a --node-type not in the table: say so rather than guess
-        return (f"Starts {len(clusters)} clusters ({sum(nodes)} nodes of {', '.join(types)}, vCPUs not known here: "
-                f"see the Compute page), at most {at_once} at once (--max-parallel {parallel})")  # fmt: skip
+        return (
+            f"Starts {len(clusters)} clusters ({sum(nodes)} nodes of {', '.join(types)}, vCPUs not known here: "
+            f"see the Compute page), at most {at_once} at once (--max-parallel {parallel})"
+        )
     per_cluster = sorted((count * cpus for count, cpus in zip(nodes, vcpus, strict=True)), reverse=True)
     each = f"{vcpus[0]} vCPUs each" if len(set(vcpus)) == 1 else "vCPUs " + "/".join(map(str, sorted(set(vcpus))))
-    return (f"Starts {len(clusters)} clusters ({sum(nodes)} nodes of {', '.join(types)}, {each}: "
-            f"{sum(per_cluster)} vCPUs in all), at most {at_once} at once ({sum(per_cluster[:at_once])} vCPUs; "
-            f"--max-parallel {parallel})")  # fmt: skip
+    return (
+        f"Starts {len(clusters)} clusters ({sum(nodes)} nodes of {', '.join(types)}, {each}: "
+        f"{sum(per_cluster)} vCPUs in all), at most {at_once} at once ({sum(per_cluster[:at_once])} vCPUs; "
+        f"--max-parallel {parallel})"
+    )
 
 
 def run_spec(tasks: list[dict], timeout: int, parallel: int = MAX_PARALLEL) -> dict:
     """The body of `jobs/runs/submit`."""
     # The workspace stops the run after `timeout` seconds too, should this script no longer be watching. The
     # token makes the SDK's retries of this request (a timeout, a 429) return the same run, never a second one.
-    spec = {"run_name": RUN_NAME, "timeout_seconds": timeout, "tasks": at_most(tasks, parallel),
-            "idempotency_token": uuid.uuid4().hex}  # fmt: skip
+    spec = {
+        "run_name": RUN_NAME,
+        "timeout_seconds": timeout,
+        "tasks": at_most(tasks, parallel),
+        "idempotency_token": uuid.uuid4().hex,
+    }
     if any("environment_key" in task for task in tasks):
         spec["environments"] = [serverless_environment()]
     return spec
