@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Run the lab's notebooks locally, against a real MLflow tracking server.
 
-    python scripts/run_lab.py                      # start a server, run the lab, print the runs
+    python scripts/run_lab.py                      # start a server, run the labs, print the runs and the models
     python scripts/run_lab.py --data trips.csv     # use this CSV file of trips, not the lab's data/nyc-taxi.csv
     python scripts/run_lab.py --synthetic 100000   # made-up trips, as many as that
     python scripts/run_lab.py --keep-server        # then leave the MLflow UI up until Ctrl-C
@@ -40,6 +40,12 @@ from labtools.local.output import DEFAULT_OUT, OutputFolders  # noqa: E402
 
 # --runtime's old name, still accepted with a note: the word is deploy.py's, for a section of ~/.databrickscfg.
 OLD_RUNTIME_OPTION = "--profile"
+
+# Widget values the runner gives when --param does not, to the notebooks that declare the widget. The Managing
+# Models notebooks delete their registered model at the end unless keep_model is yes, which a workspace shared by a
+# class wants; locally the store is the learner's own, so the runner keeps the model: the closing table then shows
+# the registry (model, latest version, aliases), the MLflow UI the model's page, and a second run adds versions.
+LOCAL_DEFAULTS = {"keep_model": "yes"}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -80,7 +86,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="a notebook parameter (widget) value; may be repeated",
+        help="a notebook parameter (widget) value; may be repeated (default keep_model=yes: the models stay)",
     )
     parser.add_argument(
         "--out",
@@ -161,6 +167,12 @@ def check_params(params: dict[str, str], notebooks: dict[Path, ConvertedNotebook
         )
 
 
+def with_local_defaults(params: dict[str, str], notebooks: dict[Path, ConvertedNotebook]) -> dict[str, str]:
+    """`params`, plus each of LOCAL_DEFAULTS that one of the notebooks declares and --param did not set."""
+    declared = {name for notebook in notebooks.values() for name in notebook.widgets}
+    return {**{key: value for key, value in LOCAL_DEFAULTS.items() if key in declared}, **params}
+
+
 def run_lab(args: argparse.Namespace) -> int:
     params = parse_params(args.param, args.data, args.synthetic)
     if not args.cell_timeout > 0 or math.isinf(args.cell_timeout):
@@ -170,6 +182,7 @@ def run_lab(args: argparse.Namespace) -> int:
     notebook_paths = [path.resolve() for path in args.notebooks] or lab_notebook_files(args.lang)
     notebooks = {path: ConvertedNotebook.read(path, root=lab.PROJECT) for path in notebook_paths}
     check_params(params, notebooks)
+    params = with_local_defaults(params, notebooks)
     python = runtime_python(args) if args.runtime else sys.executable
 
     found = prerequisites.check(python, args.serverless, any(notebook.needs_spark for notebook in notebooks.values()))

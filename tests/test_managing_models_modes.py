@@ -69,8 +69,9 @@ def client(tracking_server):
 
 
 def test_the_japanese_notebook_keeps_the_same_model_and_the_closing_table_shows_it(tracking_server, client, tmp_path):
-    """The Japanese edition's code is the English one's: the same registry at the end; and run_lab.py's closing
-    table lists the kept model with its latest version and its alias."""
+    """The Japanese edition's code is the English one's: the same registry at the end; and run_lab.py, which keeps
+    the model unless told otherwise (keep_model=yes, its LOCAL_DEFAULTS), lists it in the closing table with its
+    latest version and its alias."""
     name = f"test-dp090-nyc-taxi-ja-{uuid.uuid4().hex[:8]}"
     execution = execute_lab(
         tracking_server.uri,
@@ -78,8 +79,6 @@ def test_the_japanese_notebook_keeps_the_same_model_and_the_closing_table_shows_
         str(NOTEBOOK.path("ja")),
         "--param",
         f"model_name={name}",
-        "--param",
-        "keep_model=yes",
     ).check()
     try:
         assert registry_state(client, name) == KEPT

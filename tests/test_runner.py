@@ -288,6 +288,22 @@ def test_a_failing_cell_is_named_and_the_executed_notebook_kept(tracking_server,
     assert (out / "executed" / "fails.ipynb").is_file()
 
 
+@pytest.mark.parametrize("given, kept", [([], "yes"), (["--param", "keep_model=no"], "no")], ids=["default", "given"])
+def test_the_runner_keeps_the_model_unless_told_otherwise(tracking_server, tmp_path, given, kept):
+    """keep_model (the Managing Models notebooks' widget, default "no" in a workspace) is "yes" under run_lab.py, so
+    its closing table can show the registry; --param wins."""
+    declares = notebook(
+        tmp_path,
+        "declares.py",
+        'dbutils.widgets.text("keep_model", "no")\nprint("keep_model:", dbutils.widgets.get("keep_model"))',
+    )
+    out = tmp_path / "out"
+    result = run_lab(str(declares), "--tracking-uri", tracking_server.uri, "--out", str(out), *given)
+    assert result.returncode == 0, result.stderr
+    executed = nbformat.read(out / "executed" / "declares.ipynb", as_version=4)
+    assert f"keep_model: {kept}\n" in [o.get("text") for cell in executed.cells for o in cell.get("outputs", [])]
+
+
 def test_a_hanging_cell_is_stopped_by_the_cell_timeout(tracking_server, tmp_path):
     path = notebook(tmp_path, "hangs.py", "# DBTITLE 1,Wait forever\nimport time\ntime.sleep(600)")
     result = run_lab(
