@@ -50,7 +50,7 @@ def test_removed_widgets_are_undeclared_again():
 def test_install_defines_what_a_workspace_defines(tmp_path):
     namespace = {}
     standins.install(namespace, config(tmp_path, {"k": "v"}))
-    assert set(namespace) == {"dbutils", "display", "spark", "sc", "sqlContext"}
+    assert set(namespace) == {"dbutils", "display", "displayHTML", "spark", "sc", "sqlContext"}
     # `spark` is there, but starts a JVM only when a notebook first uses it; so do `sc` and `sqlContext`.
     assert repr(namespace["spark"]) == "<local SparkSession, started on first use>"
     assert repr(namespace["sc"]) == "<the local Spark session's SparkContext, made on first use>"

@@ -304,6 +304,24 @@ def test_the_runner_keeps_the_model_unless_told_otherwise(tracking_server, tmp_p
     assert f"keep_model: {kept}\n" in [o.get("text") for cell in executed.cells for o in cell.get("outputs", [])]
 
 
+def test_a_pip_line_inside_a_cell_is_not_run_and_display_html_renders(tracking_server, tmp_path):
+    """`%pip` on a line of a Python cell (IPython's line magic) would install into the interpreter the runner and every
+    later notebook share: it is skipped with a note, as a `%pip` cell is. `displayHTML` is a workspace's built-in."""
+    path = notebook(
+        tmp_path,
+        "pip_line.py",
+        'print("before")\n%pip install dp090-no-such-package==0.0.1\nprint("after")\ndisplayHTML("<b>bold</b>")',
+    )
+    out = tmp_path / "out"
+    result = run_lab(str(path), "--tracking-uri", tracking_server.uri, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    outputs = nbformat.read(out / "executed" / "pip_line.ipynb", as_version=4).cells[-1].outputs
+    printed = "".join(output.get("text", "") for output in outputs)
+    assert printed.startswith("before\nSkipped locally: %pip install dp090-no-such-package==0.0.1 (")
+    assert printed.endswith("after\n")
+    assert [output.data["text/html"] for output in outputs if "data" in output] == ["<b>bold</b>"]
+
+
 def test_a_hanging_cell_is_stopped_by_the_cell_timeout(tracking_server, tmp_path):
     path = notebook(tmp_path, "hangs.py", "# DBTITLE 1,Wait forever\nimport time\ntime.sleep(600)")
     result = run_lab(

@@ -15,7 +15,10 @@ environment, to define:
 - `dbutils.notebook.exit(value)`: records the value a job would read as the
   notebook's output, and prints it as Databricks shows it; it stops nothing;
 - `display`, IPython's: DataFrames render as tables, figures as images, and a Spark DataFrame as a
-  table of its first rows, as a workspace shows it;
+  table of its first rows, as a workspace shows it; `displayHTML`, an HTML string rendered;
+- `%pip`, on a line of a Python cell as in a `%pip` cell: not run, a printed note says so (`skip_pip`). A local
+  run's kernel uses the interpreter the runner runs on: `pip install` there would change it for every notebook
+  after, and for the runner itself;
 - `spark`, a local Spark session started on first use (`spark.py`), so that a notebook that never
   touches it does not pay for a JVM; with `serverless=True`, a Spark Connect session as on serverless
   compute;
@@ -38,6 +41,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from IPython import get_ipython
+from IPython.display import HTML
 from IPython.display import display as ipython_display
 
 from ..kernel_config import SERVERLESS_ENVIRONMENT, KernelConfig
@@ -269,7 +274,10 @@ def install(namespace: dict, config: KernelConfig | None = None) -> None:
         java_problem=config.java_problem,
         unity_catalog=config.unity_catalog,
     )
-    namespace.update(dbutils=dbutils, display=display, spark=spark)
+    namespace.update(dbutils=dbutils, display=display, displayHTML=display_html, spark=spark)
+    shell = get_ipython()
+    if shell is not None:  # in the notebook's kernel (tests may install into a plain namespace)
+        shell.register_magic_function(skip_pip, "line", "pip")
     if not config.serverless:
         namespace.update(
             sc=Lazy(lambda: spark.sparkContext, "the local Spark session's SparkContext"),
@@ -281,6 +289,19 @@ def display(value, *more) -> None:
     """`display` as a workspace has it: a Spark DataFrame as a table of its first rows, the rest as IPython shows it."""
     for item in (value, *more):
         ipython_display(first_rows(item) if is_spark_dataframe(item) else item)
+
+
+def display_html(html: str) -> None:
+    """`displayHTML` as a workspace has it: the HTML string rendered as the cell's output."""
+    ipython_display(HTML(html))
+
+
+def skip_pip(arguments: str) -> None:
+    """A `%pip` cell, or a `%pip` line in a Python cell (IPython calls this as the `pip` line magic): not run."""
+    print(
+        f"Skipped locally: %pip {arguments} (a local run uses the packages installed where it runs: install what the "
+        "notebook needs there first)"
+    )
 
 
 def run_sql(query: str) -> None:

@@ -12,7 +12,7 @@ Magics are translated to what a local kernel can do:
 | `%python`        | a code cell                                                    |
 | `%run ./other`   | the other notebook's code cells, inlined in the same namespace |
 |                  | (`$name=value` arguments set its widgets; a quoted path may hold spaces) |
-| `%pip`           | skipped with a printed note (requirements are installed first) |
+| `%pip`           | skipped with a printed note (`standins.skip_pip`), a cell or a line of one |
 | `%sh`            | run by the shell through the local stand-ins (`standins.py`)   |
 | `%fs`            | the local stand-ins' `dbutils.fs`                              |
 | `%sql`           | the query through the local Spark session, shown as a table    |
@@ -132,8 +132,7 @@ def _convert(path: Path, root: Path, include_markdown: bool, run_stack: list[Pat
             _check_syntax(cell.source, file_name, cell.source_line)
             cells.append(_code(cell.source, where, cell.source_line))
         elif magic == "pip":
-            note = f"Skipped locally: %pip {cell.magic_args} (requirements.txt installs the lab's packages up front)"
-            cells.append(_code(f"print({note!r})", where))
+            cells.append(_code(f"_standins.skip_pip({cell.magic_args!r})", where))
         elif magic == "sh":
             cells.append(_code(f"_standins.run_shell({cell.body!r})", where))
         elif magic == "fs":
