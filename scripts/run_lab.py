@@ -158,8 +158,12 @@ def parse_params(pairs: list[str], data: Path | None, synthetic: int | None) -> 
     return params
 
 
+def declared_widgets(notebooks: dict[Path, ConvertedNotebook]) -> set[str]:
+    return {name for notebook in notebooks.values() for name in notebook.widgets}
+
+
 def check_params(params: dict[str, str], notebooks: dict[Path, ConvertedNotebook]) -> None:
-    declared = {name for notebook in notebooks.values() for name in notebook.widgets}
+    declared = declared_widgets(notebooks)
     unknown = sorted(set(params) - declared)
     if unknown:
         raise UsageError(
@@ -169,7 +173,7 @@ def check_params(params: dict[str, str], notebooks: dict[Path, ConvertedNotebook
 
 def with_local_defaults(params: dict[str, str], notebooks: dict[Path, ConvertedNotebook]) -> dict[str, str]:
     """`params`, plus each of LOCAL_DEFAULTS that one of the notebooks declares and --param did not set."""
-    declared = {name for notebook in notebooks.values() for name in notebook.widgets}
+    declared = declared_widgets(notebooks)
     return {**{key: value for key, value in LOCAL_DEFAULTS.items() if key in declared}, **params}
 
 
