@@ -145,7 +145,6 @@ SHARED_EXECUTIONS = {
     "lab": "lab",
     "lab_ja": "lab",
     "one_run": "runner-one-run",
-    "serverless_lab": "serverless",
     "spark_lab": "spark-lab",
     "two_sessions": "notebook-claims",
     "spark_notebooks": "local-spark",

@@ -35,9 +35,13 @@ stub serves (workspace import, Unity Catalog volumes), its names resolved as the
 one-time run (runs/submit), the same tasks, environments and parameters. Its experiments are the ones the stub's
 tasks create when they run (the stub has no experiments/create either).
 
-Also here, through the real runner: the one-line error of notebook 02 when its default volume cannot be created
-(a catalog without volumes; no CREATE VOLUME privilege), which names the `volume` parameter and keeps the runs
-logged before. That `run_lab.py --serverless` logs the six classic runs to 1e-6 is test_serverless.py's.
+The by-hand play is also the suite's one run of the lab notebooks as serverless compute runs them: the tests after
+the steps check that each learner's six runs are the classic local mode's to 1e-6, that the Spark ML models went
+through her volume, what the store holds, and that one Spark Connect server served each learner's runner.
+test_serverless.py has the serverless rules in a notebook of their own, and the notebook's guards.
+
+The one-line error of notebook 02 when a learner's default volume cannot be created is in
+tests/test_unity_catalog_standin.py.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import threading
@@ -60,11 +65,12 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from conftest import PROJECT, SCRIPTS, run_lab
+from conftest import CLASSIC_METRICS, PROJECT, SCRIPTS
 from conftest import write_notebook as notebook
 from mlflow.tracking import MlflowClient
 from workspace_stub import WorkspaceStub, development_name, short_name
 
+from labtools.local.local_run import CONFIG_METADATA
 from labtools.local.prerequisites import volumes_problem
 
 VOLUMES = Path("/Volumes")
@@ -274,6 +280,87 @@ def test_review_the_runs(learners, by_hand, tracking_server):
         assert english == japanese, stem
 
 
+# --- what the by-hand runs are, as serverless compute's: the classic runs, the volume, the store, one server -------
+
+HYPERPARAMETERS = [("0.0", "0.0", "1"), ("1.0", "0.3", "50"), ("0.5", "0.9", "1000")]
+
+
+def said(learner: Learner, stem: str) -> str:
+    executed = nbformat.read(learner.out / "executed" / f"{stem}.ipynb", as_version=4)
+    return "\n".join(o.get("text", "") for c in executed.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def test_the_serverless_runs_are_the_classic_local_modes(learners, by_hand, tracking_server):
+    """Spark Connect and the Unity Catalog stand-in change nothing the lab computes: each notebook's three runs
+    have the classic local mode's hyperparameters and metrics (conftest.CLASSIC_METRICS) to 1e-6."""
+    client = MlflowClient(tracking_server.uri)
+    for learner in learners:
+        for stem, name in zip(NOTEBOOKS, learner.experiments, strict=True):
+            runs = experiment_runs(client, name)
+            logged = [
+                (r.data.params["elastic_net_param"], r.data.params["reg_param"], r.data.params["max_iter"])
+                for r in runs
+            ]
+            assert logged == HYPERPARAMETERS, (learner.user, stem)
+            for run, expected in zip(runs, CLASSIC_METRICS[stem], strict=True):
+                got = run.data.metrics
+                assert (got["rmse"], got["mae"], got["r2"]) == pytest.approx(expected, abs=1e-6), (learner.user, stem)
+        # The closing table lists all six, each row ending with its r2.
+        r2_values = {f"{metrics[2]:.4f}" for all_metrics in CLASSIC_METRICS.values() for metrics in all_metrics}
+        stdout = by_hand[learner.user].stdout
+        rows = [line for line in stdout.splitlines() if line.split() and line.split()[-1] in r2_values]
+        assert len(rows) == 6, stdout
+
+
+def test_the_spark_models_pass_through_her_volume_and_the_store_holds_models_and_plots(
+    learners, by_hand, tracking_server
+):
+    """Each notebook names serverless compute; the Spark ML models' files went through the learner's own volume
+    (`dfs_tmpdir`); the server's artifact store holds each run's plot and model, of the notebook's flavor."""
+    client = MlflowClient(tracking_server.uri)
+    for learner in learners:
+        for stem in NOTEBOOKS:
+            assert "Compute: serverless compute, environment version 4 (Spark Connect)" in said(learner, stem)
+        assert f"Model files pass through {learner.volume_folder}/mlflow-tmp" in said(learner, NOTEBOOKS[1])
+        for name, flavor in zip(learner.experiments, ["sklearn", "spark"], strict=True):
+            experiment = client.get_experiment_by_name(name)
+            # The server proxies artifacts (mlflow-artifacts:/<experiment id>) into its --artifacts-destination.
+            artifacts = tracking_server.store / "artifacts" / experiment.experiment_id
+            assert len(list(artifacts.rglob("LinearRegressionPrediction.png"))) == 3, name
+            # A model's MLmodel, not the copy MLflow keeps in its metadata/ folder.
+            mlmodels = [path for path in artifacts.rglob("MLmodel") if path.parent.name != "metadata"]
+            flavors = [set(yaml.safe_load(path.read_text())["flavors"]) for path in mlmodels]
+            assert len(flavors) == 3 and all({flavor, "python_function"} <= found for found in flavors), flavors
+
+
+def connected_to(executed) -> str:
+    """The Spark Connect server a kernel used: the one its configuration named, or, where that server's port was taken
+    (two runners started at once can pick the same free port), the one the runner's added cell moved it to."""
+    for cell in executed.cells[:3]:
+        moved = re.match(r"_standins\.spark\.connect_to\('([^']+)'\)", cell.source)
+        if moved:
+            return moved.group(1)
+    return executed.metadata[CONFIG_METADATA]["spark_connect_url"]
+
+
+def test_one_spark_connect_server_served_each_runner_and_stopped_with_it(learners, by_hand):
+    """One server for a runner's notebooks, as one serverless compute serves a learner's; one per learner; gone
+    when her runner ended (its process group stopped)."""
+    servers = {}
+    for learner in learners:
+        urls = set()
+        for stem in NOTEBOOKS:
+            executed = nbformat.read(learner.out / "executed" / f"{stem}.ipynb", as_version=4)
+            assert executed.metadata[CONFIG_METADATA]["serverless"] is True  # what its kernel was told
+            urls.add(connected_to(executed))
+        assert len(urls) == 1 and re.fullmatch(r"sc://127\.0\.0\.1:\d+", *urls), urls
+        servers[learner.user] = urls.pop()
+    assert len(set(servers.values())) == 2, servers
+    for url in servers.values():
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", int(url.rsplit(":", 1)[1])))  # nothing listens there any more
+
+
 # The bundle, as `databricks bundle deploy -t serverless` resolves it for a learner.
 
 
@@ -478,43 +565,3 @@ def test_clean_up(learners, by_hand, workspace, tracking_server, tmp_path):
     assert b.volume in workspace.volumes
     assert f"{bundle_root(b)}/files/notebooks/ja/{NOTEBOOKS[1]}" in workspace.objects
     assert {workspace.experiments[name]["lifecycle_stage"] for name in bundle_experiments(b).values()} == {"active"}
-
-
-# --- the volume that cannot be created: one line naming the parameter, the runs before kept ---------------------
-
-
-@pytest.mark.parametrize(
-    ("knob", "names"),
-    [
-        ({"DP090_UC_CURRENT_CATALOG": "hive_metastore"}, "hive_metastore"),
-        ({"DP090_UC_WITHHOLD": "CREATE_VOLUME"}, "CREATE VOLUME"),
-    ],
-    ids=["catalog-without-volumes", "no-create-volume-privilege"],
-)
-def test_a_volume_that_cannot_be_made_stops_02_with_one_line(tracking_server, tmp_path, knob, names):
-    user = f"ada.lovelace+{uuid.uuid4().hex[:8]}@example.com"
-    env = {**os.environ, "DP090_UC_USER": user, **knob}
-    notebooks = [str(PROJECT / "notebooks" / f"{stem}.py") for stem in NOTEBOOKS]
-    result = run_lab(
-        "--serverless",
-        "--tracking-uri",
-        tracking_server.uri,
-        "--out",
-        str(tmp_path / "out"),
-        *notebooks,
-        env=env,
-        timeout=600,
-    )
-    try:
-        assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
-        lines = [line for line in result.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1, f"one line, not a traceback wall:\n{result.stderr}"
-        [line] = lines
-        assert line.startswith(f"error: notebooks/{NOTEBOOKS[1]}.py:"), line
-        assert "volume: cannot create" in line and "set the notebook's volume parameter" in line, line
-        assert names in line, line
-        # The runs 01 logged before are kept.
-        runs = experiment_runs(MlflowClient(tracking_server.uri), f"/Users/{user}/{EXPERIMENTS[0]}")
-        assert [run.info.status for run in runs] == ["FINISHED"] * 3
-    finally:
-        shutil.rmtree(VOLUMES / "workspace" / "default" / f"dp090_mlflow_lab_{short_name(user)}", ignore_errors=True)

@@ -3,8 +3,8 @@
 Each rule is tried as a notebook meets it: `spark.sql(...)` and `spark.catalog` of the kernel's `LocalSpark`, a
 client of a real local Spark Connect server (one per module, started as the runner starts it), with volumes as
 folders under /Volumes. Without the stand-in, each of these statements would reach local Spark, which answers
-`spark_catalog`, the OS login, or a parse error. The last test runs notebook 02 with the real runner in a workspace
-whose current catalog is `hive_metastore`.
+`spark_catalog`, the OS login, or a parse error. The last test runs notebook 02 with the real runner where a learner's
+default volume cannot be created: a workspace whose current catalog is `hive_metastore`, or no CREATE VOLUME privilege.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from importlib.util import find_spec
 import pytest
 from conftest import PROJECT, SCRIPTS, run_lab
 from conftest import write_notebook as notebook
+from mlflow.tracking import MlflowClient
+from workspace_stub import short_name
 
 sys.path.insert(0, str(SCRIPTS))
 from labtools.kernel import unity_catalog, volumes  # noqa: E402
@@ -221,26 +223,57 @@ def test_a_bad_knob_is_one_line_before_any_kernel_starts(tmp_path):
     ]
 
 
-def test_notebook_02_in_a_hive_metastore_workspace_fails_in_its_parameters_cell_keeping_earlier_runs(tmp_path):
-    """The real runner, notebook 02, a workspace whose current catalog is hive_metastore, the volume left blank."""
-    from mlflow.tracking import MlflowClient
+# --- the volume that cannot be created: one line naming the parameter, the runs before kept ---------------------
 
+
+@pytest.mark.parametrize(
+    ("knob", "names"),
+    [
+        ({"DP090_UC_CURRENT_CATALOG": "hive_metastore"}, "hive_metastore"),
+        ({"DP090_UC_WITHHOLD": "CREATE_VOLUME"}, "CREATE VOLUME"),
+    ],
+    ids=["catalog-without-volumes", "no-create-volume-privilege"],
+)
+def test_a_volume_that_cannot_be_made_stops_02_with_one_line(tracking_server, tmp_path, knob, names):
+    """Notebook 02 after another notebook of the same runner (as a learner runs 01 first): 02 stops in its
+    Parameters cell with one line naming the parameter, and the run the notebook before logged is kept."""
+    user = f"ada.lovelace+{uuid.uuid4().hex[:8]}@example.com"
+    env = {**os.environ, "DP090_UC_USER": user, **knob}
+    # A notebook that logs one run, standing in for 01: the error is 02's, and 01's three runs would only cost time.
     earlier = notebook(
         tmp_path / "nb",
         "earlier.py",
-        """
+        f"""
         import mlflow
-        mlflow.set_experiment("uc-earlier")
+        mlflow.set_experiment("/Users/{user}/earlier")
         with mlflow.start_run(run_name="kept"):
             mlflow.log_param("a", 1)
         """,
     )
-    env = {**os.environ, "DP090_UC_CURRENT_CATALOG": "hive_metastore"}
-    out = tmp_path / "out"
-    result = run_lab("--serverless", str(earlier), str(SPARK_NOTEBOOK), "--out", str(out), env=env, timeout=600)
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "hive_metastore" in result.stderr, result.stderr
-    assert "Parameters" in result.stdout + result.stderr, result.stdout + result.stderr
-    client = MlflowClient(f"sqlite:///{out / 'mlflow' / 'mlflow.db'}")
-    runs = client.search_runs([e.experiment_id for e in client.search_experiments()])
-    assert [(r.info.run_name, r.info.status) for r in runs] == [("kept", "FINISHED")]
+    result = run_lab(
+        "--serverless",
+        "--tracking-uri",
+        tracking_server.uri,
+        "--out",
+        str(tmp_path / "out"),
+        str(earlier),
+        str(SPARK_NOTEBOOK),
+        env=env,
+        timeout=600,
+    )
+    try:
+        assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-2000:]
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, f"one line, not a traceback wall:\n{result.stderr}"
+        [line] = lines
+        assert line.startswith(f"error: notebooks/{SPARK_NOTEBOOK.name}:"), line
+        assert '"Parameters: data and experiment")' in line, line  # the cell that reads the volume parameter
+        assert "volume: cannot create" in line and "set the notebook's volume parameter" in line, line
+        assert names in line, line
+        # The run the notebook before logged is kept.
+        client = MlflowClient(tracking_server.uri)
+        experiment = client.get_experiment_by_name(f"/Users/{user}/earlier")
+        runs = client.search_runs([experiment.experiment_id])
+        assert [(run.info.run_name, run.info.status) for run in runs] == [("kept", "FINISHED")]
+    finally:
+        shutil.rmtree(VOLUMES / "workspace" / "default" / f"dp090_mlflow_lab_{short_name(user)}", ignore_errors=True)
