@@ -518,23 +518,9 @@ def drop_volume(learner: Learner, tracking_uri: str, folder: Path) -> subprocess
         spark.sql("DROP VOLUME {learner.volume}")
         """,
     )
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPTS / "run_lab.py"),
-            "--serverless",
-            "--tracking-uri",
-            tracking_uri,
-            "--out",
-            str(folder / "out"),
-            str(path),
-        ],
-        cwd=PROJECT,
-        env=learner.env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    runner = started(learner, tracking_uri, folder / "out", path)  # her runner, as for 01 and 02
+    stdout, stderr = runner.communicate(timeout=600)
+    result = subprocess.CompletedProcess(runner.args, runner.returncode, stdout, stderr)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return result
 
