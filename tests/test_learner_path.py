@@ -200,6 +200,11 @@ def started(learner: Learner, tracking_uri: str, out: Path, *notebooks: Path) ->
     )
 
 
+def finished(process: subprocess.Popen, timeout: float) -> subprocess.CompletedProcess:
+    stdout, stderr = process.communicate(timeout=timeout)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
 @pytest.fixture(scope="module")
 def by_hand(learners, tracking_server, tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
     """Both learners work through 01 then 02 at the same time, each with the volume parameter blank."""
@@ -211,8 +216,7 @@ def by_hand(learners, tracking_server, tmp_path_factory) -> dict[str, subprocess
     }
     results = {}
     for user, process in running.items():
-        stdout, stderr = process.communicate(timeout=900)
-        results[user] = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        results[user] = finished(process, timeout=900)
     return results
 
 
@@ -518,9 +522,7 @@ def drop_volume(learner: Learner, tracking_uri: str, folder: Path) -> subprocess
         spark.sql("DROP VOLUME {learner.volume}")
         """,
     )
-    runner = started(learner, tracking_uri, folder / "out", path)  # her runner, as for 01 and 02
-    stdout, stderr = runner.communicate(timeout=600)
-    result = subprocess.CompletedProcess(runner.args, runner.returncode, stdout, stderr)
+    result = finished(started(learner, tracking_uri, folder / "out", path), timeout=600)  # her runner, as for 01, 02
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     return result
 
